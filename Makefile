@@ -1,0 +1,40 @@
+# Quick start: `make demo` and `make test` work on a fresh machine with only Python and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch: a local CPU build is installed first when torch is missing, so the extra's range is met
+# without pulling a multi-GB CUDA build.
+$(VENV)/.torch: $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet torch==2.13.0 \
+	  || $(BIN)/python -m pip install --quiet torch
+	touch $@
+
+$(VENV)/.core: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e ".[torch]"
+	touch $@
+
+$(VENV)/.all: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/neurolearn demo
+
+test: $(VENV)/.all
+	$(BIN)/python -m pytest -n 2 -q neurolearn tests README.md
+
+lint: $(VENV)/.all
+	$(BIN)/ruff check neurolearn tests benchmarks
+
+bench: $(VENV)/.all
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) demo-output

@@ -1,0 +1,36 @@
+"""neurolearn: brain-inspired learning rules, fast enough for scans, clear enough for a lab.
+
+Families are imported lazily so that ``import neurolearn`` stays fast::
+
+    import neurolearn as nl
+    res = nl.reservoir.EIReservoir(n=500, adaptation="local", seed=0)
+    result = nl.run("ei-reservoir", "narma10", seed=0)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from neurolearn._version import __version__
+
+__all__ = ["__version__", "run", "rerun", "list_specs", "reservoir", "tasks", "errors"]
+
+_SUBMODULES = {"reservoir", "tasks", "errors", "specs", "backend", "experiment", "registry"}
+_FUNCTIONS = {
+    "run": ("neurolearn.experiment", "run"),
+    "rerun": ("neurolearn.experiment", "rerun"),
+    "list_specs": ("neurolearn.cli", "list_specs"),
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"neurolearn.{name}")
+    if name in _FUNCTIONS:
+        module, attr = _FUNCTIONS[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'neurolearn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES | set(_FUNCTIONS))

@@ -1,0 +1,3 @@
+from neurolearn.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,252 @@
+"""Parameter constraints shared by public classes and spec files.
+
+A constraint checks one value and returns it normalised (ints promoted to float where a float is
+expected), or raises with one message shape::
+
+    The 'leak' parameter of EIReservoir must be a float in [0, 1). Got 1.5 instead.
+
+Spec files reuse the same constraints, so a bad value reads the same from Python and from TOML.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurolearn.errors import ParameterError, ParameterTypeError
+
+__all__ = [
+    "Constraint",
+    "Interval",
+    "Options",
+    "Boolean",
+    "AnyOf",
+    "NoneOr",
+    "check_param",
+    "check_params",
+    "check_array",
+]
+
+
+class Constraint:
+    """Base class: ``check(value) -> normalised value`` or raise ``_Invalid`` with a description."""
+
+    description = "a valid value"
+
+    def check(self, value: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _Invalid(Exception):
+    """Internal signal: the value does not satisfy the constraint (``is_type`` = wrong type)."""
+
+    def __init__(self, is_type: bool):
+        self.is_type = is_type
+
+
+def _fmt(x: float) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """A real or integer number in an interval.
+
+    ``closed`` is one of ``"both"``, ``"left"``, ``"right"``, ``"neither"``; ``None`` bounds are open.
+    """
+
+    kind: type = float
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+
+    @property
+    def description(self) -> str:
+        name = "an int" if self.kind is int else "a float"
+        lo_in = self.closed in ("both", "left")
+        hi_in = self.closed in ("both", "right")
+        if self.low is not None and self.high is not None:
+            return (
+                f"{name} in {'[' if lo_in else '('}{_fmt(self.low)}, "
+                f"{_fmt(self.high)}{']' if hi_in else ')'}"
+            )
+        if self.low is not None:
+            return f"{name} {'>=' if lo_in else '>'} {_fmt(self.low)}"
+        if self.high is not None:
+            return f"{name} {'<=' if hi_in else '<'} {_fmt(self.high)}"
+        return name
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, bool | np.bool_):
+            raise _Invalid(True)
+        if self.kind is int:
+            if not isinstance(value, numbers.Integral):
+                if isinstance(value, numbers.Real) and float(value).is_integer():
+                    value = int(value)
+                else:
+                    raise _Invalid(True)
+            value = int(value)
+        else:
+            if not isinstance(value, numbers.Real):
+                raise _Invalid(True)
+            value = float(value)
+            if math.isnan(value):
+                raise _Invalid(False)
+        lo_in = self.closed in ("both", "left")
+        hi_in = self.closed in ("both", "right")
+        if self.low is not None and (value < self.low or (value == self.low and not lo_in)):
+            raise _Invalid(False)
+        if self.high is not None and (value > self.high or (value == self.high and not hi_in)):
+            raise _Invalid(False)
+        return value
+
+
+@dataclass(frozen=True)
+class Options(Constraint):
+    """One of a fixed set of strings."""
+
+    values: tuple
+
+    @property
+    def description(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise _Invalid(True)
+        if value not in self.values:
+            raise _Invalid(False)
+        return value
+
+
+class Boolean(Constraint):
+    """``True`` or ``False``."""
+
+    description = "a bool"
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, bool | np.bool_):
+            raise _Invalid(True)
+        return bool(value)
+
+
+@dataclass(frozen=True)
+class AnyOf(Constraint):
+    """The first of several constraints that accepts the value wins."""
+
+    options: tuple
+
+    @property
+    def description(self) -> str:
+        return " or ".join(c.description for c in self.options)
+
+    def check(self, value: Any) -> Any:
+        is_type = True
+        for c in self.options:
+            try:
+                return c.check(value)
+            except _Invalid as exc:
+                is_type = is_type and exc.is_type
+        raise _Invalid(is_type)
+
+
+@dataclass(frozen=True)
+class NoneOr(Constraint):
+    """``None`` or a value accepted by ``inner``."""
+
+    inner: Constraint
+
+    @property
+    def description(self) -> str:
+        return f"{self.inner.description} or None"
+
+    def check(self, value: Any) -> Any:
+        return None if value is None else self.inner.check(value)
+
+
+def check_param(owner: str, name: str, value: Any, constraint: Constraint) -> Any:
+    """Check one parameter; return it normalised.
+
+    Raises
+    ------
+    ParameterError, ParameterTypeError
+        With the message "The 'name' parameter of owner must be <description>. Got <value> instead."
+
+    Examples
+    --------
+    >>> check_param("EIReservoir", "leak", 0.5, Interval(float, 0, 1, "left"))
+    0.5
+    """
+    try:
+        return constraint.check(value)
+    except _Invalid as exc:
+        cls = ParameterTypeError if exc.is_type else ParameterError
+        raise cls(
+            f"The '{name}' parameter of {owner} must be {constraint.description}. "
+            f"Got {value!r} instead."
+        ) from None
+
+
+def check_params(owner: str, values: dict, constraints: dict) -> dict:
+    """Check several parameters at once; returns a dict of normalised values."""
+    return {k: check_param(owner, k, values[k], c) for k, c in constraints.items()}
+
+
+def check_array(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    shape: Sequence[int | None] | None = None,
+    shape_doc: str | None = None,
+    dtype=np.float64,
+    allow_nonfinite: bool = False,
+) -> np.ndarray:
+    """Convert to a contiguous array and check dimensions, shape and finiteness.
+
+    ``shape`` entries that are ``None`` are free. ``shape_doc`` names the axes in the message,
+    e.g. ``"(T, 3)"``.
+
+    Examples
+    --------
+    >>> check_array("ESN", "u", [[0.1], [0.2]], ndim=2, shape=(None, 1), shape_doc="(T, 1)").shape
+    (2, 1)
+    """
+    try:
+        arr = np.ascontiguousarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ParameterTypeError(
+            f"The '{name}' parameter of {owner} must be an array of numbers. "
+            f"Got {type(value).__name__} instead."
+        ) from None
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = shape_doc or f"{' or '.join(map(str, allowed))} dimensions"
+            raise ParameterError(
+                f"The '{name}' parameter of {owner} must have shape {want}. "
+                f"Got an array of shape {arr.shape} instead."
+            )
+    if shape is not None:
+        if arr.ndim != len(shape) or any(
+            s is not None and s != a for s, a in zip(shape, arr.shape, strict=False)
+        ):
+            want = shape_doc or str(tuple("*" if s is None else s for s in shape))
+            raise ParameterError(
+                f"The '{name}' parameter of {owner} must have shape {want}. "
+                f"Got shape {arr.shape} instead."
+            )
+    if not allow_nonfinite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be finite. Got {bad} NaN/Inf value(s) instead."
+        )
+    return arr

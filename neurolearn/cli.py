@@ -1,0 +1,168 @@
+"""The ``neurolearn`` command line: a thin layer over the public API.
+
+Exit status: 0 on success, 2 on bad input (one message on stderr naming the key, the value and
+what was expected), 1 on a failure while running (status ``diverged`` or ``failed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["main", "list_specs"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def list_specs() -> dict[str, dict[str, str]]:
+    """Shipped model and task specs: ``{"models": {name: description}, "tasks": {...}}``.
+
+    Examples
+    --------
+    >>> import neurolearn as nl
+    >>> "ei-reservoir" in nl.list_specs()["models"]
+    True
+    """
+    import tomllib
+
+    from neurolearn.specs import available
+
+    out = {}
+    for kind in ("models", "tasks"):
+        out[kind] = {}
+        for name, path in available(kind).items():
+            with open(path, "rb") as fh:
+                try:
+                    out[kind][name] = tomllib.load(fh).get("description", "")
+                except tomllib.TOMLDecodeError:
+                    out[kind][name] = "(invalid TOML)"
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    from neurolearn._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="neurolearn",
+        description="Simulate brain-inspired learning: reservoirs with adaptive E/I balance, "
+        "curl descent, zeroth-order rules, RNNs fit to sparse recordings.",
+    )
+    parser.add_argument("--version", action="version", version=f"neurolearn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("list", help="models and tasks available, one line each")
+
+    run = sub.add_parser("run", help="run one model on one task")
+    run.add_argument("model", help="model name (see `neurolearn list`) or path to a TOML file")
+    run.add_argument("task", help="task name or path to a TOML file")
+    run.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a spec key, e.g. --set network.n=1000 (repeatable)",
+    )
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--backend", choices=("numba", "torch", "numpy"), default=None)
+    run.add_argument("--device", default=None, help="cpu (default), cuda or cuda:N (torch)")
+    run.add_argument("--out", default=None, help="folder for result.nc and figure.png")
+    run.add_argument("--json", action="store_true", help="print metrics as one JSON object")
+    run.add_argument("--progress", action="store_true", help="show progress bars")
+
+    demo = sub.add_parser("demo", help="the flagship demo: adaptive vs globally tuned E/I balance")
+    demo.add_argument("--out", default="demo-output", help="folder for the figure and table")
+    demo.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
+    demo.add_argument("--n", type=int, default=300, help="reservoir size (default 300)")
+    demo.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    return parser
+
+
+def _metrics_of(ds) -> dict:
+    return {name: float(var.values) for name, var in ds.data_vars.items() if var.ndim == 0}
+
+
+def _print_table(ds, stream) -> None:
+    metrics = _metrics_of(ds)
+    width = max([len(k) for k in metrics] + [6])
+    print(f"{ds.attrs['model']} on {ds.attrs['task']} (seed {ds.attrs['seed']}, "
+          f"{ds.attrs['backend']}/{ds.attrs['device']})", file=stream)
+    print(f"{'metric':<{width}}  value", file=stream)
+    print(f"{'-' * width}  ----------", file=stream)
+    for name, value in metrics.items():
+        print(f"{name:<{width}}  {value:.6g}", file=stream)
+    print(f"{'status':<{width}}  {ds.attrs['status']}", file=stream)
+    print(f"{'wall_s':<{width}}  {ds.attrs['wall_s']:.3g}", file=stream)
+
+
+def _cmd_list(args) -> int:
+    specs = list_specs()
+    for kind in ("models", "tasks"):
+        print(f"{kind}:")
+        width = max([len(n) for n in specs[kind]] + [4])
+        for name, description in specs[kind].items():
+            print(f"  {name:<{width}}  {description}")
+    return EXIT_OK
+
+
+def _cmd_run(args) -> int:
+    from neurolearn.experiment import run
+
+    ds = run(
+        args.model, args.task, seed=args.seed, overrides=args.overrides, backend=args.backend,
+        device=args.device, out=args.out, progress=args.progress,
+    )
+    if args.json:
+        payload = dict(_metrics_of(ds))
+        payload.update(
+            status=ds.attrs["status"], wall_s=ds.attrs["wall_s"], seed=ds.attrs["seed"],
+            backend=ds.attrs["backend"], device=ds.attrs["device"],
+        )
+        if ds.attrs["status"] != "ok":
+            payload["message"] = ds.attrs["message"]
+        print(json.dumps(payload))
+    else:
+        _print_table(ds, sys.stdout)
+        if args.out:
+            print(f"wrote {args.out}/result.nc and {args.out}/figure.png")
+    if ds.attrs["status"] != "ok":
+        print(f"neurolearn: run {ds.attrs['status']}: {ds.attrs['message']}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_demo(args) -> int:
+    from neurolearn.reservoir.demo import run_demo
+
+    run_demo(out=args.out, seeds=args.seeds, n=args.n, quick=args.quick)
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``neurolearn`` command; returns the exit status."""
+    import warnings
+
+    from neurolearn.errors import (
+        MissingDependencyError,
+        NeurolearnWarning,
+        ParameterError,
+        ParameterTypeError,
+    )
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    commands = {"list": _cmd_list, "run": _cmd_run, "demo": _cmd_demo}
+    try:
+        with warnings.catch_warnings():
+            # the CLI reports status itself; the Python-level warning would say it twice
+            warnings.filterwarnings("ignore", category=NeurolearnWarning, message="run of ")
+            return commands[args.command](args)
+    except (ParameterError, ParameterTypeError, MissingDependencyError, ValueError) as exc:
+        print(f"neurolearn: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("neurolearn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(f"neurolearn: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED

@@ -1,0 +1,37 @@
+"""Where each model and task kind lives (module paths only, imported lazily).
+
+A model spec's ``network.kind`` selects the family module that declares its tables and runs it;
+a task spec's ``task.kind`` selects the module that declares the task tables. A family module
+provides ``run_experiment(model, task, *, seed, backend, progress) -> Outcome`` and
+``TASK_KINDS`` (the task kinds it can run).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["MODEL_FAMILIES", "TASK_MODULES", "family_module", "task_module"]
+
+#: network.kind -> family experiment module
+MODEL_FAMILIES: dict[str, str] = {
+    "ei-reservoir": "neurolearn.reservoir.experiment",
+    "esn": "neurolearn.reservoir.experiment",
+}
+
+#: task.kind -> module declaring the task tables
+TASK_MODULES: dict[str, str] = {
+    "memory-capacity": "neurolearn.tasks.specs",
+    "narma": "neurolearn.tasks.specs",
+    "mackey-glass": "neurolearn.tasks.specs",
+    "lorenz": "neurolearn.tasks.specs",
+}
+
+
+def family_module(network_kind: str):
+    """Import and return the family module for a ``network.kind``."""
+    return importlib.import_module(MODEL_FAMILIES[network_kind])
+
+
+def task_module(task_kind: str):
+    """Import and return the module that declares a ``task.kind``."""
+    return importlib.import_module(TASK_MODULES[task_kind])
