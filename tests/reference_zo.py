@@ -31,10 +31,13 @@ def _hashes(key, n):
 
 
 def gauss(key, n):
-    h = _hashes(key, n)
+    """Box-Muller on hash m gives numbers 2m (cosine) and 2m + 1 (sine)."""
+    h = _hashes(key, (n + 1) // 2)
     u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * 2.0**-32
     u2 = ((h & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * 2.0**-32
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    r = np.sqrt(-2.0 * np.log(u1))
+    both = np.stack([r * np.cos(2.0 * np.pi * u2), r * np.sin(2.0 * np.pi * u2)], axis=1)
+    return both.ravel()[:n]
 
 
 def signs(key, n):

@@ -103,7 +103,7 @@ class Rule:
             return grad, 1
         if code == 1:
             queries, _ = K.estimate_wp(*args, key, step, p["sigma"], q, p["flag"] != 0, H,
-                                       losses, np.zeros(d), grad)
+                                       losses, np.zeros(d), np.zeros(d), grad)
         elif code == 2:
             noise = np.zeros((n_layers, batch, width))
             queries, _ = K.estimate_np(*args, key, step, p["sigma"], q, H, H2, noise, losses,
@@ -118,14 +118,15 @@ class Rule:
                                        np.zeros(d), grad)
         elif code == 5:
             fit = np.zeros((q, 2))
+            eps = np.zeros((q, d))
             K.es_population_losses(*args, key, step, p["sigma"], q,
                                    np.zeros((q, n_layers + 1, batch, width)),
-                                   np.zeros((q, batch)), np.zeros((q, d)), fit)
+                                   np.zeros((q, batch)), np.zeros((q, d)), eps, fit)
             if p["flag"]:
                 ranks = np.zeros_like(fit)
                 K.centered_ranks(fit, ranks)
                 fit = ranks
-            K.es_gradient(key, step, p["sigma"], q, fit, grad)
+            K.es_gradient(p["sigma"], q, fit, eps, grad)
             queries = 2 * q
         else:
             raise TypeError(f"{type(self).__name__} has no gradient estimate.")

@@ -62,12 +62,19 @@ def noise_key(seed, step, probe):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def gauss_at(key, i):
-    """Standard normal number ``i`` of the stream ``key`` (Box-Muller on one 64-bit hash)."""
-    h = mix64(np.uint64(key) + (np.uint64(i) + _ONE) * _GOLDEN)
+def _box_muller(key, pair):
+    h = mix64(np.uint64(key) + (np.uint64(pair) + _ONE) * _GOLDEN)
     u1 = (float(h >> _U32) + 0.5) * _TWO_M32
     u2 = (float(h & _LOW32) + 0.5) * _TWO_M32
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    return math.sqrt(-2.0 * math.log(u1)), 2.0 * math.pi * u2
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def gauss_at(key, i):
+    """Standard normal number ``i`` of the stream ``key``: numbers ``2m`` and ``2m + 1`` are the
+    cosine and sine halves of one Box-Muller transform of hash ``m``."""
+    r, angle = _box_muller(key, i >> 1)
+    return r * (math.cos(angle) if (i & 1) == 0 else math.sin(angle))
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -80,8 +87,16 @@ def sign_at(key, i):
 @njit(cache=True, fastmath=FASTMATH)
 def fill_direction(key, kind, out):
     """Fill ``out`` with stream ``key``: ``kind`` 0 Gaussian, 1 Rademacher."""
-    for i in range(out.shape[0]):
-        out[i] = gauss_at(key, i) if kind == 0 else sign_at(key, i)
+    n = out.shape[0]
+    if kind == 1:
+        for i in range(n):
+            out[i] = sign_at(key, i)
+        return
+    for m in range((n + 1) // 2):
+        r, angle = _box_muller(key, m)
+        out[2 * m] = r * math.cos(angle)
+        if 2 * m + 1 < n:
+            out[2 * m + 1] = r * math.sin(angle)
 
 
 # ----------------------------------------------------------------------------- the network
@@ -267,7 +282,7 @@ def directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, 
 # ----------------------------------------------------------------------------- estimators
 @njit(cache=True, fastmath=FASTMATH)
 def estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, sigma, n_probes,
-                antithetic, H, losses, work, grad):
+                antithetic, H, losses, work, xi, grad):
     """Weight perturbation: Gaussian ``xi``; forward difference against the unperturbed loss
     or, with ``antithetic``, the central difference. Returns ``(queries, clean_or_mean_loss)``."""
     d = theta.shape[0]
@@ -279,14 +294,14 @@ def estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, si
         queries += 1
     mean_loss = 0.0
     for k in range(n_probes):
-        key = noise_key(seed, step, k)
+        fill_direction(noise_key(seed, step, k), 0, xi)
         for i in range(d):
-            work[i] = theta[i] + sigma * gauss_at(key, i)
+            work[i] = theta[i] + sigma * xi[i]
         plus = batch_loss(work, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
         queries += 1
         if antithetic:
             for i in range(d):
-                work[i] = theta[i] - sigma * gauss_at(key, i)
+                work[i] = theta[i] - sigma * xi[i]
             minus = batch_loss(work, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
             queries += 1
             coef = (plus - minus) / (2.0 * sigma * n_probes)
@@ -294,7 +309,7 @@ def estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, si
         else:
             coef = (plus - base) / (sigma * n_probes)
         for i in range(d):
-            grad[i] += coef * gauss_at(key, i)
+            grad[i] += coef * xi[i]
     return queries, (mean_loss if antithetic else base)
 
 
@@ -313,11 +328,7 @@ def estimate_np(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, si
     queries = 1
     scale = 1.0 / (sigma * batch * n_probes)
     for k in range(n_probes):
-        key = noise_key(seed, step, k)
-        for layer in range(n_layers):
-            for n in range(batch):
-                for i in range(sizes[layer + 1]):
-                    noise[layer, n, i] = gauss_at(key, (layer * batch + n) * width + i)
+        fill_direction(noise_key(seed, step, k), 0, noise.ravel())
         forward(theta, sizes, w_off, b_off, act, X, idx, H, noise, sigma)
         sample_losses(H, sizes, loss, Y, idx, losses)
         queries += 1
@@ -392,17 +403,19 @@ def estimate_fg(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, n_
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
 def es_population_losses(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, sigma,
-                         population, H_pop, losses_pop, work_pop, out):
+                         population, H_pop, losses_pop, work_pop, eps_pop, out):
     """Losses of the antithetic population, evaluated together (one thread per member):
-    ``out[p, 0] = L(theta + sigma eps_p)``, ``out[p, 1] = L(theta - sigma eps_p)``."""
+    ``out[p, 0] = L(theta + sigma eps_p)``, ``out[p, 1] = L(theta - sigma eps_p)``; the
+    directions are left in ``eps_pop``."""
     d = theta.shape[0]
     for p in prange(population):
-        key = noise_key(seed, step, p)
+        eps = eps_pop[p]
+        fill_direction(noise_key(seed, step, p), 0, eps)
         work = work_pop[p]
         for sgn in range(2):
             s = sigma if sgn == 0 else -sigma
             for i in range(d):
-                work[i] = theta[i] + s * gauss_at(key, i)
+                work[i] = theta[i] + s * eps[i]
             out[p, sgn] = batch_loss(work, sizes, w_off, b_off, act, loss, X, Y, idx, H_pop[p],
                                      losses_pop[p])
 
@@ -419,15 +432,14 @@ def centered_ranks(values, out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def es_gradient(seed, step, sigma, population, fitness, grad):
+def es_gradient(sigma, population, fitness, eps_pop, grad):
     """``g = sum_p (F+_p - F-_p) eps_p / (2 sigma P)`` from the population's fitness."""
     grad[:] = 0.0
     d = grad.shape[0]
     for p in range(population):
-        key = noise_key(seed, step, p)
         c = (fitness[p, 0] - fitness[p, 1]) / (2.0 * sigma * population)
         for i in range(d):
-            grad[i] += c * gauss_at(key, i)
+            grad[i] += c * eps_pop[p, i]
 
 
 # ----------------------------------------------------------------------------- training loops
@@ -472,6 +484,8 @@ def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss,
     H_pop = np.zeros((pop, n_layers + 1, batch, width))
     losses_pop = np.zeros((pop, batch))
     work_pop = np.zeros((pop, d))
+    eps_pop = np.zeros((pop, d))
+    xi = np.zeros(d)
     fit = np.zeros((pop, 2))
     ranks = np.zeros((pop, 2))
     queries = 0
@@ -485,7 +499,7 @@ def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss,
             queries += 1
         elif rule == 1:
             q, value = estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
-                                   sigma, n_probes, flag != 0, H, losses, work, grad)
+                                   sigma, n_probes, flag != 0, H, losses, work, xi, grad)
             queries += q
         elif rule == 2:
             q, value = estimate_np(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
@@ -503,16 +517,16 @@ def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss,
             queries += q
         elif rule == 5:
             es_population_losses(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
-                                 sigma, n_probes, H_pop, losses_pop, work_pop, fit)
+                                 sigma, n_probes, H_pop, losses_pop, work_pop, eps_pop, fit)
             queries += 2 * n_probes
             value = 0.0
             for p in range(n_probes):
                 value += 0.5 * (fit[p, 0] + fit[p, 1]) / n_probes
             if flag != 0:
                 centered_ranks(fit, ranks)
-                es_gradient(seed, step, sigma, n_probes, ranks, grad)
+                es_gradient(sigma, n_probes, ranks, eps_pop, grad)
             else:
-                es_gradient(seed, step, sigma, n_probes, fit, grad)
+                es_gradient(sigma, n_probes, fit, eps_pop, grad)
         else:
             value = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
             queries += 1
@@ -521,10 +535,10 @@ def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss,
                 ou_reward[0] = reward
                 ou_reward[1] = 1.0
             rpe = reward - ou_reward[0]
-            key = noise_key(seed, step, 0)
+            fill_direction(noise_key(seed, step, 0), 0, xi)
             for i in range(d):
                 ou_mean[i] += learning_rate * rpe * (theta[i] - ou_mean[i])
-                theta[i] += mean_reversion * (ou_mean[i] - theta[i]) + sigma * gauss_at(key, i)
+                theta[i] += mean_reversion * (ou_mean[i] - theta[i]) + sigma * xi[i]
             ou_reward[0] += reward_rate * (reward - ou_reward[0])
         step_loss[s] = value
         if rule in (0, 1, 2, 4, 5):
