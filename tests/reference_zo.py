@@ -47,8 +47,9 @@ def signs(key, n):
 class RefMLP:
     """Unpacks the flat vector into matrices; tanh/relu/linear hidden layers, linear output."""
 
-    def __init__(self, sizes, act, loss, bias):
+    def __init__(self, sizes, act, loss, bias, out_act="linear"):
         self.sizes, self.act, self.loss, self.bias = list(sizes), act, loss, bias
+        self.out_act = out_act
 
     def unpack(self, theta):
         out, pos = [], 0
@@ -70,16 +71,18 @@ class RefMLP:
                 parts.append(b)
         return np.concatenate(parts)
 
-    def phi(self, a):
-        return {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0), "linear": lambda v: v}[
-            self.act
-        ](a)
+    def phi(self, a, name=None):
+        return {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0), "linear": lambda v: v,
+                "sigmoid": lambda v: 1 / (1 + np.exp(-v))}[name or self.act](a)
 
-    def dphi(self, h):
-        if self.act == "tanh":
+    def dphi(self, h, name=None):
+        name = name or self.act
+        if name == "tanh":
             return 1 - h**2
-        if self.act == "relu":
+        if name == "relu":
             return (h > 0).astype(float)
+        if name == "sigmoid":
+            return h * (1 - h)
         return np.ones_like(h)
 
     def forward(self, theta, X, node_noise=None, sigma=0.0):
@@ -89,7 +92,7 @@ class RefMLP:
             a = hs[-1] @ w.T + b
             if node_noise is not None:
                 a = a + sigma * node_noise[i]
-            hs.append(a if i == len(layers) - 1 else self.phi(a))
+            hs.append(self.phi(a, self.out_act) if i == len(layers) - 1 else self.phi(a))
         return hs
 
     def sample_losses(self, out, Y):
@@ -104,7 +107,7 @@ class RefMLP:
 
     def out_error(self, out, Y):
         if self.loss == "squared":
-            return out - Y
+            return (out - Y) * self.dphi(out, self.out_act)
         p = np.exp(out - out.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
         return p * Y.sum(axis=1, keepdims=True) - Y

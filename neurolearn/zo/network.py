@@ -17,7 +17,7 @@ from neurolearn.errors import ParameterError, ParameterTypeError
 
 __all__ = ["MLP", "Layout", "ACTIVATIONS", "LOSSES"]
 
-ACTIVATIONS = {"linear": 0, "tanh": 1, "relu": 2}
+ACTIVATIONS = {"linear": 0, "tanh": 1, "relu": 2, "sigmoid": 3}
 LOSSES = {"squared": 0, "cross-entropy": 1}
 
 
@@ -46,14 +46,17 @@ def _layout(sizes, bias: bool) -> Layout:
 
 
 class MLP:
-    """Fully connected network ``y = W_L phi(... phi(W_1 x + b_1) ...) + b_L``.
+    """Fully connected network ``y = phi_out(W_L phi(... phi(W_1 x + b_1) ...) + b_L)``.
 
     Parameters
     ----------
     layer_sizes : sequence of int
         Widths from input to output, e.g. ``(64, 64, 10)``; two entries give a linear map.
-    activation : {"tanh", "relu", "linear"}, default="tanh"
-        Nonlinearity of the hidden layers (the output layer is linear).
+    activation : {"tanh", "relu", "sigmoid", "linear"}, default="tanh"
+        Nonlinearity of the hidden layers.
+    output_activation : {"linear", "tanh", "relu", "sigmoid"}, default="linear"
+        Nonlinearity of the output layer (must be linear with cross-entropy, whose outputs are
+        logits).
     loss : {"cross-entropy", "squared"}, default="cross-entropy"
         Softmax cross-entropy against one-hot targets, or ``0.5 |y - t|^2``; both averaged over
         the mini-batch.
@@ -85,12 +88,14 @@ class MLP:
         *,
         layer_sizes=(64, 64, 10),
         activation: str = "tanh",
+        output_activation: str = "linear",
         loss: str = "cross-entropy",
         bias: bool = True,
         init_scale: float = 1.0,
     ):
         self.layer_sizes = layer_sizes
         self.activation = activation
+        self.output_activation = output_activation
         self.loss = loss
         self.bias = bias
         self.init_scale = init_scale
@@ -100,6 +105,7 @@ class MLP:
         return {
             "layer_sizes": self.layer_sizes,
             "activation": self.activation,
+            "output_activation": self.output_activation,
             "loss": self.loss,
             "bias": self.bias,
             "init_scale": self.init_scale,
@@ -120,7 +126,15 @@ class MLP:
             )
         sizes = [check_param(owner, "layer_sizes", s, Interval(int, 1, None)) for s in sizes]
         check_param(owner, "activation", self.activation, Options(tuple(ACTIVATIONS)))
+        check_param(owner, "output_activation", self.output_activation,
+                    Options(tuple(ACTIVATIONS)))
         check_param(owner, "loss", self.loss, Options(tuple(LOSSES)))
+        if self.loss == "cross-entropy" and self.output_activation != "linear":
+            raise ParameterError(
+                "The 'output_activation' parameter of MLP must be 'linear' with "
+                f"loss='cross-entropy' (the outputs are logits). Got "
+                f"{self.output_activation!r} instead."
+            )
         bias = check_param(owner, "bias", self.bias, Boolean())
         check_param(owner, "init_scale", self.init_scale, Interval(float, 0, None, "neither"))
         self.layout_ = _layout(sizes, bias)
@@ -133,8 +147,10 @@ class MLP:
 
     @property
     def codes(self) -> tuple[int, int]:
-        """Kernel codes of (activation, loss)."""
-        return ACTIVATIONS[self.activation], LOSSES[self.loss]
+        """Kernel codes of (activation, loss); the activation code packs hidden + 8 * output."""
+        self._validate()
+        act = ACTIVATIONS[self.activation] + 8 * ACTIVATIONS[self.output_activation]
+        return act, LOSSES[self.loss]
 
     def init_params(self, seed=None) -> np.ndarray:
         """A fresh parameter vector (LeCun-normal weights scaled by ``init_scale``, zero biases)."""

@@ -27,9 +27,11 @@ def test_hash_noise_matches_numpy_and_is_standard():
     assert abs(np.corrcoef(out, other)[0, 1]) < 0.03
 
 
-@pytest.fixture(params=[("tanh", "cross-entropy", True), ("relu", "squared", False)])
+@pytest.fixture(params=[("tanh", "cross-entropy", True, "linear"),
+                        ("relu", "squared", False, "linear"),
+                        ("sigmoid", "squared", False, "tanh")])
 def problem(request):
-    act, loss, bias = request.param
+    act, loss, bias, out_act = request.param
     rng = np.random.default_rng(0)
     sizes = (5, 6, 4, 3)
     X = rng.standard_normal((40, 5))
@@ -37,8 +39,8 @@ def problem(request):
         Y = rng.standard_normal((40, 3))
     else:
         Y = np.eye(3)[rng.integers(0, 3, 40)]
-    net = MLP(layer_sizes=sizes, activation=act, loss=loss, bias=bias)
-    ref = RefMLP(sizes, act, loss, bias)
+    net = MLP(layer_sizes=sizes, activation=act, loss=loss, bias=bias, output_activation=out_act)
+    ref = RefMLP(sizes, act, loss, bias, out_act)
     return net, ref, X, Y
 
 

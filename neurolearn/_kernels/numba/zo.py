@@ -3,8 +3,9 @@ training loops for backprop and the perturbation rules.
 
 Layout of the flat parameter vector ``theta``: for each layer ``l`` the weight matrix
 ``W_l`` (``sizes[l+1] x sizes[l]``, row-major) starts at ``w_off[l]`` and the bias ``b_l`` at
-``b_off[l]`` (``-1`` when the network has no biases). Hidden layers use activation ``act``
-(0 linear, 1 tanh, 2 ReLU); the output layer is linear. ``loss`` is 0 for the squared error
+``b_off[l]`` (``-1`` when the network has no biases). ``act`` packs the hidden-layer
+activation (``act % 8``) and the output activation (``act // 8``), each 0 linear, 1 tanh,
+2 ReLU, 3 logistic sigmoid. ``loss`` is 0 for the squared error
 ``0.5 * |y - t|^2`` and 1 for softmax cross-entropy, averaged over the mini-batch.
 
 Perturbations are never stored between steps: every random number is a pure function of
@@ -106,6 +107,8 @@ def _activate(a, act):
         return math.tanh(a)
     if act == 2:
         return a if a > 0.0 else 0.0
+    if act == 3:
+        return 1.0 / (1.0 + math.exp(-a))
     return a
 
 
@@ -115,6 +118,8 @@ def _dactivate_from_output(h, act):
         return 1.0 - h * h
     if act == 2:
         return 1.0 if h > 0.0 else 0.0
+    if act == 3:
+        return h * (1.0 - h)
     return 1.0
 
 
@@ -145,7 +150,7 @@ def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
                     a += theta[row + j] * H[layer, n, j]
                 if node_sigma != 0.0:
                     a += node_sigma * node_noise[layer, n, i]
-                H[layer + 1, n, i] = a if last else _activate(a, act)
+                H[layer + 1, n, i] = _activate(a, act // 8) if last else _activate(a, act % 8)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -176,13 +181,14 @@ def sample_losses(H, sizes, loss, Y, idx, out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _output_error(H, sizes, loss, Y, idx, n, out):
-    """dL_n/d(output) of sample ``n`` (not yet divided by the batch size) into ``out``."""
+def _output_error(H, sizes, act, loss, Y, idx, n, out):
+    """dL_n/d(output pre-activation) of sample ``n`` (not yet divided by the batch size)."""
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     if loss == 0:
         for i in range(n_out):
-            out[i] = H[n_layers, n, i] - Y[idx[n], i]
+            h = H[n_layers, n, i]
+            out[i] = (h - Y[idx[n], i]) * _dactivate_from_output(h, act // 8)
     else:
         m = H[n_layers, n, 0]
         for i in range(1, n_out):
@@ -214,7 +220,7 @@ def backprop(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses,
     grad[:] = 0.0
     cur = 0
     for n in range(batch):
-        _output_error(H, sizes, loss, Y, idx, n, delta[cur, n])
+        _output_error(H, sizes, act, loss, Y, idx, n, delta[cur, n])
         for i in range(sizes[n_layers]):
             delta[cur, n, i] /= batch
     for layer in range(n_layers - 1, -1, -1):
@@ -236,7 +242,7 @@ def backprop(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses,
                     s = 0.0
                     for i in range(n_out):
                         s += theta[wo + i * n_in + j] * delta[cur, n, i]
-                    delta[nxt, n, j] = s * _dactivate_from_output(H[layer, n, j], act)
+                    delta[nxt, n, j] = s * _dactivate_from_output(H[layer, n, j], act % 8)
         cur = nxt
     return value
 
@@ -265,15 +271,12 @@ def directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, 
                 for j in range(n_in):
                     a += theta[row + j] * H[layer, n, j]
                     ta += u[row + j] * H[layer, n, j] + theta[row + j] * T[layer, n, j]
-                if last:
-                    H[layer + 1, n, i] = a
-                    T[layer + 1, n, i] = ta
-                else:
-                    h = _activate(a, act)
-                    H[layer + 1, n, i] = h
-                    T[layer + 1, n, i] = _dactivate_from_output(h, act) * ta
+                code = act // 8 if last else act % 8
+                h = _activate(a, code)
+                H[layer + 1, n, i] = h
+                T[layer + 1, n, i] = ta if last else _dactivate_from_output(h, code) * ta
     for n in range(batch):
-        _output_error(H, sizes, loss, Y, idx, n, err)
+        _output_error(H, sizes, act, loss, Y, idx, n, err)
         for i in range(sizes[n_layers]):
             total += err[i] * T[n_layers, n, i]
     return total / batch
