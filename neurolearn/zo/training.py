@@ -82,8 +82,11 @@ def train(
     eval_sets: dict | None = None,
     n_records: int = 20,
     sampling: str = "shuffle",
+    backend: str = "numba",
+    device: str | None = None,
+    noise: str = "native",
 ) -> TrainResult:
-    """Train ``net`` with ``rule`` on ``(X, Y)`` for ``steps`` mini-batch steps (numba).
+    """Train ``net`` with ``rule`` on ``(X, Y)`` for ``steps`` mini-batch steps.
 
     Parameters
     ----------
@@ -104,6 +107,14 @@ def train(
     n_records : int, default=20
         Record points (evenly spaced in steps; the last is at ``steps``).
     sampling : {"shuffle", "sequential"}, default="shuffle"
+    backend : {"numba", "torch"}, default="numba"
+        ``"torch"`` runs backprop, SPSA and the forward gradient with PyTorch (float64 here;
+        see :mod:`neurolearn.zo.large` for float32 models of millions of parameters).
+    device : str or None, default=None
+        Torch device (``"cpu"``, ``"cuda"``).
+    noise : {"native", "hash"}, default="native"
+        Torch only: directions from torch generators, or the numba kernels' counter-based
+        stream (bit-identical directions, so both backends give the same numbers).
 
     Raises
     ------
@@ -128,6 +139,8 @@ def train(
     batch_size = check_param("train", "batch_size", batch_size, Interval(int, 1, None))
     n_records = check_param("train", "n_records", n_records, Interval(int, 1, None))
     sampling = check_param("train", "sampling", sampling, Options(("shuffle", "sequential")))
+    backend = check_param("train", "backend", backend, Options(("numba", "torch")))
+    noise = check_param("train", "noise", noise, Options(("native", "hash")))
     if not isinstance(rule, Rule):
         raise TypeError(f"The 'rule' parameter of train must be a Rule. Got {rule!r} instead.")
     kargs = rule.kernel_args()
@@ -167,15 +180,25 @@ def train(
     record(theta)
     queries, wall = 0, 0.0
     step_loss = np.zeros(steps)
+    torch_run = None
+    if backend == "torch":
+        from neurolearn.zo.large import TorchRun
+
+        torch_run = TorchRun(net, rule, theta, X, Y, key=int(key), device=device, noise=noise)
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         start = time.perf_counter()
-        q, bad = train_steps(
-            code, theta, ou_mean, ou_reward, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y,
-            batches[lo:hi], lo, kargs["learning_rate"], kargs["sigma"], kargs["n_probes"],
-            kargs["flag"], kargs["mean_reversion"], kargs["reward_rate"], key,
-            step_loss[lo:hi],
-        )
-        wall += time.perf_counter() - start
+        if torch_run is not None:
+            q, bad = torch_run.steps(batches[lo:hi], lo, step_loss[lo:hi])
+            wall += time.perf_counter() - start
+            theta = torch_run.theta()
+        else:
+            q, bad = train_steps(
+                code, theta, ou_mean, ou_reward, lay.sizes, lay.w_off, lay.b_off, act, loss, X,
+                Y, batches[lo:hi], lo, kargs["learning_rate"], kargs["sigma"],
+                kargs["n_probes"], kargs["flag"], kargs["mean_reversion"], kargs["reward_rate"],
+                key, step_loss[lo:hi],
+            )
+            wall += time.perf_counter() - start
         queries += int(q)
         if bad >= 0:
             raise DivergenceError(

@@ -100,6 +100,13 @@ def fill_direction(key, kind, out):
             out[2 * m + 1] = r * math.sin(angle)
 
 
+@njit(cache=True, fastmath=FASTMATH)
+def fill_direction_range(key, kind, start, out):
+    """Numbers ``start .. start + len(out) - 1`` of stream ``key`` (0 Gaussian, 1 Rademacher)."""
+    for i in range(out.shape[0]):
+        out[i] = gauss_at(key, start + i) if kind == 0 else sign_at(key, start + i)
+
+
 # ----------------------------------------------------------------------------- the network
 @njit(cache=True, fastmath=FASTMATH)
 def _activate(a, act):
