@@ -195,7 +195,7 @@ class ODESolution:
 def integrate_odes(q0, r0, t, v0, v_teacher, *, learning_rate, alpha, activation="erf",
                    hidden_input_signs=None, hidden_signs=None, train_second_layer=True,
                    label_noise_std=0.0, dt=0.01) -> ODESolution:
-    r"""Integrate the order-parameter ODEs (Euler, step ``dt``) from a simulation's own
+    r"""Integrate the order-parameter ODEs (Euler, step ``dt``, jitted) from a simulation's own
     ``Q0``, ``R0``, ``T`` and report them at the times ``alpha``.
 
     Parameters
@@ -229,23 +229,28 @@ def integrate_odes(q0, r0, t, v0, v_teacher, *, learning_rate, alpha, activation
     if times.size and (times[0] < 0 or np.any(np.diff(times) < 0)):
         raise ParameterError("The 'alpha' parameter of integrate_odes must be non-negative and "
                              "increasing.")
+    from neurolearn._kernels.numba.teacher import order_parameter_euler
+
     n = times.size
     out_q, out_r, out_v, out_e = (np.empty((n, k, k)), np.empty((n, k, m)), np.empty((n, k)),
                                   np.empty(n))
+    cov = _full_cov(q, r, tt).copy()
+    s_in = np.ones(k) if hidden_input_signs is None else np.asarray(hidden_input_signs, float)
+    s_out = np.ones(k) if hidden_signs is None else np.asarray(hidden_signs, float)
     now = 0.0
     for idx, target in enumerate(times):
         n_steps = int(round((target - now) / dt))
-        for _ in range(n_steps):
-            dq, dr, dv = ode_rhs(q, r, tt, v, vt, learning_rate=learning_rate,
-                                 activation=activation, hidden_input_signs=hidden_input_signs,
-                                 hidden_signs=hidden_signs, train_second_layer=train_second_layer,
-                                 label_noise_std=label_noise_std)
-            q += dt * dq
-            r += dt * dr
-            v += dt * dv
+        order_parameter_euler(cov, v, vt, float(learning_rate), s_in, s_out,
+                              bool(train_second_layer), float(label_noise_std) ** 2, float(dt),
+                              n_steps, activation == "linear")
         now += n_steps * dt
-        out_q[idx], out_r[idx], out_v[idx] = q, r, v
-        out_e[idx] = generalisation_error(q, r, tt, v, vt, activation)
+        out_q[idx], out_r[idx], out_v[idx] = cov[:k, :k], cov[:k, k:], v
+        out_e[idx] = generalisation_error(cov[:k, :k], cov[:k, k:], tt, v, vt, activation)
+        if not np.isfinite(out_e[idx]):
+            from neurolearn.errors import DivergenceError
+
+            raise DivergenceError(f"the order-parameter ODEs diverged before alpha = {target}.",
+                                  step=idx)
     return ODESolution(times.copy(), out_q, out_r, out_v, out_e)
 
 

@@ -20,7 +20,10 @@ from neurolearn.teacher import (
     two_layer_backward,
 )
 from neurolearn.teacher.networks import ACTIVATIONS
-from tests import reference_teacher as ref
+try:
+    import reference_teacher as ref
+except ImportError:  # tests/ not on sys.path (no conftest)
+    from tests import reference_teacher as ref
 
 
 def _problem(act, out_act, n_out=1, seed=0, n_train=13):

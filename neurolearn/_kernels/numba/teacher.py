@@ -22,6 +22,7 @@ __all__ = [
     "mean_squared_error",
     "train_minibatch_epochs",
     "train_online_steps",
+    "order_parameter_euler",
 ]
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -290,3 +291,98 @@ def train_online_steps(
         if not math.isfinite(err[0]):
             return -(t + 1)
     return n_steps
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _i3(c11, c12, c13, c23, c33, linear):
+    if linear:
+        return c23
+    l3 = (1.0 + c11) * (1.0 + c33) - c13 * c13
+    return (2.0 / math.pi) * (c23 * (1.0 + c11) - c12 * c13) / ((1.0 + c11) * math.sqrt(l3))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _i4(c, i, k, a, b, linear):
+    if linear:
+        return c[a, b]
+    c11, c22, c33, c44 = c[i, i], c[k, k], c[a, a], c[b, b]
+    c12, c13, c14 = c[i, k], c[i, a], c[i, b]
+    c23, c24, c34 = c[k, a], c[k, b], c[a, b]
+    l4 = (1.0 + c11) * (1.0 + c22) - c12 * c12
+    l0 = l4 * c34 - c23 * c24 * (1.0 + c11) - c13 * c14 * (1.0 + c22) + c12 * c13 * c24 \
+        + c12 * c14 * c23
+    l1 = l4 * (1.0 + c33) - c23 * c23 * (1.0 + c11) - c13 * c13 * (1.0 + c22) \
+        + 2.0 * c12 * c13 * c23
+    l2 = l4 * (1.0 + c44) - c24 * c24 * (1.0 + c11) - c14 * c14 * (1.0 + c22) \
+        + 2.0 * c12 * c14 * c24
+    arg = l0 / math.sqrt(l1 * l2)
+    arg = min(1.0, max(-1.0, arg))
+    return (4.0 / (math.pi * math.pi)) / math.sqrt(l4) * math.asin(arg)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _i2(c, i, a, linear):
+    if linear:
+        return c[i, a]
+    arg = c[i, a] / math.sqrt((1.0 + c[i, i]) * (1.0 + c[a, a]))
+    return (2.0 / math.pi) * math.asin(min(1.0, max(-1.0, arg)))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def order_parameter_euler(cov, v, v_teacher, learning_rate, in_signs, out_signs,
+                          train_second_layer, noise_var, dt, n_steps, linear):
+    """``n_steps`` Euler steps of the soft-committee order-parameter ODEs, in place.
+
+    ``cov`` is the full (K + M) field covariance ``[[Q, R], [R^T, T]]`` (T is left fixed),
+    ``v`` the K student output weights. The right-hand side is the one of
+    :func:`neurolearn.teacher.theory.ode_rhs` (same integrals, written as scalar loops).
+    """
+    k = v.shape[0]
+    d = cov.shape[0]
+    cvec = np.empty(d)
+    dq = np.empty((k, k))
+    dr = np.empty((k, d - k))
+    dv = np.empty(k)
+    drift = np.empty((k, d))
+    for _ in range(n_steps):
+        for i in range(k):
+            cvec[i] = -v[i]
+        for n in range(d - k):
+            cvec[k + n] = v_teacher[n]
+        for i in range(k):
+            sv = learning_rate * in_signs[i] * v[i]
+            for col in range(d):
+                acc = 0.0
+                for a in range(d):
+                    acc += cvec[a] * _i3(cov[i, i], cov[i, col], cov[i, a], cov[col, a],
+                                         cov[a, a], linear)
+                drift[i, col] = sv * acc
+            acc = 0.0
+            for a in range(d):
+                acc += cvec[a] * _i2(cov, i, a, linear)
+            dv[i] = learning_rate * out_signs[i] * acc if train_second_layer else 0.0
+        for i in range(k):
+            for j in range(k):
+                second = 0.0
+                for a in range(d):
+                    for b in range(d):
+                        second += cvec[a] * cvec[b] * _i4(cov, i, j, a, b, linear)
+                if noise_var > 0.0:
+                    if linear:
+                        j2 = 1.0
+                    else:
+                        j2 = (2.0 / math.pi) / math.sqrt(
+                            (1.0 + cov[i, i]) * (1.0 + cov[j, j]) - cov[i, j] ** 2)
+                    second += noise_var * j2
+                dq[i, j] = drift[i, j] + drift[j, i] + learning_rate ** 2 * in_signs[i] \
+                    * in_signs[j] * v[i] * v[j] * second
+            for n in range(d - k):
+                dr[i, n] = drift[i, k + n]
+        for i in range(k):
+            for j in range(k):
+                cov[i, j] += dt * dq[i, j]
+            for n in range(d - k):
+                cov[i, k + n] += dt * dr[i, n]
+                cov[k + n, i] = cov[i, k + n]
+            v[i] += dt * dv[i]
+    return 0
