@@ -20,6 +20,7 @@ from neurolearn.teacher import (
     two_layer_backward,
 )
 from neurolearn.teacher.networks import ACTIVATIONS
+
 try:
     import reference_teacher as ref
 except ImportError:  # tests/ not on sys.path (no conftest)

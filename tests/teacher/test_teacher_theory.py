@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 from neurolearn.tasks.teacher import make_teacher_data
-from neurolearn.teacher import CurlDescent, MinibatchTrainer, OnlineTrainer, TwoLayerNetwork
-from neurolearn.teacher import make_teacher
+from neurolearn.teacher import (
+    CurlDescent,
+    MinibatchTrainer,
+    OnlineTrainer,
+    TwoLayerNetwork,
+    make_teacher,
+)
 from neurolearn.teacher.theory import (
     critical_flip_fraction,
     field_integrals,
@@ -86,7 +91,7 @@ def _saad_solla(seed, n_inputs=1000, alpha_max=100.0, every=25.0):
                          train_second_layer=False, seed=seed + 100).fit(student, teacher).history_
     t = b @ b.T
     sim = np.array([generalisation_error(q, r, t, np.ones(2), np.ones(2))
-                    for q, r in zip(hist.q, hist.r)])
+                    for q, r in zip(hist.q, hist.r, strict=True)])
     return hist, t, sim
 
 
@@ -139,7 +144,7 @@ def test_flipped_rule_odes_match_simulation():
         sol = integrate_odes(h.q[0], h.r[0], b @ b.T, v0[0], np.ones(2), learning_rate=0.5,
                              alpha=h.alpha, hidden_input_signs=s_in, hidden_signs=s_out)
         sim = [generalisation_error(q, r, b @ b.T, v[0], np.ones(2))
-               for q, r, v in zip(h.q, h.r, h.w2)]
+               for q, r, v in zip(h.q, h.r, h.w2, strict=True)]
         np.testing.assert_allclose(sim, sol.generalisation_error, rtol=0.1)
         # v fluctuates by O(eta sqrt(alpha / N)) ~ 0.04 at N = 1000 (shrinks as 1/sqrt(N))
         np.testing.assert_allclose(h.w2[:, 0, :], sol.v, atol=0.06)
