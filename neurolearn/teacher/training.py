@@ -381,7 +381,7 @@ class OnlineTrainer:
     >>> student = TwoLayerNetwork(n_inputs=50, n_hidden=2, activation="erf",
     ...                           output_activation="linear", seed=1).initialize()
     >>> h = OnlineTrainer(alpha_max=5, seed=2).fit(student, teacher).history_
-    >>> h.alpha[-1], h.q.shape
+    >>> float(h.alpha[-1]), h.q.shape
     (5.0, (6, 2, 2))
     """
 
