@@ -101,13 +101,6 @@ class DigitsTask(SpecTable):
 
     test_fraction: float = param(0.25, Interval(float, 0, 1, "neither"), "share held out")
     scaling: str = param("unit", Options(("unit", "standardize")), "input scaling")
-    batch_size: int = param(32, Interval(int, 1, None), "mini-batch size")
-    query_budget: int = param(
-        200000, Interval(int, 1, None),
-        "forward passes (queries) each rule may spend; steps = budget // queries per step",
-    )
-    max_steps: int = param(50000, Interval(int, 1, None), "cap on training steps")
-    n_records: int = param(40, Interval(int, 2, None), "points on the learning curves")
 
 
 @spec_table("metric", "accuracy")

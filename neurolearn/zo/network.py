@@ -62,8 +62,12 @@ class MLP:
         the mini-batch.
     bias : bool, default=True
         Whether every layer has a bias.
+    init : {"normal", "uniform"}, default="normal"
+        Weights start as ``N(0, (r / sqrt(fan_in))^2)`` or ``U(-r / sqrt(fan_in),
+        r / sqrt(fan_in))`` with ``r = init_scale``, drawn layer by layer (the draws of
+        :func:`neurolearn.teacher.networks.initial_weights` for a two-layer network without
+        biases); biases start at zero.
     init_scale : float, default=1.0
-        Weights start as ``N(0, init_scale^2 / fan_in)``; biases start at zero.
 
     Attributes
     ----------
@@ -91,6 +95,7 @@ class MLP:
         output_activation: str = "linear",
         loss: str = "cross-entropy",
         bias: bool = True,
+        init: str = "normal",
         init_scale: float = 1.0,
     ):
         self.layer_sizes = layer_sizes
@@ -98,6 +103,7 @@ class MLP:
         self.output_activation = output_activation
         self.loss = loss
         self.bias = bias
+        self.init = init
         self.init_scale = init_scale
 
     def get_params(self) -> dict:
@@ -108,6 +114,7 @@ class MLP:
             "output_activation": self.output_activation,
             "loss": self.loss,
             "bias": self.bias,
+            "init": self.init,
             "init_scale": self.init_scale,
         }
 
@@ -136,6 +143,7 @@ class MLP:
                 f"{self.output_activation!r} instead."
             )
         bias = check_param(owner, "bias", self.bias, Boolean())
+        check_param(owner, "init", self.init, Options(("normal", "uniform")))
         check_param(owner, "init_scale", self.init_scale, Interval(float, 0, None, "neither"))
         self.layout_ = _layout(sizes, bias)
         return self.layout_
@@ -153,13 +161,17 @@ class MLP:
         return act, LOSSES[self.loss]
 
     def init_params(self, seed=None) -> np.ndarray:
-        """A fresh parameter vector (LeCun-normal weights scaled by ``init_scale``, zero biases)."""
+        """A fresh parameter vector (see ``init``), zero biases."""
         lay = self._validate()
         rng = as_generator(seed, "MLP.init_params")
         theta = np.zeros(lay.n_params)
         for layer in range(len(lay.sizes) - 1):
             n_in, n_out = int(lay.sizes[layer]), int(lay.sizes[layer + 1])
-            w = rng.standard_normal((n_out, n_in)) * self.init_scale / np.sqrt(n_in)
+            bound = self.init_scale / np.sqrt(n_in)
+            if self.init == "uniform":
+                w = rng.uniform(-bound, bound, size=(n_out, n_in))
+            else:
+                w = rng.normal(0.0, bound, size=(n_out, n_in))
             theta[lay.w_off[layer] : lay.w_off[layer] + n_in * n_out] = w.ravel()
         return theta
 
