@@ -54,7 +54,7 @@ class RefMLP:
     def unpack(self, theta):
         out, pos = [], 0
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
-            w = theta[pos : pos + n_in * n_out].reshape(n_out, n_in)
+            w = theta[pos : pos + n_in * n_out].reshape(n_in, n_out).T
             pos += n_in * n_out
             b = np.zeros(n_out)
             if self.bias:
@@ -66,7 +66,7 @@ class RefMLP:
     def pack(self, layers):
         parts = []
         for w, b in layers:
-            parts.append(w.ravel())
+            parts.append(w.T.ravel())
             if self.bias:
                 parts.append(b)
         return np.concatenate(parts)
@@ -153,13 +153,13 @@ def reference_train(net: RefMLP, rule, theta, X, Y, batches, seed, p):
             hs = net.forward(theta, x)
             clean = net.sample_losses(hs[-1], y)
             queries += 1
-            width = max(net.sizes)
             grads = [(np.zeros((o, i)), np.zeros(o)) for i, o in zip(net.sizes[:-1], net.sizes[1:],
                                                                       strict=True)]
             for k in range(q):
-                z = gauss(key_of(seed, step, k), len(net.sizes[1:]) * len(idx) * width)
-                z = z.reshape(len(net.sizes) - 1, len(idx), width)
-                noise = [z[i, :, :o] for i, o in enumerate(net.sizes[1:])]
+                z = gauss(key_of(seed, step, k), len(idx) * sum(net.sizes[1:]))
+                ends = np.cumsum([len(idx) * o for o in net.sizes[1:]])[:-1]
+                noise = [blk.reshape(len(idx), o) for blk, o in
+                         zip(np.split(z, ends), net.sizes[1:], strict=True)]
                 noisy = net.sample_losses(net.forward(theta, x, noise, sigma)[-1], y)
                 queries += 1
                 c = (noisy - clean) / (sigma * len(idx) * q)

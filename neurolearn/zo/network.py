@@ -172,17 +172,18 @@ class MLP:
                 w = rng.uniform(-bound, bound, size=(n_out, n_in))
             else:
                 w = rng.normal(0.0, bound, size=(n_out, n_in))
-            theta[lay.w_off[layer] : lay.w_off[layer] + n_in * n_out] = w.ravel()
+            theta[lay.w_off[layer] : lay.w_off[layer] + n_in * n_out] = w.T.ravel()
         return theta
 
     def weights(self, theta) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Views ``[(W_1, b_1), ...]`` into ``theta`` (``b`` is None without biases)."""
+        """Views ``[(W_1, b_1), ...]`` into ``theta``, ``W_l`` of shape ``(n_out, n_in)`` (``theta``
+        stores it transposed); ``b`` is None without biases."""
         lay = self._validate()
         theta = self.check_theta(theta)
         out = []
         for layer in range(len(lay.sizes) - 1):
             n_in, n_out = int(lay.sizes[layer]), int(lay.sizes[layer + 1])
-            w = theta[lay.w_off[layer] : lay.w_off[layer] + n_in * n_out].reshape(n_out, n_in)
+            w = theta[lay.w_off[layer] : lay.w_off[layer] + n_in * n_out].reshape(n_in, n_out).T
             b = theta[lay.b_off[layer] : lay.b_off[layer] + n_out] if lay.b_off[layer] >= 0 else None
             out.append((w, b))
         return out

@@ -106,8 +106,9 @@ class Rule:
                                        losses, np.zeros(d), np.zeros(d), grad)
         elif code == 2:
             noise = np.zeros((n_layers, batch, width))
-            queries, _ = K.estimate_np(*args, key, step, p["sigma"], q, H, H2, noise, losses,
-                                       losses2, grad)
+            compact = np.zeros(batch * int(lay.sizes[1:].sum()))
+            queries, _ = K.estimate_np(*args, key, step, p["sigma"], q, H, H2, noise, compact,
+                                       losses, losses2, grad)
         elif code == 3:
             coef = np.zeros(q)
             queries, _ = K.estimate_spsa(*args, key, step, p["sigma"], q, p["flag"], H, losses,

@@ -1,9 +1,10 @@
 """Numba kernels of the zeroth-order family: an MLP on a flat parameter vector and whole
 training loops for backprop and the perturbation rules.
 
-Layout of the flat parameter vector ``theta``: for each layer ``l`` the weight matrix
-``W_l`` (``sizes[l+1] x sizes[l]``, row-major) starts at ``w_off[l]`` and the bias ``b_l`` at
-``b_off[l]`` (``-1`` when the network has no biases). ``act`` packs the hidden-layer
+Layout of the flat parameter vector ``theta``: for each layer ``l`` the weight from input ``j``
+to output ``i`` sits at ``w_off[l] + j * sizes[l+1] + i`` (``W_l`` transposed, row-major, so
+that the inner loops over outputs are contiguous and vectorise without reassociating sums),
+and the bias ``b_l`` starts at ``b_off[l]`` (``-1`` when the network has no biases). ``act`` packs the hidden-layer
 activation (``act % 8``) and the output activation (``act // 8``), each 0 linear, 1 tanh,
 2 ReLU, 3 logistic sigmoid. ``loss`` is 0 for the squared error
 ``0.5 * |y - t|^2`` and 1 for softmax cross-entropy, averaged over the mini-batch.
@@ -131,6 +132,12 @@ def _dactivate_from_output(h, act):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _weights(theta, w_off, n_in, n_out):
+    """Layer weights as a contiguous ``(n_in, n_out)`` view of ``theta`` (inputs x outputs)."""
+    return theta[w_off : w_off + n_in * n_out].reshape((n_in, n_out))
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
     """Forward pass of the mini-batch ``X[idx]`` into ``H`` (``(L+1, B, max_width)``).
 
@@ -149,15 +156,16 @@ def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
         wo = w_off[layer]
         bo = b_off[layer]
         last = layer == n_layers - 1
+        code = act // 8 if last else act % 8
+        pre = np.dot(np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out))
         for n in range(batch):
             for i in range(n_out):
-                a = theta[bo + i] if bo >= 0 else 0.0
-                row = wo + i * n_in
-                for j in range(n_in):
-                    a += theta[row + j] * H[layer, n, j]
+                a = pre[n, i]
+                if bo >= 0:
+                    a += theta[bo + i]
                 if node_sigma != 0.0:
                     a += node_sigma * node_noise[layer, n, i]
-                H[layer + 1, n, i] = _activate(a, act // 8) if last else _activate(a, act % 8)
+                H[layer + 1, n, i] = _activate(a, code)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -236,20 +244,18 @@ def backprop(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses,
         wo = w_off[layer]
         bo = b_off[layer]
         nxt = 1 - cur
-        for n in range(batch):
-            for i in range(n_out):
-                d = delta[cur, n, i]
-                if bo >= 0:
-                    grad[bo + i] += d
-                row = wo + i * n_in
+        D = np.ascontiguousarray(delta[cur, :batch, :n_out])
+        Hl = np.ascontiguousarray(H[layer, :batch, :n_in])
+        if bo >= 0:
+            for n in range(batch):
+                for i in range(n_out):
+                    grad[bo + i] += D[n, i]
+        _weights(grad, wo, n_in, n_out)[:, :] += np.dot(Hl.T, D)
+        if layer > 0:
+            back = np.dot(D, _weights(theta, wo, n_in, n_out).T)
+            for n in range(batch):
                 for j in range(n_in):
-                    grad[row + j] += d * H[layer, n, j]
-            if layer > 0:
-                for j in range(n_in):
-                    s = 0.0
-                    for i in range(n_out):
-                        s += theta[wo + i * n_in + j] * delta[cur, n, i]
-                    delta[nxt, n, j] = s * _dactivate_from_output(H[layer, n, j], act % 8)
+                    delta[nxt, n, j] = back[n, j] * _dactivate_from_output(Hl[n, j], act % 8)
         cur = nxt
     return value
 
@@ -270,15 +276,20 @@ def directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, 
         wo = w_off[layer]
         bo = b_off[layer]
         last = layer == n_layers - 1
+        code = act // 8 if last else act % 8
+        Hl = np.ascontiguousarray(H[layer, :batch, :n_in])
+        pre = np.dot(Hl, _weights(theta, wo, n_in, n_out))
+        tpre = np.dot(Hl, _weights(u, wo, n_in, n_out))
+        if layer > 0:
+            tpre += np.dot(np.ascontiguousarray(T[layer, :batch, :n_in]),
+                           _weights(theta, wo, n_in, n_out))
         for n in range(batch):
             for i in range(n_out):
-                a = theta[bo + i] if bo >= 0 else 0.0
-                ta = u[bo + i] if bo >= 0 else 0.0
-                row = wo + i * n_in
-                for j in range(n_in):
-                    a += theta[row + j] * H[layer, n, j]
-                    ta += u[row + j] * H[layer, n, j] + theta[row + j] * T[layer, n, j]
-                code = act // 8 if last else act % 8
+                a = pre[n, i]
+                ta = tpre[n, i]
+                if bo >= 0:
+                    a += theta[bo + i]
+                    ta += u[bo + i]
                 h = _activate(a, code)
                 H[layer + 1, n, i] = h
                 T[layer + 1, n, i] = ta if last else _dactivate_from_output(h, code) * ta
@@ -325,36 +336,44 @@ def estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, si
 
 @njit(cache=True, fastmath=FASTMATH)
 def estimate_np(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, sigma, n_probes,
-                H, H_clean, noise, losses, clean_losses, grad):
+                H, H_clean, noise, compact, losses, clean_losses, grad):
     """Node perturbation: Gaussian noise on every pre-activation of every sample;
     ``dW_l = (dL_n / sigma) xi_l,n h_(l-1),n^T`` averaged over samples and probes, with the
-    presynaptic activity ``h`` of the clean pass. Returns ``(queries, clean_loss)``."""
+    presynaptic activity ``h`` of the clean pass. The noise of a probe is one stream, layer by
+    layer, sample by sample (``compact`` holds it, ``batch * sum(sizes[1:])`` numbers).
+    Returns ``(queries, clean_loss)``."""
     n_layers = sizes.shape[0] - 1
     batch = idx.shape[0]
-    width = noise.shape[2]
     grad[:] = 0.0
     forward(theta, sizes, w_off, b_off, act, X, idx, H_clean, H_clean, 0.0)
     base = sample_losses(H_clean, sizes, loss, Y, idx, clean_losses)
     queries = 1
     scale = 1.0 / (sigma * batch * n_probes)
     for k in range(n_probes):
-        fill_direction(noise_key(seed, step, k), 0, noise.ravel())
+        fill_direction(noise_key(seed, step, k), 0, compact)
+        pos = 0
+        for layer in range(n_layers):
+            for n in range(batch):
+                for i in range(sizes[layer + 1]):
+                    noise[layer, n, i] = compact[pos]
+                    pos += 1
         forward(theta, sizes, w_off, b_off, act, X, idx, H, noise, sigma)
         sample_losses(H, sizes, loss, Y, idx, losses)
         queries += 1
         for layer in range(n_layers):
             n_in = sizes[layer]
+            n_out = sizes[layer + 1]
             wo = w_off[layer]
             bo = b_off[layer]
+            E = np.empty((batch, n_out))
             for n in range(batch):
                 c = (losses[n] - clean_losses[n]) * scale
-                for i in range(sizes[layer + 1]):
-                    ci = c * noise[layer, n, i]
+                for i in range(n_out):
+                    E[n, i] = c * noise[layer, n, i]
                     if bo >= 0:
-                        grad[bo + i] += ci
-                    row = wo + i * n_in
-                    for j in range(n_in):
-                        grad[row + j] += ci * H_clean[layer, n, j]
+                        grad[bo + i] += E[n, i]
+            Hl = np.ascontiguousarray(H_clean[layer, :batch, :n_in])
+            _weights(grad, wo, n_in, n_out)[:, :] += np.dot(Hl.T, E)
     return queries, base
 
 
@@ -492,6 +511,7 @@ def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss,
     err = np.zeros(width)
     coef = np.zeros(max(n_probes, 1))
     noise = np.zeros((n_layers, batch, width))
+    compact = np.zeros(batch * (sizes[1:].sum()))
     pop = n_probes if rule == 5 else 1
     H_pop = np.zeros((pop, n_layers + 1, batch, width))
     losses_pop = np.zeros((pop, batch))
@@ -515,7 +535,8 @@ def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss,
             queries += q
         elif rule == 2:
             q, value = estimate_np(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
-                                   sigma, n_probes, H, H2, noise, losses, losses2, grad)
+                                   sigma, n_probes, H, H2, noise, compact, losses, losses2,
+                                   grad)
             queries += q
         elif rule == 3:
             q, value = estimate_spsa(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed,
