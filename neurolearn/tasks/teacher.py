@@ -153,7 +153,7 @@ class TeacherOnlineTask(SpecTable):
         "soft committee machine: linear output, second layers fixed to 1 (student and teacher)",
     )
     student_init_std: float = param(
-        0.01, Interval(float, 0, None), "std of student W1 entries times sqrt(M)"
+        1.0, Interval(float, 0, None), "std of student W1 entries times sqrt(M)"
     )
     n_test: int = param(2000, Interval(int, 1, None), "test samples for the test error")
     label_noise_std: float = param(0.0, Interval(float, 0, None), "std of label noise sigma")

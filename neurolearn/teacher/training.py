@@ -84,7 +84,9 @@ class MinibatchTrainer:
         Stop as soon as the threshold is reached.
     backend : {"numba", "numpy", "torch"}, default="numba"
         ``"numba"``: jitted whole loop; ``"numpy"``: plain per-batch numpy (slow reference);
-        ``"torch"``: the ensemble trainer with one member (CPU).
+        ``"torch"``: the ensemble trainer with one member.
+    device : str, default="cpu"
+        Torch device (``"cpu"``, ``"cuda"``); only used by the torch backend.
     seed : int, Generator or None, default=None
         Epoch permutations and the feedback matrix (feedback alignment).
 
@@ -125,6 +127,7 @@ class MinibatchTrainer:
         threshold: float | None = None,
         stop_at_threshold: bool = False,
         backend: str = "numba",
+        device: str = "cpu",
         seed=None,
     ):
         self.rule = rule
@@ -136,6 +139,7 @@ class MinibatchTrainer:
         self.threshold = threshold
         self.stop_at_threshold = stop_at_threshold
         self.backend = backend
+        self.device = device
         self.seed = seed
 
     def _validate(self):
@@ -317,7 +321,7 @@ def _run_torch(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
         record_every=int(trainer.record_every), threshold=thr,
         stop_at_threshold=bool(trainer.stop_at_threshold),
         activation=student.activation, output_activation=student.output_activation_,
-        device="cpu", dtype="float64",
+        device=trainer.device, dtype="float64",
     )
     first = res["epochs_to_threshold"][0]
     hist = _finish(
