@@ -107,7 +107,7 @@ class SGDTable(SpecTable):
     record_every: int = param(10, Interval(int, 1, None), "epochs between recorded errors")
     stop_at_threshold: bool = param(False, Boolean(), "stop when train error < metric.threshold")
     lyapunov_epochs: int = param(
-        0, Interval(int, 0, None), "epochs for the largest Lyapunov exponent after training (0: off)"
+        0, Interval(int, 0, None), "epochs of the Lyapunov-exponent probe after training (0: off)"
     )
     curl_diagnostics: bool = param(
         False, Boolean(), "antisymmetric part of the update field's Jacobian at the end"

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn.tasks.teacher import make_teacher_data
-from neurolearn.teacher import CurlDescent, GradientDescent, MinibatchTrainer, TwoLayerNetwork
-from neurolearn.teacher import make_teacher
+from neurolearn.teacher import (
+    CurlDescent,
+    GradientDescent,
+    MinibatchTrainer,
+    TwoLayerNetwork,
+    make_teacher,
+)
 from neurolearn.teacher.diagnostics import curl_diagnostics, lyapunov_exponent, update_jacobian
 from neurolearn.teacher.networks import mean_squared_error
 
