@@ -323,6 +323,11 @@ def _run_torch(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
         activation=student.activation, output_activation=student.output_activation_,
         device=trainer.device, dtype="float64",
     )
+    if res["diverged_at"][0] >= 0:
+        raise DivergenceError(
+            f"student weights became non-finite at epoch {res['diverged_at'][0]} "
+            f"(learning_rate={trainer.learning_rate}).", step=int(res["diverged_at"][0]),
+        )
     first = res["epochs_to_threshold"][0]
     hist = _finish(
         trainer, (res["train_error"][0], res["test_error"][0]), res["epochs_run"][0],
