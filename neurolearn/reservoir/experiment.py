@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr
+from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr, Options
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.reservoir import protocols
 from neurolearn.reservoir.ei import EIReservoir
@@ -30,6 +30,9 @@ class ESNNetwork(SpecTable):
     density: float = param(0.1, Interval(float, 0, 1, "right"), "recurrent density")
     input_scaling: float = param(1.0, Interval(float, 0, None), "input weights in [-s, s]")
     input_density: float = param(1.0, Interval(float, 0, 1, "right"), "input density")
+    input_distribution: str = param(
+        "uniform", Options(("uniform", "bernoulli")), "non-zero input weights: uniform or signs"
+    )
     bias_scaling: float = param(0.0, Interval(float, 0, None), "biases in [-s, s]")
 
 
