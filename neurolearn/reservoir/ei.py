@@ -178,6 +178,12 @@ class EIReservoir(ReservoirBase):
     above target needs *more* inhibition (larger :math:`\omega_i`); :math:`\omega_i < 0` would
     mean negative inhibition, so that unit is marked unreachable (and set to 0), not hidden.
 
+    With ``leak = 0`` and ``threshold = 0``, strong inhibition of a homogeneous population
+    produces a period-2 cycle between silence and ``r = sigmoid(0) = 1/2``: time-averaged rates
+    cannot fall below about 1/4 that way, and a homogeneous target below it is missed while
+    the local rule keeps strengthening inhibition (heterogeneous targets desynchronise the
+    units and do not show this floor).
+
     Examples
     --------
     >>> res = EIReservoir(n=100, in_degree_exc=10, in_degree_inh=10, target_rate=0.3, seed=0)
