@@ -146,7 +146,7 @@ class ESN(ReservoirBase):
         --------
         >>> esn = ESN.from_weights(np.eye(3) * 0.5, np.ones((3, 1)))
         >>> esn.run(np.ones((2, 1)))[1].round(4).tolist()
-        [0.8482, 0.8482, 0.8482]
+        [0.8811, 0.8811, 0.8811]
         """
         W = sp.csr_matrix(W, dtype=np.float64)
         n = W.shape[0]

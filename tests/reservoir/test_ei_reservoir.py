@@ -132,7 +132,7 @@ def test_adaptation_is_deterministic(adaptation_input):
         ({"excitatory_fraction": 1.0}, r"'excitatory_fraction' .* in \(0, 1\)"),
         ({"input_fraction": 0.0}, "'input_fraction'"),
         ({"target_rate": 1.2}, "'target_rate' .* in \\(0, 1\\)"),
-        ({"target_rate": {"dist": "beta", "a": -1, "b": 2}}, "a > 0"),
+        ({"target_rate": {"dist": "beta", "a": -1, "b": 2}}, "'target_rate' .* distribution"),
         ({"learning_rate": -1.0}, "'learning_rate'"),
         ({"in_degree_exc": 500}, "'in_degree_exc' .* at most"),
         ({"adaptation": "hebbian"}, "'adaptation'"),
