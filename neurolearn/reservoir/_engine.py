@@ -101,7 +101,13 @@ def _raise_if_diverged(diverged_at) -> None:
         )
 
 
+#: from this many recurrent weights per step on, a lone reservoir splits its rows over threads
+ROW_PARALLEL_NNZ = 20_000
+
+
 def _simulate_numba(nets, u, s0, v0, store, n_batch):
+    if n_batch == 1 and nets[0].W.nnz >= ROW_PARALLEL_NNZ:
+        return _simulate_numba_rows(nets[0], u[0], s0[0], v0[0], store)
     indptr, indices, data = _stack_csr(nets)
     w_in = np.ascontiguousarray(np.stack([net.w_in for net in nets]))
     bias = np.ascontiguousarray(np.stack([net.bias for net in nets]))
@@ -120,6 +126,20 @@ def _simulate_numba(nets, u, s0, v0, store, n_batch):
     )
     _raise_if_diverged(diverged_at)
     return (states if store else None), s_final, v_final
+
+
+def _simulate_numba_rows(net, u, s0, v0, store):
+    W = net.W.tocsr()
+    W.sort_indices()
+    states = np.empty((u.shape[0] if store else 0, net.n))
+    s_final, v_final = np.empty(net.n), np.empty(net.n)
+    bad = nb_kernels.run_rows_parallel(
+        net.kind, W.indptr.astype(np.int64), W.indices.astype(np.int64), W.data, net.w_in,
+        net.bias, net.leak, net.gain, net.threshold, np.ascontiguousarray(u), s0, v0, states,
+        s_final, v_final,
+    )
+    _raise_if_diverged([bad])
+    return (states[None] if store else None), s_final[None], v_final[None]
 
 
 def _simulate_numpy(nets, u, s0, v0, store, n_batch):

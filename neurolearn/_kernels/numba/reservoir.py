@@ -184,3 +184,41 @@ def adapt_local(
                 window[i] = 0.0
             row += 1
     return -1
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def run_rows_parallel(
+    kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s0, v0,
+    states_out, s_final, v_final,
+):
+    """One large reservoir, rows of each step split over threads (same equations as
+    :func:`run_batch` with ``B = 1``; 1-D/2-D arrays without the batch axis).
+    Returns the first non-finite step or -1."""
+    n = s0.shape[0]
+    d = u.shape[1]
+    s = s0.copy()
+    v = v0.copy()
+    s_new = np.empty(n)
+    store = states_out.shape[0] > 0
+    for t in range(u.shape[0]):
+        for i in prange(n):
+            acc = bias[i]
+            for p in range(indptr[i], indptr[i + 1]):
+                acc += data[p] * s[indices[p]]
+            for k in range(d):
+                acc += w_in[i, k] * u[t, k]
+            if kind == KIND_ESN:
+                s_new[i] = (1.0 - leak[i]) * s[i] + leak[i] * np.tanh(acc)
+            else:
+                v[i] = leak[i] * v[i] + acc
+                s_new[i] = _sigmoid(gain * (v[i] - threshold))
+        s[:] = s_new
+        if store:
+            states_out[t, :] = s
+        if _first_nonfinite(s):
+            s_final[:] = s
+            v_final[:] = v
+            return t
+    s_final[:] = s
+    v_final[:] = v
+    return -1
