@@ -42,8 +42,20 @@ def test_local_adaptation_kernel_equals_reference(rng):
     inh_w = res.inh_w_.copy()
     record = np.zeros((60 // 7, res.n))
     bad = kernels.adapt_local(
-        res.exc_idx_, res.exc_w_, res.inh_idx_, inh_w, res.w_in_, np.full(res.n, 0.2), 10.0, 0.0,
-        u, eta, target, np.zeros(res.n), 7, record,
+        res.exc_idx_,
+        res.exc_w_,
+        res.inh_idx_,
+        inh_w,
+        res.w_in_,
+        np.full(res.n, 0.2),
+        10.0,
+        0.0,
+        u,
+        eta,
+        target,
+        np.zeros(res.n),
+        7,
+        record,
     )
     assert bad == -1
     rows = np.repeat(np.arange(res.n), res.in_degree_inh)
