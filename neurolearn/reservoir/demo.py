@@ -26,7 +26,9 @@ def run_demo(
 
     Examples
     --------
-    >>> summary = run_demo(out=None, seeds=1, quick=True, stream=None)  # doctest: +SKIP
+    >>> summary = run_demo(out=None, seeds=1, quick=True, stream=None)
+    >>> [row["task"] for row in summary["rows"]]
+    ['memory-capacity', 'narma10']
     """
     from tqdm.auto import tqdm
 

@@ -139,3 +139,12 @@ def test_same_spec_and_seed_give_identical_result_files(tmp_path):
     xr.testing.assert_identical(a, b)
     assert np.isfinite(float(a["memory_capacity"]))
     assert "rate_trajectory" in a and "adapted_rate" in a
+
+
+def test_demo_quick(tmp_path, capsys):
+    assert main(["demo", "--quick", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "memory-capacity" in out and "narma10" in out and "local gain" in out
+    summary = json.loads((tmp_path / "demo.json").read_text())
+    assert {row["task"] for row in summary["rows"]} == {"memory-capacity", "narma10"}
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
