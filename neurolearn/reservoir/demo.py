@@ -16,17 +16,17 @@ TASKS = (("memory-capacity", "memory_capacity", "higher"), ("narma10", "nrmse", 
 
 
 def run_demo(
-    out="demo-output", seeds: int = 3, n: int = 300, quick: bool = False, stream=sys.stdout
+    out="demo-output", seeds: int = 3, n: int = 300, quick: bool = False, quiet: bool = False
 ) -> dict:
     """Run both reservoirs on memory capacity and NARMA-10 over ``seeds`` seeds.
 
-    Prints a table (mean +- std over seeds), writes ``out/demo.png`` (rates converging to their
+    Prints a table (mean +- std over seeds; nothing with ``quiet``), writes ``out/demo.png`` (rates converging to their
     targets, per-unit rate vs target, MC curves, NARMA-10 prediction vs target) and
     ``out/demo.json`` (every number). Returns the summary dict.
 
     Examples
     --------
-    >>> summary = run_demo(out=None, seeds=1, quick=True, stream=None)
+    >>> summary = run_demo(out=None, seeds=1, quick=True, quiet=True)
     >>> [row["task"] for row in summary["rows"]]
     ['memory-capacity', 'narma10']
     """
@@ -51,7 +51,7 @@ def run_demo(
     results: dict = {}
     started = time.perf_counter()
     jobs = [(m, t, s) for m in MODELS for t, _, _ in TASKS for s in range(seeds)]
-    for model, task, seed in tqdm(jobs, desc="demo runs", disable=stream is None, file=sys.stderr):
+    for model, task, seed in tqdm(jobs, desc="demo runs", disable=quiet, file=sys.stderr):
         ds = run(model, task, seed=seed, overrides=overrides + task_over[task])
         results[(model, task, seed)] = ds
     summary = {"n": n if not quick else 60, "seeds": seeds, "rows": []}
@@ -78,6 +78,7 @@ def run_demo(
     }
     summary["fraction_within_target"] = fractions
     summary["wall_s"] = time.perf_counter() - started
+    stream = None if quiet else sys.stdout
     if stream is not None:
         _print(summary, stream)
     if out is not None:
@@ -98,13 +99,13 @@ def _print(summary, stream):
         file=stream,
     )
     print(
-        f"{'task':<16} {'metric':<26} {'local':>17} {'global':>17} {'local gain':>11}", file=stream
+        f"{'task':<16} {'metric':<36} {'local':>17} {'global':>17} {'local gain':>11}", file=stream
     )
     for row in summary["rows"]:
         loc, glob = row[MODELS[0]], row[MODELS[1]]
         label = f"{row['metric']} ({row['better']} is better)"
         print(
-            f"{row['task']:<16} {label:<26} {loc['mean']:>8.3f} +- {loc['std']:<5.3f} "
+            f"{row['task']:<16} {label:<36} {loc['mean']:>8.3f} +- {loc['std']:<5.3f} "
             f"{glob['mean']:>8.3f} +- {glob['std']:<5.3f} "
             f"{row['local_vs_global_percent']:>+10.1f}%",
             file=stream,
