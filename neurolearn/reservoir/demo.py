@@ -20,9 +20,9 @@ def run_demo(
 ) -> dict:
     """Run both reservoirs on memory capacity and NARMA-10 over ``seeds`` seeds.
 
-    Prints a table (mean +- std over seeds; nothing with ``quiet``), writes ``out/demo.png`` (rates converging to their
-    targets, per-unit rate vs target, MC curves, NARMA-10 prediction vs target) and
-    ``out/demo.json`` (every number). Returns the summary dict.
+    Prints a table (mean +- std over seeds; nothing with ``quiet``), writes
+    ``out/demo.png`` (rates converging to their targets, per-unit rate vs target, MC curves,
+    NARMA-10 prediction vs target) and ``out/demo.json`` (every number). Returns the summary.
 
     Examples
     --------
