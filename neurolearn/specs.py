@@ -121,6 +121,13 @@ def parse_overrides(items) -> list[tuple[str, Any]]:
 
 
 def _apply_overrides(raw: dict, overrides, sections: set[str], where: str) -> None:
+    # switching a table's kind starts that table afresh (the file's keys belong to the old
+    # kind); the new kind's defaults apply, plus any other overrides of that section
+    for key, value in overrides:
+        section, _, rest = key.partition(".")
+        if rest == "kind" and section in sections and isinstance(raw.get(section), dict):
+            if raw[section].get("kind") != value:
+                raw[section] = {"kind": value}
     for key, value in overrides:
         section, *rest = key.split(".")
         if section not in sections:

@@ -23,8 +23,9 @@ def _public_objects():
 
 
 PUBLIC = _public_objects()
-CLASSES = [p for p in PUBLIC if inspect.isclass(p.values[0]) and
-           not issubclass(p.values[0], BaseException)]
+CLASSES = [
+    p for p in PUBLIC if inspect.isclass(p.values[0]) and not issubclass(p.values[0], BaseException)
+]
 
 
 @pytest.mark.parametrize("obj", PUBLIC)
@@ -33,8 +34,10 @@ def test_has_docstring_with_example(obj):
     assert doc, f"{obj.__name__} has no docstring"
     if inspect.isclass(obj):
         # a class may carry its example on the class or, for mixins, on the family module
-        assert "Examples" in doc or ">>>" in doc or "Example" in (
-            inspect.getdoc(importlib.import_module(obj.__module__)) or ""
+        assert (
+            "Examples" in doc
+            or ">>>" in doc
+            or "Example" in (inspect.getdoc(importlib.import_module(obj.__module__)) or "")
         ), f"{obj.__name__} docstring has no example"
     else:
         assert ">>>" in doc, f"{obj.__name__} docstring has no runnable example"

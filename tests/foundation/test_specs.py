@@ -75,3 +75,10 @@ def test_specs_are_frozen():
     m = specs.load_model("esn")
     with pytest.raises(AttributeError):
         m.network.n = 5
+
+
+def test_switching_kind_starts_the_table_afresh():
+    model = specs.load_model("ei-reservoir", ["rule.kind=none"])
+    assert model.rule.kind_name == "none"
+    model = specs.load_model("ei-reservoir", ["rule.kind=global-ei-balance", "rule.steps=50"])
+    assert model.rule.kind_name == "global-ei-balance" and model.rule.steps == 50
