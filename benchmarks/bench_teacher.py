@@ -27,8 +27,9 @@ def _setting(n_train=2000, seed=0):
 
 
 def _student(seed):
-    return TwoLayerNetwork(n_inputs=100, n_hidden=10, activation="tanh", init_scale=2.0,
-                           seed=seed).initialize()
+    return TwoLayerNetwork(
+        n_inputs=100, n_hidden=10, activation="tanh", init_scale=2.0, seed=seed
+    ).initialize()
 
 
 def torch_loop(w1, w2, x, y, orders, *, step, batch_size, s1, s2):
@@ -45,7 +46,7 @@ def torch_loop(w1, w2, x, y, orders, *, step, batch_size, s1, s2):
     errors = []
     for order in torch.tensor(orders):
         for start in range(0, x.shape[0], batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             xb, yb = x[idx], y[idx]
             pre = xb @ w1.T
             h = torch.tanh(pre)
@@ -81,15 +82,30 @@ def run(quick: bool) -> list[dict]:
     orders = epoch_orders(np.random.default_rng(2).spawn(2)[1], epochs, 2000)
     s1, s2 = rule.signs(100, 10)
     start = time.perf_counter()
-    p1, p2, _ = torch_loop(w1, w2, data.x_train, data.y_train, orders, step=0.1 * 10 / 2000,
-                           batch_size=10, s1=s1, s2=s2)
+    p1, p2, _ = torch_loop(
+        w1,
+        w2,
+        data.x_train,
+        data.y_train,
+        orders,
+        step=0.1 * 10 / 2000,
+        batch_size=10,
+        s1=s1,
+        s2=s2,
+    )
     peer = time.perf_counter() - start
-    rows.append({
-        "case": f"numba trainer, P=2000, {epochs} epochs", "ours_s": ours,
-        "peer": f"torch {torch.__version__} CPU loop ({torch.get_num_threads()} threads)",
-        "peer_s": peer, "ratio": peer / ours,
-        "max_weight_diff": float(max(np.abs(p1 - student.w1_).max(), np.abs(p2 - student.w2_).max())),
-    })
+    rows.append(
+        {
+            "case": f"numba trainer, P=2000, {epochs} epochs",
+            "ours_s": ours,
+            "peer": f"torch {torch.__version__} CPU loop ({torch.get_num_threads()} threads)",
+            "peer_s": peer,
+            "ratio": peer / ours,
+            "max_weight_diff": float(
+                max(np.abs(p1 - student.w1_).max(), np.abs(p2 - student.w2_).max())
+            ),
+        }
+    )
 
     from neurolearn.teacher.ensemble import EnsembleTrainer
 
@@ -97,16 +113,22 @@ def run(quick: bool) -> list[dict]:
     ens_epochs = 3 if quick else 10
     start = time.perf_counter()
     for s in range(n_seeds):
-        MinibatchTrainer(rule=rule, epochs=ens_epochs, record_every=ens_epochs,
-                         seed=100 + s).fit(_student(s), data)
+        MinibatchTrainer(rule=rule, epochs=ens_epochs, record_every=ens_epochs, seed=100 + s).fit(
+            _student(s), data
+        )
     sequential = time.perf_counter() - start
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         for dtype in ("float64", "float32"):
             students = [_student(s) for s in range(n_seeds)]
-            trainer = EnsembleTrainer(rules=rule, epochs=ens_epochs, record_every=ens_epochs,
-                                      seed=[100 + s for s in range(n_seeds)], device=device,
-                                      dtype=dtype)
+            trainer = EnsembleTrainer(
+                rules=rule,
+                epochs=ens_epochs,
+                record_every=ens_epochs,
+                seed=[100 + s for s in range(n_seeds)],
+                device=device,
+                dtype=dtype,
+            )
             if device == "cuda":
                 trainer.fit([_student(0)], data)  # warm up the CUDA context
             start = time.perf_counter()
@@ -114,10 +136,15 @@ def run(quick: bool) -> list[dict]:
             if device == "cuda":
                 torch.cuda.synchronize()
             ens = time.perf_counter() - start
-            rows.append({
-                "case": f"ensemble {n_seeds} seeds x {ens_epochs} epochs, torch {device} {dtype}",
-                "ours_s": ens, "peer": f"{n_seeds} sequential numba runs",
-                "peer_s": sequential, "ratio": sequential / ens,
-                "seeds_per_s_ensemble": n_seeds / ens, "seeds_per_s_numba": n_seeds / sequential,
-            })
+            rows.append(
+                {
+                    "case": f"ensemble {n_seeds} seeds x {ens_epochs} ep, {device} {dtype}",
+                    "ours_s": ens,
+                    "peer": f"{n_seeds} sequential numba runs",
+                    "peer_s": sequential,
+                    "ratio": sequential / ens,
+                    "seeds_per_s_ensemble": n_seeds / ens,
+                    "seeds_per_s_numba": n_seeds / sequential,
+                }
+            )
     return rows

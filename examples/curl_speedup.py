@@ -32,11 +32,20 @@ def epochs_to_threshold(n_train, seed, rule, *, rescale=True, max_epochs=10_000)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([n_train, seed]).spawn(4)]
     teacher = make_teacher(100, 10, activation="tanh", seed=streams[0])
     data = make_teacher_data(teacher, n_train=n_train, n_test=100, seed=streams[1])
-    student = TwoLayerNetwork(n_inputs=100, n_hidden=10, activation="tanh", init_scale=2.0,
-                              seed=streams[2]).initialize()
-    trainer = MinibatchTrainer(rule=rule, learning_rate=0.1, batch_size=10, epochs=max_epochs,
-                               rescale_norms=rescale, record_every=max_epochs, threshold=1e-3,
-                               stop_at_threshold=True, seed=streams[3])
+    student = TwoLayerNetwork(
+        n_inputs=100, n_hidden=10, activation="tanh", init_scale=2.0, seed=streams[2]
+    ).initialize()
+    trainer = MinibatchTrainer(
+        rule=rule,
+        learning_rate=0.1,
+        batch_size=10,
+        epochs=max_epochs,
+        rescale_norms=rescale,
+        record_every=max_epochs,
+        threshold=1e-3,
+        stop_at_threshold=True,
+        seed=streams[3],
+    )
     return trainer.fit(student, data).history_.epochs_to_threshold
 
 
@@ -53,15 +62,24 @@ def main(argv=None):
     rows = []
     print(f"{'P':>6} {'GD epochs':>16} {'curl epochs':>16} {'GD / curl':>10}")
     for n_train in sizes:
-        gd = [epochs_to_threshold(n_train, s, GradientDescent(), rescale=not args.no_rescale)
-              for s in range(seeds)]
-        cd = [epochs_to_threshold(n_train, s, CurlDescent(flipped_hidden=1),
-                                  rescale=not args.no_rescale) for s in range(seeds)]
+        gd = [
+            epochs_to_threshold(n_train, s, GradientDescent(), rescale=not args.no_rescale)
+            for s in range(seeds)
+        ]
+        cd = [
+            epochs_to_threshold(
+                n_train, s, CurlDescent(flipped_hidden=1), rescale=not args.no_rescale
+            )
+            for s in range(seeds)
+        ]
         g, c = np.array(gd), np.array(cd)
         rows.append({"n_train": n_train, "gd": gd, "curl": cd})
-        print(f"{n_train:>6} {np.nanmean(g):>9.0f} ± {np.nanstd(g) / np.sqrt(len(g)):<4.0f}"
-              f" {np.nanmean(c):>9.0f} ± {np.nanstd(c) / np.sqrt(len(c)):<4.0f}"
-              f" {np.nanmean(g) / np.nanmean(c):>10.2f}", flush=True)
+        print(
+            f"{n_train:>6} {np.nanmean(g):>9.0f} ± {np.nanstd(g) / np.sqrt(len(g)):<4.0f}"
+            f" {np.nanmean(c):>9.0f} ± {np.nanstd(c) / np.sqrt(len(c)):<4.0f}"
+            f" {np.nanmean(g) / np.nanmean(c):>10.2f}",
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh)

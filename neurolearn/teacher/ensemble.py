@@ -43,10 +43,30 @@ class EnsembleHistory:
     diverged_at: np.ndarray
 
 
-def train_ensemble_arrays(w1, w2, feedback, x, y, x_test, y_test, input_signs, hidden_signs,
-                          order_rngs, *, learning_rate, batch_size, epochs, rescale_norms,
-                          record_every, threshold, stop_at_threshold, activation,
-                          output_activation, device="cpu", dtype="float64"):
+def train_ensemble_arrays(
+    w1,
+    w2,
+    feedback,
+    x,
+    y,
+    x_test,
+    y_test,
+    input_signs,
+    hidden_signs,
+    order_rngs,
+    *,
+    learning_rate,
+    batch_size,
+    epochs,
+    rescale_norms,
+    record_every,
+    threshold,
+    stop_at_threshold,
+    activation,
+    output_activation,
+    device="cpu",
+    dtype="float64",
+):
     """Array-level ensemble trainer (no validation): returns a dict of numpy arrays.
 
     Shapes: ``w1 (E, N, M)``, ``w2 (E, K, N)``, ``feedback (E, K, N)`` or None, ``x (E or 1,
@@ -99,10 +119,28 @@ def train_ensemble_arrays(w1, w2, feedback, x, y, x_test, y_test, input_signs, h
                     frozen = ~np.isnan(first) | (diverged >= 0)
                     if frozen.all():
                         break
-                    active = torch.as_tensor((~frozen).astype(float), dtype=dt,
-                                             device=dev)[:, None, None]
-                ensemble_epoch(torch, w1_t, w2_t, fb_t, x_t, y_t, orders_t[e], s1_t, s2_t,
-                               step, batch_size, phi, dphi, phi_out, norm1, norm2, active)
+                    active = torch.as_tensor((~frozen).astype(float), dtype=dt, device=dev)[
+                        :, None, None
+                    ]
+                ensemble_epoch(
+                    torch,
+                    w1_t,
+                    w2_t,
+                    fb_t,
+                    x_t,
+                    y_t,
+                    orders_t[e],
+                    s1_t,
+                    s2_t,
+                    step,
+                    batch_size,
+                    phi,
+                    dphi,
+                    phi_out,
+                    norm1,
+                    norm2,
+                    active,
+                )
                 epoch += 1
                 record = epoch % record_every == 0
                 if threshold > 0 or record:
@@ -118,8 +156,9 @@ def train_ensemble_arrays(w1, w2, feedback, x, y, x_test, y_test, input_signs, h
                             still = np.isnan(first) | (first == epoch)
                         slot = epoch // record_every
                         train_curve[still, slot] = err[still]
-                        test_err = ensemble_errors(w1_t, w2_t, xt_t, yt_t, phi,
-                                                   phi_out).cpu().numpy()
+                        test_err = (
+                            ensemble_errors(w1_t, w2_t, xt_t, yt_t, phi, phi_out).cpu().numpy()
+                        )
                         test_curve[still, slot] = test_err[still]
             else:
                 continue
@@ -130,8 +169,15 @@ def train_ensemble_arrays(w1, w2, feedback, x, y, x_test, y_test, input_signs, h
         diverged[~finite & (diverged < 0)] = epoch
     epochs_run = np.where(np.isnan(first) | (not stop_at_threshold), epoch, first)
     epochs_run = np.where(diverged >= 0, diverged, epochs_run).astype(int)
-    return {"w1": w1_out, "w2": w2_out, "train_error": train_curve, "test_error": test_curve,
-            "epochs_to_threshold": first, "epochs_run": epochs_run, "diverged_at": diverged}
+    return {
+        "w1": w1_out,
+        "w2": w2_out,
+        "train_error": train_curve,
+        "test_error": test_curve,
+        "epochs_to_threshold": first,
+        "epochs_run": epochs_run,
+        "diverged_at": diverged,
+    }
 
 
 class EnsembleTrainer:
@@ -167,9 +213,21 @@ class EnsembleTrainer:
     (4, 6)
     """
 
-    def __init__(self, *, rules, learning_rate=0.1, batch_size=10, epochs=100,
-                 rescale_norms=True, record_every=1, threshold=None, stop_at_threshold=False,
-                 device="cpu", dtype="float64", seed=None):
+    def __init__(
+        self,
+        *,
+        rules,
+        learning_rate=0.1,
+        batch_size=10,
+        epochs=100,
+        rescale_norms=True,
+        record_every=1,
+        threshold=None,
+        stop_at_threshold=False,
+        device="cpu",
+        dtype="float64",
+        seed=None,
+    ):
         self.rules = rules
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -200,8 +258,10 @@ class EnsembleTrainer:
                 "TwoLayerNetwork objects."
             )
         first = students[0]
-        sizes = {(s.n_inputs, s.n_hidden, s.n_outputs, s.activation, s.output_activation_)
-                 for s in students}
+        sizes = {
+            (s.n_inputs, s.n_hidden, s.n_outputs, s.activation, s.output_activation_)
+            for s in students
+        }
         if len(sizes) != 1:
             raise ParameterError(
                 f"All students of {owner}.fit must share n_inputs, n_hidden, n_outputs and "
@@ -229,40 +289,59 @@ class EnsembleTrainer:
         streams = [r.spawn(2) for r in member_rngs]
         sets = data if isinstance(data, list | tuple) else [data]
         if len(sets) not in (1, n):
-            raise ParameterError(f"{owner}.fit needs one data set or one per student "
-                                 f"({n}). Got {len(sets)}.")
+            raise ParameterError(
+                f"{owner}.fit needs one data set or one per student ({n}). Got {len(sets)}."
+            )
         xs = np.stack([first.check_inputs(d.x_train, "x_train") for d in sets])
         xts = np.stack([first.check_inputs(d.x_test, "x_test") for d in sets])
         ys = np.stack([np.asarray(d.y_train, float) for d in sets])
         yts = np.stack([np.asarray(d.y_test, float) for d in sets])
         signs = [r.signs(first.n_inputs, first.n_hidden) for r in rules]
-        fbs = [r.feedback(first.n_outputs, first.n_hidden, st[0]) for r, st in
-               zip(rules, streams, strict=True)]
+        fbs = [
+            r.feedback(first.n_outputs, first.n_hidden, st[0])
+            for r, st in zip(rules, streams, strict=True)
+        ]
         use_fb = any(f is not None for f in fbs)
         feedback = None
         if use_fb:
-            feedback = np.stack([f if f is not None else s.w2_ for f, s in
-                                 zip(fbs, students, strict=True)])
+            feedback = np.stack(
+                [f if f is not None else s.w2_ for f, s in zip(fbs, students, strict=True)]
+            )
             if not all(f is not None for f in fbs):
                 raise ParameterError(
                     f"{owner}: feedback alignment cannot be mixed with backpropagating rules "
                     "in one ensemble; train them as separate ensembles."
                 )
         res = train_ensemble_arrays(
-            np.stack([s.w1_ for s in students]), np.stack([s.w2_ for s in students]), feedback,
-            xs, ys, xts, yts, np.stack([s[0] for s in signs]), np.stack([s[1] for s in signs]),
-            [st[1] for st in streams], learning_rate=float(self.learning_rate),
-            batch_size=int(self.batch_size), epochs=int(self.epochs),
-            rescale_norms=bool(self.rescale_norms), record_every=int(self.record_every),
+            np.stack([s.w1_ for s in students]),
+            np.stack([s.w2_ for s in students]),
+            feedback,
+            xs,
+            ys,
+            xts,
+            yts,
+            np.stack([s[0] for s in signs]),
+            np.stack([s[1] for s in signs]),
+            [st[1] for st in streams],
+            learning_rate=float(self.learning_rate),
+            batch_size=int(self.batch_size),
+            epochs=int(self.epochs),
+            rescale_norms=bool(self.rescale_norms),
+            record_every=int(self.record_every),
             threshold=float(self.threshold) if self.threshold is not None else 0.0,
-            stop_at_threshold=bool(self.stop_at_threshold), activation=first.activation,
-            output_activation=first.output_activation_, device=self.device, dtype=self.dtype,
+            stop_at_threshold=bool(self.stop_at_threshold),
+            activation=first.activation,
+            output_activation=first.output_activation_,
+            device=self.device,
+            dtype=self.dtype,
         )
         for i, s in enumerate(students):
             s.w1_, s.w2_ = res["w1"][i], res["w2"][i]
         self.history_ = EnsembleHistory(
             epochs=np.arange(res["train_error"].shape[1]) * self.record_every,
-            train_error=res["train_error"], test_error=res["test_error"],
-            epochs_to_threshold=res["epochs_to_threshold"], diverged_at=res["diverged_at"],
+            train_error=res["train_error"],
+            test_error=res["test_error"],
+            epochs_to_threshold=res["epochs_to_threshold"],
+            diverged_at=res["diverged_at"],
         )
         return self

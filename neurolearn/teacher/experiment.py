@@ -98,7 +98,8 @@ class SGDTable(SpecTable):
     """Mini-batch epochs (task 'teacher') or online steps (task 'teacher-online')."""
 
     learning_rate: float = param(
-        0.1, Interval(float, 0, None, "neither"),
+        0.1,
+        Interval(float, 0, None, "neither"),
         "eta (finite data: step eta * batch / n_train on batch means; online: eta / n_inputs)",
     )
     batch_size: int = param(10, Interval(int, 1, None), "mini-batch size B")
@@ -128,12 +129,13 @@ def build_rule(table):
     CurlDescent(flipped_inputs=0, flipped_hidden=2)
     """
     if isinstance(table, CurlDescentTable):
-        return CurlDescent(flipped_inputs=table.flipped_inputs,
-                           flipped_hidden=table.flipped_hidden)
+        return CurlDescent(flipped_inputs=table.flipped_inputs, flipped_hidden=table.flipped_hidden)
     if isinstance(table, FeedbackAlignmentTable):
-        return FeedbackAlignment(feedback_scale=table.feedback_scale,
-                                 flipped_inputs=table.flipped_inputs,
-                                 flipped_hidden=table.flipped_hidden)
+        return FeedbackAlignment(
+            feedback_scale=table.feedback_scale,
+            flipped_inputs=table.flipped_inputs,
+            flipped_hidden=table.flipped_hidden,
+        )
     return GradientDescent()
 
 
@@ -162,24 +164,45 @@ def _run_finite(model, task, seed, backend) -> Outcome:
     teacher_seed, data_seed, student_seed, train_seed = np.random.default_rng(seed).spawn(4)
     t_act = _teacher_act(t, net)
     teacher = make_teacher(
-        t.n_inputs, t.teacher_hidden, t.n_outputs, activation=t_act,
+        t.n_inputs,
+        t.teacher_hidden,
+        t.n_outputs,
+        activation=t_act,
         output_activation=t_act if net.output_activation == "same" else net.output_activation,
-        init_scale=t.teacher_init_scale, seed=teacher_seed,
+        init_scale=t.teacher_init_scale,
+        seed=teacher_seed,
     )
-    data = make_teacher_data(teacher, t.n_train, t.n_test, data_seed,
-                             input_std=math.sqrt(t.input_variance),
-                             label_noise_std=t.label_noise_std)
+    data = make_teacher_data(
+        teacher,
+        t.n_train,
+        t.n_test,
+        data_seed,
+        input_std=math.sqrt(t.input_variance),
+        label_noise_std=t.label_noise_std,
+    )
     student = TwoLayerNetwork(
-        n_inputs=t.n_inputs, n_hidden=net.n_hidden, n_outputs=t.n_outputs,
-        activation=net.activation, output_activation=_out_act(net), init=net.init,
-        init_scale=net.init_scale, seed=student_seed,
+        n_inputs=t.n_inputs,
+        n_hidden=net.n_hidden,
+        n_outputs=t.n_outputs,
+        activation=net.activation,
+        output_activation=_out_act(net),
+        init=net.init,
+        init_scale=net.init_scale,
+        seed=student_seed,
     ).initialize()
     rule = build_rule(rule_t)
     trainer = MinibatchTrainer(
-        rule=rule, learning_rate=train.learning_rate, batch_size=train.batch_size,
-        epochs=train.epochs, rescale_norms=train.rescale_norms, record_every=train.record_every,
-        threshold=metric.threshold, stop_at_threshold=train.stop_at_threshold,
-        backend=backend.name, device=backend.device, seed=train_seed,
+        rule=rule,
+        learning_rate=train.learning_rate,
+        batch_size=train.batch_size,
+        epochs=train.epochs,
+        rescale_norms=train.rescale_norms,
+        record_every=train.record_every,
+        threshold=metric.threshold,
+        stop_at_threshold=train.stop_at_threshold,
+        backend=backend.name,
+        device=backend.device,
+        seed=train_seed,
     ).fit(student, data)
     h = trainer.history_
     reached = not math.isnan(h.epochs_to_threshold)
@@ -194,30 +217,58 @@ def _run_finite(model, task, seed, backend) -> Outcome:
         from neurolearn.teacher.diagnostics import lyapunov_exponent
 
         probe = TwoLayerNetwork(
-            n_inputs=t.n_inputs, n_hidden=net.n_hidden, n_outputs=t.n_outputs,
-            activation=net.activation, output_activation=_out_act(net),
+            n_inputs=t.n_inputs,
+            n_hidden=net.n_hidden,
+            n_outputs=t.n_outputs,
+            activation=net.activation,
+            output_activation=_out_act(net),
         ).set_weights(student.w1_, student.w2_)
         metrics["lyapunov_exponent"] = lyapunov_exponent(
-            probe, data, rule, learning_rate=train.learning_rate, batch_size=train.batch_size,
-            epochs=train.lyapunov_epochs, rescale_norms=train.rescale_norms,
+            probe,
+            data,
+            rule,
+            learning_rate=train.learning_rate,
+            batch_size=train.batch_size,
+            epochs=train.lyapunov_epochs,
+            rescale_norms=train.rescale_norms,
             seed=np.random.default_rng(seed.spawn(1)[0]),
         )
     if train.curl_diagnostics:
         from neurolearn.teacher.diagnostics import curl_diagnostics
 
-        diag = curl_diagnostics(rule, student.w1_, student.w2_, data.x_train, data.y_train,
-                                student.activation, student.output_activation_,
-                                trainer.feedback_)
-        metrics.update({"curl_ratio": diag["curl_ratio"],
-                        "curl_antisymmetric_norm": diag["antisymmetric_norm"]})
+        diag = curl_diagnostics(
+            rule,
+            student.w1_,
+            student.w2_,
+            data.x_train,
+            data.y_train,
+            student.activation,
+            student.output_activation_,
+            trainer.feedback_,
+        )
+        metrics.update(
+            {
+                "curl_ratio": diag["curl_ratio"],
+                "curl_antisymmetric_norm": diag["antisymmetric_norm"],
+            }
+        )
     arrays = {
-        "train_error": xr.DataArray(h.train_error, dims="epoch", coords={"epoch": h.epochs},
-                                    attrs={"long_name": "training error 0.5 <(y_hat - y)^2>"}),
-        "test_error": xr.DataArray(h.test_error, dims="epoch", coords={"epoch": h.epochs},
-                                   attrs={"long_name": "test error"}),
+        "train_error": xr.DataArray(
+            h.train_error,
+            dims="epoch",
+            coords={"epoch": h.epochs},
+            attrs={"long_name": "training error 0.5 <(y_hat - y)^2>"},
+        ),
+        "test_error": xr.DataArray(
+            h.test_error,
+            dims="epoch",
+            coords={"epoch": h.epochs},
+            attrs={"long_name": "test error"},
+        ),
     }
-    return Outcome(metrics=metrics, arrays=arrays, figure=_figure_finite,
-                   attrs={"rule": repr(rule)})
+    return Outcome(
+        metrics=metrics, arrays=arrays, figure=_figure_finite, attrs={"rule": repr(rule)}
+    )
 
 
 def _figure_finite(ds):
@@ -256,19 +307,33 @@ def _run_online(model, task, seed, backend) -> Outcome:
         b = np.linalg.qr(teacher_seed.standard_normal((m, t.teacher_hidden)))[0].T
     else:
         b = teacher_seed.standard_normal((t.teacher_hidden, m)) / math.sqrt(m)
-    tw2 = (np.ones((1, t.teacher_hidden)) if t.committee
-           else teacher_seed.uniform(-1, 1, (1, t.teacher_hidden)) / math.sqrt(t.teacher_hidden))
-    teacher = TwoLayerNetwork(n_inputs=m, n_hidden=t.teacher_hidden, activation=t_act,
-                              output_activation=out_act).set_weights(b, tw2)
+    tw2 = (
+        np.ones((1, t.teacher_hidden))
+        if t.committee
+        else teacher_seed.uniform(-1, 1, (1, t.teacher_hidden)) / math.sqrt(t.teacher_hidden)
+    )
+    teacher = TwoLayerNetwork(
+        n_inputs=m, n_hidden=t.teacher_hidden, activation=t_act, output_activation=out_act
+    ).set_weights(b, tw2)
     w1 = t.student_init_std * student_seed.standard_normal((net.n_hidden, m)) / math.sqrt(m)
-    w2 = (np.ones((1, net.n_hidden)) if t.committee else student_seed.uniform(
-        -net.init_scale, net.init_scale, (1, net.n_hidden)) / math.sqrt(net.n_hidden))
-    student = TwoLayerNetwork(n_inputs=m, n_hidden=net.n_hidden, activation=net.activation,
-                              output_activation=out_act).set_weights(w1, w2)
+    w2 = (
+        np.ones((1, net.n_hidden))
+        if t.committee
+        else student_seed.uniform(-net.init_scale, net.init_scale, (1, net.n_hidden))
+        / math.sqrt(net.n_hidden)
+    )
+    student = TwoLayerNetwork(
+        n_inputs=m, n_hidden=net.n_hidden, activation=net.activation, output_activation=out_act
+    ).set_weights(w1, w2)
     trainer = OnlineTrainer(
-        rule=rule, learning_rate=train.learning_rate, alpha_max=t.alpha_max,
-        record_every_alpha=t.record_every_alpha, train_second_layer=not t.committee,
-        label_noise_std=t.label_noise_std, n_test=t.n_test, seed=train_seed,
+        rule=rule,
+        learning_rate=train.learning_rate,
+        alpha_max=t.alpha_max,
+        record_every_alpha=t.record_every_alpha,
+        train_second_layer=not t.committee,
+        label_noise_std=t.label_noise_std,
+        n_test=t.n_test,
+        seed=train_seed,
     ).fit(student, teacher)
     h = trainer.history_
     arrays = {"test_error": xr.DataArray(h.test_error, dims="alpha", coords={"alpha": h.alpha})}
@@ -276,23 +341,41 @@ def _run_online(model, task, seed, backend) -> Outcome:
     below = np.flatnonzero(h.test_error < metric.threshold)
     metrics["alpha_to_threshold"] = float(h.alpha[below[0]]) if below.size else -1.0
     s1, s2 = rule.signs(m, net.n_hidden)
-    closed = (net.activation == t_act and net.activation in ("erf", "linear")
-              and out_act == "linear" and np.all(s1 > 0))
+    closed = (
+        net.activation == t_act
+        and net.activation in ("erf", "linear")
+        and out_act == "linear"
+        and np.all(s1 > 0)
+    )
     if t.theory and closed:
         tt = b @ b.T
         v0, vt = h.w2[0, 0], tw2[0]
-        eg = np.array([generalisation_error(q, r, tt, v[0], vt, net.activation)
-                       for q, r, v in zip(h.q, h.r, h.w2, strict=True)])
-        sol = integrate_odes(h.q[0], h.r[0], tt, v0, vt, learning_rate=train.learning_rate,
-                             alpha=h.alpha, activation=net.activation, hidden_signs=s2,
-                             train_second_layer=not t.committee,
-                             label_noise_std=t.label_noise_std)
+        eg = np.array(
+            [
+                generalisation_error(q, r, tt, v[0], vt, net.activation)
+                for q, r, v in zip(h.q, h.r, h.w2, strict=True)
+            ]
+        )
+        sol = integrate_odes(
+            h.q[0],
+            h.r[0],
+            tt,
+            v0,
+            vt,
+            learning_rate=train.learning_rate,
+            alpha=h.alpha,
+            activation=net.activation,
+            hidden_signs=s2,
+            train_second_layer=not t.committee,
+            label_noise_std=t.label_noise_std,
+        )
         arrays["generalisation_error"] = xr.DataArray(eg, dims="alpha")
         arrays["ode_generalisation_error"] = xr.DataArray(sol.generalisation_error, dims="alpha")
         metrics["final_generalisation_error"] = float(eg[-1])
         metrics["ode_final_generalisation_error"] = float(sol.generalisation_error[-1])
-    return Outcome(metrics=metrics, arrays=arrays, figure=_figure_online,
-                   attrs={"rule": repr(rule)})
+    return Outcome(
+        metrics=metrics, arrays=arrays, figure=_figure_online, attrs={"rule": repr(rule)}
+    )
 
 
 def _figure_online(ds):

@@ -120,7 +120,12 @@ class LearningRule:
                 "(draw it once with rule.feedback(n_outputs, n_hidden, rng))."
             )
         g1, g2 = two_layer_backward(
-            w1, w2, x, y, activation, output_activation,
+            w1,
+            w2,
+            x,
+            y,
+            activation,
+            output_activation,
             feedback if self.uses_feedback else None,
         )
         s1, s2 = self.signs(w1.shape[1], w1.shape[0])
@@ -199,7 +204,9 @@ class FeedbackAlignment(LearningRule):
 
     def feedback(self, n_outputs: int, n_hidden: int, rng) -> np.ndarray:
         scale = check_param(
-            "FeedbackAlignment", "feedback_scale", self.feedback_scale,
+            "FeedbackAlignment",
+            "feedback_scale",
+            self.feedback_scale,
             Interval(float, 0, None, "neither"),
         )
         bound = scale / math.sqrt(n_hidden)

@@ -21,24 +21,53 @@ from neurolearn.teacher.ensemble import EnsembleTrainer  # noqa: E402
 
 
 def _students(n, act="tanh"):
-    return [TwoLayerNetwork(n_inputs=15, n_hidden=5, activation=act, init_scale=2.0,
-                            seed=10 + i).initialize() for i in range(n)]
+    return [
+        TwoLayerNetwork(
+            n_inputs=15, n_hidden=5, activation=act, init_scale=2.0, seed=10 + i
+        ).initialize()
+        for i in range(n)
+    ]
 
 
 def _ensemble_vs_numba(device, dtype, rtol):
     teacher = make_teacher(15, 4, seed=0)
     sets = [make_teacher_data(teacher, n_train=57, n_test=20, seed=s) for s in (1, 2, 3, 4)]
-    rules = [GradientDescent(), CurlDescent(flipped_hidden=1),
-             CurlDescent(flipped_inputs=[0, 7], flipped_hidden=[2, 4]), GradientDescent()]
+    rules = [
+        GradientDescent(),
+        CurlDescent(flipped_hidden=1),
+        CurlDescent(flipped_inputs=[0, 7], flipped_hidden=[2, 4]),
+        GradientDescent(),
+    ]
     seeds = [5, 6, 7, 8]
     ens = _students(4)
-    hist = EnsembleTrainer(rules=rules, epochs=25, record_every=5, threshold=0.02,
-                           stop_at_threshold=True, seed=seeds, device=device,
-                           dtype=dtype).fit(ens, sets).history_
+    hist = (
+        EnsembleTrainer(
+            rules=rules,
+            epochs=25,
+            record_every=5,
+            threshold=0.02,
+            stop_at_threshold=True,
+            seed=seeds,
+            device=device,
+            dtype=dtype,
+        )
+        .fit(ens, sets)
+        .history_
+    )
     for i, (rule, data, seed) in enumerate(zip(rules, sets, seeds, strict=True)):
         single = _students(4)[i]
-        h = MinibatchTrainer(rule=rule, epochs=25, record_every=5, threshold=0.02,
-                             stop_at_threshold=True, seed=seed).fit(single, data).history_
+        h = (
+            MinibatchTrainer(
+                rule=rule,
+                epochs=25,
+                record_every=5,
+                threshold=0.02,
+                stop_at_threshold=True,
+                seed=seed,
+            )
+            .fit(single, data)
+            .history_
+        )
         np.testing.assert_allclose(hist.train_error[i], h.train_error, rtol=rtol)
         np.testing.assert_allclose(hist.test_error[i], h.test_error, rtol=rtol)
         np.testing.assert_allclose(ens[i].w1_, single.w1_, rtol=rtol, atol=rtol * 1e-2)
@@ -55,8 +84,14 @@ def test_ensemble_on_cuda_equals_numba():
 
 
 def test_torch_backend_through_run_matches_numba():
-    small = ["task.n_inputs=12", "task.teacher_hidden=3", "task.n_train=60", "task.n_test=20",
-             "network.n_hidden=4", "train.epochs=15"]
+    small = [
+        "task.n_inputs=12",
+        "task.teacher_hidden=3",
+        "task.n_train=60",
+        "task.n_test=20",
+        "network.n_hidden=4",
+        "train.epochs=15",
+    ]
     a = nl.run("curl-descent", "teacher", seed=2, overrides=small, backend="numba")
     b = nl.run("curl-descent", "teacher", seed=2, overrides=small, backend="torch")
     assert b.attrs["status"] == "ok" and b.attrs["backend"] == "torch"

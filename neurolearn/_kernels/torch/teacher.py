@@ -34,8 +34,25 @@ def ensemble_errors(w1, w2, x, y, phi, phi_out):
     return 0.5 * ((out - y) ** 2).sum(-1).mean(-1)
 
 
-def ensemble_epoch(torch, w1, w2, fb, x, y, orders, s1, s2, step, batch_size, phi, dphi,
-                   phi_out, norm1, norm2, active):
+def ensemble_epoch(
+    torch,
+    w1,
+    w2,
+    fb,
+    x,
+    y,
+    orders,
+    s1,
+    s2,
+    step,
+    batch_size,
+    phi,
+    dphi,
+    phi_out,
+    norm1,
+    norm2,
+    active,
+):
     """One epoch of sign-flipped mini-batch learning for every member, in place.
 
     ``orders (E, P)`` are the members' permutations; ``fb`` is ``w2`` itself (backprop) or the
@@ -48,7 +65,7 @@ def ensemble_epoch(torch, w1, w2, fb, x, y, orders, s1, s2, step, batch_size, ph
     s1 = s1[:, None, :]
     s2 = s2[:, None, :]
     for start in range(0, n_samples, batch_size):
-        idx = orders[:, start:start + batch_size]
+        idx = orders[:, start : start + batch_size]
         nb = idx.shape[1]
         xb = x[0][idx] if shared else x[members, idx]
         yb = y[0][idx] if shared else y[members, idx]
