@@ -13,6 +13,7 @@ from neurolearn.teacher.networks import (
     two_layer_backward,
     two_layer_forward,
 )
+from neurolearn.teacher.ensemble import EnsembleTrainer
 from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent, LearningRule
 from neurolearn.teacher.training import MinibatchTrainer, OnlineTrainer
 
@@ -28,4 +29,5 @@ __all__ = [
     "FeedbackAlignment",
     "MinibatchTrainer",
     "OnlineTrainer",
+    "EnsembleTrainer",
 ]
