@@ -6,6 +6,7 @@ Public API::
     from neurolearn.tasks.teacher import make_teacher_data
 """
 
+from neurolearn.teacher.ensemble import EnsembleTrainer
 from neurolearn.teacher.networks import (
     TwoLayerNetwork,
     make_teacher,
@@ -13,7 +14,6 @@ from neurolearn.teacher.networks import (
     two_layer_backward,
     two_layer_forward,
 )
-from neurolearn.teacher.ensemble import EnsembleTrainer
 from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent, LearningRule
 from neurolearn.teacher.training import MinibatchTrainer, OnlineTrainer
 
