@@ -35,16 +35,18 @@ def dphi(u, name):
 def error(w1, w2, x, y, act, out_act):
     total = 0.0
     for p in range(x.shape[0]):
-        h = [phi(sum(w1[j, m] * x[p, m] for m in range(x.shape[1])), act)
-             for j in range(w1.shape[0])]
+        h = [
+            phi(sum(w1[j, m] * x[p, m] for m in range(x.shape[1])), act) for j in range(w1.shape[0])
+        ]
         for k in range(w2.shape[0]):
             out = phi(sum(w2[k, j] * h[j] for j in range(len(h))), out_act)
             total += (out - y[p, k]) ** 2
     return 0.5 * total / x.shape[0]
 
 
-def minibatch_epochs(w1, w2, x, y, orders, *, eta, batch, act, out_act, s1, s2,
-                     feedback=None, rescale=False):
+def minibatch_epochs(
+    w1, w2, x, y, orders, *, eta, batch, act, out_act, s1, s2, feedback=None, rescale=False
+):
     """Epochs of the paper's rule: eta' = eta * B / P on batch means, sign flips, rescaling."""
     w1, w2 = w1.copy(), w2.copy()
     n_hidden, n_inputs = w1.shape
@@ -55,14 +57,16 @@ def minibatch_epochs(w1, w2, x, y, orders, *, eta, batch, act, out_act, s1, s2,
     curve = []
     for order in orders:
         for start in range(0, n, batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             g1 = np.zeros_like(w1)
             g2 = np.zeros_like(w2)
             for p in idx:
                 a = [sum(w1[j, m] * x[p, m] for m in range(n_inputs)) for j in range(n_hidden)]
                 h = [phi(v, act) for v in a]
-                e = [phi(sum(w2[k, j] * h[j] for j in range(n_hidden)), out_act) - y[p, k]
-                     for k in range(n_out)]
+                e = [
+                    phi(sum(w2[k, j] * h[j] for j in range(n_hidden)), out_act) - y[p, k]
+                    for k in range(n_out)
+                ]
                 fb = w2 if feedback is None else feedback
                 for k in range(n_out):
                     for j in range(n_hidden):
@@ -84,8 +88,9 @@ def minibatch_epochs(w1, w2, x, y, orders, *, eta, batch, act, out_act, s1, s2,
     return w1, w2, np.array(curve)
 
 
-def online_steps(w1, w2, tw1, tw2, inputs, noise, *, eta, act, out_act, s1, s_in, s2,
-                 train_second_layer=True):
+def online_steps(
+    w1, w2, tw1, tw2, inputs, noise, *, eta, act, out_act, s1, s_in, s2, train_second_layer=True
+):
     """Saad-Solla online steps: W += (eta / M) * ... with e = y - y_hat."""
     w1, w2 = w1.copy(), w2.copy()
     n_inputs = w1.shape[1]
@@ -94,8 +99,12 @@ def online_steps(w1, w2, tw1, tw2, inputs, noise, *, eta, act, out_act, s1, s_in
         a = [float(w1[j] @ x) for j in range(w1.shape[0])]
         h = [phi(v, act) for v in a]
         th = [phi(float(tw1[j] @ x), act) for j in range(tw1.shape[0])]
-        e = [phi(float(tw2[k] @ np.array(th)), out_act) + noise[t, k]
-             - phi(float(w2[k] @ np.array(h)), out_act) for k in range(w2.shape[0])]
+        e = [
+            phi(float(tw2[k] @ np.array(th)), out_act)
+            + noise[t, k]
+            - phi(float(w2[k] @ np.array(h)), out_act)
+            for k in range(w2.shape[0])
+        ]
         old_w2 = w2.copy()
         if train_second_layer:
             for k in range(w2.shape[0]):

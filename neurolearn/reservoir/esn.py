@@ -45,7 +45,10 @@ class ESN(ReservoirBase):
     density : float in (0, 1], default=0.1
         Fraction of non-zero recurrent weights (standard normal before rescaling).
     input_scaling : float, default=1.0
-        Input weights are uniform in ``[-input_scaling, input_scaling]``.
+        Input weights are uniform in ``[-input_scaling, input_scaling]`` (or
+        ``+-input_scaling`` with ``input_distribution="bernoulli"``).
+    input_distribution : {"uniform", "bernoulli"}, default="uniform"
+        Distribution of the non-zero input weights (``"bernoulli"``: random signs).
     input_density : float in (0, 1], default=1.0
         Fraction of non-zero input weights.
     bias_scaling : float, default=0.0
@@ -74,8 +77,20 @@ class ESN(ReservoirBase):
     """
 
     def __init__(
-        self, *, n=100, spectral_radius=1.0, leak=1.0, density=0.1, input_scaling=1.0,
-        input_density=1.0, bias_scaling=0.0, n_inputs=1, seed=None, backend=None, device=None,
+        self,
+        *,
+        n=100,
+        spectral_radius=1.0,
+        leak=1.0,
+        density=0.1,
+        input_scaling=1.0,
+        input_density=1.0,
+        input_distribution="uniform",
+        bias_scaling=0.0,
+        n_inputs=1,
+        seed=None,
+        backend=None,
+        device=None,
     ):
         self.n = n
         self.spectral_radius = spectral_radius
@@ -83,6 +98,7 @@ class ESN(ReservoirBase):
         self.density = density
         self.input_scaling = input_scaling
         self.input_density = input_density
+        self.input_distribution = input_distribution
         self.bias_scaling = bias_scaling
         self.n_inputs = n_inputs
         self.seed = seed
@@ -96,6 +112,7 @@ class ESN(ReservoirBase):
         "density": Interval(float, 0, 1, "right"),
         "input_scaling": Interval(float, 0, None),
         "input_density": Interval(float, 0, 1, "right"),
+        "input_distribution": Options(("uniform", "bernoulli")),
         "bias_scaling": Interval(float, 0, None),
         "n_inputs": Interval(int, 1, None),
         "backend": NoneOr(Options(("numba", "torch", "numpy"))),
@@ -114,7 +131,11 @@ class ESN(ReservoirBase):
         if radius > 0:
             W = W * (self.spectral_radius / radius)
         in_mask = rng_in.random((n, self.n_inputs)) < self.input_density
-        w_in = rng_in.uniform(-1, 1, (n, self.n_inputs)) * self.input_scaling * in_mask
+        if self.input_distribution == "bernoulli":
+            signs = rng_in.integers(0, 2, (n, self.n_inputs)) * 2.0 - 1.0
+        else:
+            signs = rng_in.uniform(-1, 1, (n, self.n_inputs))
+        w_in = signs * self.input_scaling * in_mask
         bias = rng_b.uniform(-1, 1, n) * self.bias_scaling
         self._set_weights(W, w_in, bias)
 
@@ -137,17 +158,18 @@ class ESN(ReservoirBase):
         --------
         >>> esn = ESN.from_weights(np.eye(3) * 0.5, np.ones((3, 1)))
         >>> esn.run(np.ones((2, 1)))[1].round(4).tolist()
-        [0.8482, 0.8482, 0.8482]
+        [0.8811, 0.8811, 0.8811]
         """
         W = sp.csr_matrix(W, dtype=np.float64)
         n = W.shape[0]
         w_in = check_array("ESN", "w_in", w_in, ndim=2, shape=(n, None), shape_doc=f"({n}, d)")
-        bias = np.zeros(n) if bias is None else check_array(
-            "ESN", "bias", np.ravel(bias), ndim=1, shape=(n,), shape_doc=f"({n},)"
+        bias = (
+            np.zeros(n)
+            if bias is None
+            else check_array("ESN", "bias", np.ravel(bias), ndim=1, shape=(n,), shape_doc=f"({n},)")
         )
         esn = cls(n=n, n_inputs=w_in.shape[1], leak=leak, backend=backend, device=device)
         esn._validate()
         esn._set_weights(W, w_in, bias)
         esn.last_state_ = None
         return esn
-

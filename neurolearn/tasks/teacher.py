@@ -47,8 +47,9 @@ class TeacherData:
     y_test: np.ndarray
 
 
-def teacher_samples(teacher, n_samples: int, seed=None, *, input_std: float = 1.0,
-                    label_noise_std: float = 0.0):
+def teacher_samples(
+    teacher, n_samples: int, seed=None, *, input_std: float = 1.0, label_noise_std: float = 0.0
+):
     """``n_samples`` fresh inputs ``x ~ N(0, input_std^2 I)`` and labels ``teacher(x) + noise``.
 
     Returns
@@ -74,8 +75,15 @@ def teacher_samples(teacher, n_samples: int, seed=None, *, input_std: float = 1.
     return x, y
 
 
-def make_teacher_data(teacher, n_train: int, n_test: int = 1000, seed=None, *,
-                      input_std: float = math.sqrt(0.5), label_noise_std: float = 0.0):
+def make_teacher_data(
+    teacher,
+    n_train: int,
+    n_test: int = 1000,
+    seed=None,
+    *,
+    input_std: float = math.sqrt(0.5),
+    label_noise_std: float = 0.0,
+):
     """Training and test sets labelled by ``teacher`` (inputs i.i.d. N(0, input_std^2)).
 
     The default ``input_std = sqrt(1/2)`` is the curl-descent paper's input variance 1/2.
@@ -141,7 +149,8 @@ class TeacherOnlineTask(SpecTable):
     teacher_hidden: int = param(2, Interval(int, 1, None), "hidden units of the teacher")
     teacher_activation: str = param("student", Options(_ACTS), "teacher activation")
     teacher_init: str = param(
-        "orthonormal", Options(("orthonormal", "normal")),
+        "orthonormal",
+        Options(("orthonormal", "normal")),
         "teacher W1: orthonormal rows (T = I) or N(0, 1/M) entries",
     )
     alpha_max: float = param(100.0, Interval(float, 0, None, "neither"), "training time steps/M")
@@ -149,11 +158,12 @@ class TeacherOnlineTask(SpecTable):
         1.0, Interval(float, 0, None, "neither"), "interval between recorded points (alpha)"
     )
     committee: bool = param(
-        True, Boolean(),
+        True,
+        Boolean(),
         "soft committee machine: linear output, second layers fixed to 1 (student and teacher)",
     )
     student_init_std: float = param(
-        0.01, Interval(float, 0, None), "std of student W1 entries times sqrt(M)"
+        1.0, Interval(float, 0, None), "std of student W1 entries times sqrt(M)"
     )
     n_test: int = param(2000, Interval(int, 1, None), "test samples for the test error")
     label_noise_std: float = param(0.0, Interval(float, 0, None), "std of label noise sigma")

@@ -6,6 +6,7 @@ Public API::
     from neurolearn.tasks.teacher import make_teacher_data
 """
 
+from neurolearn.teacher.ensemble import EnsembleTrainer
 from neurolearn.teacher.networks import (
     TwoLayerNetwork,
     make_teacher,
@@ -28,4 +29,5 @@ __all__ = [
     "FeedbackAlignment",
     "MinibatchTrainer",
     "OnlineTrainer",
+    "EnsembleTrainer",
 ]

@@ -37,8 +37,9 @@ def update_field(rule, w1, w2, x, y, activation="tanh", output_activation=None, 
     return np.concatenate([d1.ravel(), d2.ravel()])
 
 
-def update_jacobian(rule, w1, w2, x, y, activation="tanh", output_activation=None,
-                    feedback=None, step=1e-6):
+def update_jacobian(
+    rule, w1, w2, x, y, activation="tanh", output_activation=None, feedback=None, step=1e-6
+):
     """Jacobian of :func:`update_field` by central differences, shape (n_params, n_params).
 
     Examples
@@ -57,14 +58,25 @@ def update_jacobian(rule, w1, w2, x, y, activation="tanh", output_activation=Non
         for sign in (1.0, -1.0):
             t = theta.copy()
             t[i] += sign * step
-            cols.append(update_field(rule, t[:n1].reshape(shape1), t[n1:].reshape(shape2), x, y,
-                                     activation, output_activation, feedback))
+            cols.append(
+                update_field(
+                    rule,
+                    t[:n1].reshape(shape1),
+                    t[n1:].reshape(shape2),
+                    x,
+                    y,
+                    activation,
+                    output_activation,
+                    feedback,
+                )
+            )
         jac[:, i] = (cols[0] - cols[1]) / (2 * step)
     return jac
 
 
-def curl_diagnostics(rule, w1, w2, x, y, activation="tanh", output_activation=None,
-                     feedback=None) -> dict:
+def curl_diagnostics(
+    rule, w1, w2, x, y, activation="tanh", output_activation=None, feedback=None
+) -> dict:
     r"""Size of the antisymmetric (curl) part of the update field's Jacobian.
 
     Returns
@@ -97,8 +109,18 @@ def curl_diagnostics(rule, w1, w2, x, y, activation="tanh", output_activation=No
     }
 
 
-def lyapunov_exponent(student, data, rule=None, *, learning_rate=0.1, batch_size=10,
-                      epochs=200, rescale_norms=True, perturbation=1e-7, seed=None) -> float:
+def lyapunov_exponent(
+    student,
+    data,
+    rule=None,
+    *,
+    learning_rate=0.1,
+    batch_size=10,
+    epochs=200,
+    rescale_norms=True,
+    perturbation=1e-7,
+    seed=None,
+) -> float:
     r"""Largest Lyapunov exponent of the mini-batch weight dynamics, per epoch.
 
     Two copies of the student (the second displaced by ``perturbation`` in a random direction)
@@ -122,8 +144,9 @@ def lyapunov_exponent(student, data, rule=None, *, learning_rate=0.1, batch_size
     from neurolearn._kernels.numba.teacher import train_minibatch_epochs
 
     check_param("lyapunov_exponent", "epochs", epochs, Interval(int, 1, None))
-    check_param("lyapunov_exponent", "perturbation", perturbation,
-                Interval(float, 0, None, "neither"))
+    check_param(
+        "lyapunov_exponent", "perturbation", perturbation, Interval(float, 0, None, "neither")
+    )
     rule = GradientDescent() if rule is None else rule
     if not hasattr(student, "w1_"):
         student.initialize()
@@ -140,7 +163,7 @@ def lyapunov_exponent(student, data, rule=None, *, learning_rate=0.1, batch_size
     direction = dir_rng.standard_normal(a1.size + a2.size)
     direction *= perturbation / np.linalg.norm(direction)
     b1 = a1 + direction[: a1.size].reshape(a1.shape)
-    b2 = a2 + direction[a1.size:].reshape(a2.shape)
+    b2 = a2 + direction[a1.size :].reshape(a2.shape)
     step = learning_rate * min(batch_size, x.shape[0]) / x.shape[0]
     dummy = np.zeros(1)
     total = 0.0
@@ -148,14 +171,35 @@ def lyapunov_exponent(student, data, rule=None, *, learning_rate=0.1, batch_size
         orders = epoch_orders(order_rng, 1, x.shape[0])
         for w1, w2 in ((a1, a2), (b1, b2)):
             _, status = train_minibatch_epochs(
-                w1, w2, fb, feedback is not None, x, y, x, y, s1, s2, orders, step, batch_size,
-                act, out_act, n1, n2, 1 << 30, epoch, 0.0, dummy, dummy,
+                w1,
+                w2,
+                fb,
+                feedback is not None,
+                x,
+                y,
+                x,
+                y,
+                s1,
+                s2,
+                orders,
+                step,
+                batch_size,
+                act,
+                out_act,
+                n1,
+                n2,
+                1 << 30,
+                epoch,
+                0.0,
+                dummy,
+                dummy,
             )
             if status == -1:
                 from neurolearn.errors import DivergenceError
 
-                raise DivergenceError(f"weights became non-finite at epoch {epoch + 1}.",
-                                      step=epoch + 1)
+                raise DivergenceError(
+                    f"weights became non-finite at epoch {epoch + 1}.", step=epoch + 1
+                )
         diff = np.concatenate([(b1 - a1).ravel(), (b2 - a2).ravel()])
         dist = float(np.linalg.norm(diff))
         if dist == 0.0:
@@ -163,5 +207,5 @@ def lyapunov_exponent(student, data, rule=None, *, learning_rate=0.1, batch_size
         total += math.log(dist / perturbation)
         diff *= perturbation / dist
         b1[...] = a1 + diff[: a1.size].reshape(a1.shape)
-        b2[...] = a2 + diff[a1.size:].reshape(a2.shape)
+        b2[...] = a2 + diff[a1.size :].reshape(a2.shape)
     return total / epochs

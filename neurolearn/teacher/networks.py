@@ -277,7 +277,10 @@ class TwoLayerNetwork:
             owner, "w1", w1, shape=(self.n_hidden, self.n_inputs), shape_doc="(n_hidden, n_inputs)"
         ).copy()
         self.w2_ = check_array(
-            owner, "w2", w2, shape=(self.n_outputs, self.n_hidden),
+            owner,
+            "w2",
+            w2,
+            shape=(self.n_outputs, self.n_hidden),
             shape_doc="(n_outputs, n_hidden)",
         ).copy()
         return self
@@ -294,7 +297,11 @@ class TwoLayerNetwork:
     def check_inputs(self, x, name: str = "x") -> np.ndarray:
         """``x`` as a float array of shape (n_samples, n_inputs), finite."""
         return check_array(
-            type(self).__name__, name, x, ndim=2, shape=(None, self.n_inputs),
+            type(self).__name__,
+            name,
+            x,
+            ndim=2,
+            shape=(None, self.n_inputs),
             shape_doc=f"(n_samples, {self.n_inputs})",
         )
 
@@ -334,6 +341,12 @@ def make_teacher(
     (4, 10)
     """
     return TwoLayerNetwork(
-        n_inputs=n_inputs, n_hidden=n_hidden, n_outputs=n_outputs, activation=activation,
-        output_activation=output_activation, init=init, init_scale=init_scale, seed=seed,
+        n_inputs=n_inputs,
+        n_hidden=n_hidden,
+        n_outputs=n_outputs,
+        activation=activation,
+        output_activation=output_activation,
+        init=init,
+        init_scale=init_scale,
+        seed=seed,
     ).initialize()

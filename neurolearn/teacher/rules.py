@@ -72,12 +72,24 @@ def flip_signs(flips, size: int, owner: str, name: str) -> np.ndarray:
 class LearningRule:
     """Base class: sign vectors, optional fixed feedback, and one numpy step.
 
-    Subclasses set ``flipped_inputs``/``flipped_hidden`` and ``uses_feedback``.
+    Subclasses set ``flipped_inputs``/``flipped_hidden`` and ``uses_feedback``; the base
+    class itself behaves as gradient descent.
+
+    Examples
+    --------
+    >>> class FlipAllHidden(LearningRule):
+    ...     def signs(self, n_inputs, n_hidden):
+    ...         return np.ones(n_inputs), -np.ones(n_hidden)
+    >>> FlipAllHidden().signs(2, 2)[1].tolist()
+    [-1.0, -1.0]
     """
 
     uses_feedback = False
     flipped_inputs = 0
     flipped_hidden = 0
+
+    def __init__(self):
+        pass
 
     def signs(self, n_inputs: int, n_hidden: int) -> tuple[np.ndarray, np.ndarray]:
         """``(input_signs (M,), hidden_signs (N,))``: the diagonals of ``D1`` and ``D2``."""
@@ -108,7 +120,12 @@ class LearningRule:
                 "(draw it once with rule.feedback(n_outputs, n_hidden, rng))."
             )
         g1, g2 = two_layer_backward(
-            w1, w2, x, y, activation, output_activation,
+            w1,
+            w2,
+            x,
+            y,
+            activation,
+            output_activation,
             feedback if self.uses_feedback else None,
         )
         s1, s2 = self.signs(w1.shape[1], w1.shape[0])
@@ -187,7 +204,9 @@ class FeedbackAlignment(LearningRule):
 
     def feedback(self, n_outputs: int, n_hidden: int, rng) -> np.ndarray:
         scale = check_param(
-            "FeedbackAlignment", "feedback_scale", self.feedback_scale,
+            "FeedbackAlignment",
+            "feedback_scale",
+            self.feedback_scale,
             Interval(float, 0, None, "neither"),
         )
         bound = scale / math.sqrt(n_hidden)

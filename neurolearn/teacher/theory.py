@@ -116,9 +116,7 @@ def field_integrals(cov, n_student: int, activation: str = "erf"):
     l1 = l4 * a33 - a23**2 * a11 - a13**2 * a22 + 2 * a12 * a13 * a23
     l2 = l4 * a44 - a24**2 * a11 - a14**2 * a22 + 2 * a12 * a14 * a24
     i4 = (4 / math.pi**2) / np.sqrt(l4) * np.arcsin(np.clip(l0 / np.sqrt(l1 * l2), -1, 1))
-    j2 = (2 / math.pi) / np.sqrt(
-        one[:k, None] * one[None, :k] - c[:k, :k] ** 2
-    )
+    j2 = (2 / math.pi) / np.sqrt(one[:k, None] * one[None, :k] - c[:k, :k] ** 2)
     return i2, i3, i4, j2, g
 
 
@@ -137,9 +135,20 @@ def generalisation_error(q, r, t, v, v_teacher, activation="erf") -> float:
     return float(0.5 * cvec @ g @ cvec)
 
 
-def ode_rhs(q, r, t, v, v_teacher, *, learning_rate, activation="erf",
-            hidden_input_signs=None, hidden_signs=None, train_second_layer=True,
-            label_noise_std=0.0):
+def ode_rhs(
+    q,
+    r,
+    t,
+    v,
+    v_teacher,
+    *,
+    learning_rate,
+    activation="erf",
+    hidden_input_signs=None,
+    hidden_signs=None,
+    train_second_layer=True,
+    label_noise_std=0.0,
+):
     r"""Time derivatives ``(dQ, dR, dv)`` per unit ``alpha`` (Saad-Solla, with sign flips).
 
     .. math::
@@ -192,9 +201,22 @@ class ODESolution:
     generalisation_error: np.ndarray
 
 
-def integrate_odes(q0, r0, t, v0, v_teacher, *, learning_rate, alpha, activation="erf",
-                   hidden_input_signs=None, hidden_signs=None, train_second_layer=True,
-                   label_noise_std=0.0, dt=0.01) -> ODESolution:
+def integrate_odes(
+    q0,
+    r0,
+    t,
+    v0,
+    v_teacher,
+    *,
+    learning_rate,
+    alpha,
+    activation="erf",
+    hidden_input_signs=None,
+    hidden_signs=None,
+    train_second_layer=True,
+    label_noise_std=0.0,
+    dt=0.01,
+) -> ODESolution:
     r"""Integrate the order-parameter ODEs (Euler, step ``dt``, jitted) from a simulation's own
     ``Q0``, ``R0``, ``T`` and report them at the times ``alpha``.
 
@@ -214,8 +236,9 @@ def integrate_odes(q0, r0, t, v0, v_teacher, *, learning_rate, alpha, activation
     >>> bool(sol.generalisation_error[2] < sol.generalisation_error[0])
     True
     """
-    check_param("integrate_odes", "learning_rate", learning_rate,
-                Interval(float, 0, None, "neither"))
+    check_param(
+        "integrate_odes", "learning_rate", learning_rate, Interval(float, 0, None, "neither")
+    )
     check_param("integrate_odes", "activation", activation, Options(_THEORY_ACTIVATIONS))
     check_param("integrate_odes", "dt", dt, Interval(float, 0, None, "neither"))
     q = check_array("integrate_odes", "q0", q0, ndim=2).copy()
@@ -227,30 +250,46 @@ def integrate_odes(q0, r0, t, v0, v_teacher, *, learning_rate, alpha, activation
     vt = check_array("integrate_odes", "v_teacher", v_teacher, shape=(m,), shape_doc="(M,)")
     times = check_array("integrate_odes", "alpha", alpha, ndim=1)
     if times.size and (times[0] < 0 or np.any(np.diff(times) < 0)):
-        raise ParameterError("The 'alpha' parameter of integrate_odes must be non-negative and "
-                             "increasing.")
+        raise ParameterError(
+            "The 'alpha' parameter of integrate_odes must be non-negative and increasing."
+        )
     from neurolearn._kernels.numba.teacher import order_parameter_euler
 
     n = times.size
-    out_q, out_r, out_v, out_e = (np.empty((n, k, k)), np.empty((n, k, m)), np.empty((n, k)),
-                                  np.empty(n))
+    out_q, out_r, out_v, out_e = (
+        np.empty((n, k, k)),
+        np.empty((n, k, m)),
+        np.empty((n, k)),
+        np.empty(n),
+    )
     cov = _full_cov(q, r, tt).copy()
     s_in = np.ones(k) if hidden_input_signs is None else np.asarray(hidden_input_signs, float)
     s_out = np.ones(k) if hidden_signs is None else np.asarray(hidden_signs, float)
     now = 0.0
     for idx, target in enumerate(times):
         n_steps = int(round((target - now) / dt))
-        order_parameter_euler(cov, v, vt, float(learning_rate), s_in, s_out,
-                              bool(train_second_layer), float(label_noise_std) ** 2, float(dt),
-                              n_steps, activation == "linear")
+        order_parameter_euler(
+            cov,
+            v,
+            vt,
+            float(learning_rate),
+            s_in,
+            s_out,
+            bool(train_second_layer),
+            float(label_noise_std) ** 2,
+            float(dt),
+            n_steps,
+            activation == "linear",
+        )
         now += n_steps * dt
         out_q[idx], out_r[idx], out_v[idx] = cov[:k, :k], cov[:k, k:], v
         out_e[idx] = generalisation_error(cov[:k, :k], cov[:k, k:], tt, v, vt, activation)
         if not np.isfinite(out_e[idx]):
             from neurolearn.errors import DivergenceError
 
-            raise DivergenceError(f"the order-parameter ODEs diverged before alpha = {target}.",
-                                  step=idx)
+            raise DivergenceError(
+                f"the order-parameter ODEs diverged before alpha = {target}.", step=idx
+            )
     return ODESolution(times.copy(), out_q, out_r, out_v, out_e)
 
 
@@ -337,8 +376,10 @@ def critical_flip_fraction(ratio, *, layer="input", n_total=219, n_samples=20, s
 
     def unstable(k):
         # Common random numbers across k: the same weights for every flipped count.
-        lams = [_sample_lambda_min(n_inputs, n_hidden, k, layer, np.random.default_rng(s))
-                for s in seeds]
+        lams = [
+            _sample_lambda_min(n_inputs, n_hidden, k, layer, np.random.default_rng(s))
+            for s in seeds
+        ]
         return float(np.median(lams)) < 0
 
     if not unstable(size):

@@ -23,8 +23,7 @@ from neurolearn.teacher.networks import (
 )
 from neurolearn.teacher.rules import GradientDescent, LearningRule
 
-__all__ = ["TrainingHistory", "MinibatchTrainer", "OnlineHistory", "OnlineTrainer",
-           "epoch_orders"]
+__all__ = ["TrainingHistory", "MinibatchTrainer", "OnlineHistory", "OnlineTrainer", "epoch_orders"]
 
 _CHUNK_ENTRIES = 1 << 21
 
@@ -84,7 +83,9 @@ class MinibatchTrainer:
         Stop as soon as the threshold is reached.
     backend : {"numba", "numpy", "torch"}, default="numba"
         ``"numba"``: jitted whole loop; ``"numpy"``: plain per-batch numpy (slow reference);
-        ``"torch"``: the ensemble trainer with one member (CPU).
+        ``"torch"``: the ensemble trainer with one member.
+    device : str, default="cpu"
+        Torch device (``"cpu"``, ``"cuda"``); only used by the torch backend.
     seed : int, Generator or None, default=None
         Epoch permutations and the feedback matrix (feedback alignment).
 
@@ -125,6 +126,7 @@ class MinibatchTrainer:
         threshold: float | None = None,
         stop_at_threshold: bool = False,
         backend: str = "numba",
+        device: str = "cpu",
         seed=None,
     ):
         self.rule = rule
@@ -136,6 +138,7 @@ class MinibatchTrainer:
         self.threshold = threshold
         self.stop_at_threshold = stop_at_threshold
         self.backend = backend
+        self.device = device
         self.seed = seed
 
     def _validate(self):
@@ -145,9 +148,7 @@ class MinibatchTrainer:
         check_param(owner, "epochs", self.epochs, Interval(int, 0, None))
         check_param(owner, "rescale_norms", self.rescale_norms, Boolean())
         check_param(owner, "record_every", self.record_every, Interval(int, 1, None))
-        check_param(
-            owner, "threshold", self.threshold, NoneOr(Interval(float, 0, None, "neither"))
-        )
+        check_param(owner, "threshold", self.threshold, NoneOr(Interval(float, 0, None, "neither")))
         check_param(owner, "stop_at_threshold", self.stop_at_threshold, Boolean())
         check_param(owner, "backend", self.backend, Options(("numba", "numpy", "torch")))
         rule = GradientDescent() if self.rule is None else self.rule
@@ -177,11 +178,20 @@ class MinibatchTrainer:
             student.initialize()
         x = student.check_inputs(data.x_train, "x_train")
         x_test = student.check_inputs(data.x_test, "x_test")
-        y = check_array(owner, "y_train", data.y_train, shape=(x.shape[0], student.n_outputs),
-                        shape_doc=f"(n_train, {student.n_outputs})")
-        y_test = check_array(owner, "y_test", data.y_test,
-                             shape=(x_test.shape[0], student.n_outputs),
-                             shape_doc=f"(n_test, {student.n_outputs})")
+        y = check_array(
+            owner,
+            "y_train",
+            data.y_train,
+            shape=(x.shape[0], student.n_outputs),
+            shape_doc=f"(n_train, {student.n_outputs})",
+        )
+        y_test = check_array(
+            owner,
+            "y_test",
+            data.y_test,
+            shape=(x_test.shape[0], student.n_outputs),
+            shape_doc=f"(n_test, {student.n_outputs})",
+        )
         input_signs, hidden_signs = rule.signs(student.n_inputs, student.n_hidden)
         fb_rng, order_rng = as_generator(self.seed, owner).spawn(2)
         feedback = rule.feedback(student.n_outputs, student.n_hidden, fb_rng)
@@ -189,8 +199,20 @@ class MinibatchTrainer:
         w1 = student.w1_.copy()
         w2 = student.w2_.copy()
         run = {"numba": _run_numba, "numpy": _run_numpy, "torch": _run_torch}[self.backend]
-        hist, w1, w2 = run(self, student, w1, w2, feedback, x, y, x_test, y_test,
-                           input_signs, hidden_signs, order_rng)
+        hist, w1, w2 = run(
+            self,
+            student,
+            w1,
+            w2,
+            feedback,
+            x,
+            y,
+            x_test,
+            y_test,
+            input_signs,
+            hidden_signs,
+            order_rng,
+        )
         student.w1_, student.w2_ = w1, w2
         self.history_ = hist
         return self
@@ -207,7 +229,9 @@ def _finish(trainer, curves, epochs_run, first_below):
     train_curve, test_curve = curves
     epochs = np.arange(train_curve.shape[0]) * trainer.record_every
     return TrainingHistory(
-        epochs=epochs, train_error=train_curve, test_error=test_curve,
+        epochs=epochs,
+        train_error=train_curve,
+        test_error=test_curve,
         epochs_run=int(epochs_run),
         epochs_to_threshold=float(first_below) if first_below is not None else math.nan,
     )
@@ -238,23 +262,62 @@ def _run_numba(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
         orders = epoch_orders(order_rng, n, n_train)
         this_thr = thr if first_below is None else 0.0
         ran, status = train_minibatch_epochs(
-            w1, w2, fb, feedback is not None, x, y, x_test, y_test, s1, s2, orders, step,
-            int(trainer.batch_size), act, out_act, norm1, norm2, int(trainer.record_every),
-            done, this_thr, train_curve, test_curve,
+            w1,
+            w2,
+            fb,
+            feedback is not None,
+            x,
+            y,
+            x_test,
+            y_test,
+            s1,
+            s2,
+            orders,
+            step,
+            int(trainer.batch_size),
+            act,
+            out_act,
+            norm1,
+            norm2,
+            int(trainer.record_every),
+            done,
+            this_thr,
+            train_curve,
+            test_curve,
         )
         if status == -1:
             raise DivergenceError(
                 f"student weights became non-finite at epoch {done + ran} "
-                f"(learning_rate={trainer.learning_rate}).", step=done + ran,
+                f"(learning_rate={trainer.learning_rate}).",
+                step=done + ran,
             )
         if status == 1:
             first_below = done + ran
             if not trainer.stop_at_threshold and ran < n:
                 # The kernel stops at the threshold; continue the same chunk without it.
                 rest, status = train_minibatch_epochs(
-                    w1, w2, fb, feedback is not None, x, y, x_test, y_test, s1, s2,
-                    orders[ran:], step, int(trainer.batch_size), act, out_act, norm1, norm2,
-                    int(trainer.record_every), done + ran, 0.0, train_curve, test_curve,
+                    w1,
+                    w2,
+                    fb,
+                    feedback is not None,
+                    x,
+                    y,
+                    x_test,
+                    y_test,
+                    s1,
+                    s2,
+                    orders[ran:],
+                    step,
+                    int(trainer.batch_size),
+                    act,
+                    out_act,
+                    norm1,
+                    norm2,
+                    int(trainer.record_every),
+                    done + ran,
+                    0.0,
+                    train_curve,
+                    test_curve,
                 )
                 if status == -1:
                     raise DivergenceError(
@@ -284,7 +347,7 @@ def _run_numpy(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
             if first_below is not None and trainer.stop_at_threshold:
                 break
             for start in range(0, n_train, trainer.batch_size):
-                idx = order[start:start + trainer.batch_size]
+                idx = order[start : start + trainer.batch_size]
                 g1, g2 = two_layer_backward(w1, w2, x[idx], y[idx], act, out_act, feedback)
                 w2 = w2 - step * g2 * s2[None, :]
                 w1 = w1 - step * g1 * s1[None, :]
@@ -294,12 +357,14 @@ def _run_numpy(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
             epoch += 1
             err = mean_squared_error(w1, w2, x, y, act, out_act)
             if not np.isfinite(err):
-                raise DivergenceError(f"student weights became non-finite at epoch {epoch}.",
-                                      step=epoch)
+                raise DivergenceError(
+                    f"student weights became non-finite at epoch {epoch}.", step=epoch
+                )
             if epoch % trainer.record_every == 0:
                 train_curve[epoch // trainer.record_every] = err
                 test_curve[epoch // trainer.record_every] = mean_squared_error(
-                    w1, w2, x_test, y_test, act, out_act)
+                    w1, w2, x_test, y_test, act, out_act
+                )
             if first_below is None and thr > 0 and err < thr:
                 first_below = epoch
     return _finish(trainer, (train_curve, test_curve), epoch, first_below), w1, w2
@@ -310,18 +375,39 @@ def _run_torch(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
 
     step, n_slots, thr = trainer._common(student, x)
     res = train_ensemble_arrays(
-        w1[None], w2[None], None if feedback is None else feedback[None], x[None], y[None],
-        x_test[None], y_test[None], s1[None], s2[None], [order_rng],
-        learning_rate=float(trainer.learning_rate), batch_size=int(trainer.batch_size),
-        epochs=int(trainer.epochs), rescale_norms=bool(trainer.rescale_norms),
-        record_every=int(trainer.record_every), threshold=thr,
+        w1[None],
+        w2[None],
+        None if feedback is None else feedback[None],
+        x[None],
+        y[None],
+        x_test[None],
+        y_test[None],
+        s1[None],
+        s2[None],
+        [order_rng],
+        learning_rate=float(trainer.learning_rate),
+        batch_size=int(trainer.batch_size),
+        epochs=int(trainer.epochs),
+        rescale_norms=bool(trainer.rescale_norms),
+        record_every=int(trainer.record_every),
+        threshold=thr,
         stop_at_threshold=bool(trainer.stop_at_threshold),
-        activation=student.activation, output_activation=student.output_activation_,
-        device="cpu", dtype="float64",
+        activation=student.activation,
+        output_activation=student.output_activation_,
+        device=trainer.device,
+        dtype="float64",
     )
+    if res["diverged_at"][0] >= 0:
+        raise DivergenceError(
+            f"student weights became non-finite at epoch {res['diverged_at'][0]} "
+            f"(learning_rate={trainer.learning_rate}).",
+            step=int(res["diverged_at"][0]),
+        )
     first = res["epochs_to_threshold"][0]
     hist = _finish(
-        trainer, (res["train_error"][0], res["test_error"][0]), res["epochs_run"][0],
+        trainer,
+        (res["train_error"][0], res["test_error"][0]),
+        res["epochs_run"][0],
         None if math.isnan(first) else int(first),
     )
     return hist, res["w1"][0], res["w2"][0]
@@ -416,8 +502,12 @@ class OnlineTrainer:
         owner = type(self).__name__
         check_param(owner, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
         check_param(owner, "alpha_max", self.alpha_max, Interval(float, 0, None, "neither"))
-        check_param(owner, "record_every_alpha", self.record_every_alpha,
-                    Interval(float, 0, None, "neither"))
+        check_param(
+            owner,
+            "record_every_alpha",
+            self.record_every_alpha,
+            Interval(float, 0, None, "neither"),
+        )
         check_param(owner, "train_second_layer", self.train_second_layer, Boolean())
         check_param(owner, "label_noise_std", self.label_noise_std, Interval(float, 0, None))
         check_param(owner, "n_test", self.n_test, Interval(int, 1, None))
@@ -462,18 +552,32 @@ class OnlineTrainer:
         w2_hist = np.empty((n_points,) + w2.shape)
 
         def record(i):
-            test_error[i] = mean_squared_error(w1, w2, x_test, y_test, student.activation,
-                                               student.output_activation_)
+            test_error[i] = mean_squared_error(
+                w1, w2, x_test, y_test, student.activation, student.output_activation_
+            )
             q[i], r[i], w2_hist[i] = w1 @ w1.T, w1 @ tw1.T, w2
 
         record(0)
         for i in range(1, n_points):
             inputs = data_rng.standard_normal((steps_per_record, n_in))
             noise = self.label_noise_std * noise_rng.standard_normal(
-                (steps_per_record, student.n_outputs))
-            ran = train_online_steps(w1, w2, tw1, tw2, inputs, noise, s1, s_in, s2,
-                                     float(self.learning_rate), bool(self.train_second_layer),
-                                     act, out_act)
+                (steps_per_record, student.n_outputs)
+            )
+            ran = train_online_steps(
+                w1,
+                w2,
+                tw1,
+                tw2,
+                inputs,
+                noise,
+                s1,
+                s_in,
+                s2,
+                float(self.learning_rate),
+                bool(self.train_second_layer),
+                act,
+                out_act,
+            )
             if ran < 0 or not np.all(np.isfinite(w1)):
                 step = (i - 1) * steps_per_record + abs(ran)
                 raise DivergenceError(

@@ -5,16 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn.tasks.teacher import make_teacher_data
-from neurolearn.teacher import CurlDescent, GradientDescent, MinibatchTrainer, TwoLayerNetwork
-from neurolearn.teacher import make_teacher
+from neurolearn.teacher import (
+    CurlDescent,
+    GradientDescent,
+    MinibatchTrainer,
+    TwoLayerNetwork,
+    make_teacher,
+)
 from neurolearn.teacher.diagnostics import curl_diagnostics, lyapunov_exponent, update_jacobian
 from neurolearn.teacher.networks import mean_squared_error
 
 
 def _small(seed=0):
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=(4, 3)) / 2, rng.normal(size=(1, 4)) / 2, rng.normal(size=(20, 3)),
-            rng.normal(size=(20, 1)))
+    return (
+        rng.normal(size=(4, 3)) / 2,
+        rng.normal(size=(1, 4)) / 2,
+        rng.normal(size=(20, 3)),
+        rng.normal(size=(20, 1)),
+    )
 
 
 def test_gradient_field_jacobian_is_minus_the_hessian():
@@ -58,5 +67,7 @@ def test_lyapunov_exponent_negative_when_learning_positive_beyond_critical():
     assert exps[22] > 1e-3  # c = 3, half the inputs flipped: learning fails and is chaotic
     again = TwoLayerNetwork(n_inputs=45, n_hidden=15, activation="linear", seed=2).initialize()
     MinibatchTrainer(rule=CurlDescent(flipped_inputs=22), epochs=300, seed=5).fit(again, data)
-    assert lyapunov_exponent(again, data, CurlDescent(flipped_inputs=22), epochs=150,
-                             seed=3) == exps[22]
+    assert (
+        lyapunov_exponent(again, data, CurlDescent(flipped_inputs=22), epochs=150, seed=3)
+        == exps[22]
+    )

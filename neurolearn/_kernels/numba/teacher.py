@@ -309,12 +309,19 @@ def _i4(c, i, k, a, b, linear):
     c12, c13, c14 = c[i, k], c[i, a], c[i, b]
     c23, c24, c34 = c[k, a], c[k, b], c[a, b]
     l4 = (1.0 + c11) * (1.0 + c22) - c12 * c12
-    l0 = l4 * c34 - c23 * c24 * (1.0 + c11) - c13 * c14 * (1.0 + c22) + c12 * c13 * c24 \
+    l0 = (
+        l4 * c34
+        - c23 * c24 * (1.0 + c11)
+        - c13 * c14 * (1.0 + c22)
+        + c12 * c13 * c24
         + c12 * c14 * c23
-    l1 = l4 * (1.0 + c33) - c23 * c23 * (1.0 + c11) - c13 * c13 * (1.0 + c22) \
-        + 2.0 * c12 * c13 * c23
-    l2 = l4 * (1.0 + c44) - c24 * c24 * (1.0 + c11) - c14 * c14 * (1.0 + c22) \
-        + 2.0 * c12 * c14 * c24
+    )
+    l1 = (
+        l4 * (1.0 + c33) - c23 * c23 * (1.0 + c11) - c13 * c13 * (1.0 + c22) + 2.0 * c12 * c13 * c23
+    )
+    l2 = (
+        l4 * (1.0 + c44) - c24 * c24 * (1.0 + c11) - c14 * c14 * (1.0 + c22) + 2.0 * c12 * c14 * c24
+    )
     arg = l0 / math.sqrt(l1 * l2)
     arg = min(1.0, max(-1.0, arg))
     return (4.0 / (math.pi * math.pi)) / math.sqrt(l4) * math.asin(arg)
@@ -329,8 +336,19 @@ def _i2(c, i, a, linear):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def order_parameter_euler(cov, v, v_teacher, learning_rate, in_signs, out_signs,
-                          train_second_layer, noise_var, dt, n_steps, linear):
+def order_parameter_euler(
+    cov,
+    v,
+    v_teacher,
+    learning_rate,
+    in_signs,
+    out_signs,
+    train_second_layer,
+    noise_var,
+    dt,
+    n_steps,
+    linear,
+):
     """``n_steps`` Euler steps of the soft-committee order-parameter ODEs, in place.
 
     ``cov`` is the full (K + M) field covariance ``[[Q, R], [R^T, T]]`` (T is left fixed),
@@ -354,8 +372,9 @@ def order_parameter_euler(cov, v, v_teacher, learning_rate, in_signs, out_signs,
             for col in range(d):
                 acc = 0.0
                 for a in range(d):
-                    acc += cvec[a] * _i3(cov[i, i], cov[i, col], cov[i, a], cov[col, a],
-                                         cov[a, a], linear)
+                    acc += cvec[a] * _i3(
+                        cov[i, i], cov[i, col], cov[i, a], cov[col, a], cov[a, a], linear
+                    )
                 drift[i, col] = sv * acc
             acc = 0.0
             for a in range(d):
@@ -372,10 +391,14 @@ def order_parameter_euler(cov, v, v_teacher, learning_rate, in_signs, out_signs,
                         j2 = 1.0
                     else:
                         j2 = (2.0 / math.pi) / math.sqrt(
-                            (1.0 + cov[i, i]) * (1.0 + cov[j, j]) - cov[i, j] ** 2)
+                            (1.0 + cov[i, i]) * (1.0 + cov[j, j]) - cov[i, j] ** 2
+                        )
                     second += noise_var * j2
-                dq[i, j] = drift[i, j] + drift[j, i] + learning_rate ** 2 * in_signs[i] \
-                    * in_signs[j] * v[i] * v[j] * second
+                dq[i, j] = (
+                    drift[i, j]
+                    + drift[j, i]
+                    + learning_rate**2 * in_signs[i] * in_signs[j] * v[i] * v[j] * second
+                )
             for n in range(d - k):
                 dr[i, n] = drift[i, k + n]
         for i in range(k):
