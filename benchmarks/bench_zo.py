@@ -43,8 +43,9 @@ class _TorchMLP:
         for n_in, n_out in zip(SIZES[:-1], SIZES[1:], strict=True):
             lin = torch.nn.Linear(n_in, n_out, dtype=torch.float64)
             with torch.no_grad():
-                lin.weight.copy_(torch.randn(n_out, n_in, generator=gen, dtype=torch.float64)
-                                 / np.sqrt(n_in))
+                lin.weight.copy_(
+                    torch.randn(n_out, n_in, generator=gen, dtype=torch.float64) / np.sqrt(n_in)
+                )
                 lin.bias.zero_()
             self.layers.append(lin)
         self.params = [p for lin in self.layers for p in lin.parameters()]
@@ -73,8 +74,10 @@ def _peer_spsa(torch, X, labels, steps, lr=0.02, sigma=1e-3):
         for _ in range(steps):
             idx = torch.from_numpy(rng.integers(0, X.shape[0], BATCH))
             x, y = X[idx], labels[idx]
-            zs = [torch.randint(0, 2, p.shape, generator=gen, dtype=p.dtype) * 2 - 1
-                  for p in net.params]
+            zs = [
+                torch.randint(0, 2, p.shape, generator=gen, dtype=p.dtype) * 2 - 1
+                for p in net.params
+            ]
             for p, z in zip(net.params, zs, strict=True):
                 p.add_(sigma * z)
             plus = net.losses(net.forward(x), y).mean()
@@ -105,8 +108,10 @@ def _peer_node_perturbation(torch, X, labels, steps, lr=0.1, sigma=1e-3):
                 a = lin(hs[-1])
                 hs.append(a if i == len(net.layers) - 1 else torch.tanh(a))
             clean = net.losses(hs[-1], y)
-            noise = [torch.randn(BATCH, lin.out_features, generator=gen, dtype=torch.float64)
-                     for lin in net.layers]
+            noise = [
+                torch.randn(BATCH, lin.out_features, generator=gen, dtype=torch.float64)
+                for lin in net.layers
+            ]
             noisy = net.losses(net.forward(x, noise, sigma), y)
             c = (noisy - clean) / (sigma * BATCH)
             for i, lin in enumerate(net.layers):
@@ -130,19 +135,29 @@ def _small_rows(quick: bool) -> list[dict]:
     rows = []
     cases = [
         ("spsa digits 64-32-10 b32", SPSA(learning_rate=0.02, sigma=1e-3), _peer_spsa),
-        ("node-perturbation digits 64-32-10 b32",
-         NodePerturbation(learning_rate=0.1, sigma=1e-3), _peer_node_perturbation),
+        (
+            "node-perturbation digits 64-32-10 b32",
+            NodePerturbation(learning_rate=0.1, sigma=1e-3),
+            _peer_node_perturbation,
+        ),
     ]
     for case, rule, peer in cases:
         ours_s, ours_q = _ours(rule, X, Y, steps)
         peer(torch, Xt, labels, 5)
         peer_s, peer_q = peer(torch, Xt, labels, steps)
         assert ours_q == peer_q
-        rows.append({
-            "case": case, "ours_s": ours_s, "peer": "pytorch-cpu-loop (1 thread)",
-            "peer_s": peer_s, "ratio": peer_s / ours_s, "queries": ours_q,
-            "ours_queries_per_s": ours_q / ours_s, "peer_queries_per_s": peer_q / peer_s,
-        })
+        rows.append(
+            {
+                "case": case,
+                "ours_s": ours_s,
+                "peer": "pytorch-cpu-loop (1 thread)",
+                "peer_s": peer_s,
+                "ratio": peer_s / ours_s,
+                "queries": ours_q,
+                "ours_queries_per_s": ours_q / ours_s,
+                "peer_queries_per_s": peer_q / peer_s,
+            }
+        )
     return rows
 
 
@@ -155,13 +170,19 @@ def _large_rows(quick: bool) -> list[dict]:
     rows = []
     for mode in ("spsa", "forward-gradient", "inference"):
         r = prof[mode]
-        rows.append({
-            "case": f"torch {mode} MLP {r['n_params'] / 1e6:.1f}M params b64",
-            "ours_s": 1.0 / r["steps_per_s"], "peer": "torch backprop (same MLP)",
-            "peer_s": 1.0 / bp["steps_per_s"], "ratio": r["steps_per_s"] / bp["steps_per_s"],
-            "steps_per_s": r["steps_per_s"], "peak_extra_mb": r["peak_above_base_mb"],
-            "backprop_peak_extra_mb": bp["peak_above_base_mb"], "param_mb": r["param_mb"],
-        })
+        rows.append(
+            {
+                "case": f"torch {mode} MLP {r['n_params'] / 1e6:.1f}M params b64",
+                "ours_s": 1.0 / r["steps_per_s"],
+                "peer": "torch backprop (same MLP)",
+                "peer_s": 1.0 / bp["steps_per_s"],
+                "ratio": r["steps_per_s"] / bp["steps_per_s"],
+                "steps_per_s": r["steps_per_s"],
+                "peak_extra_mb": r["peak_above_base_mb"],
+                "backprop_peak_extra_mb": bp["peak_above_base_mb"],
+                "param_mb": r["param_mb"],
+            }
+        )
     return rows
 
 

@@ -72,8 +72,12 @@ class RefMLP:
         return np.concatenate(parts)
 
     def phi(self, a, name=None):
-        return {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0), "linear": lambda v: v,
-                "sigmoid": lambda v: 1 / (1 + np.exp(-v))}[name or self.act](a)
+        return {
+            "tanh": np.tanh,
+            "relu": lambda v: np.maximum(v, 0.0),
+            "linear": lambda v: v,
+            "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+        }[name or self.act](a)
 
     def dphi(self, h, name=None):
         name = name or self.act
@@ -153,13 +157,17 @@ def reference_train(net: RefMLP, rule, theta, X, Y, batches, seed, p):
             hs = net.forward(theta, x)
             clean = net.sample_losses(hs[-1], y)
             queries += 1
-            grads = [(np.zeros((o, i)), np.zeros(o)) for i, o in zip(net.sizes[:-1], net.sizes[1:],
-                                                                      strict=True)]
+            grads = [
+                (np.zeros((o, i)), np.zeros(o))
+                for i, o in zip(net.sizes[:-1], net.sizes[1:], strict=True)
+            ]
             for k in range(q):
                 z = gauss(key_of(seed, step, k), len(idx) * sum(net.sizes[1:]))
                 ends = np.cumsum([len(idx) * o for o in net.sizes[1:]])[:-1]
-                noise = [blk.reshape(len(idx), o) for blk, o in
-                         zip(np.split(z, ends), net.sizes[1:], strict=True)]
+                noise = [
+                    blk.reshape(len(idx), o)
+                    for blk, o in zip(np.split(z, ends), net.sizes[1:], strict=True)
+                ]
                 noisy = net.sample_losses(net.forward(theta, x, noise, sigma)[-1], y)
                 queries += 1
                 c = (noisy - clean) / (sigma * len(idx) * q)
@@ -212,8 +220,8 @@ def reference_train(net: RefMLP, rule, theta, X, Y, batches, seed, p):
                 rbar, started = reward, True
             rpe = reward - rbar
             mu = mu + lr * rpe * (theta - mu)
-            theta = theta + p["mean_reversion"] * (mu - theta) + sigma * gauss(
-                key_of(seed, step, 0), d
+            theta = (
+                theta + p["mean_reversion"] * (mu - theta) + sigma * gauss(key_of(seed, step, 0), d)
             )
             rbar += p["reward_rate"] * (reward - rbar)
             seen.append(value)

@@ -16,8 +16,14 @@ from neurolearn._rng import as_generator
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.errors import MissingDependencyError
 
-__all__ = ["DigitsSplit", "load_digits_split", "DigitsTask", "AccuracyMetric", "DEFAULT_KINDS",
-           "REQUIRED_SECTIONS"]
+__all__ = [
+    "DigitsSplit",
+    "load_digits_split",
+    "DigitsTask",
+    "AccuracyMetric",
+    "DEFAULT_KINDS",
+    "REQUIRED_SECTIONS",
+]
 
 N_CLASSES = 10
 
@@ -67,13 +73,13 @@ def load_digits_split(test_fraction: float = 0.25, seed=None, *, scaling: str = 
     Examples
     --------
     >>> split = load_digits_split(0.25, seed=0)
-    >>> split.x_train.shape[1], split.y_test.shape[1], split.x_train.shape[0] + split.x_test.shape[0]
+    >>> split.x_train.shape[1], split.y_test.shape[1], len(split.x_train) + len(split.x_test)
     (64, 10, 1797)
     """
-    test_fraction = check_param("load_digits_split", "test_fraction", test_fraction,
-                                Interval(float, 0, 1, "neither"))
-    scaling = check_param("load_digits_split", "scaling", scaling,
-                          Options(("unit", "standardize")))
+    test_fraction = check_param(
+        "load_digits_split", "test_fraction", test_fraction, Interval(float, 0, 1, "neither")
+    )
+    scaling = check_param("load_digits_split", "scaling", scaling, Options(("unit", "standardize")))
     rng = as_generator(seed, "load_digits_split")
     X, labels = _raw_digits()
     test_rows = []

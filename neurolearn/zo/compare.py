@@ -6,12 +6,20 @@ from __future__ import annotations
 __all__ = ["ZO_MODELS", "compare_rules", "plot_runs", "table_rows"]
 
 #: the shipped models of the family, backprop first
-ZO_MODELS = ("mlp-backprop", "weight-perturbation", "node-perturbation", "spsa",
-             "forward-gradient", "evolution-strategies", "ou-weight-noise")
+ZO_MODELS = (
+    "mlp-backprop",
+    "weight-perturbation",
+    "node-perturbation",
+    "spsa",
+    "forward-gradient",
+    "evolution-strategies",
+    "ou-weight-noise",
+)
 
 
-def compare_rules(task: str = "digits", models=ZO_MODELS, *, seed=0, overrides=(),
-                  backend=None) -> dict:
+def compare_rules(
+    task: str = "digits", models=ZO_MODELS, *, seed=0, overrides=(), backend=None
+) -> dict:
     """Run every model on ``task`` with the same seed and overrides; ``{model: Dataset}``.
 
     Examples
@@ -19,12 +27,14 @@ def compare_rules(task: str = "digits", models=ZO_MODELS, *, seed=0, overrides=(
     >>> runs = compare_rules("digits", ("mlp-backprop", "spsa"), overrides=[
     ...     "train.query_budget=200", "train.n_records=2"])
     >>> sorted(runs), int(runs["spsa"]["queries"])
-    (['spsa', 'mlp-backprop'], 200)
+    (['mlp-backprop', 'spsa'], 200)
     """
     from neurolearn.experiment import run
 
-    return {m: run(m, task, seed=seed, overrides=list(overrides), backend=backend, figure=False)
-            for m in models}
+    return {
+        m: run(m, task, seed=seed, overrides=list(overrides), backend=backend, figure=False)
+        for m in models
+    }
 
 
 def table_rows(runs: dict) -> list[dict]:

@@ -34,13 +34,20 @@ class MLPNetwork(SpecTable):
     hidden: list = param([32], ListOf(Interval(int, 1, None)), "hidden widths, input to output")
     activation: str = param("tanh", _ACTS, "hidden activation")
     output_activation: str = param(
-        "task", Options(("task", "tanh", "relu", "sigmoid", "linear")),
+        "task",
+        Options(("task", "tanh", "relu", "sigmoid", "linear")),
         "output activation; 'task' = linear for digits, the teacher's for teacher tasks",
     )
-    bias: object = param("task", AnyOf((Boolean(), Options(("task",)))),
-                         "true/false, or 'task' = true for digits, false for teacher")
-    init: str = param("task", Options(("task", "normal", "uniform")),
-                      "weight init; 'task' = normal for digits, uniform for teacher")
+    bias: object = param(
+        "task",
+        AnyOf((Boolean(), Options(("task",)))),
+        "true/false, or 'task' = true for digits, false for teacher",
+    )
+    init: str = param(
+        "task",
+        Options(("task", "normal", "uniform")),
+        "weight init; 'task' = normal for digits, uniform for teacher",
+    )
     init_scale: float = param(1.0, _POS, "r: weights ~ r / sqrt(fan_in) (see MLP)")
 
 
@@ -112,8 +119,9 @@ class OUWeightNoiseRule(SpecTable):
 class QueryBudget(SpecTable):
     """Training length as a budget of forward passes, equal for every rule."""
 
-    query_budget: int = param(100000, Interval(int, 1, None),
-                              "forward passes; steps = budget // queries per step")
+    query_budget: int = param(
+        50000, Interval(int, 1, None), "forward passes; steps = budget // queries per step"
+    )
     max_steps: int = param(50000, Interval(int, 1, None), "cap on steps")
     batch_size: int = param(32, Interval(int, 1, None), "mini-batch size")
     n_records: int = param(40, Interval(int, 2, None), "points on the learning curves")
@@ -152,21 +160,33 @@ def _task_data(task, seed, model):
     if t.kind_name == "digits":
         from neurolearn.tasks.digits import load_digits_split
 
-        split = load_digits_split(t.test_fraction, np.random.default_rng(seed),
-                                  scaling=t.scaling)
-        evals = {"train": (split.x_train, split.y_train, split.labels_train),
-                 "test": (split.x_test, split.y_test, split.labels_test)}
+        split = load_digits_split(t.test_fraction, np.random.default_rng(seed), scaling=t.scaling)
+        evals = {
+            "train": (split.x_train, split.y_train, split.labels_train),
+            "test": (split.x_test, split.y_test, split.labels_test),
+        }
         return split.x_train, split.y_train, evals, None
     from neurolearn.tasks.teacher import make_teacher_data
     from neurolearn.teacher.networks import make_teacher
 
     rng_teacher, rng_data = np.random.default_rng(seed).spawn(2)
     act = model.network.activation if t.teacher_activation == "student" else t.teacher_activation
-    teacher = make_teacher(t.n_inputs, t.teacher_hidden, t.n_outputs, activation=act,
-                           init_scale=t.teacher_init_scale, seed=rng_teacher)
-    data = make_teacher_data(teacher, t.n_train, t.n_test, rng_data,
-                             input_std=float(np.sqrt(t.input_variance)),
-                             label_noise_std=t.label_noise_std)
+    teacher = make_teacher(
+        t.n_inputs,
+        t.teacher_hidden,
+        t.n_outputs,
+        activation=act,
+        init_scale=t.teacher_init_scale,
+        seed=rng_teacher,
+    )
+    data = make_teacher_data(
+        teacher,
+        t.n_train,
+        t.n_test,
+        rng_data,
+        input_std=float(np.sqrt(t.input_variance)),
+        label_noise_std=t.label_noise_std,
+    )
     evals = {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test)}
     teacher_out = teacher.output_activation or teacher.activation
     return data.x_train, data.y_train, evals, teacher_out
@@ -199,10 +219,19 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     per_step = rule.queries_per_step()
     steps = max(1, min(budget.max_steps, budget.query_budget // per_step))
     batch = min(budget.batch_size, X.shape[0])
-    res = train(net, rule, X, Y, steps=steps, batch_size=batch,
-                seed=np.random.default_rng(seq_train), eval_sets=evals,
-                n_records=min(budget.n_records, steps), backend=backend.name,
-                device=backend.device)
+    res = train(
+        net,
+        rule,
+        X,
+        Y,
+        steps=steps,
+        batch_size=batch,
+        seed=np.random.default_rng(seq_train),
+        eval_sets=evals,
+        n_records=min(budget.n_records, steps),
+        backend=backend.name,
+        device=backend.device,
+    )
     coords = {"step": res.steps}
     arrays = {
         "curve_queries": xr.DataArray(res.queries, dims="step", coords=coords),

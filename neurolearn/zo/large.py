@@ -50,7 +50,7 @@ class TorchRun:
         th = torch.from_numpy(np.asarray(theta, dtype=np.float64).copy()).to(self.device)
         for layer, (w, b) in enumerate(net.weights(np.asarray(theta))):
             wo = int(lay.w_off[layer])
-            wt = th[wo : wo + w.size].reshape(w.shape).clone()
+            wt = th[wo : wo + w.size].reshape(w.shape[1], w.shape[0]).clone()
             self.offsets.append(wo)
             bt = None
             if b is not None:
@@ -61,8 +61,11 @@ class TorchRun:
         self.X = torch.from_numpy(X).to(self.device)
         self.Y = torch.from_numpy(Y).to(self.device)
         self.offsets = self.offsets if noise == "hash" else None
-        self.common = {"activation": net.activation,
-                       "output_activation": net.output_activation, "loss": net.loss}
+        self.common = {
+            "activation": net.activation,
+            "output_activation": net.output_activation,
+            "loss": net.loss,
+        }
 
     def theta(self) -> np.ndarray:
         """The parameters as the flat numpy vector of the numba layout."""
@@ -84,26 +87,40 @@ class TorchRun:
             x, y = self.X[idx], self.Y[idx]
             step = step0 + s
             if self.rule.name == "backprop":
-                value, q = T.backprop_step_(self.params, x, y, learning_rate=p["learning_rate"],
-                                            **self.common)
+                value, q = T.backprop_step_(
+                    self.params, x, y, learning_rate=p["learning_rate"], **self.common
+                )
             elif self.rule.name == "spsa":
                 value, q = T.spsa_step_(
-                    self.params, x, y, seed=self.key, step=step, sigma=p["sigma"],
-                    learning_rate=p["learning_rate"], n_probes=p["n_probes"],
-                    direction=p["direction"], offsets=self.offsets, **self.common,
+                    self.params,
+                    x,
+                    y,
+                    seed=self.key,
+                    step=step,
+                    sigma=p["sigma"],
+                    learning_rate=p["learning_rate"],
+                    n_probes=p["n_probes"],
+                    direction=p["direction"],
+                    offsets=self.offsets,
+                    **self.common,
                 )
             else:
                 value, q = T.forward_gradient_step_(
-                    self.params, x, y, seed=self.key, step=step,
-                    learning_rate=p["learning_rate"], n_probes=p["n_probes"],
-                    offsets=self.offsets, **self.common,
+                    self.params,
+                    x,
+                    y,
+                    seed=self.key,
+                    step=step,
+                    learning_rate=p["learning_rate"],
+                    n_probes=p["n_probes"],
+                    offsets=self.offsets,
+                    **self.common,
                 )
                 value = 0.0
             queries += q
             seen[s] = value
             finite = np.isfinite(value) and all(
-                bool(torch.isfinite(t).all()) for pair in self.params for t in pair
-                if t is not None
+                bool(torch.isfinite(t).all()) for pair in self.params for t in pair if t is not None
             )
             if not finite:
                 return queries, step
@@ -166,9 +183,16 @@ print(json.dumps({"mode": mode, "n_params": n_params, "param_mb": n_params * 4 /
 """
 
 
-def memory_profile(modes=("inference", "spsa", "forward-gradient", "backprop"), *,
-                   layer_sizes=LARGE_MLP, batch_size: int = 64, steps: int = 3,
-                   device: str = "cpu", threads: int = 1, direction: str = "rademacher") -> list:
+def memory_profile(
+    modes=("inference", "spsa", "forward-gradient", "backprop"),
+    *,
+    layer_sizes=LARGE_MLP,
+    batch_size: int = 64,
+    steps: int = 3,
+    device: str = "cpu",
+    threads: int = 1,
+    direction: str = "rademacher",
+) -> list:
     """Peak memory and speed of each mode on a float32 MLP, one fresh process per mode.
 
     ``peak_above_base_mb`` is the peak (resident set on CPU, allocator peak on CUDA) minus the
@@ -188,8 +212,12 @@ def memory_profile(modes=("inference", "spsa", "forward-gradient", "backprop"), 
     batch_size = check_param("memory_profile", "batch_size", batch_size, Interval(int, 1, None))
     steps = check_param("memory_profile", "steps", steps, Interval(int, 1, None))
     for mode in modes:
-        check_param("memory_profile", "modes", mode,
-                    Options(("inference", "spsa", "forward-gradient", "backprop")))
+        check_param(
+            "memory_profile",
+            "modes",
+            mode,
+            Options(("inference", "spsa", "forward-gradient", "backprop")),
+        )
     import_torch()
     device = resolve_backend("torch", device).device
     env = dict(os.environ)
@@ -197,10 +225,22 @@ def memory_profile(modes=("inference", "spsa", "forward-gradient", "backprop"), 
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     rows = []
     for mode in modes:
-        cfg = {"mode": mode, "sizes": list(layer_sizes), "batch_size": batch_size,
-               "steps": steps, "device": device, "threads": threads, "direction": direction}
-        out = subprocess.run([sys.executable, "-c", _PROFILE_SCRIPT, json.dumps(cfg)],
-                             capture_output=True, text=True, env=env, check=False)
+        cfg = {
+            "mode": mode,
+            "sizes": list(layer_sizes),
+            "batch_size": batch_size,
+            "steps": steps,
+            "device": device,
+            "threads": threads,
+            "direction": direction,
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", _PROFILE_SCRIPT, json.dumps(cfg)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"memory_profile({mode!r}) failed:\n{out.stderr[-2000:]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -133,8 +133,7 @@ class MLP:
             )
         sizes = [check_param(owner, "layer_sizes", s, Interval(int, 1, None)) for s in sizes]
         check_param(owner, "activation", self.activation, Options(tuple(ACTIVATIONS)))
-        check_param(owner, "output_activation", self.output_activation,
-                    Options(tuple(ACTIVATIONS)))
+        check_param(owner, "output_activation", self.output_activation, Options(tuple(ACTIVATIONS)))
         check_param(owner, "loss", self.loss, Options(tuple(LOSSES)))
         if self.loss == "cross-entropy" and self.output_activation != "linear":
             raise ParameterError(
@@ -184,7 +183,11 @@ class MLP:
         for layer in range(len(lay.sizes) - 1):
             n_in, n_out = int(lay.sizes[layer]), int(lay.sizes[layer + 1])
             w = theta[lay.w_off[layer] : lay.w_off[layer] + n_in * n_out].reshape(n_in, n_out).T
-            b = theta[lay.b_off[layer] : lay.b_off[layer] + n_out] if lay.b_off[layer] >= 0 else None
+            b = (
+                theta[lay.b_off[layer] : lay.b_off[layer] + n_out]
+                if lay.b_off[layer] >= 0
+                else None
+            )
             out.append((w, b))
         return out
 
@@ -201,8 +204,9 @@ class MLP:
         X = check_array("MLP", "X", X, ndim=2, shape=(None, n_in), shape_doc=f"(n, {n_in})")
         if Y is None:
             return X
-        Y = check_array("MLP", "Y", Y, ndim=2, shape=(X.shape[0], n_out),
-                        shape_doc=f"({X.shape[0]}, {n_out})")
+        Y = check_array(
+            "MLP", "Y", Y, ndim=2, shape=(X.shape[0], n_out), shape_doc=f"({X.shape[0]}, {n_out})"
+        )
         return X, Y
 
     def _buffers(self, batch):
@@ -233,8 +237,9 @@ class MLP:
         H, losses = self._buffers(X.shape[0])
         idx = np.arange(X.shape[0], dtype=np.int64)
         act, loss = self.codes
-        return float(batch_loss(theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx,
-                                H, losses))
+        return float(
+            batch_loss(theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx, H, losses)
+        )
 
     def gradient(self, theta, X, Y) -> tuple[float, np.ndarray]:
         """``(loss, exact gradient)`` by backpropagation."""
@@ -248,8 +253,9 @@ class MLP:
         grad = np.zeros(lay.n_params)
         idx = np.arange(X.shape[0], dtype=np.int64)
         act, loss = self.codes
-        value = backprop(theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx, H, delta,
-                         losses, grad)
+        value = backprop(
+            theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx, H, delta, losses, grad
+        )
         return float(value), grad
 
     def accuracy(self, theta, X, labels) -> float:

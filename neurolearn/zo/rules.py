@@ -49,9 +49,7 @@ class Rule:
     def checked(self) -> dict:
         """Validated parameters (raises with the house message on a bad value)."""
         owner = type(self).__name__
-        return {
-            k: check_param(owner, k, getattr(self, k), c) for k, c in self._constraints.items()
-        }
+        return {k: check_param(owner, k, getattr(self, k), c) for k, c in self._constraints.items()}
 
     def kernel_args(self) -> dict:
         """``learning_rate, sigma, n_probes, flag, mean_reversion, reward_rate`` for the loop."""
@@ -102,27 +100,50 @@ class Rule:
             net_loss, grad = net.gradient(theta, X, Y)
             return grad, 1
         if code == 1:
-            queries, _ = K.estimate_wp(*args, key, step, p["sigma"], q, p["flag"] != 0, H,
-                                       losses, np.zeros(d), np.zeros(d), grad)
+            queries, _ = K.estimate_wp(
+                *args,
+                key,
+                step,
+                p["sigma"],
+                q,
+                p["flag"] != 0,
+                H,
+                losses,
+                np.zeros(d),
+                np.zeros(d),
+                grad,
+            )
         elif code == 2:
             noise = np.zeros((n_layers, batch, width))
             compact = np.zeros(batch * int(lay.sizes[1:].sum()))
-            queries, _ = K.estimate_np(*args, key, step, p["sigma"], q, H, H2, noise, compact,
-                                       losses, losses2, grad)
+            queries, _ = K.estimate_np(
+                *args, key, step, p["sigma"], q, H, H2, noise, compact, losses, losses2, grad
+            )
         elif code == 3:
             coef = np.zeros(q)
-            queries, _ = K.estimate_spsa(*args, key, step, p["sigma"], q, p["flag"], H, losses,
-                                         coef)
+            queries, _ = K.estimate_spsa(
+                *args, key, step, p["sigma"], q, p["flag"], H, losses, coef
+            )
             K.spsa_direction_sum(key, step, q, p["flag"], coef, 1.0 / q, grad)
         elif code == 4:
-            queries, _ = K.estimate_fg(*args, key, step, q, H, H2, np.zeros(width),
-                                       np.zeros(d), grad)
+            queries, _ = K.estimate_fg(
+                *args, key, step, q, H, H2, np.zeros(width), np.zeros(d), grad
+            )
         elif code == 5:
             fit = np.zeros((q, 2))
             eps = np.zeros((q, d))
-            K.es_population_losses(*args, key, step, p["sigma"], q,
-                                   np.zeros((q, n_layers + 1, batch, width)),
-                                   np.zeros((q, batch)), np.zeros((q, d)), eps, fit)
+            K.es_population_losses(
+                *args,
+                key,
+                step,
+                p["sigma"],
+                q,
+                np.zeros((q, n_layers + 1, batch, width)),
+                np.zeros((q, batch)),
+                np.zeros((q, d)),
+                eps,
+                fit,
+            )
             if p["flag"]:
                 ranks = np.zeros_like(fit)
                 K.centered_ranks(fit, ranks)
@@ -183,8 +204,12 @@ class WeightPerturbation(Rule):
     """
 
     name = "weight-perturbation"
-    _constraints = {"learning_rate": _POS, "sigma": _POS, "n_probes": _PROBES,
-                    "antithetic": Boolean()}
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "n_probes": _PROBES,
+        "antithetic": Boolean(),
+    }
 
     def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, antithetic=False):
         self.learning_rate = learning_rate
@@ -258,8 +283,12 @@ class SPSA(Rule):
     """
 
     name = "spsa"
-    _constraints = {"learning_rate": _POS, "sigma": _POS, "n_probes": _PROBES,
-                    "direction": Options(("rademacher", "gaussian"))}
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "n_probes": _PROBES,
+        "direction": Options(("rademacher", "gaussian")),
+    }
 
     def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, direction="rademacher"):
         self.learning_rate = learning_rate
@@ -331,8 +360,12 @@ class EvolutionStrategies(Rule):
     """
 
     name = "evolution-strategies"
-    _constraints = {"learning_rate": _POS, "sigma": _POS, "population": _PROBES,
-                    "fitness_shaping": Options(("none", "centered-ranks"))}
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "population": _PROBES,
+        "fitness_shaping": Options(("none", "centered-ranks")),
+    }
 
     def __init__(self, *, learning_rate=0.01, sigma=0.01, population=8, fitness_shaping="none"):
         self.learning_rate = learning_rate
@@ -379,9 +412,12 @@ class OUWeightNoise(Rule):
     """
 
     name = "ou-weight-noise"
-    _constraints = {"learning_rate": _POS, "sigma": _POS,
-                    "mean_reversion": Interval(float, 0, 1, "right"),
-                    "reward_rate": Interval(float, 0, 1, "right")}
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "mean_reversion": Interval(float, 0, 1, "right"),
+        "reward_rate": Interval(float, 0, 1, "right"),
+    }
 
     def __init__(self, *, learning_rate=1.0, sigma=0.01, mean_reversion=0.5, reward_rate=0.1):
         self.learning_rate = learning_rate
@@ -396,6 +432,13 @@ class OUWeightNoise(Rule):
 
 RULES = {
     cls.name: cls
-    for cls in (Backprop, WeightPerturbation, NodePerturbation, SPSA, ForwardGradient,
-                EvolutionStrategies, OUWeightNoise)
+    for cls in (
+        Backprop,
+        WeightPerturbation,
+        NodePerturbation,
+        SPSA,
+        ForwardGradient,
+        EvolutionStrategies,
+        OUWeightNoise,
+    )
 }

@@ -23,8 +23,11 @@ from neurolearn.zo.training import train
 
 __all__ = ["learning_time", "best_learning_time", "theory_constant"]
 
-_RULES = {"gradient-descent": Backprop, "node-perturbation": NodePerturbation,
-          "weight-perturbation": WeightPerturbation}
+_RULES = {
+    "gradient-descent": Backprop,
+    "node-perturbation": NodePerturbation,
+    "weight-perturbation": WeightPerturbation,
+}
 
 
 def theory_constant(rule: str, n_in: int, n_out: int) -> float:
@@ -44,9 +47,18 @@ def theory_constant(rule: str, n_in: int, n_out: int) -> float:
     raise ValueError(f"The 'rule' parameter must be one of {sorted(_RULES)}. Got {rule!r} instead.")
 
 
-def learning_time(rule: str, n_in: int, n_out: int, learning_rate: float, *, threshold=1e-2,
-                  max_steps: int = 10000, sigma: float = 1e-4, n_records: int = 400,
-                  seed=None) -> float:
+def learning_time(
+    rule: str,
+    n_in: int,
+    n_out: int,
+    learning_rate: float,
+    *,
+    threshold=1e-2,
+    max_steps: int = 10000,
+    sigma: float = 1e-4,
+    n_records: int = 400,
+    seed=None,
+) -> float:
     """Steps until the generalisation error falls below ``threshold`` times its initial value
     (``inf`` when it does not within ``max_steps`` or diverges).
 
@@ -73,9 +85,19 @@ def learning_time(rule: str, n_in: int, n_out: int, learning_rate: float, *, thr
         kwargs["sigma"] = sigma
     eye = np.eye(n_in)
     try:
-        res = train(net, _RULES[rule](**kwargs), X, Y, steps=max_steps, batch_size=1,
-                    seed=rng_train, theta=theta0, eval_sets={"gen": (eye, teacher.T.copy())},
-                    n_records=n_records, sampling="sequential")
+        res = train(
+            net,
+            _RULES[rule](**kwargs),
+            X,
+            Y,
+            steps=max_steps,
+            batch_size=1,
+            seed=rng_train,
+            theta=theta0,
+            eval_sets={"gen": (eye, teacher.T.copy())},
+            n_records=n_records,
+            sampling="sequential",
+        )
     except DivergenceError:
         return float("inf")
     err = res.curves["gen_loss"]
@@ -83,8 +105,9 @@ def learning_time(rule: str, n_in: int, n_out: int, learning_rate: float, *, thr
     return float(res.steps[below[0]]) if below.size else float("inf")
 
 
-def best_learning_time(rule: str, n_in: int, n_out: int, learning_rates, *, n_seeds: int = 8,
-                       seed=None, **kwargs) -> dict:
+def best_learning_time(
+    rule: str, n_in: int, n_out: int, learning_rates, *, n_seeds: int = 8, seed=None, **kwargs
+) -> dict:
     """Mean learning time over seeds for each learning rate, and the best one.
 
     Returns ``{"learning_rates", "mean_times", "best_learning_rate", "best_time"}``.
@@ -93,10 +116,17 @@ def best_learning_time(rule: str, n_in: int, n_out: int, learning_rates, *, n_se
     n_seeds = check_param("best_learning_time", "n_seeds", n_seeds, Interval(int, 1, None))
     seeds = [int(s) for s in as_generator(seed, "best_learning_time").integers(0, 2**31, n_seeds)]
     lrs = [float(v) for v in learning_rates]
-    means = np.array([
-        np.mean([learning_time(rule, n_in, n_out, lr, seed=s, **kwargs) for s in seeds])
-        for lr in lrs
-    ])
+    means = np.array(
+        [
+            np.mean([learning_time(rule, n_in, n_out, lr, seed=s, **kwargs) for s in seeds])
+            for lr in lrs
+        ]
+    )
     best = int(np.argmin(means))
-    return {"learning_rates": np.asarray(lrs), "mean_times": means,
-            "best_learning_rate": lrs[best], "best_time": float(means[best]), "best_index": best}
+    return {
+        "learning_rates": np.asarray(lrs),
+        "mean_times": means,
+        "best_learning_rate": lrs[best],
+        "best_time": float(means[best]),
+        "best_index": best,
+    }

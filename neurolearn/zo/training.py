@@ -173,9 +173,7 @@ def train(
         for name, (Xe, Ye, labels) in checked_sets.items():
             curves.setdefault(f"{name}_loss", []).append(net.mean_loss(params, Xe, Ye))
             if labels is not None:
-                curves.setdefault(f"{name}_accuracy", []).append(
-                    net.accuracy(params, Xe, labels)
-                )
+                curves.setdefault(f"{name}_accuracy", []).append(net.accuracy(params, Xe, labels))
 
     record(theta)
     queries, wall = 0, 0.0
@@ -193,10 +191,27 @@ def train(
             theta = torch_run.theta()
         else:
             q, bad = train_steps(
-                code, theta, ou_mean, ou_reward, lay.sizes, lay.w_off, lay.b_off, act, loss, X,
-                Y, batches[lo:hi], lo, kargs["learning_rate"], kargs["sigma"],
-                kargs["n_probes"], kargs["flag"], kargs["mean_reversion"], kargs["reward_rate"],
-                key, step_loss[lo:hi],
+                code,
+                theta,
+                ou_mean,
+                ou_reward,
+                lay.sizes,
+                lay.w_off,
+                lay.b_off,
+                act,
+                loss,
+                X,
+                Y,
+                batches[lo:hi],
+                lo,
+                kargs["learning_rate"],
+                kargs["sigma"],
+                kargs["n_probes"],
+                kargs["flag"],
+                kargs["mean_reversion"],
+                kargs["reward_rate"],
+                key,
+                step_loss[lo:hi],
             )
             wall += time.perf_counter() - start
         queries += int(q)

@@ -29,17 +29,34 @@ def test_split_is_stratified_seeded_and_disjoint(split):
 
 def test_backprop_mlp_reaches_95_percent(split):
     net = MLP(layer_sizes=(64, 32, 10))
-    res = train(net, Backprop(learning_rate=0.5), split.x_train, split.y_train, steps=3000,
-                batch_size=32, seed=0,
-                eval_sets={"test": (split.x_test, split.y_test, split.labels_test)}, n_records=3)
+    res = train(
+        net,
+        Backprop(learning_rate=0.5),
+        split.x_train,
+        split.y_train,
+        steps=3000,
+        batch_size=32,
+        seed=0,
+        eval_sets={"test": (split.x_test, split.y_test, split.labels_test)},
+        n_records=3,
+    )
     assert res.curves["test_accuracy"][-1] >= 0.95
 
 
 def test_node_perturbation_reaches_90_percent_within_20000_queries(split):
     net = MLP(layer_sizes=(64, 32, 10))
     rule = NodePerturbation(learning_rate=0.1, sigma=1e-3)
-    res = train(net, rule, split.x_train, split.y_train, steps=10000, batch_size=32, seed=0,
-                eval_sets={"test": (split.x_test, split.y_test, split.labels_test)}, n_records=4)
+    res = train(
+        net,
+        rule,
+        split.x_train,
+        split.y_train,
+        steps=10000,
+        batch_size=32,
+        seed=0,
+        eval_sets={"test": (split.x_test, split.y_test, split.labels_test)},
+        n_records=4,
+    )
     assert res.total_queries == 20000
     assert res.curves["test_accuracy"][-1] >= 0.90
 
@@ -58,12 +75,20 @@ def test_same_seed_same_numbers_different_seed_different():
     assert float(reran["test_loss"]) == float(a["test_loss"])
 
 
-@pytest.mark.parametrize("model", ["mlp-backprop", "weight-perturbation", "node-perturbation",
-                                   "spsa", "forward-gradient", "evolution-strategies",
-                                   "ou-weight-noise"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "mlp-backprop",
+        "weight-perturbation",
+        "node-perturbation",
+        "spsa",
+        "forward-gradient",
+        "evolution-strategies",
+        "ou-weight-noise",
+    ],
+)
 def test_every_shipped_model_runs_on_digits(model):
-    ds = nl.run(model, "digits", seed=0, overrides=["train.query_budget=200",
-                                                    "train.n_records=2"])
+    ds = nl.run(model, "digits", seed=0, overrides=["train.query_budget=200", "train.n_records=2"])
     assert ds.attrs["status"] == "ok", ds.attrs["message"]
     assert int(ds["queries"]) <= 200
     assert 0.0 <= float(ds["test_accuracy"]) <= 1.0
@@ -71,9 +96,22 @@ def test_every_shipped_model_runs_on_digits(model):
 
 
 def test_cli_run_json_and_files(tmp_path, capsys):
-    code = main(["run", "node-perturbation", "digits", "--set", "train.query_budget=400",
-                 "--set", "rule.learning_rate=0.1", "--seed", "2", "--json",
-                 "--out", str(tmp_path)])
+    code = main(
+        [
+            "run",
+            "node-perturbation",
+            "digits",
+            "--set",
+            "train.query_budget=400",
+            "--set",
+            "rule.learning_rate=0.1",
+            "--seed",
+            "2",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "ok" and out["queries"] == 400
@@ -117,14 +155,17 @@ def test_bad_rule_parameters_raise_clear_errors(split):
 
 def test_divergence_is_recorded_by_run():
     with pytest.warns(nl.errors.NeurolearnWarning, match="diverged"):
-        ds = nl.run("ou-weight-noise", "digits", seed=0,
-                    overrides=["rule.sigma=1e308", "train.query_budget=200"])
+        ds = nl.run(
+            "ou-weight-noise",
+            "digits",
+            seed=0,
+            overrides=["rule.sigma=1e308", "train.query_budget=200"],
+        )
     assert ds.attrs["status"] == "diverged"
     assert "step" in ds.attrs["message"]
 
 
 def test_numpy_backend_is_refused_clearly():
     with pytest.warns(nl.errors.NeurolearnWarning):
-        ds = nl.run("spsa", "digits", backend="numpy",
-                    overrides=["train.query_budget=20"])
+        ds = nl.run("spsa", "digits", backend="numpy", overrides=["train.query_budget=20"])
     assert ds.attrs["status"] == "failed" and "numba" in ds.attrs["message"]

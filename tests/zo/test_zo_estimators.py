@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from neurolearn.zo import (
+    MLP,
     SPSA,
     EvolutionStrategies,
     ForwardGradient,
-    MLP,
     NodePerturbation,
     WeightPerturbation,
 )
@@ -65,12 +65,14 @@ def test_single_direction_cosine_falls_as_one_over_sqrt_d(d_in):
 def test_variance_matches_theory_and_cosine_rises_with_probes(n_probes):
     net, theta, X, Y = _problem(30, 2)
     d = net.n_params
-    fg = estimate_quality(net, ForwardGradient(n_probes=n_probes), theta, X, Y, n_samples=1200,
-                          seed=4)
+    fg = estimate_quality(
+        net, ForwardGradient(n_probes=n_probes), theta, X, Y, n_samples=1200, seed=4
+    )
     # E|g - grad|^2 / |grad|^2 = (d + 1) / q for Gaussian directions
     assert fg["relative_variance"] == pytest.approx((d + 1) / n_probes, rel=0.15)
-    spsa = estimate_quality(net, SPSA(sigma=1e-5, n_probes=n_probes), theta, X, Y,
-                            n_samples=1200, seed=5)
+    spsa = estimate_quality(
+        net, SPSA(sigma=1e-5, n_probes=n_probes), theta, X, Y, n_samples=1200, seed=5
+    )
     # Rademacher directions: (d - 1) / q
     assert spsa["relative_variance"] == pytest.approx((d - 1) / n_probes, rel=0.15)
     # cosine ~ sqrt(q / (d + q)) for q << d
@@ -83,10 +85,17 @@ def test_node_perturbation_variance_scales_with_units_not_weights():
     large = _problem(40, 3, n=1, seed=6)
     var = {}
     for name, (net, theta, X, Y) in {"small": small, "large": large}.items():
-        var[name, "np"] = estimate_quality(net, NodePerturbation(sigma=1e-5), theta, X, Y,
-                                           n_samples=1500, seed=7)["relative_variance"]
-        var[name, "wp"] = estimate_quality(net, WeightPerturbation(sigma=1e-5, antithetic=True),
-                                           theta, X, Y, n_samples=1500, seed=8)[
-            "relative_variance"]
+        var[name, "np"] = estimate_quality(
+            net, NodePerturbation(sigma=1e-5), theta, X, Y, n_samples=1500, seed=7
+        )["relative_variance"]
+        var[name, "wp"] = estimate_quality(
+            net,
+            WeightPerturbation(sigma=1e-5, antithetic=True),
+            theta,
+            X,
+            Y,
+            n_samples=1500,
+            seed=8,
+        )["relative_variance"]
     assert var["large", "np"] < 1.5 * var["small", "np"]
     assert var["large", "wp"] > 4 * var["small", "wp"]

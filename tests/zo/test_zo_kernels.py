@@ -27,9 +27,13 @@ def test_hash_noise_matches_numpy_and_is_standard():
     assert abs(np.corrcoef(out, other)[0, 1]) < 0.03
 
 
-@pytest.fixture(params=[("tanh", "cross-entropy", True, "linear"),
-                        ("relu", "squared", False, "linear"),
-                        ("sigmoid", "squared", False, "tanh")])
+@pytest.fixture(
+    params=[
+        ("tanh", "cross-entropy", True, "linear"),
+        ("relu", "squared", False, "linear"),
+        ("sigmoid", "squared", False, "tanh"),
+    ]
+)
 def problem(request):
     act, loss, bias, out_act = request.param
     rng = np.random.default_rng(0)
@@ -54,8 +58,20 @@ def test_loss_gradient_and_jvp_match_reference(problem):
     u = np.random.default_rng(2).standard_normal(theta.size)
     width = int(max(lay.sizes))
     H = np.zeros((len(lay.sizes), X.shape[0], width))
-    jvp = K.directional_derivative(theta, u, lay.sizes, lay.w_off, lay.b_off, *net.codes, X, Y,
-                                   np.arange(X.shape[0]), H, np.zeros_like(H), np.zeros(width))
+    jvp = K.directional_derivative(
+        theta,
+        u,
+        lay.sizes,
+        lay.w_off,
+        lay.b_off,
+        *net.codes,
+        X,
+        Y,
+        np.arange(X.shape[0]),
+        H,
+        np.zeros_like(H),
+        np.zeros(width),
+    )
     assert jvp == pytest.approx(grad @ u, rel=1e-10)
     # finite differences as an independent check of the reference itself
     e = 1e-6
@@ -79,8 +95,16 @@ def test_training_loop_matches_reference(problem, name):
     net, ref, X, Y = problem
     rule = RULES[name](learning_rate=0.05, **CASES[name])
     p = rule.kernel_args()
-    full = {"learning_rate": 0.05, "sigma": 0.0, "n_probes": 1, "direction": "gaussian",
-            "fitness_shaping": "none", "mean_reversion": 0.0, "reward_rate": 0.0, **CASES[name]}
+    full = {
+        "learning_rate": 0.05,
+        "sigma": 0.0,
+        "n_probes": 1,
+        "direction": "gaussian",
+        "fitness_shaping": "none",
+        "mean_reversion": 0.0,
+        "reward_rate": 0.0,
+        **CASES[name],
+    }
     full["n_probes"] = CASES[name].get("population", full["n_probes"])
     theta0 = net.init_params(3)
     batches = np.random.default_rng(4).integers(0, X.shape[0], (6, 8)).astype(np.int64)
@@ -89,12 +113,28 @@ def test_training_loop_matches_reference(problem, name):
     mean, reward = theta0.copy(), np.zeros(2)
     seen = np.zeros(len(batches))
     queries, bad = K.train_steps(
-        K.RULE_CODES[name], theta, mean, reward, lay.sizes, lay.w_off, lay.b_off, *net.codes, X,
-        Y, batches, 0, p["learning_rate"], p["sigma"], p["n_probes"], p["flag"],
-        p["mean_reversion"], p["reward_rate"], np.uint64(SEED), seen,
+        K.RULE_CODES[name],
+        theta,
+        mean,
+        reward,
+        lay.sizes,
+        lay.w_off,
+        lay.b_off,
+        *net.codes,
+        X,
+        Y,
+        batches,
+        0,
+        p["learning_rate"],
+        p["sigma"],
+        p["n_probes"],
+        p["flag"],
+        p["mean_reversion"],
+        p["reward_rate"],
+        np.uint64(SEED),
+        seen,
     )
-    ref_theta, ref_queries, ref_seen = reference_train(ref, name, theta0, X, Y, batches, SEED,
-                                                       full)
+    ref_theta, ref_queries, ref_seen = reference_train(ref, name, theta0, X, Y, batches, SEED, full)
     got = mean if name == "ou-weight-noise" else theta
     assert bad == -1
     assert queries == ref_queries == rule.queries_per_step() * len(batches)

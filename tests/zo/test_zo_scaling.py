@@ -15,8 +15,9 @@ def times():
         c = theory_constant(rule, N_IN, N_OUT)
         # the same relative grid for every rule, a factor 4 either side of 1/C
         lrs = 2.0 ** np.arange(-2, 2.01, 0.5) / c
-        out[rule] = best_learning_time(rule, N_IN, N_OUT, lrs, n_seeds=4, seed=0,
-                                       max_steps=int(25 * c), n_records=250)
+        out[rule] = best_learning_time(
+            rule, N_IN, N_OUT, lrs, n_seeds=4, seed=0, max_steps=int(25 * c), n_records=250
+        )
     return out
 
 
@@ -48,5 +49,6 @@ def test_learning_time_at_the_optimum_matches_the_contraction_rate(times):
 
 def test_too_large_learning_rate_fails_to_learn():
     c = theory_constant("node-perturbation", N_IN, N_OUT)
-    assert learning_time("node-perturbation", N_IN, N_OUT, 4.0 / c, max_steps=2000,
-                         seed=0) == np.inf
+    assert (
+        learning_time("node-perturbation", N_IN, N_OUT, 4.0 / c, max_steps=2000, seed=0) == np.inf
+    )

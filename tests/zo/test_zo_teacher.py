@@ -14,11 +14,25 @@ from neurolearn.zo import MLP
 
 @pytest.mark.parametrize("out_act", ["tanh", "linear"])
 def test_mlp_is_the_two_layer_network(out_act):
-    student = TwoLayerNetwork(n_inputs=7, n_hidden=4, n_outputs=2, activation="tanh",
-                              output_activation=out_act, init="uniform", init_scale=2.0,
-                              seed=np.random.default_rng(5)).initialize()
-    net = MLP(layer_sizes=(7, 4, 2), activation="tanh", output_activation=out_act,
-              loss="squared", bias=False, init="uniform", init_scale=2.0)
+    student = TwoLayerNetwork(
+        n_inputs=7,
+        n_hidden=4,
+        n_outputs=2,
+        activation="tanh",
+        output_activation=out_act,
+        init="uniform",
+        init_scale=2.0,
+        seed=np.random.default_rng(5),
+    ).initialize()
+    net = MLP(
+        layer_sizes=(7, 4, 2),
+        activation="tanh",
+        output_activation=out_act,
+        loss="squared",
+        bias=False,
+        init="uniform",
+        init_scale=2.0,
+    )
     theta = net.init_params(np.random.default_rng(5))
     (w1, _), (w2, _) = net.weights(theta)
     np.testing.assert_array_equal(w1, student.w1_)
@@ -38,15 +52,25 @@ def test_mlp_is_the_two_layer_network(out_act):
         np.testing.assert_allclose(gw2, g2, rtol=1e-10, atol=1e-14)
 
 
-@pytest.mark.parametrize("model", ["mlp-backprop", "node-perturbation", "spsa",
-                                   "forward-gradient"])
+@pytest.mark.parametrize("model", ["mlp-backprop", "node-perturbation", "spsa", "forward-gradient"])
 def test_rules_learn_the_teacher_task(model):
-    ds = nl.run(model, "teacher", seed=0, overrides=[
-        "task.n_inputs=20", "task.teacher_hidden=3", "task.n_train=200", "task.n_test=200",
-        "network.hidden=[3]", "network.init_scale=2.0", "train.batch_size=10",
-        "train.query_budget=6000", "train.n_records=3",
-        f"rule.learning_rate={0.1 if model in ('mlp-backprop', 'node-perturbation') else 0.02}",
-    ])
+    ds = nl.run(
+        model,
+        "teacher",
+        seed=0,
+        overrides=[
+            "task.n_inputs=20",
+            "task.teacher_hidden=3",
+            "task.n_train=200",
+            "task.n_test=200",
+            "network.hidden=[3]",
+            "network.init_scale=2.0",
+            "train.batch_size=10",
+            "train.query_budget=6000",
+            "train.n_records=3",
+            f"rule.learning_rate={0.1 if model in ('mlp-backprop', 'node-perturbation') else 0.02}",
+        ],
+    )
     assert ds.attrs["status"] == "ok", ds.attrs["message"]
     curve = ds["curve_test_loss"].values
     assert curve[-1] < 0.5 * curve[0]

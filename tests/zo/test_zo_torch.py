@@ -35,9 +35,12 @@ def data():
 
 @pytest.mark.parametrize(
     "rule",
-    [Backprop(learning_rate=0.3), SPSA(learning_rate=0.05, n_probes=2),
-     SPSA(learning_rate=0.05, direction="gaussian"), ForwardGradient(learning_rate=0.05,
-                                                                     n_probes=2)],
+    [
+        Backprop(learning_rate=0.3),
+        SPSA(learning_rate=0.05, n_probes=2),
+        SPSA(learning_rate=0.05, direction="gaussian"),
+        ForwardGradient(learning_rate=0.05, n_probes=2),
+    ],
     ids=lambda r: f"{r.name}-{getattr(r, 'direction', '')}",
 )
 @pytest.mark.parametrize("bias", [True, False])
@@ -55,8 +58,7 @@ def test_torch_equals_numba_with_the_same_noise(data, rule, bias):
 def test_torch_native_noise_is_seeded_and_learns(data):
     X, Y = data
     net = MLP(layer_sizes=(6, 5, 3))
-    kw = dict(steps=150, batch_size=16, eval_sets={"train": (X, Y)}, n_records=2,
-              backend="torch")
+    kw = dict(steps=150, batch_size=16, eval_sets={"train": (X, Y)}, n_records=2, backend="torch")
     a = train(net, SPSA(learning_rate=0.05, n_probes=4), X, Y, seed=2, **kw)
     b = train(net, SPSA(learning_rate=0.05, n_probes=4), X, Y, seed=2, **kw)
     np.testing.assert_array_equal(a.theta, b.theta)

@@ -3,8 +3,8 @@ training loops for backprop and the perturbation rules.
 
 Layout of the flat parameter vector ``theta``: for each layer ``l`` the weight from input ``j``
 to output ``i`` sits at ``w_off[l] + j * sizes[l+1] + i`` (``W_l`` transposed, row-major, so
-that the inner loops over outputs are contiguous and vectorise without reassociating sums),
-and the bias ``b_l`` starts at ``b_off[l]`` (``-1`` when the network has no biases). ``act`` packs the hidden-layer
+each layer is a contiguous ``(n_in, n_out)`` matrix for BLAS), and the bias ``b_l`` starts at
+``b_off[l]`` (``-1`` when the network has no biases). ``act`` packs the hidden-layer
 activation (``act % 8``) and the output activation (``act // 8``), each 0 linear, 1 tanh,
 2 ReLU, 3 logistic sigmoid. ``loss`` is 0 for the squared error
 ``0.5 * |y - t|^2`` and 1 for softmax cross-entropy, averaged over the mini-batch.
@@ -157,7 +157,9 @@ def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
         bo = b_off[layer]
         last = layer == n_layers - 1
         code = act // 8 if last else act % 8
-        pre = np.dot(np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out))
+        pre = np.dot(
+            np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
+        )
         for n in range(batch):
             for i in range(n_out):
                 a = pre[n, i]
@@ -281,8 +283,9 @@ def directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, 
         pre = np.dot(Hl, _weights(theta, wo, n_in, n_out))
         tpre = np.dot(Hl, _weights(u, wo, n_in, n_out))
         if layer > 0:
-            tpre += np.dot(np.ascontiguousarray(T[layer, :batch, :n_in]),
-                           _weights(theta, wo, n_in, n_out))
+            tpre += np.dot(
+                np.ascontiguousarray(T[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
+            )
         for n in range(batch):
             for i in range(n_out):
                 a = pre[n, i]
@@ -302,8 +305,27 @@ def directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, 
 
 # ----------------------------------------------------------------------------- estimators
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, sigma, n_probes,
-                antithetic, H, losses, work, xi, grad):
+def estimate_wp(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    n_probes,
+    antithetic,
+    H,
+    losses,
+    work,
+    xi,
+    grad,
+):
     """Weight perturbation: Gaussian ``xi``; forward difference against the unperturbed loss
     or, with ``antithetic``, the central difference. Returns ``(queries, clean_or_mean_loss)``."""
     d = theta.shape[0]
@@ -335,8 +357,28 @@ def estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, si
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_np(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, sigma, n_probes,
-                H, H_clean, noise, compact, losses, clean_losses, grad):
+def estimate_np(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    n_probes,
+    H,
+    H_clean,
+    noise,
+    compact,
+    losses,
+    clean_losses,
+    grad,
+):
     """Node perturbation: Gaussian noise on every pre-activation of every sample;
     ``dW_l = (dL_n / sigma) xi_l,n h_(l-1),n^T`` averaged over samples and probes, with the
     presynaptic activity ``h`` of the clean pass. The noise of a probe is one stream, layer by
@@ -378,8 +420,25 @@ def estimate_np(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, si
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_spsa(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, sigma, n_probes,
-                  direction, H, losses, coef):
+def estimate_spsa(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    n_probes,
+    direction,
+    H,
+    losses,
+    coef,
+):
     """SPSA in MeZO form: ``theta`` is perturbed in place (+sigma z, -2 sigma z, +sigma z) and
     only the projected gradients ``coef[k] = (L+ - L-) / (2 sigma)`` are kept.
     Returns ``(queries, mean_loss)``."""
@@ -415,8 +474,9 @@ def spsa_direction_sum(seed, step, n_probes, direction, coef, scale, out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_fg(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, n_probes, H, T,
-                err, u, grad):
+def estimate_fg(
+    theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, n_probes, H, T, err, u, grad
+):
     """Forward gradient: ``g = mean_k (grad L . u_k) u_k`` with Gaussian ``u_k``.
     Returns ``(queries, 0.0)`` (a JVP pass does not report the loss)."""
     d = theta.shape[0]
@@ -431,8 +491,26 @@ def estimate_fg(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, n_
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def es_population_losses(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, sigma,
-                         population, H_pop, losses_pop, work_pop, eps_pop, out):
+def es_population_losses(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    population,
+    H_pop,
+    losses_pop,
+    work_pop,
+    eps_pop,
+    out,
+):
     """Losses of the antithetic population, evaluated together in one call (each member has
     its own scratch slice, so the loop can run member-parallel; it is serial here because a
     2-core shared machine ran it 4x slower with ``prange``):
@@ -447,8 +525,9 @@ def es_population_losses(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed,
             s = sigma if sgn == 0 else -sigma
             for i in range(d):
                 work[i] = theta[i] + s * eps[i]
-            out[p, sgn] = batch_loss(work, sizes, w_off, b_off, act, loss, X, Y, idx, H_pop[p],
-                                     losses_pop[p])
+            out[p, sgn] = batch_loss(
+                work, sizes, w_off, b_off, act, loss, X, Y, idx, H_pop[p], losses_pop[p]
+            )
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -483,9 +562,29 @@ def _any_nonfinite(x):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss, X, Y, batches,
-                step0, learning_rate, sigma, n_probes, flag, mean_reversion, reward_rate, seed,
-                step_loss):
+def train_steps(
+    rule,
+    theta,
+    ou_mean,
+    ou_reward,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    batches,
+    step0,
+    learning_rate,
+    sigma,
+    n_probes,
+    flag,
+    mean_reversion,
+    reward_rate,
+    seed,
+    step_loss,
+):
     """Run ``batches.shape[0]`` steps of ``rule`` (a code of :data:`RULE_CODES`) in place.
 
     ``theta`` is updated in place; for the OU rule ``ou_mean`` (the mean ``mu``) and
@@ -526,31 +625,121 @@ def train_steps(rule, theta, ou_mean, ou_reward, sizes, w_off, b_off, act, loss,
         idx = batches[s]
         value = 0.0
         if rule == 0:
-            value = backprop(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses,
-                             grad)
+            value = backprop(
+                theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses, grad
+            )
             queries += 1
         elif rule == 1:
-            q, value = estimate_wp(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
-                                   sigma, n_probes, flag != 0, H, losses, work, xi, grad)
+            q, value = estimate_wp(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                flag != 0,
+                H,
+                losses,
+                work,
+                xi,
+                grad,
+            )
             queries += q
         elif rule == 2:
-            q, value = estimate_np(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
-                                   sigma, n_probes, H, H2, noise, compact, losses, losses2,
-                                   grad)
+            q, value = estimate_np(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                H,
+                H2,
+                noise,
+                compact,
+                losses,
+                losses2,
+                grad,
+            )
             queries += q
         elif rule == 3:
-            q, value = estimate_spsa(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed,
-                                     step, sigma, n_probes, flag, H, losses, coef)
+            q, value = estimate_spsa(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                flag,
+                H,
+                losses,
+                coef,
+            )
             queries += q
-            spsa_direction_sum(seed, step, n_probes, flag, coef, -learning_rate / n_probes,
-                               theta)
+            spsa_direction_sum(seed, step, n_probes, flag, coef, -learning_rate / n_probes, theta)
         elif rule == 4:
-            q, value = estimate_fg(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
-                                   n_probes, H, H2, err, work, grad)
+            q, value = estimate_fg(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                n_probes,
+                H,
+                H2,
+                err,
+                work,
+                grad,
+            )
             queries += q
         elif rule == 5:
-            es_population_losses(theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step,
-                                 sigma, n_probes, H_pop, losses_pop, work_pop, eps_pop, fit)
+            es_population_losses(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                H_pop,
+                losses_pop,
+                work_pop,
+                eps_pop,
+                fit,
+            )
             queries += 2 * n_probes
             value = 0.0
             for p in range(n_probes):

@@ -1,6 +1,7 @@
 """The zeroth-order rules in PyTorch for large MLPs (CPU or CUDA), at inference memory.
 
-Parameters are a list of ``(W, b)`` tensors (``b`` may be None). SPSA works in MeZO form: each
+Parameters are a list of ``(W, b)`` tensors, ``W`` of shape ``(n_in, n_out)`` (inputs x
+outputs, the layout of the numba kernels' flat vector) and ``b`` possibly None. SPSA works in MeZO form: each
 tensor is perturbed in place by a direction drawn from a generator seeded by
 ``(seed, step, probe, tensor)`` and the same direction is drawn again for the restore and the
 update, so at most one tensor-sized temporary exists at a time. The forward gradient is a
@@ -70,7 +71,7 @@ def init_mlp(layer_sizes, *, bias=True, init_scale=1.0, seed=0, device="cpu", dt
     gen = torch.Generator(device=device).manual_seed(int(seed))
     params = []
     for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
-        w = torch.randn(n_out, n_in, generator=gen, device=device, dtype=dtype)
+        w = torch.randn(n_in, n_out, generator=gen, device=device, dtype=dtype)
         w.mul_(init_scale / math.sqrt(n_in))
         b = torch.zeros(n_out, device=device, dtype=dtype) if bias else None
         params.append((w, b))
@@ -83,7 +84,7 @@ def mlp_forward(params, x, activation="tanh", output_activation="linear"):
 
     h = x
     for layer, (w, b) in enumerate(params):
-        a = h @ w.T
+        a = h @ w
         if b is not None:
             a = a + b
         last = layer == len(params) - 1
@@ -139,8 +140,9 @@ class _Stream:
             from neurolearn._kernels.numba.zo import fill_direction_range
 
             out = np.empty(n)
-            fill_direction_range(np.uint64(self.key), 0 if self.direction == "gaussian" else 1,
-                                 self.pos, out)
+            fill_direction_range(
+                np.uint64(self.key), 0 if self.direction == "gaussian" else 1, self.pos, out
+            )
             self.pos += n
             return torch.from_numpy(out).to(device=t.device, dtype=t.dtype).reshape(shape)
         if self.direction == "gaussian":
@@ -170,9 +172,22 @@ def _shift_(torch, params, seed, step, probe, scale, direction, offsets=None):
             del z
 
 
-def spsa_step_(params, x, y, *, seed, step, sigma, learning_rate, n_probes=1,
-               direction="rademacher", activation="tanh", output_activation="linear",
-               loss="cross-entropy", offsets=None):
+def spsa_step_(
+    params,
+    x,
+    y,
+    *,
+    seed,
+    step,
+    sigma,
+    learning_rate,
+    n_probes=1,
+    direction="rademacher",
+    activation="tanh",
+    output_activation="linear",
+    loss="cross-entropy",
+    offsets=None,
+):
     """One MeZO-style SPSA step in place; returns ``(mean probed loss, queries)``.
 
     ``theta += sigma z; L+; theta -= 2 sigma z; L-; theta += sigma z`` for each probe, then
@@ -187,35 +202,32 @@ def spsa_step_(params, x, y, *, seed, step, sigma, learning_rate, n_probes=1,
             _shift_(torch, params, seed, step, k, sigma, direction, offsets)
             plus = float(mean_loss(mlp_forward(params, x, activation, output_activation), y, loss))
             _shift_(torch, params, seed, step, k, -2 * sigma, direction, offsets)
-            minus = float(mean_loss(mlp_forward(params, x, activation, output_activation), y,
-                                    loss))
+            minus = float(mean_loss(mlp_forward(params, x, activation, output_activation), y, loss))
             _shift_(torch, params, seed, step, k, sigma, direction, offsets)
             coefs.append((plus - minus) / (2 * sigma))
             seen += 0.5 * (plus + minus) / n_probes
         for k, c in enumerate(coefs):
-            _shift_(torch, params, seed, step, k, -learning_rate * c / n_probes, direction,
-                    offsets)
+            _shift_(torch, params, seed, step, k, -learning_rate * c / n_probes, direction, offsets)
     return seen, 2 * n_probes
 
 
-def _jvp(torch, params, x, y, seed, step, probe, activation, output_activation, loss,
-         offsets=None):
+def _jvp(torch, params, x, y, seed, step, probe, activation, output_activation, loss, offsets=None):
     """``grad L . u`` with the tangent ``u`` of each tensor drawn when its layer is reached."""
     h, th = x, None
     j = 0
     n_layers = len(params)
     for layer, (w, b) in enumerate(params):
-        a = h @ w.T
-        ta = torch.empty_like(a)
+        a = h @ w
+        ta = torch.zeros_like(a)
         stream = _Stream(torch, w, _stream(seed, step, probe, j, offsets), "gaussian")
         j += 1
         blocks, cols = _row_blocks(w)
         for lo, hi in blocks:
             uw = stream.next((hi - lo, cols))
-            ta[:, lo:hi] = h @ uw.T
+            ta += h[:, lo:hi] @ uw
             del uw
         if th is not None:
-            ta = ta + th @ w.T
+            ta = ta + th @ w
         if b is not None:
             stream = _Stream(torch, b, _stream(seed, step, probe, j, offsets), "gaussian")
             j += 1
@@ -234,9 +246,20 @@ def _jvp(torch, params, x, y, seed, step, probe, activation, output_activation, 
     return float((err * th).sum() / x.shape[0]), float(value)
 
 
-def forward_gradient_step_(params, x, y, *, seed, step, learning_rate, n_probes=1,
-                           activation="tanh", output_activation="linear", loss="cross-entropy",
-                           offsets=None):
+def forward_gradient_step_(
+    params,
+    x,
+    y,
+    *,
+    seed,
+    step,
+    learning_rate,
+    n_probes=1,
+    activation="tanh",
+    output_activation="linear",
+    loss="cross-entropy",
+    offsets=None,
+):
     """One forward-gradient step in place: ``theta -= lr / q sum_k (grad L . u_k) u_k``.
 
     Returns ``(loss, queries)``; each direction costs one forward-mode pass.
@@ -246,17 +269,27 @@ def forward_gradient_step_(params, x, y, *, seed, step, learning_rate, n_probes=
     with torch.no_grad():
         slopes, value = [], 0.0
         for k in range(n_probes):
-            s, value = _jvp(torch, params, x, y, seed, step, k, activation, output_activation,
-                            loss, offsets)
+            s, value = _jvp(
+                torch, params, x, y, seed, step, k, activation, output_activation, loss, offsets
+            )
             slopes.append(s)
         for k, s in enumerate(slopes):
-            _shift_(torch, params, seed, step, k, -learning_rate * s / n_probes, "gaussian",
-                    offsets)
+            _shift_(
+                torch, params, seed, step, k, -learning_rate * s / n_probes, "gaussian", offsets
+            )
     return value, n_probes
 
 
-def backprop_step_(params, x, y, *, learning_rate, activation="tanh",
-                   output_activation="linear", loss="cross-entropy"):
+def backprop_step_(
+    params,
+    x,
+    y,
+    *,
+    learning_rate,
+    activation="tanh",
+    output_activation="linear",
+    loss="cross-entropy",
+):
     """One SGD step with the autograd gradient; returns ``(loss, queries=1)``."""
     import torch
 
