@@ -38,7 +38,14 @@ def compare_rules(
 
 
 def table_rows(runs: dict) -> list[dict]:
-    """One row per run: final test metric, queries, steps, training wall time."""
+    """One row per run: final test metric, queries, steps, training wall time.
+
+    Examples
+    --------
+    >>> runs = compare_rules("digits", ("spsa",), overrides=["train.query_budget=100"])
+    >>> table_rows(runs)[0]["queries"]
+    100.0
+    """
     rows = []
     for name, ds in runs.items():
         row = {"model": name, "status": ds.attrs["status"]}
@@ -51,7 +58,14 @@ def table_rows(runs: dict) -> list[dict]:
 
 def plot_runs(runs: dict, *, metric: str = "test_loss"):
     """Figure: the ``curve_<metric>`` of each run against queries (left) and against training
-    wall time (right)."""
+    wall time (right).
+
+    Examples
+    --------
+    >>> runs = compare_rules("digits", ("spsa",), overrides=["train.query_budget=100"])
+    >>> len(plot_runs(runs).axes)
+    2
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))

@@ -128,7 +128,14 @@ class QueryBudget(SpecTable):
 
 
 def build_network(model, task_kind: str, n_inputs: int, n_outputs: int) -> MLP:
-    """The :class:`MLP` a model spec describes, sized for the task."""
+    """The :class:`MLP` a model spec describes, sized for the task.
+
+    Examples
+    --------
+    >>> from neurolearn.specs import load_model
+    >>> build_network(load_model("spsa"), "digits", 64, 10).layer_sizes
+    (64, 32, 10)
+    """
     net = model.network
     teacher = task_kind == "teacher"
     out_act = net.output_activation
@@ -148,7 +155,14 @@ def build_network(model, task_kind: str, n_inputs: int, n_outputs: int) -> MLP:
 
 
 def build_rule(model):
-    """The rule object of a model spec."""
+    """The rule object of a model spec.
+
+    Examples
+    --------
+    >>> from neurolearn.specs import load_model
+    >>> build_rule(load_model("spsa", ["rule.n_probes=4"])).queries_per_step()
+    8
+    """
     table = model.rule
     kwargs = {k: v for k, v in table.to_dict().items() if k != "kind"}
     return RULES[table.kind_name](**kwargs)

@@ -110,8 +110,16 @@ def best_learning_time(
 ) -> dict:
     """Mean learning time over seeds for each learning rate, and the best one.
 
-    Returns ``{"learning_rates", "mean_times", "best_learning_rate", "best_time"}``.
-    The same seeds (teachers, inputs, initial students) are used for every learning rate.
+    Returns ``{"learning_rates", "mean_times", "best_learning_rate", "best_time",
+    "best_index"}``. The same seeds (teachers, inputs, initial students) are used for every
+    learning rate.
+
+    Examples
+    --------
+    >>> res = best_learning_time("gradient-descent", 4, 2, [0.01, 1 / 6], n_seeds=2,
+    ...                          seed=0, max_steps=300)
+    >>> res["best_learning_rate"] == 1 / 6
+    True
     """
     n_seeds = check_param("best_learning_time", "n_seeds", n_seeds, Interval(int, 1, None))
     seeds = [int(s) for s in as_generator(seed, "best_learning_time").integers(0, 2**31, n_seeds)]
