@@ -5,6 +5,7 @@ Every rule trains the same :class:`MLP` (a flat parameter vector), counts its fo
 (queries) and can report single gradient estimates for diagnostics against the true gradient.
 """
 
+from neurolearn.zo.generic import minimize, zo_gradient
 from neurolearn.zo.network import MLP
 from neurolearn.zo.rules import (
     RULES,
@@ -32,4 +33,6 @@ __all__ = [
     "OUWeightNoise",
     "train",
     "TrainResult",
+    "zo_gradient",
+    "minimize",
 ]
