@@ -34,6 +34,16 @@ class TrainResult:
     curves : dict of str to ndarray
         ``"<set>_loss"`` and, with labels, ``"<set>_accuracy"`` per record point, and
         ``"batch_loss"`` (the mini-batch loss the rule saw, averaged since the last record).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.zo import MLP, NodePerturbation
+    >>> X = np.eye(4); Y = np.eye(4)[:, :2]
+    >>> res = train(MLP(layer_sizes=(4, 2), loss="squared"), NodePerturbation(), X, Y,
+    ...             steps=10, batch_size=2, seed=0, n_records=2)
+    >>> res.steps.tolist(), res.total_queries
+    ([0, 5, 10], 20)
     """
 
     theta: np.ndarray
@@ -144,8 +154,9 @@ def train(
     sampling = check_param("train", "sampling", sampling, Options(("shuffle", "sequential")))
     backend = check_param("train", "backend", backend, Options(("numba", "torch")))
     noise = check_param("train", "noise", noise, Options(("native", "hash")))
-    record_spacing = check_param("train", "record_spacing", record_spacing,
-                                 Options(("linear", "log")))
+    record_spacing = check_param(
+        "train", "record_spacing", record_spacing, Options(("linear", "log"))
+    )
     if not isinstance(rule, Rule):
         raise TypeError(f"The 'rule' parameter of train must be a Rule. Got {rule!r} instead.")
     kargs = rule.kernel_args()
