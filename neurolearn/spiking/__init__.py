@@ -10,6 +10,7 @@
 from neurolearn.spiking._connectivity import Connectivity, random_connectivity
 from neurolearn.spiking._record import SpikeRecord, first_divergence
 from neurolearn.spiking.network import ENGINES, SpikingEINetwork
+from neurolearn.spiking.reservoir import ADAPTATIONS, SpikingReservoir, filtered_states
 
 __all__ = [
     "Connectivity",
@@ -18,4 +19,7 @@ __all__ = [
     "first_divergence",
     "SpikingEINetwork",
     "ENGINES",
+    "SpikingReservoir",
+    "filtered_states",
+    "ADAPTATIONS",
 ]

@@ -64,9 +64,9 @@ class SpikingEINetwork:
 
     Parameters
     ----------
-    n_exc, n_inh : int, default=800, 200
+    n_exc, n_inh : int, default=400, 100
         Excitatory and inhibitory population sizes.
-    connection_prob : float, default=0.05
+    connection_prob : float, default=0.2
         Probability of a synapse between any ordered pair (no autapses).
     synapse : {"conductance", "current"}, default="conductance"
         Conductance-based synapses (weights in units of the leak conductance) or current-based
@@ -80,19 +80,20 @@ class SpikingEINetwork:
         Decay of the excitatory and inhibitory synaptic variables.
     e_exc_mv, e_inh_mv : float, default=0, -80
         Reversal potentials (conductance-based synapses only).
-    w_exc, w_inh : float, default=0.03, 0.3
+    w_exc, w_inh : float, default=0.015, 0.15
         Weights of E -> any and I -> I synapses.
-    w_inh_exc : float or None, default=None
-        Initial weight of the plastic I -> E synapses; None means ``w_inh``.
+    w_inh_exc : float or None, default=0.05
+        Initial weight of the plastic I -> E synapses; None means ``w_inh``. The default is
+        weak, so that the untrained network fires far above the target rate.
     delay_ms : float, default=0.0
         Synaptic delay of every recurrent synapse (rounded to whole steps).
-    bias_mv : float, default=20.0
-        Constant drive ``R I`` in mV (20 mV is Vogels' 200 pA over a 10 nS leak).
-    bias_spread_mv : float, default=0.0
+    bias_mv : float, default=15.0
+        Constant drive ``R I`` in mV (Vogels et al. use 200 pA over a 10 nS leak: 20 mV).
+    bias_spread_mv : float, default=5.0
         Each neuron's bias is drawn uniformly in ``bias_mv +- bias_spread_mv``.
-    input_rate_hz : float, default=0.0
+    input_rate_hz : float, default=1000.0
         Total rate of external Poisson spikes onto each neuron (0: no external drive).
-    w_input : float, default=0.03
+    w_input : float, default=0.02
         Weight of an external spike (onto the excitatory synaptic variable).
     plasticity : bool, default=True
         Whether the I -> E synapses follow the Vogels rule during :meth:`run`.
@@ -100,7 +101,7 @@ class SpikingEINetwork:
         Target rate ``rho_0``; the rule's depression constant is ``alpha = 2 rho_0 tau_stdp``.
     tau_stdp_ms : float, default=20.0
         Time constant of the pre- and post-synaptic traces.
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=2e-3
         ``eta``, in weight units per unit trace.
     w_max : float, default=10.0
         Upper bound of the plastic weights.
@@ -148,9 +149,9 @@ class SpikingEINetwork:
     def __init__(
         self,
         *,
-        n_exc: int = 800,
-        n_inh: int = 200,
-        connection_prob: float = 0.05,
+        n_exc: int = 400,
+        n_inh: int = 100,
+        connection_prob: float = 0.2,
         synapse: str = "conductance",
         dt_ms: float = 0.1,
         tau_m_ms: float = 20.0,
@@ -162,18 +163,18 @@ class SpikingEINetwork:
         tau_inh_ms: float = 10.0,
         e_exc_mv: float = 0.0,
         e_inh_mv: float = -80.0,
-        w_exc: float = 0.03,
-        w_inh: float = 0.3,
-        w_inh_exc: float | None = None,
+        w_exc: float = 0.015,
+        w_inh: float = 0.15,
+        w_inh_exc: float | None = 0.05,
         delay_ms: float = 0.0,
-        bias_mv: float = 20.0,
-        bias_spread_mv: float = 0.0,
-        input_rate_hz: float = 0.0,
-        w_input: float = 0.03,
+        bias_mv: float = 15.0,
+        bias_spread_mv: float = 5.0,
+        input_rate_hz: float = 1000.0,
+        w_input: float = 0.02,
         plasticity: bool = True,
         target_rate_hz: float = 5.0,
         tau_stdp_ms: float = 20.0,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 2e-3,
         w_max: float = 10.0,
         connectivity: Connectivity | None = None,
         record_v: int = 10,
@@ -280,6 +281,20 @@ class SpikingEINetwork:
         self.trace_ids_ = np.unique(
             np.linspace(0, n - 1, min(p["record_v"], n)).round().astype(np.int64)
         ) if p["record_v"] else np.zeros(0, dtype=np.int64)
+        self.step_ = 0
+        self._state = None
+        self._engine = None
+        return self
+
+    def reset_state(self) -> SpikingEINetwork:
+        """Return to the initial membrane potentials at step 0, keeping the current weights.
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "connectivity_"):
+            return self.build()
         self.step_ = 0
         self._state = None
         self._engine = None
