@@ -128,7 +128,8 @@ def build_network(b2, net, dt_ms: float):
     conn = net.connectivity_
     ms, mV = b2.ms, b2.mV
     dt = dt_ms * ms
-    g_scale = 1.0 if p["synapse"] == "conductance" else mV
+    conductance = p["synapse"] == "conductance"
+    g_scale = 1.0 if conductance else mV
     group = b2.NeuronGroup(
         conn.n, neuron_equations(p["synapse"]), threshold="v > v_threshold",
         reset="v = v_reset", refractory=p["ref_steps"] * dt, method="euler", dt=dt,
@@ -180,7 +181,7 @@ def build_network(b2, net, dt_ms: float):
     network = b2.Network(*objects)
     return {
         "network": network, "group": group, "synapses": groups_of_synapses,
-        "spikes": spikes, "state": state, "g_scale": g_scale,
+        "spikes": spikes, "state": state, "g_scale": g_scale, "w_si": 1.0 if conductance else 1e-3,
     }
 
 
@@ -226,7 +227,7 @@ def run_brian2(net, n_steps: int, plastic: bool, drive) -> SpikeRecord:
         else:
             v_trace = np.zeros((n_steps, 0))
         for syn, idx in eng["synapses"]:
-            net.weights_[idx] = np.asarray(syn.w_[:]) / (1.0 if g_scale == 1.0 else 1e-3)
+            net.weights_[idx] = np.asarray(syn.w_[:]) / eng["w_si"]
     v_now = np.asarray(eng["group"].v_[:])
     if not np.all(np.isfinite(v_now)):
         net._divergence(net.step_ + n_steps)
