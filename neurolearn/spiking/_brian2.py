@@ -131,14 +131,17 @@ def build_network(b2, net, dt_ms: float):
     conductance = p["synapse"] == "conductance"
     g_scale = 1.0 if conductance else mV
     group = b2.NeuronGroup(
-        conn.n, neuron_equations(p["synapse"]), threshold="v > v_threshold",
-        reset="v = v_reset", refractory=p["ref_steps"] * dt, method="euler", dt=dt,
+        conn.n,
+        neuron_equations(p["synapse"]),
+        threshold="v > v_threshold",
+        reset="v = v_reset",
+        refractory=p["ref_steps"] * dt,
+        method="euler",
+        dt=dt,
     )
     group.v = net.v_init_mv_ * mV
     group.bias = net.bias_mv_ * mV
-    group.run_regularly(
-        "ge += w_input*ext(t - t_run, i)", when="synapses", dt=dt
-    )
+    group.run_regularly("ge += w_input*ext(t - t_run, i)", when="synapses", dt=dt)
     delay = p["delay_steps"] * dt
     plastic = conn.inhibitory_to_excitatory()
     exc = conn.pre < conn.n_exc
@@ -148,9 +151,7 @@ def build_network(b2, net, dt_ms: float):
     def synapses(mask, model, on_pre, on_post=None):
         if not mask.any():
             return None
-        syn = b2.Synapses(
-            group, group, model=model, on_pre=on_pre, on_post=on_post, dt=dt
-        )
+        syn = b2.Synapses(group, group, model=model, on_pre=on_pre, on_post=on_post, dt=dt)
         syn.connect(i=conn.pre[mask], j=conn.post[mask])
         syn.w = net.weights_[mask] * g_scale
         syn.delay = delay
@@ -166,7 +167,7 @@ def build_network(b2, net, dt_ms: float):
         f"""w : {w_unit}
         dapre/dt = -apre/tau_stdp : 1 (event-driven)
         dapost/dt = -apost/tau_stdp : 1 (event-driven)""",
-        on_pre=f"""apre += 1
+        on_pre="""apre += 1
         w = clip(w + eta*(apost - alpha)*w_scale, 0*w_scale, w_max*w_scale)
         gi += w""",
         on_post="""apost += 1
@@ -180,8 +181,13 @@ def build_network(b2, net, dt_ms: float):
         objects.append(state)
     network = b2.Network(*objects)
     return {
-        "network": network, "group": group, "synapses": groups_of_synapses,
-        "spikes": spikes, "state": state, "g_scale": g_scale, "w_si": 1.0 if conductance else 1e-3,
+        "network": network,
+        "group": group,
+        "synapses": groups_of_synapses,
+        "spikes": spikes,
+        "state": state,
+        "g_scale": g_scale,
+        "w_si": 1.0 if conductance else 1e-3,
     }
 
 
@@ -205,13 +211,20 @@ def run_brian2(net, n_steps: int, plastic: bool, drive) -> SpikeRecord:
         u_values = u if u.size else np.zeros(1)
         g_scale = eng["g_scale"]
         namespace = {
-            "tau_m": p["tau_m_ms"] * ms, "v_rest": p["v_rest_mv"] * mV,
-            "v_threshold": p["v_threshold_mv"] * mV, "v_reset": p["v_reset_mv"] * mV,
-            "e_exc": p["e_exc_mv"] * mV, "e_inh": p["e_inh_mv"] * mV,
-            "tau_exc": p["tau_exc_ms"] * ms, "tau_inh": p["tau_inh_ms"] * ms,
-            "tau_stdp": p["tau_stdp_ms"] * ms, "alpha": p["alpha"],
-            "eta": p["learning_rate"] if plastic else 0.0, "w_max": p["w_max"],
-            "w_scale": g_scale, "w_input": p["w_input"] * g_scale,
+            "tau_m": p["tau_m_ms"] * ms,
+            "v_rest": p["v_rest_mv"] * mV,
+            "v_threshold": p["v_threshold_mv"] * mV,
+            "v_reset": p["v_reset_mv"] * mV,
+            "e_exc": p["e_exc_mv"] * mV,
+            "e_inh": p["e_inh_mv"] * mV,
+            "tau_exc": p["tau_exc_ms"] * ms,
+            "tau_inh": p["tau_inh_ms"] * ms,
+            "tau_stdp": p["tau_stdp_ms"] * ms,
+            "alpha": p["alpha"],
+            "eta": p["learning_rate"] if plastic else 0.0,
+            "w_max": p["w_max"],
+            "w_scale": g_scale,
+            "w_input": p["w_input"] * g_scale,
             "t_run": net.step_ * dt,
             "ext": b2.TimedArray(counts, dt=dt),
             "u_in": b2.TimedArray(u_values, dt=hold_steps * dt),
@@ -232,7 +245,13 @@ def run_brian2(net, n_steps: int, plastic: bool, drive) -> SpikeRecord:
     if not np.all(np.isfinite(v_now)):
         net._divergence(net.step_ + n_steps)
     return SpikeRecord(
-        spike_steps=steps, spike_ids=spike_i, start_step=net.step_, n_steps=n_steps,
-        dt_ms=p["dt_ms"], n_exc=conn.n_exc, n_inh=conn.n_inh, trace_ids=net.trace_ids_,
+        spike_steps=steps,
+        spike_ids=spike_i,
+        start_step=net.step_,
+        n_steps=n_steps,
+        dt_ms=p["dt_ms"],
+        n_exc=conn.n_exc,
+        n_inh=conn.n_inh,
+        trace_ids=net.trace_ids_,
         v_trace_mv=v_trace,
     )

@@ -78,7 +78,10 @@ class Connectivity:
             )
         order = np.lexsort((post, pre))
         return cls(
-            n_exc=int(n_exc), n_inh=int(n_inh), pre=pre[order], post=post[order],
+            n_exc=int(n_exc),
+            n_inh=int(n_inh),
+            pre=pre[order],
+            post=post[order],
             weight=weight[order].copy(),
         )
 
@@ -131,7 +134,7 @@ def random_connectivity(
         pres.append(p_idx + start)
         posts.append(q_idx)
     pre, post = np.concatenate(pres), np.concatenate(posts)
-    weight = np.where(
-        pre < n_exc, w_exc, np.where(post < n_exc, w_inh_exc, w_inh)
-    ).astype(np.float64)
+    weight = np.where(pre < n_exc, w_exc, np.where(post < n_exc, w_inh_exc, w_inh)).astype(
+        np.float64
+    )
     return Connectivity.from_arrays(n_exc, n_inh, pre=pre, post=post, weight=weight)

@@ -99,7 +99,9 @@ class SpikeRecord:
         """Mean rate over the neurons of ``population`` ('exc', 'inh' or 'all')."""
         return float(self.rates_hz(start_ms)[self._ids(population)].mean())
 
-    def binned_rate_hz(self, bin_ms: float, population: str = "exc") -> tuple[np.ndarray, np.ndarray]:
+    def binned_rate_hz(
+        self, bin_ms: float, population: str = "exc"
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Population rate in bins of ``bin_ms``: ``(bin_start_ms, rate_hz)``."""
         bin_steps = max(int(round(bin_ms / self.dt_ms)), 1)
         n_bins = self.n_steps // bin_steps
@@ -123,7 +125,7 @@ class SpikeRecord:
         return np.asarray(out)
 
     def mean_cv_isi(self, population: str = "exc", min_spikes: int = 3) -> float:
-        """Mean CV of ISI over the neurons that spiked at least ``min_spikes`` times (NaN if none)."""
+        """Mean CV of ISI over neurons with at least ``min_spikes`` spikes (NaN if none)."""
         cv = self.cv_isi(population, min_spikes)
         return float(cv.mean()) if cv.size else float("nan")
 

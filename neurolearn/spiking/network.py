@@ -263,11 +263,18 @@ class SpikingEINetwork:
         self
         """
         p = self._validated()
-        rng_conn, rng_state, rng_bias, rng_drive = as_generator(self.seed, "SpikingEINetwork").spawn(4)
+        rng_conn, rng_state, rng_bias, rng_drive = as_generator(
+            self.seed, "SpikingEINetwork"
+        ).spawn(4)
         if self.connectivity is None:
             conn = random_connectivity(
-                p["n_exc"], p["n_inh"], p["connection_prob"], w_exc=p["w_exc"],
-                w_inh=p["w_inh"], w_inh_exc=p["w_inh_exc"], rng=rng_conn,
+                p["n_exc"],
+                p["n_inh"],
+                p["connection_prob"],
+                w_exc=p["w_exc"],
+                w_inh=p["w_inh"],
+                w_inh_exc=p["w_inh_exc"],
+                rng=rng_conn,
             )
         else:
             conn = self.connectivity
@@ -278,9 +285,11 @@ class SpikingEINetwork:
         self.bias_mv_ = p["bias_mv"] + p["bias_spread_mv"] * rng_bias.uniform(-1.0, 1.0, n)
         self.v_init_mv_ = rng_state.uniform(p["v_reset_mv"], p["v_threshold_mv"], n)
         self.drive_rng_ = rng_drive
-        self.trace_ids_ = np.unique(
-            np.linspace(0, n - 1, min(p["record_v"], n)).round().astype(np.int64)
-        ) if p["record_v"] else np.zeros(0, dtype=np.int64)
+        self.trace_ids_ = (
+            np.unique(np.linspace(0, n - 1, min(p["record_v"], n)).round().astype(np.int64))
+            if p["record_v"]
+            else np.zeros(0, dtype=np.int64)
+        )
         self.step_ = 0
         self._state = None
         self._engine = None
@@ -356,8 +365,10 @@ class SpikingEINetwork:
         p = self.params_
         name = type(self).__name__
         duration_ms = check_param(f"{name}.run", "duration_ms", duration_ms, _POS)
-        plastic = p["plasticity"] if plasticity is None else check_param(
-            f"{name}.run", "plasticity", plasticity, Boolean()
+        plastic = (
+            p["plasticity"]
+            if plasticity is None
+            else check_param(f"{name}.run", "plasticity", plasticity, Boolean())
         )
         n = self.connectivity_.n
         n_steps = int(round(duration_ms / p["dt_ms"]))
@@ -373,7 +384,11 @@ class SpikingEINetwork:
                     "'hold_ms' (how long each value is held)."
                 )
             w_in = check_array(
-                f"{name}.run", "input_weight_mv", input_weight_mv, ndim=1, shape=(n,),
+                f"{name}.run",
+                "input_weight_mv",
+                input_weight_mv,
+                ndim=1,
+                shape=(n,),
                 shape_doc=f"({n},)",
             )
             hold_ms = check_param(f"{name}.run", "hold_ms", hold_ms, _POS)

@@ -17,8 +17,15 @@ ADAPTATIONS = ("none", "istdp")
 _RESERVED = ("n_exc", "n_inh", "seed", "backend", "record_v")
 
 
-def filtered_states(spike_steps, spike_ids, n: int, start_step: int, hold_steps: int,
-                    n_values: int, decay_per_step: float) -> np.ndarray:
+def filtered_states(
+    spike_steps,
+    spike_ids,
+    n: int,
+    start_step: int,
+    hold_steps: int,
+    n_values: int,
+    decay_per_step: float,
+) -> np.ndarray:
     r"""Exponentially filtered spike trains sampled at the end of every input value.
 
     ``states[k, i] = sum_{spikes s of i up to the end of value k} exp(-(t_end(k) - s) / tau)``,
@@ -174,7 +181,11 @@ class SpikingReservoir:
         kwargs.update(self.network_params or {})
         kwargs["plasticity"] = p["adaptation"] == "istdp"
         self.network_ = SpikingEINetwork(
-            n_exc=n_exc, n_inh=p["n"] - n_exc, record_v=0, backend=self.backend, seed=rng_net,
+            n_exc=n_exc,
+            n_inh=p["n"] - n_exc,
+            record_v=0,
+            backend=self.backend,
+            seed=rng_net,
             **kwargs,
         ).build()
         driven = rng_in.random(p["n"]) < p["input_fraction"]
@@ -204,8 +215,11 @@ class SpikingReservoir:
         net = self.network_
         net.reset_state()
         rec = net.run(
-            u.shape[0] * self._p["step_ms"], plasticity=plasticity, input_signal=u,
-            input_weight_mv=self.input_weight_mv_, hold_ms=self._p["step_ms"],
+            u.shape[0] * self._p["step_ms"],
+            plasticity=plasticity,
+            input_signal=u,
+            input_weight_mv=self.input_weight_mv_,
+            hold_ms=self._p["step_ms"],
         )
         return rec
 
@@ -230,7 +244,12 @@ class SpikingReservoir:
         dt = self.network_.params_["dt_ms"]
         hold = max(int(round(self._p["step_ms"] / dt)), 1)
         return filtered_states(
-            rec.spike_steps, rec.spike_ids, rec.n, rec.start_step, hold, u.shape[0],
+            rec.spike_steps,
+            rec.spike_ids,
+            rec.n,
+            rec.start_step,
+            hold,
+            u.shape[0],
             float(np.exp(-dt / self._p["filter_tau_ms"])),
         )
 

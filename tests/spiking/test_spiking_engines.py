@@ -7,11 +7,11 @@ import types
 
 import numpy as np
 import pytest
+from reference_spiking import feedforward_connectivity
 
 from neurolearn.errors import MissingDependencyError
 from neurolearn.spiking import SpikingEINetwork, first_divergence
 from neurolearn.spiking._brian2 import import_brian2, required_brian2
-from tests.spiking.conftest import feedforward_connectivity
 
 
 def _pair(duration_ms=500.0, **kwargs):
@@ -33,9 +33,19 @@ def _pair(duration_ms=500.0, **kwargs):
 def test_feedforward_spike_times_identical(synapse, delay_ms, weights):
     # deterministic drive (heterogeneous constant biases), feedforward synapses, plastic I -> E
     conn = feedforward_connectivity(40, 10, 0.3, seed=0, **weights)
-    kw = dict(n_exc=40, n_inh=10, connectivity=conn, synapse=synapse, delay_ms=delay_ms,
-              bias_mv=11.0, bias_spread_mv=4.0, input_rate_hz=0.0, learning_rate=0.01,
-              record_v=5, seed=1)
+    kw = dict(
+        n_exc=40,
+        n_inh=10,
+        connectivity=conn,
+        synapse=synapse,
+        delay_ms=delay_ms,
+        bias_mv=11.0,
+        bias_spread_mv=4.0,
+        input_rate_hz=0.0,
+        learning_rate=0.01,
+        record_v=5,
+        seed=1,
+    )
     runs = _pair(**kw)
     (a, net_a), (b, net_b) = runs["numba"], runs["brian2"]
     assert len(a.spike_ids) > 200
@@ -49,9 +59,20 @@ def test_feedforward_spike_times_identical(synapse, delay_ms, weights):
 
 def test_recurrent_engines_agree_over_five_seeds(record_property):
     # recurrent, plastic, Poisson-driven network in an irregular state; same draws to both
-    kw = dict(n_exc=200, n_inh=50, connection_prob=0.2, w_exc=0.05, w_inh=0.5, w_inh_exc=0.5,
-              bias_mv=5.0, bias_spread_mv=0.0, input_rate_hz=3000.0, w_input=0.02,
-              learning_rate=0.01, record_v=0)
+    kw = dict(
+        n_exc=200,
+        n_inh=50,
+        connection_prob=0.2,
+        w_exc=0.05,
+        w_inh=0.5,
+        w_inh_exc=0.5,
+        bias_mv=5.0,
+        bias_spread_mv=0.0,
+        input_rate_hz=3000.0,
+        w_input=0.02,
+        learning_rate=0.01,
+        record_v=0,
+    )
     report = []
     for seed in range(5):
         runs = _pair(seed=seed, **kw)

@@ -51,9 +51,19 @@ def test_single_synapse_weight_change_matches_rule():
     # biases. The weight change must equal the rule summed over the recorded spike pairs.
     conn = Connectivity.from_arrays(1, 1, pre=[1], post=[0], weight=[0.0])
     eta, tau, alpha = 0.01, 20.0, 2 * 5.0 * 20.0 / 1000.0
-    net = SpikingEINetwork(n_exc=1, n_inh=1, connectivity=conn, bias_mv=15.0,
-                           bias_spread_mv=3.0, input_rate_hz=0.0, learning_rate=eta,
-                           tau_stdp_ms=tau, target_rate_hz=5.0, w_max=1e9, seed=0)
+    net = SpikingEINetwork(
+        n_exc=1,
+        n_inh=1,
+        connectivity=conn,
+        bias_mv=15.0,
+        bias_spread_mv=3.0,
+        input_rate_hz=0.0,
+        learning_rate=eta,
+        tau_stdp_ms=tau,
+        target_rate_hz=5.0,
+        w_max=1e9,
+        seed=0,
+    )
     rec = net.run(300.0)
     t_pre = rec.spike_times_ms[rec.spike_ids == 1]
     t_post = rec.spike_times_ms[rec.spike_ids == 0]

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from reference_spiking import reference_run
 
 from neurolearn.errors import (
     BackendError,
@@ -15,7 +16,6 @@ from neurolearn.errors import (
 )
 from neurolearn.spiking import Connectivity, SpikingEINetwork, first_divergence
 from neurolearn.spiking._numba_engine import CHUNK_STEPS
-from tests.reference_spiking import reference_run
 
 SMALL = dict(n_exc=40, n_inh=10, connection_prob=0.2, input_rate_hz=0.0, bias_spread_mv=6.0)
 
@@ -24,8 +24,9 @@ SMALL = dict(n_exc=40, n_inh=10, connection_prob=0.2, input_rate_hz=0.0, bias_sp
 @pytest.mark.parametrize("delay_ms", [0.0, 1.0])
 def test_kernel_matches_naive_reference(synapse, delay_ms):
     weights = {"conductance": {}, "current": dict(w_exc=0.5, w_inh=2.0, w_inh_exc=1.0)}[synapse]
-    net = SpikingEINetwork(**SMALL, synapse=synapse, delay_ms=delay_ms, learning_rate=0.01,
-                           seed=3, **weights).build()
+    net = SpikingEINetwork(
+        **SMALL, synapse=synapse, delay_ms=delay_ms, learning_rate=0.01, seed=3, **weights
+    ).build()
     n_steps = 3000
     spikes_ref, w_ref = reference_run(net, n_steps)
     rec = net.run(n_steps * net.dt_ms)
@@ -41,8 +42,16 @@ def test_isi_of_uncoupled_neuron_matches_theory():
     # v_inf = v_rest + bias; the time from reset to threshold is tau ln((v_inf - v_r)/(v_inf - th))
     bias = 15.0
     conn = Connectivity.from_arrays(1, 0, pre=[], post=[], weight=[])
-    net = SpikingEINetwork(n_exc=1, n_inh=0, connectivity=conn, bias_mv=bias,
-                           bias_spread_mv=0.0, input_rate_hz=0.0, dt_ms=0.01, seed=0)
+    net = SpikingEINetwork(
+        n_exc=1,
+        n_inh=0,
+        connectivity=conn,
+        bias_mv=bias,
+        bias_spread_mv=0.0,
+        input_rate_hz=0.0,
+        dt_ms=0.01,
+        seed=0,
+    )
     rec = net.run(1000.0)
     isi = np.diff(rec.spike_times_ms)
     theory = net.refractory_ms + net.tau_m_ms * math.log(bias / (bias - 10.0))
@@ -61,8 +70,15 @@ def test_seeded_determinism_and_seed_dependence():
 def test_runs_continue_across_calls_and_chunks():
     # one long run == two runs back to back (state, spike queue, traces and drive carry over),
     # across a kernel chunk boundary
-    kw = dict(n_exc=40, n_inh=10, connection_prob=0.2, input_rate_hz=800.0, delay_ms=0.5,
-              learning_rate=0.01, seed=2)
+    kw = dict(
+        n_exc=40,
+        n_inh=10,
+        connection_prob=0.2,
+        input_rate_hz=800.0,
+        delay_ms=0.5,
+        learning_rate=0.01,
+        seed=2,
+    )
     total = CHUNK_STEPS + 700
     whole = SpikingEINetwork(**kw)
     a = whole.run(total * 0.1)
