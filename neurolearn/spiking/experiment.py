@@ -13,7 +13,7 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import Interval, Options
 from neurolearn._schema import SpecTable, param, spec_table
-from neurolearn.errors import BackendError
+from neurolearn.errors import BackendError, SpecError
 from neurolearn.reservoir.experiment import NoRule  # noqa: F401  (registers rule kind "none")
 from neurolearn.spiking.network import SpikingEINetwork
 
@@ -45,6 +45,19 @@ class LIFFields(SpecTable):
     w_input: float = param(0.02, _NONNEG, "weight of an external Poisson spike")
     engine: str = param("numba", Options(("numba", "brian2")), "simulation engine")
     brian2_target: str = param("numpy", Options(("numpy", "cython")), "Brian2 codegen target")
+
+    def __post_init__(self):
+        # keys that are valid alone but not together: refused when the spec is loaded
+        if self.dt_ms > self.refractory_ms:
+            raise SpecError(
+                f"network.dt_ms: must not exceed network.refractory_ms ({self.refractory_ms}). "
+                f"Got {self.dt_ms} instead."
+            )
+        if self.v_reset_mv >= self.v_threshold_mv:
+            raise SpecError(
+                f"network.v_reset_mv: must be below network.v_threshold_mv "
+                f"({self.v_threshold_mv}). Got {self.v_reset_mv} instead."
+            )
 
 
 @spec_table("network", "spiking-ei")

@@ -1,4 +1,4 @@
-"""Spec tables of the spiking tasks (``[task]`` and ``[metric]`` of ``tasks/rate-homeostasis.toml``)."""
+"""Spec tables of the spiking tasks (`[task]`, `[metric]` of `tasks/rate-homeostasis.toml`)."""
 
 from __future__ import annotations
 
