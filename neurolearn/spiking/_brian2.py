@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurolearn.errors import MissingDependencyError
+from neurolearn.errors import MissingDependencyError, ParameterError
 from neurolearn.spiking._record import SpikeRecord
 
 __all__ = ["import_brian2", "required_brian2", "brian2_cache_dir", "run_brian2"]
@@ -143,7 +143,8 @@ def build_network(b2, net, dt_ms: float):
     group.bias = net.bias_mv_ * mV
     group.run_regularly("ge += w_input*ext(t - t_run, i)", when="synapses", dt=dt)
     delay = p["delay_steps"] * dt
-    plastic = conn.inhibitory_to_excitatory()
+    # without plasticity the I -> E synapses are static ones (no traces to compute)
+    plastic = conn.inhibitory_to_excitatory() & bool(p["plasticity"])
     exc = conn.pre < conn.n_exc
     objects = [group]
     groups_of_synapses = []
@@ -203,6 +204,11 @@ def run_brian2(net, n_steps: int, plastic: bool, drive) -> SpikeRecord:
         if net._engine is None:
             net._engine = build_network(b2, net, p["dt_ms"])
         eng = net._engine
+        if plastic and not p["plasticity"]:
+            raise ParameterError(
+                f"{type(net).__name__}(plasticity=False, backend='brian2') was built without "
+                "plastic synapses; construct it with plasticity=True to run with plasticity."
+            )
         eng["group"].w_in = w_in * mV
         if p["input_rate_hz"] > 0:
             counts = net.external_counts(n_steps).astype(np.float64)
@@ -226,8 +232,9 @@ def run_brian2(net, n_steps: int, plastic: bool, drive) -> SpikeRecord:
             "w_scale": g_scale,
             "w_input": p["w_input"] * g_scale,
             "t_run": net.step_ * dt,
-            "ext": b2.TimedArray(counts, dt=dt),
-            "u_in": b2.TimedArray(u_values, dt=hold_steps * dt),
+            # fixed names: same shapes give the same generated code, so compiled code is reused
+            "ext": b2.TimedArray(counts, dt=dt, name="external_counts"),
+            "u_in": b2.TimedArray(u_values, dt=hold_steps * dt, name="input_signal"),
         }
         n_before = eng["spikes"].num_spikes
         n_trace_before = len(eng["state"].t) if eng["state"] is not None else 0
