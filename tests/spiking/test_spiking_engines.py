@@ -122,3 +122,10 @@ def test_brian2_that_fails_to_import_is_explained(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(MissingDependencyError, match="failed to import.*install brian2"):
         import_brian2()
+
+
+def test_brian2_static_build_refuses_a_plastic_run():
+    net = SpikingEINetwork(n_exc=8, n_inh=2, plasticity=False, backend="brian2", seed=0)
+    net.run(1.0)
+    with pytest.raises(ValueError, match="built without plastic synapses"):
+        net.run(1.0, plasticity=True)
