@@ -7,6 +7,7 @@
   :class:`neurolearn.reservoir.Readout`.
 """
 
+from neurolearn.spiking._brian2 import brian2_cache_dir, required_brian2, standalone_scan
 from neurolearn.spiking._connectivity import Connectivity, random_connectivity
 from neurolearn.spiking._record import SpikeRecord, first_divergence
 from neurolearn.spiking.network import ENGINES, SpikingEINetwork
@@ -22,4 +23,7 @@ __all__ = [
     "SpikingReservoir",
     "filtered_states",
     "ADAPTATIONS",
+    "standalone_scan",
+    "brian2_cache_dir",
+    "required_brian2",
 ]

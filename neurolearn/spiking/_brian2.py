@@ -16,7 +16,14 @@ import numpy as np
 from neurolearn.errors import MissingDependencyError, ParameterError
 from neurolearn.spiking._record import SpikeRecord
 
-__all__ = ["import_brian2", "required_brian2", "brian2_cache_dir", "run_brian2"]
+__all__ = [
+    "import_brian2",
+    "required_brian2",
+    "brian2_cache_dir",
+    "run_brian2",
+    "standalone_scan",
+    "SCAN_KEYS",
+]
 
 MIN_BRIAN2 = (2, 9)
 
@@ -149,6 +156,8 @@ def build_network(b2, net, dt_ms: float):
     objects = [group]
     groups_of_synapses = []
 
+    roles = {}
+
     def synapses(mask, model, on_pre, on_post=None):
         if not mask.any():
             return None
@@ -161,8 +170,8 @@ def build_network(b2, net, dt_ms: float):
         return syn
 
     w_unit = "1" if p["synapse"] == "conductance" else "volt"
-    synapses(exc, f"w : {w_unit}", "ge += w")
-    synapses(~exc & ~plastic, f"w : {w_unit}", "gi += w")
+    roles["exc"] = synapses(exc, f"w : {w_unit}", "ge += w")
+    roles["inh"] = synapses(~exc & ~plastic, f"w : {w_unit}", "gi += w")
     synapses(
         plastic,
         f"""w : {w_unit}
@@ -189,6 +198,34 @@ def build_network(b2, net, dt_ms: float):
         "state": state,
         "g_scale": g_scale,
         "w_si": 1.0 if conductance else 1e-3,
+        "roles": roles,
+    }
+
+
+def _namespace(b2, net, plastic, counts, u_values, hold_steps, g_scale) -> dict:
+    """Constants and input arrays of one Brian2 run (resolved at run time, no globals)."""
+    p = net.params_
+    ms, mV = b2.ms, b2.mV
+    dt = p["dt_ms"] * ms
+    return {
+        "tau_m": p["tau_m_ms"] * ms,
+        "v_rest": p["v_rest_mv"] * mV,
+        "v_threshold": p["v_threshold_mv"] * mV,
+        "v_reset": p["v_reset_mv"] * mV,
+        "e_exc": p["e_exc_mv"] * mV,
+        "e_inh": p["e_inh_mv"] * mV,
+        "tau_exc": p["tau_exc_ms"] * ms,
+        "tau_inh": p["tau_inh_ms"] * ms,
+        "tau_stdp": p["tau_stdp_ms"] * ms,
+        "alpha": p["alpha"],
+        "eta": p["learning_rate"] if plastic else 0.0,
+        "w_max": p["w_max"],
+        "w_scale": g_scale,
+        "w_input": p["w_input"] * g_scale,
+        "t_run": net.step_ * dt,
+        # fixed names: same shapes give the same generated code, so compiled code is reused
+        "ext": b2.TimedArray(counts, dt=dt, name="external_counts"),
+        "u_in": b2.TimedArray(u_values, dt=hold_steps * dt, name="input_signal"),
     }
 
 
@@ -215,27 +252,7 @@ def run_brian2(net, n_steps: int, plastic: bool, drive) -> SpikeRecord:
         else:
             counts = np.zeros((1, conn.n))
         u_values = u if u.size else np.zeros(1)
-        g_scale = eng["g_scale"]
-        namespace = {
-            "tau_m": p["tau_m_ms"] * ms,
-            "v_rest": p["v_rest_mv"] * mV,
-            "v_threshold": p["v_threshold_mv"] * mV,
-            "v_reset": p["v_reset_mv"] * mV,
-            "e_exc": p["e_exc_mv"] * mV,
-            "e_inh": p["e_inh_mv"] * mV,
-            "tau_exc": p["tau_exc_ms"] * ms,
-            "tau_inh": p["tau_inh_ms"] * ms,
-            "tau_stdp": p["tau_stdp_ms"] * ms,
-            "alpha": p["alpha"],
-            "eta": p["learning_rate"] if plastic else 0.0,
-            "w_max": p["w_max"],
-            "w_scale": g_scale,
-            "w_input": p["w_input"] * g_scale,
-            "t_run": net.step_ * dt,
-            # fixed names: same shapes give the same generated code, so compiled code is reused
-            "ext": b2.TimedArray(counts, dt=dt, name="external_counts"),
-            "u_in": b2.TimedArray(u_values, dt=hold_steps * dt, name="input_signal"),
-        }
+        namespace = _namespace(b2, net, plastic, counts, u_values, hold_steps, eng["g_scale"])
         n_before = eng["spikes"].num_spikes
         n_trace_before = len(eng["state"].t) if eng["state"] is not None else 0
         eng["network"].run(n_steps * dt, namespace=namespace)
@@ -262,3 +279,97 @@ def run_brian2(net, n_steps: int, plastic: bool, drive) -> SpikeRecord:
         trace_ids=net.trace_ids_,
         v_trace_mv=v_trace,
     )
+
+
+#: Parameters a standalone scan can vary between runs of one binary (set with ``run_args``).
+SCAN_KEYS = ("w_exc", "w_inh", "bias_mv")
+
+
+def standalone_scan(net, duration_ms: float, points, *, directory=None) -> dict:
+    """Build ``net`` once as a Brian2 C++ standalone project, then run the binary per point.
+
+    Each point is a dict over :data:`SCAN_KEYS` (``w_exc``: every E synapse; ``w_inh``: every
+    static inhibitory synapse; ``bias_mv``: every neuron's bias); values not given keep the
+    network's own. Only the values change between runs (Brian2's ``run_args``), so the C++
+    code is compiled once. Every point gets the same initial state and the same external drive.
+    Plasticity is off. The project goes to ``directory`` (default: a new folder under
+    :func:`brian2_cache_dir`). Brian2's device is reset to the runtime device afterwards.
+
+    Returns
+    -------
+    dict
+        ``records`` (one :class:`SpikeRecord` per point), ``build_s`` (code generation and
+        compilation) and ``run_s`` (the binary's wall time per point).
+    """
+    import tempfile
+    import time
+
+    from neurolearn._params import Interval, check_param
+
+    b2 = import_brian2()
+    if not hasattr(net, "connectivity_"):
+        net.build()
+    p = net.params_
+    duration_ms = check_param(
+        "standalone_scan", "duration_ms", duration_ms, Interval(float, 0, None, "neither")
+    )
+    points = list(points)
+    for point in points:
+        bad = sorted(set(point) - set(SCAN_KEYS))
+        if bad:
+            raise ParameterError(
+                f"standalone_scan: unknown scan key(s) {bad}. Valid keys: {', '.join(SCAN_KEYS)}."
+            )
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="standalone-", dir=brian2_cache_dir())
+    n_steps = int(round(duration_ms / p["dt_ms"]))
+    ms, mV = b2.ms, b2.mV
+    dt = p["dt_ms"] * ms
+    conn = net.connectivity_
+    b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
+    try:
+        saved_step, net.step_ = net.step_, 0
+        eng = build_network(b2, net, p["dt_ms"])
+        net.step_ = saved_step
+        eng["group"].w_in = np.zeros(conn.n) * mV
+        if p["input_rate_hz"] > 0:
+            counts = net.external_counts(n_steps).astype(np.float64)
+        else:
+            counts = np.zeros((1, conn.n))
+        namespace = _namespace(b2, net, False, counts, np.zeros(1), 1, eng["g_scale"])
+        namespace["t_run"] = 0 * ms
+        eng["network"].run(n_steps * dt, namespace=namespace)
+        start = time.perf_counter()
+        b2.device.build(run=False, directory=str(directory))
+        build_s = time.perf_counter() - start
+        unit = eng["g_scale"]
+        records, run_s = [], []
+        for point in points:
+            run_args = {}
+            if "w_exc" in point and eng["roles"]["exc"] is not None:
+                run_args[eng["roles"]["exc"].w] = float(point["w_exc"]) * unit
+            if "w_inh" in point and eng["roles"]["inh"] is not None:
+                run_args[eng["roles"]["inh"].w] = float(point["w_inh"]) * unit
+            if "bias_mv" in point:
+                run_args[eng["group"].bias] = float(point["bias_mv"]) * mV
+            start = time.perf_counter()
+            b2.device.run(run_args=run_args)
+            run_s.append(time.perf_counter() - start)
+            steps = np.round(np.asarray(eng["spikes"].t_[:]) / float(dt)).astype(np.int64)
+            records.append(
+                SpikeRecord(
+                    spike_steps=steps,
+                    spike_ids=np.asarray(eng["spikes"].i[:], dtype=np.int64),
+                    start_step=0,
+                    n_steps=n_steps,
+                    dt_ms=p["dt_ms"],
+                    n_exc=conn.n_exc,
+                    n_inh=conn.n_inh,
+                    trace_ids=np.zeros(0, dtype=np.int64),
+                    v_trace_mv=np.zeros((n_steps, 0)),
+                )
+            )
+    finally:
+        b2.device.reinit()
+        b2.set_device("runtime")
+    return {"records": records, "build_s": build_s, "run_s": run_s}

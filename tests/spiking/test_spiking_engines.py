@@ -10,7 +10,7 @@ import pytest
 from reference_spiking import feedforward_connectivity
 
 from neurolearn.errors import MissingDependencyError
-from neurolearn.spiking import SpikingEINetwork, first_divergence
+from neurolearn.spiking import SpikingEINetwork, first_divergence, standalone_scan
 from neurolearn.spiking._brian2 import import_brian2, required_brian2
 
 
@@ -129,3 +129,32 @@ def test_brian2_static_build_refuses_a_plastic_run():
     net.run(1.0)
     with pytest.raises(ValueError, match="built without plastic synapses"):
         net.run(1.0, plasticity=True)
+
+
+@pytest.mark.slow
+def test_standalone_scan_matches_numba_per_point(tmp_path):
+    # one C++ build, three weight settings through run_args; each equals a numba run
+    kw = dict(
+        n_exc=40,
+        n_inh=10,
+        connection_prob=0.2,
+        input_rate_hz=800.0,
+        plasticity=False,
+        record_v=0,
+        seed=4,
+    )
+    points = [{}, {"w_exc": 0.03}, {"w_exc": 0.03, "bias_mv": 12.0}]
+    out = standalone_scan(
+        SpikingEINetwork(backend="brian2", **kw), 300.0, points, directory=tmp_path / "project"
+    )
+    assert out["build_s"] > 0 and len(out["run_s"]) == 3
+    for point, rec in zip(points, out["records"], strict=True):
+        # run_args sets one bias for every neuron: the numba twin has no bias spread then
+        extra = {"bias_spread_mv": 0.0} if "bias_mv" in point else {}
+        ref = SpikingEINetwork(**dict(kw, **point, **extra)).run(300.0)
+        assert len(ref.spike_ids) > 50
+        np.testing.assert_array_equal(rec.spike_steps, ref.spike_steps)
+        np.testing.assert_array_equal(rec.spike_ids, ref.spike_ids)
+    assert len(out["records"][2].spike_ids) != len(out["records"][1].spike_ids)
+    with pytest.raises(ValueError, match="unknown scan key"):
+        standalone_scan(SpikingEINetwork(backend="brian2", **kw), 10.0, [{"tau_m_ms": 1.0}])
