@@ -120,7 +120,6 @@ def lif_run(
     has_ext = ext_counts.shape[0] > 0
     slots = delay_steps + 1
     spiking = np.empty(n, dtype=np.int64)
-    not_ref = np.empty(n, dtype=np.bool_)
     n_spikes = 0
     for k in range(n_steps):
         s = step0 + k
@@ -134,36 +133,34 @@ def lif_run(
                 idx = n_input - 1
             u = input_signal[idx]
         bad = False
+        n_now = 0
         for i in range(n):
             ge = g_exc[i]
             gi = g_inh[i]
-            vi = v[i]
-            nr = (s - last_spike[i]) >= ref_steps
-            not_ref[i] = nr
-            if nr:
-                drive = bias[i] + input_weight[i] * u
-                if conductance:
-                    dv = (v_rest - vi + ge * (e_exc - vi) + gi * (e_inh - vi) + drive) / tau_m
-                else:
-                    dv = (v_rest - vi + ge - gi + drive) / tau_m
-                vi = vi + dt * dv
-                v[i] = vi
-                if not (abs(vi) < 1e300):
-                    bad = True
             g_exc[i] = ge + dt * (-ge / tau_exc)
             g_inh[i] = gi + dt * (-gi / tau_inh)
-        if bad:
-            return -(s + 1)
-        # 2. threshold
-        n_now = 0
-        for i in range(n):
-            if not_ref[i] and v[i] > v_threshold:
+            if (s - last_spike[i]) < ref_steps:
+                continue
+            vi = v[i]
+            drive = bias[i] + input_weight[i] * u
+            if conductance:
+                dv = (v_rest - vi + ge * (e_exc - vi) + gi * (e_inh - vi) + drive) / tau_m
+            else:
+                dv = (v_rest - vi + ge - gi + drive) / tau_m
+            vi = vi + dt * dv
+            v[i] = vi
+            if not (abs(vi) < 1e300):
+                bad = True
+            # 2. threshold (a neuron's test needs only its own updated v)
+            if vi > v_threshold:
                 spiking[n_now] = i
                 n_now += 1
                 last_spike[i] = s
                 spike_step[n_spikes] = s
                 spike_id[n_spikes] = i
                 n_spikes += 1
+        if bad:
+            return -(s + 1)
         slot = s % slots
         for m in range(n_now):
             queue[slot, m] = spiking[m]
