@@ -158,3 +158,23 @@ def test_standalone_scan_matches_numba_per_point(tmp_path):
     assert len(out["records"][2].spike_ids) != len(out["records"][1].spike_ids)
     with pytest.raises(ValueError, match="unknown scan key"):
         standalone_scan(SpikingEINetwork(backend="brian2", **kw), 10.0, [{"tau_m_ms": 1.0}])
+
+
+@pytest.mark.slow
+def test_brian2_cython_target_matches_numba():
+    # compiled once into brian2_cache_dir(); later runs reuse the cache
+    conn = feedforward_connectivity(40, 10, 0.3, seed=0)
+    kw = dict(
+        n_exc=40,
+        n_inh=10,
+        connectivity=conn,
+        bias_mv=11.0,
+        bias_spread_mv=4.0,
+        input_rate_hz=500.0,
+        learning_rate=0.01,
+        record_v=0,
+        seed=1,
+    )
+    a = SpikingEINetwork(**kw).run(300.0)
+    b = SpikingEINetwork(backend="brian2", brian2_target="cython", **kw).run(300.0)
+    assert first_divergence(a, b) is None and len(a.spike_ids) > 50

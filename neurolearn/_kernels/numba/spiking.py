@@ -18,7 +18,9 @@ and with ``conductance=False`` (current-based, ``g`` in mV)::
 
     tau_m dv/dt = (v_rest - v) + g_e - g_i + I_i(t)
 
-with ``dg_e/dt = -g_e / tau_e``, ``dg_i/dt = -g_i / tau_i`` and
+with ``dg_e/dt = -g_e / tau_e``, ``dg_i/dt = -g_i / tau_i`` (Euler: ``v += (dt/tau_m) (...)``,
+``g *= 1 - dt/tau``, with the factors computed once; this rounds differently from Brian2's
+generated expressions only in the last bit) and
 ``I_i(t) = bias_i + input_weight_i * u[(step - input_step0) // hold_steps]`` (the last value is
 held after the end of ``u``).
 
@@ -121,6 +123,10 @@ def lif_run(
     slots = delay_steps + 1
     spiking = np.empty(n, dtype=np.int64)
     n_spikes = 0
+    # one rounding per factor, computed once: multiplications in the inner loop
+    decay_exc = 1.0 - dt / tau_exc
+    decay_inh = 1.0 - dt / tau_inh
+    dt_over_tau = dt / tau_m
     for k in range(n_steps):
         s = step0 + k
         for t in range(n_trace):
@@ -137,17 +143,17 @@ def lif_run(
         for i in range(n):
             ge = g_exc[i]
             gi = g_inh[i]
-            g_exc[i] = ge + dt * (-ge / tau_exc)
-            g_inh[i] = gi + dt * (-gi / tau_inh)
+            g_exc[i] = ge * decay_exc
+            g_inh[i] = gi * decay_inh
             if (s - last_spike[i]) < ref_steps:
                 continue
             vi = v[i]
             drive = bias[i] + input_weight[i] * u
             if conductance:
-                dv = (v_rest - vi + ge * (e_exc - vi) + gi * (e_inh - vi) + drive) / tau_m
+                dv = v_rest - vi + ge * (e_exc - vi) + gi * (e_inh - vi) + drive
             else:
-                dv = (v_rest - vi + ge - gi + drive) / tau_m
-            vi = vi + dt * dv
+                dv = v_rest - vi + ge - gi + drive
+            vi = vi + dt_over_tau * dv
             v[i] = vi
             if not (abs(vi) < 1e300):
                 bad = True
