@@ -49,20 +49,27 @@ def run(quick: bool = False) -> list[dict]:
         rpy = _rpy_reservoir(n, seed=n)
         ours = ESN.from_weights(rpy.W, _dense(rpy.Win))
         ours.run(u[:10])  # compile / warm up
-        t_ours, x_ours = _best(lambda: ours.run(u), repeats)
+        t_ours, x_ours = _best(lambda ours=ours: ours.run(u), repeats)
 
-        def peer():
+        def peer(rpy=rpy):
             rpy.reset()
             return rpy.run(u)
 
         peer()
         t_peer, x_peer = _best(peer, repeats)
         err = float(np.abs(x_ours - x_peer).max())
-        rows.append({
-            "case": f"ESN N={n}, T={steps}", "ours_s": t_ours, "peer": f"reservoirpy {reservoirpy.__version__}",
-            "peer_s": t_peer, "ratio": t_peer / t_ours, "steps_per_s_ours": steps / t_ours,
-            "steps_per_s_peer": steps / t_peer, "max_abs_state_diff": err,
-        })
+        rows.append(
+            {
+                "case": f"ESN N={n}, T={steps}",
+                "ours_s": t_ours,
+                "peer": f"reservoirpy {reservoirpy.__version__}",
+                "peer_s": t_peer,
+                "ratio": t_peer / t_ours,
+                "steps_per_s_ours": steps / t_ours,
+                "steps_per_s_peer": steps / t_peer,
+                "max_abs_state_diff": err,
+            }
+        )
     n_batch, n = 32, 100
     rpys = [_rpy_reservoir(n, seed=1000 + b) for b in range(n_batch)]
     nets = [ESN.from_weights(r.W, _dense(r.Win)) for r in rpys]
@@ -77,11 +84,16 @@ def run(quick: bool = False) -> list[dict]:
         return np.stack(outs)
 
     t_peer, x_peer = _best(peer_batch, 1)
-    rows.append({
-        "case": f"batch of {n_batch} ESNs N={n}, T={steps} (per reservoir)",
-        "ours_s": t_ours / n_batch, "peer": f"reservoirpy {reservoirpy.__version__} (loop)",
-        "peer_s": t_peer / n_batch, "ratio": t_peer / t_ours,
-        "steps_per_s_ours": steps * n_batch / t_ours, "steps_per_s_peer": steps * n_batch / t_peer,
-        "max_abs_state_diff": float(np.abs(x_ours - x_peer).max()),
-    })
+    rows.append(
+        {
+            "case": f"batch of {n_batch} ESNs N={n}, T={steps} (per reservoir)",
+            "ours_s": t_ours / n_batch,
+            "peer": f"reservoirpy {reservoirpy.__version__} (loop)",
+            "peer_s": t_peer / n_batch,
+            "ratio": t_peer / t_ours,
+            "steps_per_s_ours": steps * n_batch / t_ours,
+            "steps_per_s_peer": steps * n_batch / t_peer,
+            "max_abs_state_diff": float(np.abs(x_ours - x_peer).max()),
+        }
+    )
     return rows

@@ -15,8 +15,10 @@ def esn_states(W, w_in, bias, leak, u, x0=None):
     for t in range(u.shape[0]):
         new = np.empty(n)
         for i in range(n):
-            pre = bias[i] + sum(W[i, j] * x[j] for j in range(n)) + sum(
-                w_in[i, k] * u[t, k] for k in range(u.shape[1])
+            pre = (
+                bias[i]
+                + sum(W[i, j] * x[j] for j in range(n))
+                + sum(w_in[i, k] * u[t, k] for k in range(u.shape[1]))
             )
             new[i] = (1 - leak) * x[i] + leak * np.tanh(pre)
         x = new
@@ -68,3 +70,14 @@ def ridge_fit(X, Y, ridge):
     penalty[-1, -1] = 0.0
     sol = np.linalg.solve(X1.T @ X1 + penalty, X1.T @ Y)
     return sol[:-1], sol[-1]
+
+
+def narma_loop(u, order):
+    """NARMA written straight from the formula, one term at a time."""
+    y = [0.0] * len(u)
+    for t in range(order - 1, len(u) - 1):
+        s = 0.0
+        for i in range(order):
+            s += y[t - i]
+        y[t + 1] = 0.3 * y[t] + 0.05 * y[t] * s + 1.5 * u[t - order + 1] * u[t] + 0.1
+    return np.array(y)

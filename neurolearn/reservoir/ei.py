@@ -189,10 +189,27 @@ class EIReservoir(ReservoirBase):
     """
 
     def __init__(
-        self, *, n=500, excitatory_fraction=0.8, in_degree_exc=50, in_degree_inh=50,
-        weight_cv=0.2, gain=10.0, threshold=0.0, leak=0.0, input_fraction=0.3,
-        input_scaling=0.25, n_inputs=1, balance=None, adaptation="local", target_rate=None,
-        learning_rate=(1e-2, 1e-3), record_every=10, seed=None, backend=None, device=None,
+        self,
+        *,
+        n=500,
+        excitatory_fraction=0.8,
+        in_degree_exc=50,
+        in_degree_inh=50,
+        weight_cv=0.2,
+        gain=10.0,
+        threshold=0.0,
+        leak=0.0,
+        input_fraction=0.3,
+        input_scaling=0.25,
+        n_inputs=1,
+        balance=None,
+        adaptation="local",
+        target_rate=None,
+        learning_rate=(1e-2, 1e-3),
+        record_every=10,
+        seed=None,
+        backend=None,
+        device=None,
     ):
         self.n = n
         self.excitatory_fraction = excitatory_fraction
@@ -234,8 +251,9 @@ class EIReservoir(ReservoirBase):
 
     # -- construction -------------------------------------------------------------------
     def _validate(self):
-        p = check_params("EIReservoir", {k: getattr(self, k) for k in self._constraints},
-                         self._constraints)
+        p = check_params(
+            "EIReservoir", {k: getattr(self, k) for k in self._constraints}, self._constraints
+        )
         n_exc = int(round(p["excitatory_fraction"] * p["n"]))
         n_inh = p["n"] - n_exc
         if n_exc < 1 or n_inh < 1:
@@ -257,8 +275,11 @@ class EIReservoir(ReservoirBase):
     def _learning_rates(self) -> np.ndarray:
         lr = self.learning_rate
         rates = np.atleast_1d(np.asarray(lr, dtype=np.float64)) if not isinstance(lr, str) else None
-        if rates is None or rates.ndim != 1 or rates.size == 0 or not np.all(
-            np.isfinite(rates) & (rates > 0)
+        if (
+            rates is None
+            or rates.ndim != 1
+            or rates.size == 0
+            or not np.all(np.isfinite(rates) & (rates > 0))
         ):
             raise ParameterError(
                 "The 'learning_rate' parameter of EIReservoir must be a float > 0 or a "
@@ -281,8 +302,9 @@ class EIReservoir(ReservoirBase):
         n_driven = max(1, int(round(self.input_fraction * n)))
         driven = np.sort(rng_in.choice(n, n_driven, replace=False))
         self.w_in_ = np.zeros((n, self.n_inputs))
-        self.w_in_[driven] = rng_in.uniform(-self.input_scaling, self.input_scaling,
-                                            (n_driven, self.n_inputs))
+        self.w_in_[driven] = rng_in.uniform(
+            -self.input_scaling, self.input_scaling, (n_driven, self.n_inputs)
+        )
         self.target_rate_ = draw_target_rates(
             BETA_2_2 if self.target_rate is None else self.target_rate, n, rng_t
         )
@@ -312,8 +334,13 @@ class EIReservoir(ReservoirBase):
         W = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
         W.sort_indices()
         self._compiled = Net(
-            KIND_EI, W, self.w_in_, np.zeros(n), np.full(n, float(self.leak)),
-            float(self.gain), float(self.threshold),
+            KIND_EI,
+            W,
+            self.w_in_,
+            np.zeros(n),
+            np.full(n, float(self.leak)),
+            float(self.gain),
+            float(self.threshold),
         )
 
     def _net(self) -> Net:
@@ -325,16 +352,18 @@ class EIReservoir(ReservoirBase):
         """Excitatory weights as a sparse (n, n) matrix (non-negative)."""
         self._ensure_initialized()
         rows = np.repeat(np.arange(self.n), self.in_degree_exc)
-        return sp.csr_matrix((self.exc_w_.ravel(), (rows, self.exc_idx_.ravel())),
-                             shape=(self.n, self.n))
+        return sp.csr_matrix(
+            (self.exc_w_.ravel(), (rows, self.exc_idx_.ravel())), shape=(self.n, self.n)
+        )
 
     @property
     def A_I(self) -> sp.csr_matrix:
         """Inhibitory weights as a sparse (n, n) matrix (non-negative; subtracted)."""
         self._ensure_initialized()
         rows = np.repeat(np.arange(self.n), self.in_degree_inh)
-        return sp.csr_matrix((self.inh_w_.ravel(), (rows, self.inh_idx_.ravel())),
-                             shape=(self.n, self.n))
+        return sp.csr_matrix(
+            (self.inh_w_.ravel(), (rows, self.inh_idx_.ravel())), shape=(self.n, self.n)
+        )
 
     @property
     def balance_(self) -> float:
@@ -376,17 +405,27 @@ class EIReservoir(ReservoirBase):
         n_windows = u.shape[0] // self.record_every
         record = np.zeros((n_windows, self.n))
         bad = nb_kernels.adapt_local(
-            self.exc_idx_, self.exc_w_, self.inh_idx_, self.inh_w_, self.w_in_,
-            np.full(self.n, float(self.leak)), float(self.gain), float(self.threshold),
-            np.ascontiguousarray(u), self._schedule(u.shape[0]), self.target_rate_,
-            np.zeros(self.n), self.record_every, record,
+            self.exc_idx_,
+            self.exc_w_,
+            self.inh_idx_,
+            self.inh_w_,
+            self.w_in_,
+            np.full(self.n, float(self.leak)),
+            float(self.gain),
+            float(self.threshold),
+            np.ascontiguousarray(u),
+            self._schedule(u.shape[0]),
+            self.target_rate_,
+            np.zeros(self.n),
+            self.record_every,
+            record,
         )
         if bad >= 0:
             raise DivergenceError(f"rates became NaN/Inf during adaptation at step {bad}.", bad)
         self.rate_trajectory_ = record
         self.trajectory_steps_ = (np.arange(n_windows) + 1) * self.record_every
 
-    def _adapt_global(self, u, iterations: int = 40):
+    def _adapt_global(self, u, iterations: int = 40, tol: float = 2e-4):
         base = self.inh_w_.copy()
         target = float(self.target_rate_.mean())
 
@@ -404,13 +443,16 @@ class EIReservoir(ReservoirBase):
             self.inhibition_scale_ = 0.0
             self.unreachable_ = self.mean_rates(u) < self.target_rate_
             return
-        for _ in range(iterations):
-            mid = 0.5 * (lo + hi)
-            if mean_rate(mid) > target:
-                lo = mid
-            else:
-                hi = mid
         scale = 0.5 * (lo + hi)
+        for _ in range(iterations):
+            scale = 0.5 * (lo + hi)
+            rate = mean_rate(scale)
+            if abs(rate - target) < tol:
+                break
+            if rate > target:
+                lo = scale
+            else:
+                hi = scale
         self.inh_w_ = base * scale
         self.inhibition_scale_ = scale
 
@@ -472,7 +514,9 @@ class EIReservoir(ReservoirBase):
         reachable = ~self.unreachable_
         return {
             "fraction_within": float(within.mean()),
-            "fraction_within_reachable": float(within[reachable].mean()) if reachable.any() else 0.0,
+            "fraction_within_reachable": float(within[reachable].mean())
+            if reachable.any()
+            else 0.0,
             "n_unreachable": int(self.unreachable_.sum()),
             "mean_rate": float(rates.mean()),
             "mean_target": float(self.target_rate_.mean()),

@@ -57,8 +57,9 @@ class Readout:
     }
 
     def _params(self):
-        return check_params("Readout", {k: getattr(self, k) for k in self._constraints},
-                            self._constraints)
+        return check_params(
+            "Readout", {k: getattr(self, k) for k in self._constraints}, self._constraints
+        )
 
     @staticmethod
     def _sequences(states, targets, washout):
@@ -72,7 +73,9 @@ class Readout:
                 )
             ys = [np.asarray(t, dtype=np.float64) for t in targets]
         else:
-            x = check_array("Readout", "states", states, ndim=(2, 3), shape_doc="(T, n) or (B, T, n)")
+            x = check_array(
+                "Readout", "states", states, ndim=(2, 3), shape_doc="(T, n) or (B, T, n)"
+            )
             y = np.asarray(targets, dtype=np.float64)
             if x.ndim == 3:
                 xs = list(x)
