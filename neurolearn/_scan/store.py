@@ -61,6 +61,22 @@ def read_identity(path: Path) -> dict | None:
     return dict(ident) if isinstance(ident, dict) else None
 
 
+def _flat_toml(text: str) -> dict:
+    import tomllib
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {"spec": text}
+    flat = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
 def describe_difference(stored: dict, wanted: dict) -> str:
     """One sentence naming the first part of the scan identity that differs."""
     for field in ("model", "task", "backend", "seed", "seeds", "grid_keys"):
@@ -71,12 +87,13 @@ def describe_difference(stored: dict, wanted: dict) -> str:
         if a != b:
             return f"the values of grid key {key!r} differ (store: {a!r}, now: {b!r})"
     if stored.get("spec") != wanted.get("spec"):
-        old = stored.get("spec", "").splitlines()
-        new = wanted.get("spec", "").splitlines()
-        changed = [line for line in new if line not in old][:3]
-        return "the resolved spec differs" + (
-            f" (changed: {'; '.join(changed)})" if changed else ""
-        )
+        old, new = _flat_toml(stored.get("spec", "")), _flat_toml(wanted.get("spec", ""))
+        changed = [
+            f"{k}: store {old.get(k, '(absent)')!r}, now {new.get(k, '(absent)')!r}"
+            for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)
+        ]
+        return "the resolved spec differs" + (f" ({'; '.join(changed[:3])})" if changed else "")
     return "the scan identity differs"
 
 

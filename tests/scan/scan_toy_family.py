@@ -39,7 +39,8 @@ class ToyNetwork(SpecTable):
     sleep_s: float = param(0.0, Interval(float, 0, None), "sleep per point")
     fail_when: float | None = param(None, NoneOr(Interval(float)), "raise when a equals it")
     diverge_when: float | None = param(None, NoneOr(Interval(float)), "diverge when a equals it")
-    crash_once_dir: str = param("", _Text(), "kill the worker process once per point")
+    crash_once_dir: str = param("", _Text(), "folder of markers for crash_point")
+    crash_point: int = param(-1, Interval(int, -1, None), "kill the worker once at this point")
     log: str = param("", _Text(), "append the point's spawn key to this file")
 
 
@@ -48,6 +49,7 @@ class ToyTask(SpecTable):
     length: int = param(5, Interval(int, 1, None), "curve length")
 
 
+PINNED = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DEFAULT_KINDS: dict = {}
 REQUIRED_SECTIONS = {"models": ("network",), "tasks": ("task",)}
 TASK_KINDS = ("scan-toy-task",)
@@ -62,7 +64,7 @@ def run_experiment(model, task, *, seed, backend, progress) -> Outcome:
     if net.log:
         with open(net.log, "a") as fh:
             fh.write(f"{point}\n")
-    if net.crash_once_dir:
+    if net.crash_once_dir and point == net.crash_point:
         marker = os.path.join(net.crash_once_dir, f"crashed-{point}")
         if not os.path.exists(marker):
             open(marker, "w").close()
