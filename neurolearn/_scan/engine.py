@@ -85,19 +85,23 @@ def _import_distributed():
     return distributed
 
 
-class _PinThreads:
-    """Worker plugin for clusters we did not start: pin thread pools to one thread."""
+def _pin_threads_plugin():
+    """A worker plugin for clusters we did not start: pin thread pools to one thread."""
+    from distributed.diagnostics.plugin import WorkerPlugin
 
-    name = "neurolearn-pin-threads"
+    class PinThreads(WorkerPlugin):
+        name = "neurolearn-pin-threads"
 
-    def setup(self, worker):
-        os.environ.update(PINNED_THREADS)
-        try:
-            from threadpoolctl import threadpool_limits
+        def setup(self, worker):
+            os.environ.update(PINNED_THREADS)
+            try:
+                from threadpoolctl import threadpool_limits
 
-            threadpool_limits(limits=1)
-        except ImportError:
-            pass
+                threadpool_limits(limits=1)
+            except ImportError:
+                pass
+
+    return PinThreads()
 
 
 class Engine:
@@ -140,7 +144,7 @@ def open_engine(*, workers, scheduler, slurm) -> Engine:
         threads_per_worker=1,
         processes=True,
         env=dict(PINNED_THREADS),
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=40,
     )
     client = distributed.Client(cluster)
@@ -150,7 +154,8 @@ def open_engine(*, workers, scheduler, slurm) -> Engine:
 def _register_pinning(client) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        client.register_plugin(_PinThreads(), name=_PinThreads.name)
+        plugin = _pin_threads_plugin()
+        client.register_plugin(plugin, name=plugin.name)
 
 
 def iterate_results(engine: Engine, todo: list, context: dict):

@@ -27,7 +27,7 @@ def cluster():
 
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, env=dict(PINNED_THREADS),
-        dashboard_address=None, silence_logs=40,
+        dashboard_address=":0", silence_logs=40,
     ) as cl:
         yield cl
 

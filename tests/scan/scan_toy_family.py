@@ -82,6 +82,8 @@ def run_experiment(model, task, *, seed, backend, progress) -> Outcome:
         metrics={
             "score": float(net.a * net.b + net.noise * rng.standard_normal()),
             "final": float(curve[-1]),
+            # how many thread-pool variables are pinned to 1 where the point ran
+            "pinned": float(sum(os.environ.get(k) == "1" for k in PINNED)),
         },
         arrays={"loss": xr.DataArray(curve, dims=("step",), coords={"step": steps})},
     )
