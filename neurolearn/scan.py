@@ -258,6 +258,10 @@ def open_scan(store):
         )
     ds = xr.open_zarr(str(path), consolidated=False, chunks=None).load()
     ds.attrs.pop("scan", None)
+    metrics = [n for n in ds.attrs.pop("metrics", []) if n in ds.data_vars]
+    results = metrics + [n for n in ds.data_vars if n not in metrics and n not in POINT_VARS]
+    ds = ds[results + [n for n in POINT_VARS if n in ds.data_vars]]
+    ds.attrs["metrics"] = metrics
     for name in ("status", "message", "worker"):
         if name in ds:
             ds[name] = ds[name].copy(data=as_text(ds[name].values))

@@ -254,8 +254,13 @@ class ScanStore:
         changed = False
         for name, (dims, values, coords) in record["curves"].items():
             changed |= self._ensure(name, tuple(dims), np.shape(values), coords)
+        new_metrics = [n for n in record["metrics"] if n not in self.arrays]
         for name in record["metrics"]:
             changed |= self._ensure(name, (), (), {})
+        if new_metrics:
+            # the family's order of its metrics (Zarr lists arrays alphabetically)
+            known = list(self.group.attrs.get("metrics", []))
+            self.group.attrs["metrics"] = known + [n for n in new_metrics if n not in known]
         if changed:
             _consolidate(self.path)
         for name in self._result_names():

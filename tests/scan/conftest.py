@@ -26,8 +26,12 @@ def cluster():
     from neurolearn._scan.engine import PINNED_THREADS
 
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, env=dict(PINNED_THREADS),
-        dashboard_address=":0", silence_logs=40,
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        env=dict(PINNED_THREADS),
+        dashboard_address=":0",
+        silence_logs=40,
     ) as cl:
         yield cl
 

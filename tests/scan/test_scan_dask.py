@@ -70,15 +70,30 @@ def test_sigkill_then_resume_loses_nothing_and_recomputes_nothing(tmp_path, clus
     out, log = tmp_path / "s.zarr", tmp_path / "log.txt"
     grid = ["--grid", "network.a=1:8:8", "--grid", "task.length=3,5"]
     sets = ["--set", "network.sleep_s=0.25", "--set", f"network.log={str(log)!r}"]
-    args = ["scan", TOY_MODEL, TOY_TASK, *grid, *sets, "--seeds", "2", "--out", str(out),
-            "--scheduler", cluster.scheduler_address, "--no-progress"]
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import scan_toy_family; "
-            "from neurolearn.cli import main; sys.exit(main(sys.argv[1:]))")
+    args = [
+        "scan",
+        TOY_MODEL,
+        TOY_TASK,
+        *grid,
+        *sets,
+        "--seeds",
+        "2",
+        "--out",
+        str(out),
+        "--scheduler",
+        cluster.scheduler_address,
+        "--no-progress",
+    ]
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r}); import scan_toy_family; "
+        "from neurolearn.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
     env = dict(os.environ)
     root = str(Path(neurolearn.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 120
     while True:
         status = _statuses(out)
@@ -98,13 +113,28 @@ def test_sigkill_then_resume_loses_nothing_and_recomputes_nothing(tmp_path, clus
             time.sleep(0.05)
         time.sleep(0.5)
     n_logged = len(_log(log))
-    ds = scan(TOY_MODEL, TOY_TASK, grid=[grid[1], grid[3]], seeds=2, out=out, resume=True,
-              overrides=[sets[1], sets[3]], scheduler=cluster.scheduler_address,
-              progress=False)
+    ds = scan(
+        TOY_MODEL,
+        TOY_TASK,
+        grid=[grid[1], grid[3]],
+        seeds=2,
+        out=out,
+        resume=True,
+        overrides=[sets[1], sets[3]],
+        scheduler=cluster.scheduler_address,
+        progress=False,
+    )
     recomputed = _log(log)[n_logged:]
     missing = np.flatnonzero(before.ravel() == "")
     assert sorted(recomputed) == sorted(missing)  # each missing point once, nothing else
     assert (ds["status"] == "ok").all()
-    ref = scan(TOY_MODEL, TOY_TASK, grid=[grid[1], grid[3]], seeds=2, out=tmp_path / "ref.zarr",
-               scheduler="synchronous", progress=False)
+    ref = scan(
+        TOY_MODEL,
+        TOY_TASK,
+        grid=[grid[1], grid[3]],
+        seeds=2,
+        out=tmp_path / "ref.zarr",
+        scheduler="synchronous",
+        progress=False,
+    )
     same_results(ds, ref)  # finished points kept intact, missing ones filled in

@@ -88,8 +88,15 @@ def test_grid_checked_against_specs_before_writing(tmp_path, grid, match):
 def test_grid_key_also_in_overrides_is_refused(tmp_path):
     out = tmp_path / "s.zarr"
     with pytest.raises(SpecError, match="also given with --set"):
-        scan(TOY_MODEL, TOY_TASK, grid={"network.a": [1, 2]}, overrides=["network.a=3"], out=out,
-             scheduler="synchronous", progress=False)
+        scan(
+            TOY_MODEL,
+            TOY_TASK,
+            grid={"network.a": [1, 2]},
+            overrides=["network.a=3"],
+            out=out,
+            scheduler="synchronous",
+            progress=False,
+        )
     assert not out.exists()
 
 
@@ -124,8 +131,20 @@ def test_bad_options(tmp_path, kwargs, exc, match):
 )
 def test_cli_bad_grid_exits_2_and_writes_nothing(tmp_path, capsys, grid, match):
     out = tmp_path / "s.zarr"
-    code = main(["scan", TOY_MODEL, TOY_TASK, "--grid", grid, "--out", str(out),
-                 "--scheduler", "synchronous", "--no-progress"])
+    code = main(
+        [
+            "scan",
+            TOY_MODEL,
+            TOY_TASK,
+            "--grid",
+            grid,
+            "--out",
+            str(out),
+            "--scheduler",
+            "synchronous",
+            "--no-progress",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert match in err and err.startswith("neurolearn: error:")

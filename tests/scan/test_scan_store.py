@@ -18,8 +18,9 @@ GRID = {"network.a": [1.0, 2.0, 3.0], "task.length": [3, 6]}
 
 def _scan(out, grid=GRID, **kw):
     kw.setdefault("seeds", 2)
-    return scan(TOY_MODEL, TOY_TASK, grid=grid, out=out, scheduler="synchronous",
-                progress=False, **kw)
+    return scan(
+        TOY_MODEL, TOY_TASK, grid=grid, out=out, scheduler="synchronous", progress=False, **kw
+    )
 
 
 def test_layout_and_points_match_direct_runs(tmp_path):
@@ -35,8 +36,9 @@ def test_layout_and_points_match_direct_runs(tmp_path):
     for flat, child in enumerate(children):
         i, j, s = np.unravel_index(flat, (3, 2, 2))
         over = [("network.a", GRID["network.a"][i]), ("task.length", GRID["task.length"][j])]
-        ref = run_specs(specs.load_model(TOY_MODEL, over), specs.load_task(TOY_TASK, over),
-                        seed=child)
+        ref = run_specs(
+            specs.load_model(TOY_MODEL, over), specs.load_task(TOY_TASK, over), seed=child
+        )
         point = ds.isel({"network.a": i, "task.length": j, "seed": s})
         assert float(point["score"]) == float(ref["score"])
         length = GRID["task.length"][j]
@@ -53,8 +55,7 @@ def test_seeds_differ_between_points_and_seed_changes_results(tmp_path):
 
 
 def test_failing_and_diverging_points_do_not_stop_the_scan(tmp_path):
-    ds = _scan(tmp_path / "s.zarr", overrides=["network.fail_when=2.0",
-                                               "network.diverge_when=3.0"])
+    ds = _scan(tmp_path / "s.zarr", overrides=["network.fail_when=2.0", "network.diverge_when=3.0"])
     status = ds["status"]
     assert (status.sel({"network.a": 1.0}) == "ok").all()
     assert (status.sel({"network.a": 2.0}) == "failed").all()
@@ -116,9 +117,14 @@ def test_existing_store_needs_resume_and_same_spec(tmp_path):
     cases = [
         ({"seeds": 3}, "seeds differs"),
         ({"seed": 5}, "seed differs"),
-        ({"overrides": ["network.b=2.0"]}, r"resolved spec differs \(network.b: store 1.0, now 2.0\)"),
-        ({"grid": {"network.a": [1.0, 2.0], "task.length": [3, 6]}},
-         "values of grid key 'network.a' differ"),
+        (
+            {"overrides": ["network.b=2.0"]},
+            r"resolved spec differs \(network.b: store 1.0, now 2.0\)",
+        ),
+        (
+            {"grid": {"network.a": [1.0, 2.0], "task.length": [3, 6]}},
+            "values of grid key 'network.a' differ",
+        ),
         ({"grid": {"task.length": [3, 6], "network.a": [1.0, 2.0, 3.0]}}, "grid_keys differs"),
     ]
     for kw, match in cases:
