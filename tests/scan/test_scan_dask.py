@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import HERE, TOY_MODEL, TOY_TASK, same_results
 
 import neurolearn
