@@ -138,8 +138,8 @@ def scan(
     >>> ds = nl.scan("esn", "narma10", grid={"network.n": [20, 40]}, seeds=2, out=out,
     ...              overrides=["task.train_steps=300", "task.test_steps=100"],
     ...              scheduler="synchronous", progress=False)
-    >>> dict(ds.sizes)
-    {'network.n': 2, 'seed': 2}
+    >>> ds["nrmse"].dims
+    ('network.n', 'seed')
     >>> [str(s) for s in ds["status"].values.ravel()]
     ['ok', 'ok', 'ok', 'ok']
     """
