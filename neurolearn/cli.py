@@ -134,9 +134,9 @@ def _add_scan_parser(sub) -> None:
 
 
 def _cmd_scan(args) -> int:
-    from neurolearn.scan import _timed_scan, format_summary, summarize
+    from neurolearn.scan import format_summary, scan, summarize
 
-    ds, wall = _timed_scan(
+    ds = scan(
         args.model,
         args.task,
         grid=args.grid,
@@ -152,7 +152,7 @@ def _cmd_scan(args) -> int:
         device=args.device,
         progress=not args.no_progress,
     )
-    print(format_summary(ds, wall_s=wall))
+    print(format_summary(ds, wall_s=ds.attrs["scan_wall_s"]))
     print(f"wrote {args.out}")
     if summarize(ds)["failed"]:
         print("neurolearn: some points failed; `--resume` computes them again.", file=sys.stderr)

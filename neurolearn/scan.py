@@ -187,7 +187,9 @@ def scan(
     store = ScanStore(out, identity, coords, dims, attrs)
     resuming = store.check(resume)
 
+    start = time.perf_counter()
     engine = engines.open_engine(workers=workers, scheduler=scheduler, slurm=slurm)
+    started = time.perf_counter()
     try:
         store.open(resuming)
         status = store.status()
@@ -199,14 +201,24 @@ def scan(
                 model_spec, task_spec = points[flat // g.seeds]
                 todo.append((flat, model_spec, task_spec))
         context = {"entropy": int(seed), "backend": resolved.name, "device": resolved.device}
-        _drive(engine, store, g, todo, context, int(done.sum()), progress)
+        loop_s = _drive(engine, store, g, todo, context, int(done.sum()), progress)
     finally:
         store.close()
         engine.close()
-    return open_scan(out)
+    ds = open_scan(out)
+    # how this call went (not stored: a resumed store is the sum of several calls)
+    ds.attrs.update(
+        scan_wall_s=time.perf_counter() - start,
+        scan_start_s=started - start,
+        scan_loop_s=loop_s,
+        scan_computed=len(todo),
+        scan_workers=engine.n_workers,
+    )
+    return ds
 
 
-def _drive(engine, store, g: Grid, todo, context, n_done: int, progress: bool) -> None:
+def _drive(engine, store, g: Grid, todo, context, n_done: int, progress: bool) -> float:
+    """Run ``todo`` and write each point as it finishes; returns the seconds it took."""
     from tqdm.auto import tqdm
 
     from neurolearn._scan.engine import iterate_results
@@ -222,6 +234,7 @@ def _drive(engine, store, g: Grid, todo, context, n_done: int, progress: bool) -
         dynamic_ncols=True,
         smoothing=0.1,
     )
+    start = time.perf_counter()
     try:
         for record in iterate_results(engine, todo, context):
             index = tuple(int(i) for i in np.unravel_index(record["flat"], g.full_shape))
@@ -231,6 +244,7 @@ def _drive(engine, store, g: Grid, todo, context, n_done: int, progress: bool) -
             bar.update(1)
     finally:
         bar.close()
+    return time.perf_counter() - start
 
 
 def open_scan(store):
@@ -299,6 +313,11 @@ def format_summary(ds, *, wall_s: float | None = None, max_messages: int = 5) ->
     timing = f"point time {s['point_s']:.3g} s"
     if wall_s is not None:
         timing = f"wall time {wall_s:.3g} s, " + timing
+    if "scan_computed" in ds.attrs:
+        timing += (
+            f"; {ds.attrs['scan_computed']} points computed by this call on "
+            f"{ds.attrs['scan_workers']} worker(s)"
+        )
     lines.append(timing)
     status = as_text(ds["status"].values)
     bad = np.argwhere((status == "failed") | (status == "diverged"))
@@ -335,13 +354,6 @@ def plot_scan(
     from neurolearn._scan.plot import plot_scan as _plot
 
     return _plot(store, x, hue=hue, y=y, metric=metric, sel=sel, band=band, ax=ax)
-
-
-def _timed_scan(*args, **kwargs):
-    """:func:`scan` and its wall time (for the command line summary)."""
-    start = time.perf_counter()
-    ds = scan(*args, **kwargs)
-    return ds, time.perf_counter() - start
 
 
 class _CallableModule(types.ModuleType):

@@ -4,6 +4,7 @@ scheduler, or on Slurm through dask-jobqueue. The client process alone writes th
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 
@@ -23,13 +24,14 @@ PINNED_THREADS = {
 
 
 def _worker_name() -> str:
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-    except (ImportError, ValueError):
+    if "distributed" not in sys.modules:  # not on a Dask worker (and no slow import)
         return "local"
-    return str(worker.name)
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().name)
+    except ValueError:
+        return "local"
 
 
 def run_point(flat: int, model_spec, task_spec, context: dict) -> dict:
@@ -73,6 +75,16 @@ def run_point(flat: int, model_spec, task_spec, context: dict) -> dict:
         status=ds.attrs["status"], message=ds.attrs["message"], wall_s=float(ds.attrs["wall_s"])
     )
     return record
+
+
+def _single_threaded():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - without it BLAS keeps its own thread count
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def _import_distributed():
@@ -166,8 +178,10 @@ def iterate_results(engine: Engine, todo: list, context: dict):
     recorded as ``failed`` and the scan goes on.
     """
     if engine.kind == "synchronous":
-        for flat, model_spec, task_spec in todo:
-            yield run_point(flat, model_spec, task_spec, context)
+        # one BLAS/OpenMP thread, as on the workers: reductions then sum in the same order
+        with _single_threaded():
+            for flat, model_spec, task_spec in todo:
+                yield run_point(flat, model_spec, task_spec, context)
         return
     distributed = _import_distributed()
     client = engine.client

@@ -13,9 +13,22 @@ SMALL = ["network.n=30", "task.train_steps=400", "task.test_steps=100"]
 
 def test_esn_scan_equals_direct_runs_on_any_engine(tmp_path, cluster, capsys):
     out = tmp_path / "esn.zarr"
-    args = ["scan", "esn", "narma10", "--grid", "network.spectral_radius=0.5,0.9",
-            "--seeds", "2", "--seed", "3", "--out", str(out),
-            "--scheduler", cluster.scheduler_address, "--no-progress"]
+    args = [
+        "scan",
+        "esn",
+        "narma10",
+        "--grid",
+        "network.spectral_radius=0.5,0.9",
+        "--seeds",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--scheduler",
+        cluster.scheduler_address,
+        "--no-progress",
+    ]
     for item in SMALL:
         args += ["--set", item]
     assert main(args) == 0
@@ -27,12 +40,21 @@ def test_esn_scan_equals_direct_runs_on_any_engine(tmp_path, cluster, capsys):
     for flat, child in enumerate(children):
         i, s = divmod(flat, 2)
         rho = [0.5, 0.9][i]
-        ref = nl.run("esn", "narma10", seed=child,
-                     overrides=[*SMALL, f"network.spectral_radius={rho}"])
+        ref = nl.run(
+            "esn", "narma10", seed=child, overrides=[*SMALL, f"network.spectral_radius={rho}"]
+        )
         point = ds.isel({"network.spectral_radius": i, "seed": s})
         assert float(point["nrmse"]) == float(ref["nrmse"])
         np.testing.assert_array_equal(point["prediction"].values, ref["prediction"].values)
-    inline = nl.scan("esn", "narma10", grid={"network.spectral_radius": [0.5, 0.9]}, seeds=2,
-                     seed=3, overrides=SMALL, out=tmp_path / "inline.zarr",
-                     scheduler="synchronous", progress=False)
+    inline = nl.scan(
+        "esn",
+        "narma10",
+        grid={"network.spectral_radius": [0.5, 0.9]},
+        seeds=2,
+        seed=3,
+        overrides=SMALL,
+        out=tmp_path / "inline.zarr",
+        scheduler="synchronous",
+        progress=False,
+    )
     same_results(ds, inline)
