@@ -13,12 +13,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 import neurolearn as nl
 from neurolearn import specs
+from neurolearn.errors import NeurolearnWarning
 from neurolearn.experiment import run_specs
 from neurolearn.scan import scan
 
@@ -36,7 +38,8 @@ def _plain_loop(grid, seeds, overrides, root_seed=0) -> tuple[float, float]:
     key, values = next(iter(grid.items()))
     n = len(values) * seeds
     children = np.random.SeedSequence(root_seed).spawn(n)
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NeurolearnWarning)
         start = time.perf_counter()
         point_s = 0.0
         results = []
@@ -49,7 +52,8 @@ def _plain_loop(grid, seeds, overrides, root_seed=0) -> tuple[float, float]:
                 figure=False,
             )
             point_s += ds.attrs["wall_s"]
-            results.append(float(ds["nrmse"]))
+            # NARMA-10 itself diverges for a few input draws: those points record 'diverged'
+            results.append(float(ds["nrmse"]) if "nrmse" in ds else np.nan)
         return time.perf_counter() - start, point_s, np.array(results)
 
 
@@ -86,13 +90,16 @@ def run(quick: bool) -> list[dict]:
         )
         wall, loop = ds.attrs["scan_wall_s"], ds.attrs["scan_loop_s"]
         point_s = float(ds["wall_s"].sum())
-        assert (ds["status"] == "ok").all()
-        assert np.array_equal(ds["nrmse"].values.ravel(), loop_nrmse), "scan != plain loop"
+        assert np.isin(ds["status"].values, ["ok", "diverged"]).all()
+        assert np.array_equal(ds["nrmse"].values.ravel(), loop_nrmse, equal_nan=True), (
+            "scan != plain loop"
+        )
         if label == "1 worker":
             base = wall
         rows.append(
             {
                 "case": f"esn/narma10 {n_points} points, {label}",
+                "ok": int((ds["status"] == "ok").sum()),
                 "ours_s": wall,
                 "peer": "plain loop",
                 "peer_s": loop_s,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import uuid
 import warnings
 
 import numpy as np
@@ -87,6 +88,10 @@ def _single_threaded():
     return threadpool_limits(limits=1)
 
 
+def _identity(value):
+    return value
+
+
 def _import_distributed():
     try:
         import distributed
@@ -157,7 +162,7 @@ def open_engine(*, workers, scheduler, slurm) -> Engine:
         processes=True,
         env=dict(PINNED_THREADS),
         dashboard_address=":0",
-        silence_logs=40,
+        silence_logs=50,
     )
     client = distributed.Client(cluster)
     return Engine("local", client, cluster, n_workers=n)
@@ -185,7 +190,11 @@ def iterate_results(engine: Engine, todo: list, context: dict):
         return
     distributed = _import_distributed()
     client = engine.client
-    shared = client.scatter(context, broadcast=True, hash=False)
+    # the shared inputs of every point travel once: a task holds them and each worker fetches
+    # them once (unlike scatter, this also works while no worker has joined yet, e.g. Slurm)
+    shared = client.submit(
+        _identity, context, pure=False, key=f"neurolearn-scan-context-{uuid.uuid4().hex}"
+    )
     futures = {}
     for rank, (flat, model_spec, task_spec) in enumerate(todo):
         fut = client.submit(
@@ -196,7 +205,7 @@ def iterate_results(engine: Engine, todo: list, context: dict):
             shared,
             pure=False,
             priority=-rank,
-            key=f"neurolearn-scan-point-{flat}-{os.getpid()}-{time.monotonic_ns()}",
+            key=f"neurolearn-scan-point-{flat}-{uuid.uuid4().hex}",
         )
         futures[fut] = flat
     try:
@@ -220,3 +229,4 @@ def iterate_results(engine: Engine, todo: list, context: dict):
     finally:
         for fut in futures:
             fut.cancel()
+        shared.release()

@@ -31,7 +31,7 @@ def cluster():
         processes=True,
         env=dict(PINNED_THREADS),
         dashboard_address=":0",
-        silence_logs=40,
+        silence_logs=50,
     ) as cl:
         yield cl
 

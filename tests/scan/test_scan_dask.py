@@ -39,10 +39,14 @@ def test_one_and_two_workers_give_identical_stores(tmp_path, cluster):
 
 
 def test_point_of_a_dead_worker_is_retried_elsewhere(tmp_path, cluster):
+    from distributed import Client
+
     crash_dir = tmp_path / "crash"
     crash_dir.mkdir()
     over = [f"network.crash_once_dir={str(crash_dir)!r}", "network.crash_point=1"]
-    ds = _scan(tmp_path / "s.zarr", scheduler=cluster.scheduler_address, overrides=over)
+    with Client(cluster) as client:  # a Client object works as well as an address
+        ds = _scan(tmp_path / "s.zarr", scheduler=client, overrides=over)
+        assert client.status == "running"  # the caller's client is left open
     assert (crash_dir / "crashed-1").exists()  # the worker running point 1 did die
     assert (ds["status"] == "ok").all()
     ref = _scan(tmp_path / "ref.zarr", scheduler="synchronous")
