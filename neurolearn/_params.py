@@ -61,7 +61,7 @@ def _fmt(x: float) -> str:
 class Interval(Constraint):
     """A real or integer number in an interval.
 
-    ``closed`` is one of ``"both"``, ``"left"``, ``"right"``, ``"neither"``; ``None`` bounds are open.
+    ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``; ``None`` bounds are open.
     """
 
     kind: type = float
@@ -283,10 +283,14 @@ class Distribution(Constraint):
     ``constant`` (value).
     """
 
-    FIELDS = {"beta": ("a", "b"), "uniform": ("low", "high"), "normal": ("mean", "std"),
-              "constant": ("value",)}
+    FIELDS = {
+        "beta": ("a", "b"),
+        "uniform": ("low", "high"),
+        "normal": ("mean", "std"),
+        "constant": ("value",),
+    }
     description = (
-        "a distribution table such as { dist = \"beta\", a = 2.0, b = 2.0 } "
+        'a distribution table such as { dist = "beta", a = 2.0, b = 2.0 } '
         "(beta: a, b; uniform: low, high; normal: mean, std; constant: value)"
     )
 

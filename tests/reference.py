@@ -15,8 +15,10 @@ def esn_states(W, w_in, bias, leak, u, x0=None):
     for t in range(u.shape[0]):
         new = np.empty(n)
         for i in range(n):
-            pre = bias[i] + sum(W[i, j] * x[j] for j in range(n)) + sum(
-                w_in[i, k] * u[t, k] for k in range(u.shape[1])
+            pre = (
+                bias[i]
+                + sum(W[i, j] * x[j] for j in range(n))
+                + sum(w_in[i, k] * u[t, k] for k in range(u.shape[1]))
             )
             new[i] = (1 - leak) * x[i] + leak * np.tanh(pre)
         x = new

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import check_array, check_param, Interval
+from neurolearn._params import Interval, check_array, check_param
 from neurolearn.backend import resolve_backend
 from neurolearn.errors import NotFittedError, ParameterError
 from neurolearn.reservoir._engine import Net, closed_loop, simulate
@@ -33,7 +33,9 @@ class ReservoirBase:
     # -- inputs -----------------------------------------------------------------------------
     def _check_input(self, u, name="u"):
         d = self.n_inputs
-        arr = check_array(self._owner(), name, u, ndim=(1, 2, 3), shape_doc=f"(T, {d}) or (B, T, {d})")
+        arr = check_array(
+            self._owner(), name, u, ndim=(1, 2, 3), shape_doc=f"(T, {d}) or (B, T, {d})"
+        )
         if arr.ndim == 1:
             if d != 1:
                 raise ParameterError(
@@ -86,7 +88,9 @@ class ReservoirBase:
         u3 = arr if batched else arr[None]
         if continue_state:
             if self.last_state_ is None:
-                raise NotFittedError(f"{self._owner()}.run(continue_state=True) needs a previous run.")
+                raise NotFittedError(
+                    f"{self._owner()}.run(continue_state=True) needs a previous run."
+                )
             initial_state = self.last_state_
         s0, v0 = self._initial(initial_state, u3.shape[0])
         states, s_fin, v_fin = simulate([self._net()], u3, s0, v0, self._backend())

@@ -75,7 +75,11 @@ def _check_batch(nets: list[Net], u: np.ndarray) -> int:
 
 
 def simulate(
-    nets: list[Net], u: np.ndarray, s0: np.ndarray, v0: np.ndarray, backend: Backend,
+    nets: list[Net],
+    u: np.ndarray,
+    s0: np.ndarray,
+    v0: np.ndarray,
+    backend: Backend,
     store: bool = True,
 ):
     """Run ``nets`` (one, or one per batch entry) on ``u (Bu, T, d)`` from ``(s0, v0) (B, n)``.
@@ -101,7 +105,13 @@ def _raise_if_diverged(diverged_at) -> None:
         )
 
 
+#: from this many recurrent weights per step on, a lone reservoir splits its rows over threads
+ROW_PARALLEL_NNZ = 20_000
+
+
 def _simulate_numba(nets, u, s0, v0, store, n_batch):
+    if n_batch == 1 and nets[0].W.nnz >= ROW_PARALLEL_NNZ:
+        return _simulate_numba_rows(nets[0], u[0], s0[0], v0[0], store)
     indptr, indices, data = _stack_csr(nets)
     w_in = np.ascontiguousarray(np.stack([net.w_in for net in nets]))
     bias = np.ascontiguousarray(np.stack([net.bias for net in nets]))
@@ -114,12 +124,51 @@ def _simulate_numba(nets, u, s0, v0, store, n_batch):
     v_final = np.empty((n_batch, n))
     diverged_at = np.empty(n_batch, dtype=np.int64)
     nb_kernels.run_batch(
-        nets[0].kind, indptr, indices, data, w_in, bias, leak, gain, threshold,
-        np.ascontiguousarray(u), np.ascontiguousarray(s0), np.ascontiguousarray(v0),
-        states, s_final, v_final, diverged_at,
+        nets[0].kind,
+        indptr,
+        indices,
+        data,
+        w_in,
+        bias,
+        leak,
+        gain,
+        threshold,
+        np.ascontiguousarray(u),
+        np.ascontiguousarray(s0),
+        np.ascontiguousarray(v0),
+        states,
+        s_final,
+        v_final,
+        diverged_at,
     )
     _raise_if_diverged(diverged_at)
     return (states if store else None), s_final, v_final
+
+
+def _simulate_numba_rows(net, u, s0, v0, store):
+    W = net.W.tocsr()
+    W.sort_indices()
+    states = np.empty((u.shape[0] if store else 0, net.n))
+    s_final, v_final = np.empty(net.n), np.empty(net.n)
+    bad = nb_kernels.run_rows_parallel(
+        net.kind,
+        W.indptr.astype(np.int64),
+        W.indices.astype(np.int64),
+        W.data,
+        net.w_in,
+        net.bias,
+        net.leak,
+        net.gain,
+        net.threshold,
+        np.ascontiguousarray(u),
+        s0,
+        v0,
+        states,
+        s_final,
+        v_final,
+    )
+    _raise_if_diverged([bad])
+    return (states[None] if store else None), s_final[None], v_final[None]
 
 
 def _simulate_numpy(nets, u, s0, v0, store, n_batch):
@@ -186,10 +235,22 @@ def closed_loop(net: Net, w_out, b_out, s0, v0, n_steps: int):
     states = np.empty((n_steps, net.n))
     outputs = np.empty((n_steps, w_out.shape[0]))
     bad = nb_kernels.run_closed_loop(
-        net.kind, indptr[0], indices[0], data[0], net.w_in, net.bias, net.leak, net.gain,
-        net.threshold, np.ascontiguousarray(w_out), np.ascontiguousarray(b_out),
-        np.ascontiguousarray(s0, dtype=np.float64), np.ascontiguousarray(v0, dtype=np.float64),
-        n_steps, states, outputs,
+        net.kind,
+        indptr[0],
+        indices[0],
+        data[0],
+        net.w_in,
+        net.bias,
+        net.leak,
+        net.gain,
+        net.threshold,
+        np.ascontiguousarray(w_out),
+        np.ascontiguousarray(b_out),
+        np.ascontiguousarray(s0, dtype=np.float64),
+        np.ascontiguousarray(v0, dtype=np.float64),
+        n_steps,
+        states,
+        outputs,
     )
     if bad >= 0:
         # a free run that explodes is a prediction failure, not a crash: the caller decides

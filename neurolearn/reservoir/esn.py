@@ -77,8 +77,20 @@ class ESN(ReservoirBase):
     """
 
     def __init__(
-        self, *, n=100, spectral_radius=1.0, leak=1.0, density=0.1, input_scaling=1.0,
-        input_density=1.0, input_distribution="uniform", bias_scaling=0.0, n_inputs=1, seed=None, backend=None, device=None,
+        self,
+        *,
+        n=100,
+        spectral_radius=1.0,
+        leak=1.0,
+        density=0.1,
+        input_scaling=1.0,
+        input_density=1.0,
+        input_distribution="uniform",
+        bias_scaling=0.0,
+        n_inputs=1,
+        seed=None,
+        backend=None,
+        device=None,
     ):
         self.n = n
         self.spectral_radius = spectral_radius
@@ -146,17 +158,18 @@ class ESN(ReservoirBase):
         --------
         >>> esn = ESN.from_weights(np.eye(3) * 0.5, np.ones((3, 1)))
         >>> esn.run(np.ones((2, 1)))[1].round(4).tolist()
-        [0.8482, 0.8482, 0.8482]
+        [0.8811, 0.8811, 0.8811]
         """
         W = sp.csr_matrix(W, dtype=np.float64)
         n = W.shape[0]
         w_in = check_array("ESN", "w_in", w_in, ndim=2, shape=(n, None), shape_doc=f"({n}, d)")
-        bias = np.zeros(n) if bias is None else check_array(
-            "ESN", "bias", np.ravel(bias), ndim=1, shape=(n,), shape_doc=f"({n},)"
+        bias = (
+            np.zeros(n)
+            if bias is None
+            else check_array("ESN", "bias", np.ravel(bias), ndim=1, shape=(n,), shape_doc=f"({n},)")
         )
         esn = cls(n=n, n_inputs=w_in.shape[1], leak=leak, backend=backend, device=device)
         esn._validate()
         esn._set_weights(W, w_in, bias)
         esn.last_state_ = None
         return esn
-

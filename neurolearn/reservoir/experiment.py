@@ -137,13 +137,18 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     t = task.task
     kind = t.kind_name
     n_inputs = 3 if kind == "lorenz" else 1
-    reservoir = build_reservoir(model, n_inputs=n_inputs, seed=np.random.default_rng(rng_net),
-                                backend=backend)
+    reservoir = build_reservoir(
+        model, n_inputs=n_inputs, seed=np.random.default_rng(rng_net), backend=backend
+    )
     rule = model.get("rule")
     adapt_steps = 0 if rule is None or rule.kind_name == "none" else rule.steps
     readout = model.get("readout") or RidgeReadout()
-    common = dict(washout=readout.washout, ridge=readout.ridge, adapt_steps=adapt_steps,
-                  seed=np.random.default_rng(rng_task))
+    common = dict(
+        washout=readout.washout,
+        ridge=readout.ridge,
+        adapt_steps=adapt_steps,
+        seed=np.random.default_rng(rng_task),
+    )
     params = {k: v for k, v in t.to_dict().items() if k != "kind"}
     metrics, arrays = {}, {}
     if kind == "memory-capacity":
@@ -191,7 +196,8 @@ def _adaptation_outputs(res: EIReservoir, metrics, arrays, attrs):
     arrays["target_rate"] = xr.DataArray(res.target_rate_, dims="unit")
     if res.rate_trajectory_.shape[0]:
         arrays["rate_trajectory"] = xr.DataArray(
-            res.rate_trajectory_, dims=("adapt_step", "unit"),
+            res.rate_trajectory_,
+            dims=("adapt_step", "unit"),
             coords={"adapt_step": res.trajectory_steps_},
         )
     if res.adapted_:
@@ -219,15 +225,23 @@ def figure(ds):
                 color = f"C{j}"
                 ax.plot(traj["adapt_step"], traj[:, i], color=color, lw=1)
                 ax.axhline(targets[i], color=color, ls="--", lw=0.8)
-            ax.set(xlabel="adaptation step", ylabel="rate (window mean)",
-                   title="rates converge to targets (dashed)")
+            ax.set(
+                xlabel="adaptation step",
+                ylabel="rate (window mean)",
+                title="rates converge to targets (dashed)",
+            )
         elif panel == "scatter":
             final = ds["adapted_rate"].values
             targets = ds["target_rate"].values
             ax.scatter(targets, final, s=6, alpha=0.6)
             ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-            ax.set(xlabel="target rate", ylabel="mean rate, frozen weights", xlim=(0, 1), ylim=(0, 1),
-                   title="per-unit rate vs target")
+            ax.set(
+                xlabel="target rate",
+                ylabel="mean rate, frozen weights",
+                xlim=(0, 1),
+                ylim=(0, 1),
+                title="per-unit rate vs target",
+            )
         elif "mc_curve" in ds:
             ds["mc_curve"].plot(ax=ax)
             ax.set(ylabel="MC_k", title=f"memory capacity = {float(ds['memory_capacity']):.2f}")

@@ -32,8 +32,17 @@ def _adapt(reservoir, u_adapt):
 
 
 def memory_capacity(
-    reservoir, *, max_delay=100, train_steps=4000, test_steps=1000, washout=200, ridge=1e-6,
-    input_amplitude=0.8, adapt_steps=0, series=None, seed=None,
+    reservoir,
+    *,
+    max_delay=100,
+    train_steps=4000,
+    test_steps=1000,
+    washout=200,
+    ridge=1e-6,
+    input_amplitude=0.8,
+    adapt_steps=0,
+    series=None,
+    seed=None,
 ) -> dict:
     """Jaeger's memory capacity of ``reservoir`` on held-out data.
 
@@ -89,8 +98,17 @@ def memory_capacity(
 
 
 def narma_prediction(
-    reservoir, *, order=10, train_steps=5000, test_steps=2000, washout=200, ridge=1e-6,
-    input_low=0.0, input_high=0.5, adapt_steps=0, seed=None,
+    reservoir,
+    *,
+    order=10,
+    train_steps=5000,
+    test_steps=2000,
+    washout=200,
+    ridge=1e-6,
+    input_low=0.0,
+    input_high=0.5,
+    adapt_steps=0,
+    seed=None,
 ) -> dict:
     """NARMA one-step prediction: the state after ``u(t)`` predicts ``y(t+1)``.
 
@@ -115,8 +133,11 @@ def narma_prediction(
     split = washout + train_steps
     readout = Readout(ridge=ridge, washout=washout).fit(states[:split], target[:split])
     pred = readout.predict(states[split:])
-    return {"nrmse": nrmse(target[split:], pred), "target": target[split:, 0],
-            "prediction": pred[:, 0]}
+    return {
+        "nrmse": nrmse(target[split:], pred),
+        "target": target[split:, 0],
+        "prediction": pred[:, 0],
+    }
 
 
 def _standardize(series, n_fit):
@@ -126,8 +147,18 @@ def _standardize(series, n_fit):
 
 
 def mackey_glass_prediction(
-    reservoir, *, tau=17.0, sample_every=1.0, dt=0.1, train_steps=3000, test_steps=1000,
-    free_run_steps=100, washout=200, ridge=1e-6, adapt_steps=0, seed=None,
+    reservoir,
+    *,
+    tau=17.0,
+    sample_every=1.0,
+    dt=0.1,
+    train_steps=3000,
+    test_steps=1000,
+    free_run_steps=100,
+    washout=200,
+    ridge=1e-6,
+    adapt_steps=0,
+    seed=None,
 ) -> dict:
     """Mackey-Glass one-step prediction (held out) and free-running prediction.
 
@@ -170,8 +201,18 @@ def mackey_glass_prediction(
 
 
 def lorenz_prediction(
-    reservoir, *, dt=0.02, train_steps=5000, free_run_steps=1000, repeats=5, washout=200,
-    ridge=1e-6, threshold=0.4, lyapunov_exponent=LORENZ_LYAPUNOV, adapt_steps=0, seed=None,
+    reservoir,
+    *,
+    dt=0.02,
+    train_steps=5000,
+    free_run_steps=1000,
+    repeats=5,
+    washout=200,
+    ridge=1e-6,
+    threshold=0.4,
+    lyapunov_exponent=LORENZ_LYAPUNOV,
+    adapt_steps=0,
+    seed=None,
 ) -> dict:
     """Lorenz-63 free-running prediction; valid time in Lyapunov times.
 

@@ -22,7 +22,9 @@ def nrmse(y_true, y_pred) -> float:
     """
     t, p = _2d(y_true), _2d(y_pred)
     if t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape. Got {t.shape} and {p.shape}.")
+        raise ValueError(
+            f"y_true and y_pred must have the same shape. Got {t.shape} and {p.shape}."
+        )
     rmse = np.sqrt(np.mean((t - p) ** 2, axis=0))
     return float(np.mean(rmse / np.std(t, axis=0)))
 
@@ -55,7 +57,8 @@ def valid_prediction_time(y_true, y_pred, threshold: float = 0.4, scale=None) ->
 
     Examples
     --------
-    >>> valid_prediction_time(np.sin(np.arange(50.0)), np.sin(np.arange(50.0)) + np.arange(50) * 0.02)
+    >>> truth = np.sin(np.arange(50.0))
+    >>> valid_prediction_time(truth, truth + np.arange(50) * 0.02)
     15
     """
     t, p = _2d(y_true), _2d(y_pred)

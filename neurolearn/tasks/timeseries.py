@@ -60,9 +60,16 @@ def delayed_targets(u, max_delay: int, start: int) -> np.ndarray:
 
 
 def mackey_glass(
-    n_samples: int, *, tau: float = 17.0, beta: float = 0.2, gamma: float = 0.1,
-    exponent: float = 10.0, dt: float = 0.1, sample_every: float = 1.0,
-    transient: float = 500.0, seed=None,
+    n_samples: int,
+    *,
+    tau: float = 17.0,
+    beta: float = 0.2,
+    gamma: float = 0.1,
+    exponent: float = 10.0,
+    dt: float = 0.1,
+    sample_every: float = 1.0,
+    transient: float = 500.0,
+    seed=None,
 ) -> np.ndarray:
     r"""Mackey-Glass series sampled every ``sample_every`` time units (RK4 with step ``dt``).
 
@@ -105,8 +112,15 @@ def mackey_glass(
 
 
 def lorenz(
-    n_samples: int, *, dt: float = 0.02, sigma: float = 10.0, rho: float = 28.0,
-    beta: float = 8.0 / 3.0, transient: float = 50.0, substeps: int = 4, seed=None,
+    n_samples: int,
+    *,
+    dt: float = 0.02,
+    sigma: float = 10.0,
+    rho: float = 28.0,
+    beta: float = 8.0 / 3.0,
+    transient: float = 50.0,
+    substeps: int = 4,
+    seed=None,
 ) -> np.ndarray:
     r"""Lorenz-63 trajectory (RK4), shape ``(n_samples, 3)``, sampled every ``dt``.
 

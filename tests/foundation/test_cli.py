@@ -10,15 +10,30 @@ import xarray as xr
 
 from neurolearn.cli import main
 
-SMALL = ["--set", "network.n=30", "--set", "task.train_steps=400", "--set", "task.test_steps=150",
-         "--set", "readout.washout=50"]
+SMALL = [
+    "--set",
+    "network.n=30",
+    "--set",
+    "task.train_steps=400",
+    "--set",
+    "task.test_steps=150",
+    "--set",
+    "readout.washout=50",
+]
 
 
 def test_list(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("ei-reservoir", "ei-reservoir-global", "esn", "narma10", "memory-capacity",
-                 "mackey-glass", "lorenz"):
+    for name in (
+        "ei-reservoir",
+        "ei-reservoir-global",
+        "esn",
+        "narma10",
+        "memory-capacity",
+        "mackey-glass",
+        "lorenz",
+    ):
         assert name in out
 
 
@@ -46,8 +61,10 @@ def test_run_table(capsys):
         (["run", "esm", "narma10"], "Did you mean 'esn'"),
         (["run", "esn", "narma10", "--set", "network.spectral_radios=1"], "spectral_radius"),
         (["run", "esn", "narma10", "--set", "network.n=-3"], "network.n"),
-        (["run", "ei-reservoir", "narma10", "--set", "network.excitatory_fraction=1.5"],
-         "excitatory_fraction"),
+        (
+            ["run", "ei-reservoir", "narma10", "--set", "network.excitatory_fraction=1.5"],
+            "excitatory_fraction",
+        ),
         (["run", "ei-reservoir", "narma10", "--set", "rule.target_rate=0"], "target_rate"),
         (["run", "esn", "narma10", "--device", "cuda:7", "--backend", "numba"], "torch"),
     ],
@@ -70,26 +87,64 @@ def test_diverged_run_exits_1(tmp_path, capsys):
 def test_real_entry_point_subprocess(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "neurolearn", "run", "esn", "narma10", "--json", *SMALL],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "ok"
-    proc = subprocess.run([sys.executable, "-m", "neurolearn", "run", "nope", "narma10"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurolearn", "run", "nope", "narma10"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "unknown model 'nope'" in proc.stderr
 
 
 def test_same_spec_and_seed_give_identical_result_files(tmp_path):
     for d in ("a", "b"):
-        assert main(["run", "ei-reservoir", "memory-capacity", "--out", str(tmp_path / d),
-                     "--set", "network.n=40", "--set", "network.in_degree_exc=5",
-                     "--set", "network.in_degree_inh=5", "--set", "rule.steps=300",
-                     "--set", "task.max_delay=10", "--set", "task.train_steps=300",
-                     "--set", "task.test_steps=100", "--set", "readout.washout=20",
-                     "--json"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    "ei-reservoir",
+                    "memory-capacity",
+                    "--out",
+                    str(tmp_path / d),
+                    "--set",
+                    "network.n=40",
+                    "--set",
+                    "network.in_degree_exc=5",
+                    "--set",
+                    "network.in_degree_inh=5",
+                    "--set",
+                    "rule.steps=300",
+                    "--set",
+                    "task.max_delay=10",
+                    "--set",
+                    "task.train_steps=300",
+                    "--set",
+                    "task.test_steps=100",
+                    "--set",
+                    "readout.washout=20",
+                    "--json",
+                ]
+            )
+            == 0
+        )
     a = xr.open_dataset(tmp_path / "a" / "result.nc", engine="h5netcdf")
     b = xr.open_dataset(tmp_path / "b" / "result.nc", engine="h5netcdf")
     a.attrs.pop("wall_s"), b.attrs.pop("wall_s")
     xr.testing.assert_identical(a, b)
     assert np.isfinite(float(a["memory_capacity"]))
     assert "rate_trajectory" in a and "adapted_rate" in a
+
+
+def test_demo_quick(tmp_path, capsys):
+    assert main(["demo", "--quick", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "memory-capacity" in out and "narma10" in out and "local gain" in out
+    summary = json.loads((tmp_path / "demo.json").read_text())
+    assert {row["task"] for row in summary["rows"]} == {"memory-capacity", "narma10"}
+    assert (tmp_path / "demo.png").stat().st_size > 10_000

@@ -11,25 +11,37 @@ SMALL = ["network.n=30", "task.train_steps=400", "task.test_steps=150", "readout
 
 def test_dataset_contract():
     ds = nl.run("esn", "narma10", seed=2, overrides=SMALL)
-    for key in ("spec", "seed", "backend", "device", "neurolearn_version", "wall_s", "status",
-                "message"):
+    for key in (
+        "spec",
+        "seed",
+        "backend",
+        "device",
+        "neurolearn_version",
+        "wall_s",
+        "status",
+        "message",
+    ):
         assert key in ds.attrs
     assert ds.attrs["status"] == "ok" and ds.attrs["seed"] == 2
     assert ds["nrmse"].ndim == 0 and ds["prediction"].dims == ("t",)
 
 
 def test_rerun_reproduces_the_numbers():
-    ds = nl.run("ei-reservoir", "narma10", seed=4,
-                overrides=SMALL + ["network.in_degree_exc=5", "network.in_degree_inh=5",
-                                   "rule.steps=200"])
+    ds = nl.run(
+        "ei-reservoir",
+        "narma10",
+        seed=4,
+        overrides=SMALL + ["network.in_degree_exc=5", "network.in_degree_inh=5", "rule.steps=200"],
+    )
     again = nl.rerun(ds)
     assert float(again["nrmse"]) == float(ds["nrmse"])
 
 
 def test_torch_backend_gives_the_same_numbers():
     a = nl.run("esn", "memory-capacity", seed=1, overrides=SMALL + ["task.max_delay=10"])
-    b = nl.run("esn", "memory-capacity", seed=1, overrides=SMALL + ["task.max_delay=10"],
-               backend="torch")
+    b = nl.run(
+        "esn", "memory-capacity", seed=1, overrides=SMALL + ["task.max_delay=10"], backend="torch"
+    )
     assert b.attrs["backend"] == "torch"
     np.testing.assert_allclose(b["mc_curve"], a["mc_curve"], atol=1e-8)
 
@@ -49,13 +61,18 @@ def test_divergence_is_recorded_not_returned_as_numbers():
     assert "nrmse" not in ds
 
 
-@pytest.mark.parametrize("task, metric", [("mackey-glass", "nrmse_one_step"),
-                                          ("lorenz", "valid_time_lyapunov")])
+@pytest.mark.parametrize(
+    "task, metric", [("mackey-glass", "nrmse_one_step"), ("lorenz", "valid_time_lyapunov")]
+)
 def test_prediction_tasks_run(task, metric):
     over = ["network.n=80", "task.train_steps=800", "readout.washout=100"]
     if task == "lorenz":
-        over += ["task.free_run_steps=100", "task.repeats=2", "network.input_scaling=0.3",
-                 "network.spectral_radius=0.9"]
+        over += [
+            "task.free_run_steps=100",
+            "task.repeats=2",
+            "network.input_scaling=0.3",
+            "network.spectral_radius=0.9",
+        ]
     else:
         over += ["task.test_steps=200", "task.free_run_steps=50"]
     ds = nl.run("esn", task, seed=0, overrides=over)

@@ -16,12 +16,16 @@ def test_every_shipped_spec_loads():
 def test_unknown_key_suggests_the_close_one(tmp_path):
     path = tmp_path / "m.toml"
     path.write_text('spec_version = 1\n[network]\nkind = "esn"\nspectral_radios = 0.9\n')
-    with pytest.raises(SpecError, match=r"network\.spectral_radios: unknown key.*Did you mean 'spectral_radius'"):
+    with pytest.raises(
+        SpecError, match=r"network\.spectral_radios: unknown key.*Did you mean 'spectral_radius'"
+    ):
         specs.load_model(path)
 
 
 def test_bad_value_names_file_key_and_expectation():
-    with pytest.raises(SpecError, match=r"models/esn\.toml: network\.leak: must be a float in \(0, 1\]\. Got 1\.5"):
+    with pytest.raises(
+        SpecError, match=r"models/esn\.toml: network\.leak: must be a float in \(0, 1\]\. Got 1\.5"
+    ):
         specs.load_model("esn", ["network.leak=1.5"])
 
 
@@ -38,8 +42,9 @@ def test_unknown_names_and_sections():
 
 
 def test_overrides_are_parsed_as_toml_and_validated():
-    model = specs.load_model("ei-reservoir", ["network.n=40", "rule.learning_rate=[0.1, 0.01]",
-                                             "rule.target_rate=0.3"])
+    model = specs.load_model(
+        "ei-reservoir", ["network.n=40", "rule.learning_rate=[0.1, 0.01]", "rule.target_rate=0.3"]
+    )
     assert model.network.n == 40
     assert model.rule.learning_rate == [0.1, 0.01]
     assert model.rule.target_rate == 0.3
@@ -70,3 +75,10 @@ def test_specs_are_frozen():
     m = specs.load_model("esn")
     with pytest.raises(AttributeError):
         m.network.n = 5
+
+
+def test_switching_kind_starts_the_table_afresh():
+    model = specs.load_model("ei-reservoir", ["rule.kind=none"])
+    assert model.rule.kind_name == "none"
+    model = specs.load_model("ei-reservoir", ["rule.kind=global-ei-balance", "rule.steps=50"])
+    assert model.rule.kind_name == "global-ei-balance" and model.rule.steps == 50

@@ -38,8 +38,13 @@ def adaptation_input():
 
 
 def test_local_adaptation_reaches_heterogeneous_targets(adaptation_input):
-    res = EIReservoir(n=200, in_degree_exc=20, in_degree_inh=20, seed=2,
-                      target_rate={"dist": "beta", "a": 2, "b": 2})
+    res = EIReservoir(
+        n=200,
+        in_degree_exc=20,
+        in_degree_inh=20,
+        seed=2,
+        target_rate={"dist": "beta", "a": 2, "b": 2},
+    )
     res.adapt(adaptation_input)
     report = res.target_report(adaptation_input)
     assert report["fraction_within"] >= 0.95, report
@@ -51,8 +56,14 @@ def test_local_adaptation_reaches_heterogeneous_targets(adaptation_input):
 
 
 def test_global_tuning_meets_only_the_population_mean(adaptation_input):
-    res = EIReservoir(n=200, in_degree_exc=20, in_degree_inh=20, seed=2, adaptation="global",
-                      target_rate={"dist": "beta", "a": 2, "b": 2})
+    res = EIReservoir(
+        n=200,
+        in_degree_exc=20,
+        in_degree_inh=20,
+        seed=2,
+        adaptation="global",
+        target_rate={"dist": "beta", "a": 2, "b": 2},
+    )
     res.adapt(adaptation_input)
     report = res.target_report(adaptation_input)
     assert report["mean_rate"] == pytest.approx(report["mean_target"], abs=0.01)
@@ -83,8 +94,15 @@ def test_homogeneous_low_target_hits_the_period_two_floor(adaptation_input):
 def test_row_rescaling_makes_targets_a_fixed_point():
     """Under constant (mean) input, r = rho is an exact fixed point after row rescaling:
     this pins the sign of the solved scale omega."""
-    res = EIReservoir(n=100, in_degree_exc=10, in_degree_inh=10, seed=4, leak=0.3,
-                      adaptation="row-rescale", target_rate=0.3)
+    res = EIReservoir(
+        n=100,
+        in_degree_exc=10,
+        in_degree_inh=10,
+        seed=4,
+        leak=0.3,
+        adaptation="row-rescale",
+        target_rate=0.3,
+    )
     u = np.full((50, 1), 0.2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableTargetWarning)
@@ -97,8 +115,15 @@ def test_row_rescaling_makes_targets_a_fixed_point():
     nxt = 1 / (1 + np.exp(-10 * (0.3 * v_star + W @ rho + res.w_in_[:, 0] * 0.2)))
     np.testing.assert_allclose(nxt[ok], rho[ok], atol=1e-12)
     # a unit above target needs more inhibition: omega grows as its target drops
-    high = EIReservoir(n=100, in_degree_exc=10, in_degree_inh=10, seed=4, leak=0.3,
-                       adaptation="row-rescale", target_rate=0.6)
+    high = EIReservoir(
+        n=100,
+        in_degree_exc=10,
+        in_degree_inh=10,
+        seed=4,
+        leak=0.3,
+        adaptation="row-rescale",
+        target_rate=0.6,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableTargetWarning)
         high.adapt(u)
@@ -108,8 +133,15 @@ def test_row_rescaling_makes_targets_a_fixed_point():
 
 def test_unreachable_units_are_counted_and_reported():
     """Targets near 1 with weak excitation: inhibition hits zero and the units are flagged."""
-    res = EIReservoir(n=100, in_degree_exc=10, in_degree_inh=10, seed=5, threshold=0.5,
-                      target_rate=0.97, learning_rate=0.05)
+    res = EIReservoir(
+        n=100,
+        in_degree_exc=10,
+        in_degree_inh=10,
+        seed=5,
+        threshold=0.5,
+        target_rate=0.97,
+        learning_rate=0.05,
+    )
     u = np.random.default_rng(0).uniform(-0.8, 0.8, (2000, 1))
     with pytest.warns(UnreachableTargetWarning, match="cannot reach"):
         res.adapt(u)
@@ -132,7 +164,7 @@ def test_adaptation_is_deterministic(adaptation_input):
         ({"excitatory_fraction": 1.0}, r"'excitatory_fraction' .* in \(0, 1\)"),
         ({"input_fraction": 0.0}, "'input_fraction'"),
         ({"target_rate": 1.2}, "'target_rate' .* in \\(0, 1\\)"),
-        ({"target_rate": {"dist": "beta", "a": -1, "b": 2}}, "a > 0"),
+        ({"target_rate": {"dist": "beta", "a": -1, "b": 2}}, "'target_rate' .* distribution"),
         ({"learning_rate": -1.0}, "'learning_rate'"),
         ({"in_degree_exc": 500}, "'in_degree_exc' .* at most"),
         ({"adaptation": "hebbian"}, "'adaptation'"),

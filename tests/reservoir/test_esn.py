@@ -37,7 +37,12 @@ def test_memory_capacity_matches_reservoirpy_protocol():
     rpy = reservoirpy_reservoir(100, 1.0, 1.0, seed=1)
     esn = ESN.from_weights(rpy.W, rpy.Win.toarray())
     ours = memory_capacity(
-        esn, max_delay=k_max, washout=k_max, train_steps=300, test_steps=100, ridge=1e-4,
+        esn,
+        max_delay=k_max,
+        washout=k_max,
+        train_steps=300,
+        test_steps=100,
+        ridge=1e-4,
         series=series,
     )
     assert ours["total"] == pytest.approx(theirs, abs=1e-6)
@@ -47,10 +52,22 @@ def test_own_esn_memory_capacity_near_reference_point():
     """ReservoirPy's default configuration (10% of units get +-1 input), drawn by our own
     generator, lands in the same MC regime, ~18.8 +- 3."""
     totals = [
-        memory_capacity(ESN(n=100, spectral_radius=1.0, input_density=0.1,
-                            input_distribution="bernoulli", seed=s), max_delay=50, washout=50,
-                        train_steps=300, test_steps=100, ridge=1e-4, input_amplitude=0.8,
-                        seed=s)["total"]
+        memory_capacity(
+            ESN(
+                n=100,
+                spectral_radius=1.0,
+                input_density=0.1,
+                input_distribution="bernoulli",
+                seed=s,
+            ),
+            max_delay=50,
+            washout=50,
+            train_steps=300,
+            test_steps=100,
+            ridge=1e-4,
+            input_amplitude=0.8,
+            seed=s,
+        )["total"]
         for s in range(4)
     ]
     assert 15.0 < np.mean(totals) < 23.0
@@ -59,8 +76,15 @@ def test_own_esn_memory_capacity_near_reference_point():
 @pytest.mark.parametrize("sr", [0.5, 1.0, 1.5])
 def test_memory_capacity_never_exceeds_n(sr):
     for s in range(3):
-        mc = memory_capacity(ESN(n=20, spectral_radius=sr, seed=s), max_delay=60, washout=60,
-                             train_steps=1500, test_steps=500, ridge=1e-8, seed=s)
+        mc = memory_capacity(
+            ESN(n=20, spectral_radius=sr, seed=s),
+            max_delay=60,
+            washout=60,
+            train_steps=1500,
+            test_steps=500,
+            ridge=1e-8,
+            seed=s,
+        )
         assert 0 <= mc["total"] <= 20 + 1e-9
         assert np.all((mc["curve"] >= 0) & (mc["curve"] <= 1))
 
@@ -71,8 +95,9 @@ def test_linear_orthogonal_reservoir_approaches_n():
     q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(n, n)))
     w_in = np.random.default_rng(1).uniform(-1, 1, (n, 1)) * 1e-4  # tanh(x) ~ x
     esn = ESN.from_weights(0.98 * q, w_in)
-    mc = memory_capacity(esn, max_delay=80, washout=200, train_steps=6000, test_steps=2000,
-                         ridge=1e-16, seed=0)
+    mc = memory_capacity(
+        esn, max_delay=80, washout=200, train_steps=6000, test_steps=2000, ridge=1e-16, seed=0
+    )
     assert mc["total"] > 0.9 * n
     assert mc["total"] <= n + 1e-6
 

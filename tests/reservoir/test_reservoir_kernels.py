@@ -42,8 +42,20 @@ def test_local_adaptation_kernel_equals_reference(rng):
     inh_w = res.inh_w_.copy()
     record = np.zeros((60 // 7, res.n))
     bad = kernels.adapt_local(
-        res.exc_idx_, res.exc_w_, res.inh_idx_, inh_w, res.w_in_, np.full(res.n, 0.2), 10.0, 0.0,
-        u, eta, target, np.zeros(res.n), 7, record,
+        res.exc_idx_,
+        res.exc_w_,
+        res.inh_idx_,
+        inh_w,
+        res.w_in_,
+        np.full(res.n, 0.2),
+        10.0,
+        0.0,
+        u,
+        eta,
+        target,
+        np.zeros(res.n),
+        7,
+        record,
     )
     assert bad == -1
     rows = np.repeat(np.arange(res.n), res.in_degree_inh)
@@ -133,3 +145,17 @@ def test_closed_loop_equals_manual_feedback(rng):
         state = esn.last_state_
         y = x[-1] @ ro.coef_ + ro.intercept_
     np.testing.assert_allclose(free, np.array(manual), atol=1e-12)
+
+
+def test_row_parallel_kernel_equals_batch_kernel(rng, monkeypatch):
+    """Large single reservoirs take the row-parallel kernel: same numbers."""
+    from neurolearn.reservoir import _engine
+
+    esn = ESN(n=60, density=0.5, leak=0.8, seed=5)
+    ei = small_ei(seed=3, leak=0.2)
+    u = rng.uniform(-1, 1, (80, 1))
+    for model in (esn, ei):
+        monkeypatch.setattr(_engine, "ROW_PARALLEL_NNZ", 10**9)
+        ref = model.run(u)
+        monkeypatch.setattr(_engine, "ROW_PARALLEL_NNZ", 1)
+        np.testing.assert_allclose(model.run(u), ref, rtol=0, atol=1e-14)

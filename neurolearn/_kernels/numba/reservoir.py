@@ -62,8 +62,22 @@ def _first_nonfinite(s):
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
 def run_batch(
-    kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s0, v0,
-    states_out, s_final, v_final, diverged_at,
+    kind,
+    indptr,
+    indices,
+    data,
+    w_in,
+    bias,
+    leak,
+    gain,
+    threshold,
+    u,
+    s0,
+    v0,
+    states_out,
+    s_final,
+    v_final,
+    diverged_at,
 ):
     """Advance ``B`` reservoirs over ``T`` steps.
 
@@ -87,8 +101,19 @@ def run_batch(
         diverged_at[b] = -1
         for t in range(n_steps):
             _advance(
-                kind, indptr[wb], indices[wb], data[wb], w_in[wb], bias[wb], leak[wb],
-                gain[wb], threshold[wb], u[ub, t], s, v, pre,
+                kind,
+                indptr[wb],
+                indices[wb],
+                data[wb],
+                w_in[wb],
+                bias[wb],
+                leak[wb],
+                gain[wb],
+                threshold[wb],
+                u[ub, t],
+                s,
+                v,
+                pre,
             )
             if store:
                 states_out[b, t, :] = s
@@ -101,8 +126,22 @@ def run_batch(
 
 @njit(cache=True, fastmath=FASTMATH)
 def run_closed_loop(
-    kind, indptr, indices, data, w_in, bias, leak, gain, threshold, w_out, b_out, s0, v0,
-    n_steps, states_out, y_out,
+    kind,
+    indptr,
+    indices,
+    data,
+    w_in,
+    bias,
+    leak,
+    gain,
+    threshold,
+    w_out,
+    b_out,
+    s0,
+    v0,
+    n_steps,
+    states_out,
+    y_out,
 ):
     """Free-running (generative) mode of one reservoir.
 
@@ -134,8 +173,20 @@ def run_closed_loop(
 
 @njit(cache=True, fastmath=FASTMATH)
 def adapt_local(
-    exc_idx, exc_w, inh_idx, inh_w, w_in, leak, gain, threshold, u, learning_rate, target,
-    v0, record_every, rate_record,
+    exc_idx,
+    exc_w,
+    inh_idx,
+    inh_w,
+    w_in,
+    leak,
+    gain,
+    threshold,
+    u,
+    learning_rate,
+    target,
+    v0,
+    record_every,
+    rate_record,
 ):
     """Local inhibitory adaptation toward per-unit target rates, in place on ``inh_w``.
 
@@ -183,4 +234,55 @@ def adapt_local(
                 rate_record[row, i] = window[i] / record_every
                 window[i] = 0.0
             row += 1
+    return -1
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def run_rows_parallel(
+    kind,
+    indptr,
+    indices,
+    data,
+    w_in,
+    bias,
+    leak,
+    gain,
+    threshold,
+    u,
+    s0,
+    v0,
+    states_out,
+    s_final,
+    v_final,
+):
+    """One large reservoir, rows of each step split over threads (same equations as
+    :func:`run_batch` with ``B = 1``; 1-D/2-D arrays without the batch axis).
+    Returns the first non-finite step or -1."""
+    n = s0.shape[0]
+    d = u.shape[1]
+    s = s0.copy()
+    v = v0.copy()
+    s_new = np.empty(n)
+    store = states_out.shape[0] > 0
+    for t in range(u.shape[0]):
+        for i in prange(n):
+            acc = bias[i]
+            for p in range(indptr[i], indptr[i + 1]):
+                acc += data[p] * s[indices[p]]
+            for k in range(d):
+                acc += w_in[i, k] * u[t, k]
+            if kind == KIND_ESN:
+                s_new[i] = (1.0 - leak[i]) * s[i] + leak[i] * np.tanh(acc)
+            else:
+                v[i] = leak[i] * v[i] + acc
+                s_new[i] = _sigmoid(gain * (v[i] - threshold))
+        s[:] = s_new
+        if store:
+            states_out[t, :] = s
+        if _first_nonfinite(s):
+            s_final[:] = s
+            v_final[:] = v
+            return t
+    s_final[:] = s
+    v_final[:] = v
     return -1

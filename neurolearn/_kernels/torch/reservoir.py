@@ -23,7 +23,11 @@ def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True)
     drive = torch.einsum("bnd,btd->btn", w_in, u) + bias[:, None, :]
     s = s0.clone()
     v = v0.clone()
-    states = torch.empty((n_batch, n_steps, s.shape[1]), dtype=s.dtype, device=s.device) if store else None
+    states = (
+        torch.empty((n_batch, n_steps, s.shape[1]), dtype=s.dtype, device=s.device)
+        if store
+        else None
+    )
     diverged_at = torch.full((n_batch,), -1, dtype=torch.long, device=s.device)
     gain_ = gain[:, None]
     thr_ = threshold[:, None]
