@@ -303,7 +303,19 @@ def summarize(ds) -> dict:
 
 
 def format_summary(ds, *, wall_s: float | None = None, max_messages: int = 5) -> str:
-    """A few lines for the end of a scan: counts, time, and the first failure messages."""
+    """A few lines for the end of a scan: counts, time, and the first failure messages.
+
+    Examples
+    --------
+    >>> import xarray as xr, numpy as np
+    >>> ds = xr.Dataset({"status": ("network.n", np.array(["ok", "failed"])),
+    ...                  "message": ("network.n", np.array(["", "ValueError: n too small"])),
+    ...                  "wall_s": ("network.n", [1.0, 0.5])}, coords={"network.n": [100, 5]})
+    >>> print(format_summary(ds))
+    scan of ? on ?: 2 points: 1 ok, 0 diverged, 1 failed
+    point time 1.5 s
+      failed at network.n=5: ValueError: n too small
+    """
     s = summarize(ds)
     lines = [
         f"scan of {ds.attrs.get('model', '?')} on {ds.attrs.get('task', '?')}: "
@@ -347,10 +359,51 @@ def plot_scan(
     y: str | None = None,
     metric: str | None = None,
     sel: dict | None = None,
-    band: str = "sd",
+    band: str | None = "sd",
     ax=None,
 ):
-    """The usual pictures of a scan; see :func:`neurolearn._scan.plot.plot_scan`."""
+    """Plot a scalar metric of a scan: lines with a seed band, or a heat map.
+
+    With ``x`` (and optionally ``hue``): the metric's mean over seeds against ``x``, one line
+    per ``hue`` value, with a band of one standard deviation (``band="sd"``), the min-max range
+    (``band="range"``) or none (``band=None``). With ``x`` and ``y``: a heat map of the mean over
+    seeds. Only points with status ``ok`` count; every other grid key must have one value or be
+    fixed with ``sel``. A log-spaced ``x`` gets a log axis.
+
+    Parameters
+    ----------
+    store : path or xarray.Dataset
+        A scan store or its Dataset (:func:`open_scan`).
+    x : str
+        Grid key on the horizontal axis.
+    hue, y : str or None, default=None
+        Grid key for one line per value, or for the vertical axis of a heat map (not both).
+    metric : str or None, default=None
+        Scalar metric to plot (default: the first metric the model reports).
+    sel : dict or None, default=None
+        Values of the other grid keys, e.g. ``{"network.n": 500}``.
+    band : {"sd", "range"} or None, default="sd"
+    ax : matplotlib Axes or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> dims = ("network.n", "readout.ridge", "seed")
+    >>> ds = xr.Dataset(
+    ...     {"nrmse": (dims, np.random.default_rng(0).random((3, 2, 4))),
+    ...      "status": (dims, np.full((3, 2, 4), "ok"))},
+    ...     coords={"network.n": [10, 20, 40], "readout.ridge": [1e-6, 1e-3], "seed": range(4)})
+    >>> fig = plot_scan(ds, x="network.n", hue="readout.ridge")   # lines with seed bands
+    >>> len(fig.axes[0].get_lines())
+    2
+    >>> fig = plot_scan(ds, x="network.n", y="readout.ridge")     # heat map
+    >>> fig.axes[0].get_ylabel()
+    'readout.ridge'
+    """
     from neurolearn._scan.plot import plot_scan as _plot
 
     return _plot(store, x, hue=hue, y=y, metric=metric, sel=sel, band=band, ax=ax)

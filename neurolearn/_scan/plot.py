@@ -55,43 +55,7 @@ def _check_key(ds, name: str, what: str) -> None:
 
 
 def plot_scan(store, x, *, hue=None, y=None, metric=None, sel=None, band="sd", ax=None):
-    """Plot a scalar metric of a scan.
-
-    With ``x`` (and optionally ``hue``): the metric's mean over seeds against ``x``, one line
-    per ``hue`` value, with a band of one standard deviation (``band="sd"``), the min-max range
-    (``band="range"``) or none (``band=None``). With ``x`` and ``y``: a heat map of the mean over
-    seeds. Only points with status ``ok`` count; other grid keys must have one value or be fixed
-    with ``sel``. A log-spaced ``x`` (or ``y``) gets a log axis.
-
-    Parameters
-    ----------
-    store : path or xarray.Dataset
-        A scan store or its Dataset (:func:`neurolearn.open_scan`).
-    x : str
-        Grid key on the horizontal axis.
-    hue, y : str or None, default=None
-        Grid key for one line per value, or for the vertical axis of a heat map (not both).
-    metric : str or None, default=None
-        Scalar metric to plot (default: the first one in the store).
-    sel : dict or None, default=None
-        Values of the other grid keys, e.g. ``{"network.n": 500}``.
-    band : {"sd", "range"} or None, default="sd"
-    ax : matplotlib Axes or None, default=None
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> ds = xr.Dataset({"nrmse": (("network.n", "seed"), np.random.default_rng(0).random((3, 2))),
-    ...                  "status": (("network.n", "seed"), np.full((3, 2), "ok"))},
-    ...                 coords={"network.n": [10, 20, 40], "seed": [0, 1]})
-    >>> fig = plot_scan(ds, x="network.n")
-    >>> fig.axes[0].get_xlabel()
-    'network.n'
-    """
+    """See :func:`neurolearn.scan.plot_scan` (the public entry point)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
-from conftest import TOY_MODEL, TOY_TASK
+from scan_helpers import TOY_MODEL, TOY_TASK
 
 import neurolearn as nl
 from neurolearn.cli import main

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from conftest import HERE, TOY_MODEL, TOY_TASK, same_results
+from scan_helpers import HERE, TOY_MODEL, TOY_TASK, same_results
 
 import neurolearn
 from neurolearn.scan import scan

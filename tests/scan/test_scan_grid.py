@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOY_MODEL, TOY_TASK
+from scan_helpers import TOY_MODEL, TOY_TASK
 
 from neurolearn._scan.grid import parse_grid, parse_grid_arg
 from neurolearn.cli import main

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import same_results
+from scan_helpers import same_results
 
 import neurolearn as nl
 from neurolearn.cli import main

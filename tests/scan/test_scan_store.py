@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import TOY_MODEL, TOY_TASK, same_results
+from scan_helpers import TOY_MODEL, TOY_TASK, same_results
 
 from neurolearn import specs
 from neurolearn.experiment import run_specs
