@@ -148,6 +148,7 @@ def scan(
     from neurolearn._scan.slurm import read_slurm_config
     from neurolearn.backend import resolve_backend
 
+    start = time.perf_counter()
     _check_options(seeds, seed, workers, scheduler, slurm, out)
     grid_values = parse_grid(grid)
     base_model, base_task, points = build_points(model, task, grid_values, overrides)
@@ -186,33 +187,33 @@ def scan(
     }
     store = ScanStore(out, identity, coords, dims, attrs)
     resuming = store.check(resume)
-
-    start = time.perf_counter()
-    engine = engines.open_engine(workers=workers, scheduler=scheduler, slurm=slurm)
-    started = time.perf_counter()
+    done = np.isin(store.read_status(), DONE_STATUSES) if resuming else np.zeros(g.full_shape, bool)
+    todo = [
+        (flat, *points[flat // g.seeds])
+        for flat in range(g.n_points)
+        if not done[np.unravel_index(flat, g.full_shape)]
+    ]
+    engine, engine_s, loop_s = None, 0.0, 0.0
     try:
+        if todo:
+            engine = engines.open_engine(workers=workers, scheduler=scheduler, slurm=slurm)
+            engine_s = time.perf_counter() - start
         store.open(resuming)
-        status = store.status()
-        done = np.isin(status, DONE_STATUSES)
-        todo = []
-        for flat in range(g.n_points):
-            index = np.unravel_index(flat, g.full_shape)
-            if not done[index]:
-                model_spec, task_spec = points[flat // g.seeds]
-                todo.append((flat, model_spec, task_spec))
-        context = {"entropy": int(seed), "backend": resolved.name, "device": resolved.device}
-        loop_s = _drive(engine, store, g, todo, context, int(done.sum()), progress)
+        if todo:
+            context = {"entropy": int(seed), "backend": resolved.name, "device": resolved.device}
+            loop_s = _drive(engine, store, g, todo, context, int(done.sum()), progress)
     finally:
         store.close()
-        engine.close()
+        if engine is not None:
+            engine.close()
     ds = open_scan(out)
     # how this call went (not stored: a resumed store is the sum of several calls)
     ds.attrs.update(
         scan_wall_s=time.perf_counter() - start,
-        scan_start_s=started - start,
+        scan_start_s=engine_s,
         scan_loop_s=loop_s,
         scan_computed=len(todo),
-        scan_workers=engine.n_workers,
+        scan_workers=0 if engine is None else engine.n_workers,
     )
     return ds
 
@@ -325,7 +326,9 @@ def format_summary(ds, *, wall_s: float | None = None, max_messages: int = 5) ->
     timing = f"point time {s['point_s']:.3g} s"
     if wall_s is not None:
         timing = f"wall time {wall_s:.3g} s, " + timing
-    if "scan_computed" in ds.attrs:
+    if ds.attrs.get("scan_computed") == 0:
+        timing += "; nothing left to compute"
+    elif "scan_computed" in ds.attrs:
         timing += (
             f"; {ds.attrs['scan_computed']} points computed by this call on "
             f"{ds.attrs['scan_workers']} worker(s)"

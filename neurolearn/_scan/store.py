@@ -199,9 +199,12 @@ class ScanStore:
         self.group.attrs.update(attrs)
         _consolidate(self.path)
 
-    def status(self) -> np.ndarray:
-        """Status of every point (grid shape + seeds); ``""`` for a point not done."""
-        return as_text(self.arrays["status"][...])
+    def read_status(self) -> np.ndarray:
+        """Status of every point of the existing store (``""`` for a point not done)."""
+        import zarr
+
+        arr = zarr.open_array(str(self.path / "status"), mode="r")
+        return as_text(arr[...])
 
     # ------------------------------------------------------------------ writing
     def _result_names(self) -> list[str]:

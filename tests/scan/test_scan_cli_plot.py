@@ -73,6 +73,7 @@ def test_cli_scan_writes_store_and_prints_summary(tmp_path, capsys):
         )
         == 0
     )
+    assert "nothing left to compute" in capsys.readouterr().out
     np.testing.assert_array_equal(nl.open_scan(out)["score"], ds["score"])
 
 
