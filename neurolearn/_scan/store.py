@@ -126,6 +126,7 @@ class ScanStore:
         self.group = None
         self.arrays: dict = {}
         self.curve_dims: dict[str, int] = {}
+        self.curve_coords: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ opening
     def check(self, resume: bool) -> bool:
@@ -163,6 +164,8 @@ class ScanStore:
                 for dim, size in zip(arr.metadata.dimension_names, arr.shape, strict=True):
                     if dim not in self.dims:
                         self.curve_dims[dim] = max(self.curve_dims.get(dim, 0), size)
+            for dim in self.curve_dims:
+                self.curve_coords[dim] = np.asarray(self.arrays[dim][...])
             _consolidate(self.path)
             return
         if self.path.exists():
@@ -233,13 +236,18 @@ class ScanStore:
                     dtype=coord.dtype,
                     dimension_names=[dim],
                 )
-                self.arrays[dim][:] = coord
                 self.curve_dims[dim] = size
                 changed = True
             elif size > old:
                 self._grow(dim, size)
-                self.arrays[dim][old:size] = coord[old:size]
                 changed = True
+            if size == self.curve_dims[dim] and not np.array_equal(
+                self.curve_coords.get(dim), coord
+            ):
+                # the longest curve sets the coordinate; rewritten whenever it differs, which
+                # also repairs a coordinate whose write was cut by a kill after a resize
+                self.arrays[dim][:] = coord
+                self.curve_coords[dim] = coord
         if name not in self.arrays:
             grid_shape = tuple(len(self.coords[d]) for d in self.dims)
             shape = grid_shape + tuple(self.curve_dims[d] for d in own_dims)

@@ -98,6 +98,7 @@ def test_resume_computes_only_missing_and_failed_points(tmp_path):
     group["status"][0, 1, 1] = "failed"  # flat 3: a failed point is computed again
     group["status"][2, 0, 0] = ""  # flat 8: as if cut after its data but before its status
     group["score"][2, 0, 0] = 1e9  # data of that cut write, to be overwritten
+    group["step"][3:] = 0  # a coordinate write cut after its resize, to be repaired
     (out / "status" / "c" / "0" / "0" / "1.abc.partial").write_bytes(b"garbage")
     ds = _scan(out, overrides=over, resume=True)
     assert sorted(_log_points(log)) == [3, 8]
