@@ -12,6 +12,7 @@ workers), keeping the Datasets in memory; ``peer_s`` is its time.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -105,6 +106,8 @@ def run(quick: bool) -> list[dict]:
         rows.append(
             {
                 "case": f"esn/narma10 {n_points} points, {label}",
+                # other processes on the machine distort every wall time: 1-minute load average
+                "load": round(os.getloadavg()[0], 1),
                 "ok": int((ds["status"] == "ok").sum()),
                 "ours_s": wall,
                 "peer": "plain loop",
