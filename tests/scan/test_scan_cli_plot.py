@@ -98,7 +98,7 @@ def test_cli_scan_with_failures_exits_1_and_names_them(tmp_path, capsys):
     assert code == 1
     assert "1 failed" in captured.out and "ValueError: toy failure" in captured.out
     assert "--resume" in captured.err
-    assert "scan: 100%" in captured.err  # the progress bar
+    assert "scan: 100%" in captured.err and "failed=1" in captured.err  # the progress bar
 
 
 def test_cli_refuses_store_from_another_spec(tmp_path, capsys):
