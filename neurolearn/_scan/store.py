@@ -7,7 +7,8 @@ Layout (Zarr format 3, read by ``xarray.open_zarr``):
   every curve (grid dims + its own dims, e.g. ``step``), ``wall_s``, ``worker``, ``message`` and
   last ``status`` (``""`` until the point is done, then ``ok``, ``diverged`` or ``failed``);
 * attributes: ``spec`` (the resolved base spec as TOML), ``scan`` (the scan's identity: base
-  spec, grid, seeds, root seed, backend) and how seeds are derived.
+  spec, grid, seeds, root seed, backend), how seeds are derived, and while a scan runs
+  ``writer`` (``host:pid``), so that a second scan on the same store is refused.
 
 Why this is safe under concurrent completion and SIGKILL: only the client writes; a point touches
 only its own chunk files; each file is written to a temporary name and renamed into place (Zarr's
