@@ -51,6 +51,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small network and grid")
     parser.add_argument("--out", default="curl_phase_diagram.png")
+    parser.add_argument("--n-total", type=int, default=None, help="M + N (overrides the mode)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (overrides the mode)")
     args = parser.parse_args(argv)
     if args.quick:
         n_total, ratios, fractions, epochs = 60, np.logspace(-1, 2, 7), np.linspace(0, 1, 6), 300
@@ -61,6 +63,8 @@ def main(argv=None):
             np.linspace(0, 1, 11),
             3000,
         )
+    n_total = args.n_total or n_total
+    epochs = args.epochs or epochs
     errors = np.array(
         [
             [final_test_error(c, f, n_total=n_total, epochs=epochs) for c in ratios]
