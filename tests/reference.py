@@ -70,3 +70,14 @@ def ridge_fit(X, Y, ridge):
     penalty[-1, -1] = 0.0
     sol = np.linalg.solve(X1.T @ X1 + penalty, X1.T @ Y)
     return sol[:-1], sol[-1]
+
+
+def narma_loop(u, order):
+    """NARMA written straight from the formula, one term at a time."""
+    y = [0.0] * len(u)
+    for t in range(order - 1, len(u) - 1):
+        s = 0.0
+        for i in range(order):
+            s += y[t - i]
+        y[t + 1] = 0.3 * y[t] + 0.05 * y[t] * s + 1.5 * u[t - order + 1] * u[t] + 0.1
+    return np.array(y)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurolearn._kernels.numba import timeseries as ts_kernels
 from neurolearn._params import Interval, check_array, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import DivergenceError
@@ -32,15 +33,9 @@ def narma(u, order: int = 10) -> np.ndarray:
     order = check_param("narma", "order", order, Interval(int, 1, None))
     u = check_array("narma", "u", np.ravel(np.asarray(u, dtype=float)), ndim=1)
     y = np.zeros(u.shape[0])
-    for t in range(order - 1, u.shape[0] - 1):
-        y[t + 1] = (
-            0.3 * y[t]
-            + 0.05 * y[t] * y[t - order + 1 : t + 1].sum()
-            + 1.5 * u[t - order + 1] * u[t]
-            + 0.1
-        )
-        if not abs(y[t + 1]) < 1e6:
-            raise DivergenceError(f"NARMA-{order} series diverged at step {t + 1}.", step=t + 1)
+    bad = ts_kernels.narma_fill(u, order, y)
+    if bad >= 0:
+        raise DivergenceError(f"NARMA-{order} series diverged at step {bad}.", step=bad)
     return y
 
 
@@ -96,18 +91,7 @@ def mackey_glass(
     total = n_transient + n_samples * every
     x = np.empty(lag + total + 1)
     x[: lag + 1] = 1.2 + 0.01 * rng.standard_normal(lag + 1)
-
-    def f(xt, xlag):
-        return beta * xlag / (1.0 + xlag**exponent) - gamma * xt
-
-    for i in range(lag, lag + total):
-        xd0, xd1 = x[i - lag], x[i - lag + 1]
-        xdh = 0.5 * (xd0 + xd1)
-        k1 = f(x[i], xd0)
-        k2 = f(x[i] + 0.5 * dt * k1, xdh)
-        k3 = f(x[i] + 0.5 * dt * k2, xdh)
-        k4 = f(x[i] + dt * k3, xd1)
-        x[i + 1] = x[i] + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    ts_kernels.mackey_glass_fill(x, lag, float(beta), float(gamma), float(exponent), dt)
     return x[lag + n_transient + every :: every][:n_samples].copy()
 
 
@@ -138,23 +122,10 @@ def lorenz(
     n_samples = check_param("lorenz", "n_samples", n_samples, Interval(int, 1, None))
     dt = check_param("lorenz", "dt", dt, Interval(float, 0, None, "neither"))
     rng = as_generator(seed, "lorenz")
-    h = dt / substeps
-
-    def f(s):
-        return np.array(
-            [sigma * (s[1] - s[0]), s[0] * (rho - s[2]) - s[1], s[0] * s[1] - beta * s[2]]
-        )
-
     state = np.array([1.0, 1.0, 20.0]) + rng.standard_normal(3)
     out = np.empty((n_samples, 3))
     n_transient = int(round(transient / dt))
-    for i in range(n_transient + n_samples):
-        for _ in range(substeps):
-            k1 = f(state)
-            k2 = f(state + 0.5 * h * k1)
-            k3 = f(state + 0.5 * h * k2)
-            k4 = f(state + h * k3)
-            state = state + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if i >= n_transient:
-            out[i - n_transient] = state
+    ts_kernels.lorenz_fill(
+        state, n_transient, int(substeps), dt / substeps, float(sigma), float(rho), float(beta), out
+    )
     return out

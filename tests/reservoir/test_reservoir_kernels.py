@@ -159,3 +159,13 @@ def test_row_parallel_kernel_equals_batch_kernel(rng, monkeypatch):
         ref = model.run(u)
         monkeypatch.setattr(_engine, "ROW_PARALLEL_NNZ", 1)
         np.testing.assert_allclose(model.run(u), ref, rtol=0, atol=1e-14)
+
+
+@pytest.mark.gpu
+def test_cuda_batch_matches_numba(rng):
+    nets = [small_ei(seed=s) for s in range(8)]
+    u = rng.uniform(-1, 1, (200, 1))
+    ref = run_batch(nets, u)
+    for net in nets:
+        net.backend, net.device = "torch", "cuda"
+    np.testing.assert_allclose(run_batch(nets, u), ref, rtol=0, atol=1e-10)
