@@ -12,7 +12,8 @@ flipped sign) multiplies its ``R``/``Q`` drift (``s_i s_k`` in the ``eta^2`` ter
 **Linear networks, finite data.** Around the manifold of solutions, ``v = w2 W1`` relaxes as
 ``dv/dt ~ -dv A`` with ``A = W1^T D2 W1 + |w2|^2 D1``; the manifold is stable iff ``A`` is
 positive definite. :func:`critical_flip_fraction` finds, by sampling, the flipped fraction at
-which ``A`` stops being positive definite.
+which ``A`` stops being positive definite; :func:`spectral_left_edge` and
+:func:`critical_flip_fraction_theory` give the same in the random-matrix limit.
 """
 
 from __future__ import annotations
