@@ -16,6 +16,8 @@ __all__ = ["MODEL_FAMILIES", "TASK_MODULES", "family_module", "task_module"]
 MODEL_FAMILIES: dict[str, str] = {
     "ei-reservoir": "neurolearn.reservoir.experiment",
     "esn": "neurolearn.reservoir.experiment",
+    "spiking-ei": "neurolearn.spiking.experiment",
+    "spiking-reservoir": "neurolearn.spiking.reservoir_experiment",
     "two-layer": "neurolearn.teacher.experiment",
 }
 
@@ -25,6 +27,7 @@ TASK_MODULES: dict[str, str] = {
     "narma": "neurolearn.tasks.specs",
     "mackey-glass": "neurolearn.tasks.specs",
     "lorenz": "neurolearn.tasks.specs",
+    "rate-homeostasis": "neurolearn.spiking.task_specs",
     "teacher": "neurolearn.tasks.teacher",
     "teacher-online": "neurolearn.tasks.teacher",
 }
