@@ -23,6 +23,9 @@ def test_example_runs(script, tmp_path):
     args = list(QUICK_ARGS[script])
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / script), *args],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
