@@ -1,8 +1,8 @@
 """The zeroth-order rules in PyTorch for large MLPs (CPU or CUDA), at inference memory.
 
 Parameters are a list of ``(W, b)`` tensors, ``W`` of shape ``(n_in, n_out)`` (inputs x
-outputs, the layout of the numba kernels' flat vector) and ``b`` possibly None. SPSA works in MeZO form: each
-tensor is perturbed in place by a direction drawn from a generator seeded by
+outputs, the layout of the numba kernels' flat vector) and ``b`` possibly None. SPSA works in
+MeZO form: each tensor is perturbed in place by a direction drawn from a generator seeded by
 ``(seed, step, probe, tensor)`` and the same direction is drawn again for the restore and the
 update, so at most one tensor-sized temporary exists at a time. The forward gradient is a
 hand-written forward-mode pass that draws each layer's tangent on the fly, for the same reason.
