@@ -34,7 +34,7 @@ def _axes(ax):
         return ax
     import matplotlib.pyplot as plt
 
-    _, ax = plt.subplots(figsize=(4.2, 3.4))
+    _, ax = plt.subplots(figsize=(4.8, 3.6), layout="constrained")
     return ax
 
 
