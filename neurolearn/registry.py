@@ -17,6 +17,8 @@ MODEL_FAMILIES: dict[str, str] = {
     "ei-reservoir": "neurolearn.reservoir.experiment",
     "esn": "neurolearn.reservoir.experiment",
     "two-layer": "neurolearn.teacher.experiment",
+    "spiking-ei": "neurolearn.spiking.experiment",
+    "spiking-reservoir": "neurolearn.spiking.reservoir_experiment",
 }
 
 #: task.kind -> module declaring the task tables
@@ -27,6 +29,7 @@ TASK_MODULES: dict[str, str] = {
     "lorenz": "neurolearn.tasks.specs",
     "teacher": "neurolearn.tasks.teacher",
     "teacher-online": "neurolearn.tasks.teacher",
+    "rate-homeostasis": "neurolearn.spiking.task_specs",
 }
 
 
