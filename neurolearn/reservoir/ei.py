@@ -425,7 +425,7 @@ class EIReservoir(ReservoirBase):
         self.rate_trajectory_ = record
         self.trajectory_steps_ = (np.arange(n_windows) + 1) * self.record_every
 
-    def _adapt_global(self, u, iterations: int = 40):
+    def _adapt_global(self, u, iterations: int = 40, tol: float = 2e-4):
         base = self.inh_w_.copy()
         target = float(self.target_rate_.mean())
 
@@ -443,13 +443,16 @@ class EIReservoir(ReservoirBase):
             self.inhibition_scale_ = 0.0
             self.unreachable_ = self.mean_rates(u) < self.target_rate_
             return
-        for _ in range(iterations):
-            mid = 0.5 * (lo + hi)
-            if mean_rate(mid) > target:
-                lo = mid
-            else:
-                hi = mid
         scale = 0.5 * (lo + hi)
+        for _ in range(iterations):
+            scale = 0.5 * (lo + hi)
+            rate = mean_rate(scale)
+            if abs(rate - target) < tol:
+                break
+            if rate > target:
+                lo = scale
+            else:
+                hi = scale
         self.inh_w_ = base * scale
         self.inhibition_scale_ = scale
 
