@@ -24,6 +24,7 @@ __all__ = [
     "learning_curve",
     "phase_diagram",
     "raster",
+    "population_rate",
     "pc_trajectories",
     "scan_heatmap",
 ]
@@ -373,6 +374,48 @@ def raster(times, units, *, n_exc=None, t_max=None, ax=None):
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
     ax.set_title("spike raster")
+    return ax
+
+
+def population_rate(times, rates, *, target=None, label=None, ax=None, **plot_kw):
+    """Population firing rate over time, with the target rate as a dashed black line.
+
+    Parameters
+    ----------
+    times : array of shape (T,)
+        Start of each time bin (ms).
+    rates : array of shape (T,)
+        Mean rate of the population in each bin (Hz).
+    target : float, default=None
+        Target rate (Hz), drawn as a horizontal dashed line.
+    label : str, default=None
+        Legend label of the rate curve.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; a new figure when None.
+    **plot_kw
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = population_rate([0, 100, 200], [40.0, 12.0, 5.5], target=5.0)
+    >>> ax.lines[0].get_ydata().tolist(), ax.lines[1].get_ydata()[0]
+    ([40.0, 12.0, 5.5], 5.0)
+    """
+    times = _vector("times", "population_rate", times)
+    rates = _vector("rates", "population_rate", rates)
+    _same_length("population_rate", times=times, rates=rates)
+    ax = _axes(ax)
+    ax.plot(times, rates, label=label, **({"lw": 1} | plot_kw))
+    if target is not None:
+        ax.axhline(float(target), color="k", ls="--", lw=1, label="target")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("population rate (Hz)")
+    if label is not None or target is not None:
+        ax.legend(fontsize=8)
     return ax
 
 

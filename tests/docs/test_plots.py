@@ -110,6 +110,16 @@ def test_raster_splits_exc_and_inh():
     assert ax.get_xlim() == (0, 10)
 
 
+def test_population_rate_curve_and_target():
+    t, r = np.arange(0.0, 500.0, 100.0), np.array([50.0, 20.0, 8.0, 5.5, 5.1])
+    ax = plots.population_rate(t, r, target=5.0, label="E")
+    _renders(ax)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), t)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), r)
+    assert list(ax.lines[1].get_ydata()) == [5.0, 5.0]
+    assert ax.get_legend_handles_labels()[1] == ["E", "target"]
+
+
 def test_pc_trajectories_recovers_a_planar_orbit(rng):
     t = np.linspace(0, 2 * np.pi, 80)
     plane = np.stack([3 * np.cos(t), np.sin(t)], axis=1)
@@ -163,6 +173,7 @@ def test_helpers_draw_on_a_given_axes():
         (lambda: plots.phase_diagram([1, 2], [1], np.ones((2, 2)), xlabel="", ylabel=""), "len"),
         (lambda: plots.rate_trajectories([0, 1], np.ones((3, 2))), "'rates' parameter"),
         (lambda: plots.pc_trajectories(np.ones((3, 1))), "N >= 2"),
+        (lambda: plots.population_rate([0, 1], [1.0]), "same length"),
         (lambda: plots.pc_trajectories(np.ones((3, 2)), n_components=3), "n_components"),
         (lambda: plots.scan_heatmap(np.ones((2, 2))), "xarray.DataArray"),
         (
