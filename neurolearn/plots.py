@@ -495,8 +495,8 @@ def scan_heatmap(data, *, x=None, y=None, reduce="mean", cmap="viridis", ax=None
         A metric from a scan store (e.g. ``nl.scan.open_scan(path)["nrmse"]``), with two grid
         dimensions and optionally ``seed``.
     x, y : str, default=None
-        Grid dimensions for the horizontal and vertical axes; the first two non-seed
-        dimensions when None.
+        Grid dimensions for the horizontal and vertical axes. When one is given the other is
+        the remaining grid dimension; when neither is, ``y`` is the first and ``x`` the second.
     reduce : {"mean", "median", "min", "max"}, default="mean"
         How seeds are combined (NaN entries, e.g. failed points, are ignored).
     cmap : str, default="viridis"
@@ -536,8 +536,12 @@ def scan_heatmap(data, *, x=None, y=None, reduce="mean", cmap="viridis", ax=None
             f"scan_heatmap needs exactly two grid dimensions besides 'seed'; got {grid}. "
             "Select the others first, e.g. data.sel(key=value)."
         )
-    x = grid[1] if x is None else x
-    y = grid[0] if y is None else y
+    if x is None and y is None:
+        y, x = grid
+    elif x is None:
+        x = next((d for d in grid if d != y), grid[1])
+    elif y is None:
+        y = next((d for d in grid if d != x), grid[0])
     if {x, y} != set(grid):
         raise ParameterError(
             f"The 'x' and 'y' parameters of scan_heatmap must be the grid dimensions {grid}. "

@@ -28,7 +28,8 @@
 from neurolearn import plots, run
 
 ds = run("backprop", "teacher-online", overrides=["network.activation=erf", "network.n_hidden=2"])
-plots.learning_curve(ds["alpha"], ds["generalisation_error"], theory=ds["ode_generalisation_error"])
+plots.learning_curve(ds["alpha"], ds["generalisation_error"], theory=ds["ode_generalisation_error"]);
+
 # %% [markdown]
 # The horizontal axis is training time $\alpha$ = number of examples / input dimension; the
 # curve shows a *plateau* (the hidden units are still symmetric) before the error drops.
@@ -95,6 +96,7 @@ for model, color in (("backprop", "C0"), ("curl-descent", "C3")):
     ax.plot(result["alpha"], result["ode_generalisation_error"], "k--", lw=1)
 ax.set(xlabel="alpha (examples / input dimension)", ylabel="generalisation error")
 ax.set_title("simulation (solid) and ODE theory (dashed)")
+
 # %% [markdown]
 # ## 2. The update is not a gradient
 #

@@ -28,7 +28,8 @@
 from neurolearn import plots, run
 
 ds = run("ei-reservoir", "memory-capacity", seed=0, overrides=["network.n=300"])
-plots.rate_trajectories(ds["adapt_step"], ds["rate_trajectory"], ds["target_rate"])
+plots.rate_trajectories(ds["adapt_step"], ds["rate_trajectory"], ds["target_rate"]);
+
 # %% [markdown]
 # Each solid line is the firing rate of one unit during adaptation, the dashed line of the same
 # colour its target rate. The run also measured the network's memory capacity:
@@ -119,6 +120,7 @@ ax.scatter(local.target_rate_, local.inh_w_.sum(axis=1), s=8, label="local")
 ax.scatter(glob.target_rate_, glob.inh_w_.sum(axis=1), s=8, color="C3", label="global")
 ax.set(xlabel="target rate", ylabel="total inhibitory weight onto the unit")
 ax.legend()
+
 # %% [markdown]
 # ## 2. Memory capacity
 #

@@ -27,7 +27,8 @@
 from neurolearn import plots, run
 
 ds = run("spiking-ei", "rate-homeostasis", seed=0)
-plots.population_rate(ds["t"], ds["population_rate_exc"], target=5.0, label="excitatory")
+plots.population_rate(ds["t"], ds["population_rate_exc"], target=5.0, label="excitatory");
+
 # %% [markdown]
 # ## Settings
 

@@ -152,6 +152,8 @@ def test_scan_heatmap_means_over_seeds_ignoring_failed_points():
     np.testing.assert_array_equal(ax.collections[0].get_array().reshape(3, 2), expected)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0.01", "0.1", "1"]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("network.n", "rule.lr")
+    assert plots.scan_heatmap(data, x="rule.lr").get_ylabel() == "network.n"
+    assert plots.scan_heatmap(data, y="network.n").get_xlabel() == "rule.lr"
     transposed = plots.scan_heatmap(data, x="rule.lr", y="network.n", reduce="max")
     np.testing.assert_array_equal(
         transposed.collections[0].get_array().reshape(2, 3), [[0, 5, 9], [3, 7, 11]]

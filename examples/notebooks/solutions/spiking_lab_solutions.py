@@ -107,5 +107,5 @@ plots.population_rate(current["t"], current["population_rate_exc"], target=5.0)
 # The rule is the same, but with current-based synapses an inhibitory spike has a fixed
 # effect, independent of the membrane potential, and needs much larger weights: in
 # neurolearn's run at the full setting (seed 0, 20 s of plasticity) the rate came down from
-# 37 Hz to about 10 Hz, not yet to 5 Hz, with inhibitory weights still growing. Run longer (`task.plastic_ms`) to see whether
-# it gets there.
+# 37 Hz to about 10 Hz, not yet to 5 Hz, with inhibitory weights still growing. Run longer
+# (`task.plastic_ms`) to see whether it gets there.
