@@ -19,6 +19,7 @@ MODEL_FAMILIES: dict[str, str] = {
     "two-layer": "neurolearn.teacher.experiment",
     "spiking-ei": "neurolearn.spiking.experiment",
     "spiking-reservoir": "neurolearn.spiking.reservoir_experiment",
+    "mlp": "neurolearn.zo.experiment",
 }
 
 #: task.kind -> module declaring the task tables
@@ -30,6 +31,7 @@ TASK_MODULES: dict[str, str] = {
     "teacher": "neurolearn.tasks.teacher",
     "teacher-online": "neurolearn.tasks.teacher",
     "rate-homeostasis": "neurolearn.spiking.task_specs",
+    "digits": "neurolearn.tasks.digits",
 }
 
 
