@@ -34,8 +34,17 @@ API_MODULES = (
     ("neurolearn._params", "For family authors: parameter constraints"),
 )
 
-#: public objects a module documents besides its ``__all__``
-API_EXTRAS = {"neurolearn._schema": ("SpecDoc",)}
+#: objects documented on a module's page besides its ``__all__`` (fully qualified names)
+API_EXTRAS = {
+    "neurolearn._schema": ("neurolearn._schema.SpecDoc",),
+    "neurolearn.experiment": ("neurolearn.experiment.run_specs",),
+}
+
+#: modules whose internals a public module's docs refer to (documented by docstring only)
+API_INTERNALS = {"neurolearn.scan": "neurolearn._scan"}
+
+#: submodules that declare spec tables (covered by the spec reference): docstring only
+_SPEC_MODULES = ("experiment", "reservoir_experiment", "task_specs", "specs")
 
 
 def _toml_value(value) -> str:
@@ -164,27 +173,72 @@ def cli_reference() -> str:
     return "\n".join(blocks)
 
 
+def _submodules(package: str) -> list[str]:
+    import pkgutil
+
+    module = importlib.import_module(package)
+    if not hasattr(module, "__path__"):
+        return []
+    return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__))
+
+
+def _module_block(module: str, *, members: bool, exclude=()) -> list[str]:
+    lines = [f".. automodule:: {module}"]
+    if members:
+        lines.append("   :members:")
+        if exclude:
+            lines.append(f"   :exclude-members: {', '.join(sorted(exclude))}")
+    else:
+        lines.append("   :no-members:")
+    return lines + [""]
+
+
+def _extra_block(name: str) -> list[str]:
+    import inspect
+
+    module, _, attr = name.rpartition(".")
+    obj = getattr(importlib.import_module(module), attr)
+    directive = "autoclass" if inspect.isclass(obj) else "autofunction"
+    return [f".. {directive}:: {name}"] + (["   :members:"] if directive == "autoclass" else [])
+
+
 def api_pages(out: Path) -> list[str]:
-    """One page per public module that exists; returns the page names in order."""
+    """One page per public module that exists; returns the page names in order.
+
+    A package's page documents its ``__all__``, then every public submodule's own public
+    objects (those the package does not re-export), then the docstrings of its private
+    submodules, so that references to any of them resolve.
+    """
     out.mkdir(parents=True, exist_ok=True)
     names = []
     for module, title in API_MODULES:
         if importlib.util.find_spec(module) is None:
             continue
         name = module.replace(".", "_")
-        body = [
-            f"# {title}",
-            "",
-            "```{eval-rst}",
-            f".. automodule:: {module}",
-            "   :members:",
-            *[
-                f"\n.. autoclass:: {module}.{extra}\n   :members:"
-                for extra in API_EXTRAS.get(module, ())
-            ],
-            "```",
-            "",
+        exported = set(getattr(importlib.import_module(module), "__all__", ()))
+        body = [f"# {title}", "", "```{eval-rst}", *_module_block(module, members=True)]
+        for extra in API_EXTRAS.get(module, ()):
+            body += _extra_block(extra) + [""]
+        # the top-level package's submodules have pages of their own
+        subs = [] if module == "neurolearn" else _submodules(module)
+        public = [
+            s
+            for s in subs
+            if not s.rsplit(".", 1)[1].startswith("_") and s.rsplit(".", 1)[1] not in _SPEC_MODULES
         ]
+        private = [s for s in subs if s not in public]
+        if module in API_INTERNALS:
+            private += [API_INTERNALS[module], *_submodules(API_INTERNALS[module])]
+        if public:
+            body += ["```", "", "## Submodules", "", "```{eval-rst}"]
+            for sub in public:
+                body += [".. rubric:: " + sub, ""]
+                body += _module_block(sub, members=True, exclude=exported)
+        if private:
+            body += ["```", "", "## Internals", "", "```{eval-rst}"]
+            for sub in private:
+                body += [".. rubric:: " + sub, ""] + _module_block(sub, members=False)
+        body += ["```", ""]
         _write(out / f"{name}.md", "\n".join(body))
         names.append(name)
     index = ["# API reference", "", "```{toctree}", ":maxdepth: 1", "", *names, "```", ""]
@@ -224,3 +278,35 @@ def generate(docs: Path) -> None:
     labs = tutorial_pages(gen / "tutorials")
     index = ["# Tutorials (labs)", "", "```{toctree}", ":maxdepth: 1", "", *labs, "```", ""]
     _write(gen / "tutorials" / "index.md", "\n".join(index))
+
+
+def resolve_reexported(app, env, node, contnode):
+    """Resolve a Python reference that names an object by another path than the one it is
+    documented under: a re-exported ``neurolearn.zo.SPSA`` referred to as
+    ``neurolearn.zo.rules.SPSA``, or a short name used in a submodule whose object the package
+    documents. Resolved only when exactly one object of the same family has that last name;
+    anything else stays a broken reference (and fails the build).
+    """
+    if node.get("refdomain") != "py":
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    target = node["reftarget"].lstrip(".~")
+    context = target if "." in target else (node.get("py:module") or "")
+    family = ".".join(context.split(".")[:2])
+    if not family.startswith("neurolearn"):
+        return None
+    last = target.rsplit(".", 1)[-1]
+    domain = env.get_domain("py")
+    for prefix in (family + ".", "neurolearn."):  # the family first, then the whole package
+        found = [
+            (name, entry)
+            for name, entry in domain.objects.items()
+            if name.rsplit(".", 1)[-1] == last and name.startswith(prefix) and not entry.aliased
+        ]
+        if found:
+            break
+    if len(found) != 1:
+        return None
+    name, entry = found[0]
+    return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, name)
