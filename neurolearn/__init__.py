@@ -18,7 +18,20 @@ __all__ = [
     "tasks", "errors",
 ]
 
-_SUBMODULES = {"reservoir", "tasks", "errors", "specs", "backend", "experiment", "registry"}
+_SUBMODULES = {
+    "reservoir",
+    "spiking",
+    "teacher",
+    "zo",
+    "rnnfit",
+    "tasks",
+    "errors",
+    "specs",
+    "backend",
+    "experiment",
+    "registry",
+    "plots",
+}
 _FUNCTIONS = {
     "run": ("neurolearn.experiment", "run"),
     "rerun": ("neurolearn.experiment", "rerun"),

@@ -273,6 +273,7 @@ def open_scan(store):
         )
     ds = xr.open_zarr(str(path), consolidated=False, chunks=None).load()
     ds.attrs.pop("scan", None)
+    ds.attrs.pop("writer", None)
     metrics = [n for n in ds.attrs.pop("metrics", []) if n in ds.data_vars]
     results = metrics + [n for n in ds.data_vars if n not in metrics and n not in POINT_VARS]
     ds = ds[results + [n for n in POINT_VARS if n in ds.data_vars]]

@@ -7,7 +7,8 @@ Layout (Zarr format 3, read by ``xarray.open_zarr``):
   every curve (grid dims + its own dims, e.g. ``step``), ``wall_s``, ``worker``, ``message`` and
   last ``status`` (``""`` until the point is done, then ``ok``, ``diverged`` or ``failed``);
 * attributes: ``spec`` (the resolved base spec as TOML), ``scan`` (the scan's identity: base
-  spec, grid, seeds, root seed, backend) and how seeds are derived.
+  spec, grid, seeds, root seed, backend), how seeds are derived, and while a scan runs
+  ``writer`` (``host:pid``), so that a second scan on the same store is refused.
 
 Why this is safe under concurrent completion and SIGKILL: only the client writes; a point touches
 only its own chunk files; each file is written to a temporary name and renamed into place (Zarr's
@@ -19,6 +20,7 @@ on disk. A kill between two writes of a point leaves its status empty: the point
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -75,6 +77,18 @@ def _flat_toml(text: str) -> dict:
         else:
             flat[key] = value
     return flat
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def describe_difference(stored: dict, wanted: dict) -> str:
@@ -144,6 +158,7 @@ class ScanStore:
                 f"The 'out' parameter of scan: the store {str(self.path)!r} already exists. "
                 "Pass resume=True (--resume) to finish it, or choose another path."
             )
+        self._lock(claim=False)
         if stored != self.identity:
             raise SpecError(
                 f"cannot resume {str(self.path)!r}: it was written by a different scan; "
@@ -152,6 +167,33 @@ class ScanStore:
             )
         return True
 
+    def _lock(self, claim: bool = True) -> None:
+        """Claim the store for this process (its ``writer`` attribute): a second live writer
+        would only redo the same points. A writer that is gone (a killed scan) is taken over."""
+        import socket
+
+        import zarr
+
+        host = socket.gethostname()
+        group = zarr.open_group(str(self.path), mode="r", use_consolidated=False)
+        writer = str(group.attrs.get("writer", ""))
+        if writer:
+            other_host, _, other_pid = writer.rpartition(":")
+            other_pid = int(other_pid) if other_pid.isdigit() else -1
+            if other_host != host:
+                raise ParameterError(
+                    f"The store {str(self.path)!r} is being written by a scan on {other_host} "
+                    f"(process {other_pid}). If that scan is no longer running, resume from "
+                    "that machine, or remove the store's 'writer' attribute."
+                )
+            if other_pid != os.getpid() and _alive(other_pid):
+                raise ParameterError(
+                    f"The store {str(self.path)!r} is being written by another scan "
+                    f"(process {other_pid}). Wait for it to end, or stop it and resume."
+                )
+        if claim:
+            self.group.attrs["writer"] = f"{host}:{os.getpid()}"
+
     def open(self, resume: bool) -> None:
         import zarr
 
@@ -159,6 +201,7 @@ class ScanStore:
             for stray in self.path.rglob("*.partial"):
                 stray.unlink(missing_ok=True)  # temporary files of a write cut by a kill
             self.group = zarr.open_group(str(self.path), mode="r+", use_consolidated=False)
+            self._lock()
             for name, arr in self.group.arrays():
                 self.arrays[name] = arr
                 for dim, size in zip(arr.metadata.dimension_names, arr.shape, strict=True):
@@ -171,6 +214,7 @@ class ScanStore:
         if self.path.exists():
             shutil.rmtree(self.path)
         self.group = zarr.open_group(str(self.path), mode="w", zarr_format=3)
+        self._lock()
         for dim in self.dims:
             values = np.asarray(self.coords[dim])
             arr = self.group.create_array(
@@ -311,6 +355,8 @@ class ScanStore:
 
     def close(self) -> None:
         if self.group is not None:
+            if "writer" in self.group.attrs:
+                del self.group.attrs["writer"]
             _consolidate(self.path)
 
 

@@ -90,6 +90,11 @@ def brian2_cache_dir() -> Path:
     """Folder for Brian2's compiled code (cython cache, standalone projects).
 
     ``$NEUROLEARN_CACHE/brian2`` when set, else ``~/.cache/neurolearn/brian2``.
+
+    Examples
+    --------
+    >>> brian2_cache_dir().name
+    'brian2'
     """
     root = os.environ.get("NEUROLEARN_CACHE")
     base = Path(root) if root else Path.home() / ".cache" / "neurolearn"
@@ -300,6 +305,24 @@ def standalone_scan(net, duration_ms: float, points, *, directory=None) -> dict:
     dict
         ``records`` (one :class:`SpikeRecord` per point), ``build_s`` (code generation and
         compilation) and ``run_s`` (the binary's wall time per point).
+
+    Examples
+    --------
+    Three excitatory weights, one C++ build (compiling takes tens of seconds):
+
+    >>> from neurolearn.spiking import SpikingEINetwork
+    >>> net = SpikingEINetwork(n_exc=40, n_inh=10, plasticity=False, seed=0)
+    >>> out = standalone_scan(net, 200.0, [{"w_exc": w} for w in (0.01, 0.02, 0.03)])
+    ... # doctest: +SKIP
+    >>> [len(r.spike_ids) for r in out["records"]]  # doctest: +SKIP
+    [...]
+
+    Only the keys of :data:`SCAN_KEYS` can change without rebuilding:
+
+    >>> standalone_scan(net, 200.0, [{"tau_m_ms": 10.0}])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.ParameterError: standalone_scan: unknown scan key(s) ['tau_m_ms']...
     """
     import tempfile
     import time

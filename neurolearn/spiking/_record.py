@@ -113,20 +113,22 @@ class SpikeRecord:
         starts = (self.start_step + np.arange(n_bins) * bin_steps) * self.dt_ms
         return starts, rate
 
-    def cv_isi(self, population: str = "exc", min_spikes: int = 3) -> np.ndarray:
+    def cv_isi(self, population: str = "exc", min_spikes: int = 3, start_ms: float = 0.0):
         """Coefficient of variation of the inter-spike intervals of each neuron with at least
-        ``min_spikes`` spikes."""
+        ``min_spikes`` spikes from ``start_ms`` into the run on."""
         out = []
+        first = self.start_step + int(round(start_ms / self.dt_ms))
         trains = self.trains()
         for i in self._ids(population):
-            if len(trains[i]) >= min_spikes:
-                isi = np.diff(trains[i]).astype(float)
+            train = trains[i][trains[i] >= first]
+            if len(train) >= min_spikes:
+                isi = np.diff(train).astype(float)
                 out.append(isi.std() / isi.mean())
         return np.asarray(out)
 
-    def mean_cv_isi(self, population: str = "exc", min_spikes: int = 3) -> float:
+    def mean_cv_isi(self, population: str = "exc", min_spikes: int = 3, start_ms: float = 0.0):
         """Mean CV of ISI over neurons with at least ``min_spikes`` spikes (NaN if none)."""
-        cv = self.cv_isi(population, min_spikes)
+        cv = self.cv_isi(population, min_spikes, start_ms)
         return float(cv.mean()) if cv.size else float("nan")
 
 

@@ -133,7 +133,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         "target_rate_hz": float(target) if rule is not None and rule.kind_name != "none" else 0.0,
         "rate_std_baseline_hz": float(rates_base.std()),
         "rate_std_final_hz": float(rates_final.std()),
-        "cv_isi_final": learn.mean_cv_isi(),
+        "cv_isi_final": learn.mean_cv_isi(start_ms=t.plastic_ms - t.measure_ms),
         "w_inh_exc_before": float(w_before[mask].mean()) if mask.any() else 0.0,
         "w_inh_exc_after": float(net.weights_[mask].mean()) if mask.any() else 0.0,
     }

@@ -143,3 +143,32 @@ def test_resume_of_absent_store_starts_it_and_non_store_is_refused(tmp_path):
         _scan(other, resume=True)
     with pytest.raises(ValueError, match="not a scan store"):
         open_scan(other)
+
+
+def test_a_store_being_written_by_a_live_scan_is_refused(tmp_path):
+    import socket
+    import subprocess
+
+    import zarr
+
+    out = tmp_path / "s.zarr"
+    _scan(out)
+    group = zarr.open_group(str(out), mode="r+", use_consolidated=False)
+    assert "writer" not in group.attrs  # released at the end
+    host = socket.gethostname()
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        group.attrs["writer"] = f"{host}:{sleeper.pid}"
+        with pytest.raises(ValueError, match=f"another scan \\(process {sleeper.pid}\\)"):
+            _scan(out, resume=True)
+        group.attrs["writer"] = "elsewhere:12"
+        with pytest.raises(ValueError, match="scan on elsewhere"):
+            _scan(out, resume=True)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the writer is gone (as after a SIGKILL): resuming takes the store over
+    group.attrs["writer"] = f"{host}:{sleeper.pid}"
+    ds = _scan(out, resume=True)
+    assert (ds["status"] == "ok").all() and "writer" not in ds.attrs
+    assert "writer" not in zarr.open_group(str(out), mode="r", use_consolidated=False).attrs

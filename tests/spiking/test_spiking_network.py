@@ -103,6 +103,7 @@ def test_record_statistics():
     assert rec.v_trace_mv.shape == (5000, 10)
     assert np.all(rec.v_trace_mv <= rec.v_trace_mv.max())
     assert np.all(rec.cv_isi() >= 0)
+    assert 0 < rec.cv_isi(start_ms=250.0).size <= rec.cv_isi().size
 
 
 @pytest.mark.parametrize(

@@ -96,3 +96,12 @@ def test_reservoir_bad_input():
         SpikingReservoir(n=20, step_ms=0.0).run(np.zeros(5))
     with pytest.raises(NotFittedError):
         _ = SpikingReservoir(n=20).mean_rate_hz_
+
+
+def test_brian2_engine_gives_the_same_states():
+    # the input current path (held values, per-neuron weights) is the same on both engines
+    u = np.random.default_rng(2).uniform(-0.8, 0.8, (30, 1))
+    a = SpikingReservoir(n=40, seed=5).run(u)
+    b = SpikingReservoir(n=40, seed=5, backend="brian2").run(u)
+    assert a.sum() > 0
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
