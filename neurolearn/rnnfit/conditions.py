@@ -52,7 +52,7 @@ def preparatory_profile(n_steps: int, go_step: int, dt_ms: float, ramp_ms: float
 
 def reach_conditions(
     soc, *, n_conditions: int = 8, layout: str = "ring", offset: float = 0.0,
-    initial_state_rms: float = 2.0, prep_ms: float = 600.0, move_ms: float = 800.0,
+    initial_state_rms: float = 0.5, prep_ms: float = 600.0, move_ms: float = 800.0,
     ramp_ms: float = 200.0, dt_ms: float = 20.0,
 ) -> ReachConditions:
     """Simulate a built :class:`~neurolearn.rnnfit.SOCircuit` on reach conditions.
@@ -66,7 +66,7 @@ def reach_conditions(
     offset : float, default=0.0
         Ring angles are ``2 pi (c + offset) / n_conditions``: ``offset=0.5`` gives the
         conditions between the default ones (held-out reaches).
-    initial_state_rms : float, default=2.0
+    initial_state_rms : float, default=0.5
         Root-mean-square over neurons of the target initial state ``x0`` (Hz units of ``g``).
     prep_ms, move_ms, ramp_ms, dt_ms : float
         Preparation and movement durations, input ramp time constant and Euler step.
