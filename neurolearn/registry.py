@@ -16,6 +16,7 @@ __all__ = ["MODEL_FAMILIES", "TASK_MODULES", "family_module", "task_module"]
 MODEL_FAMILIES: dict[str, str] = {
     "ei-reservoir": "neurolearn.reservoir.experiment",
     "esn": "neurolearn.reservoir.experiment",
+    "rate-rnn": "neurolearn.rnnfit.experiment",
 }
 
 #: task.kind -> module declaring the task tables
@@ -24,6 +25,7 @@ TASK_MODULES: dict[str, str] = {
     "narma": "neurolearn.tasks.specs",
     "mackey-glass": "neurolearn.tasks.specs",
     "lorenz": "neurolearn.tasks.specs",
+    "soc-reaching": "neurolearn.tasks.reaching",
 }
 
 

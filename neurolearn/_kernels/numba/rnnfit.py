@@ -82,15 +82,17 @@ def simulate_rate_circuit(weights, drive, profile, x_init, dt_over_tau, r0, rmax
 @njit(cache=True, fastmath=FASTMATH)
 def force_trial(
     x, recurrent, feedback, input_weights, readout, inv_corr, inputs, z_target, unit_target,
-    recorded, dt_over_tau, update_every, learn, z_out, rate_out,
+    recorded, dt_over_tau, update_every, learn, z_out, state_out,
 ):
     """Run (and train) one trial of a FORCE / CURBD rate network, in place.
 
-    Dynamics ``x <- x + dt/tau (-x + J tanh(x) + W_fb z + B u)``, output ``z = W_out tanh(x)``.
-    Every ``update_every`` steps (when ``learn``) recursive least squares with one shared
-    inverse correlation matrix ``P`` updates ``W_out`` towards ``z_target`` and the rows of ``J``
-    of the recorded units (``recorded[k]`` is the student unit of target ``k``) so that their
-    pre-activation follows ``unit_target[:, k]`` (targets given in pre-activation units).
+    Dynamics ``x_{t+1} = x_t + dt/tau (-x_t + J r_t + W_fb z_t + B u_t)`` with ``r = tanh(x)``
+    and ``z = W_out r``. At every ``update_every``-th step (when ``learn``) recursive least
+    squares with one shared inverse correlation matrix ``P`` (Sussillo & Abbott 2009) moves
+    ``W_out`` towards ``z_target[t]`` and the rows of ``J`` of the recorded units
+    (``recorded[k]`` is the student unit of target ``k``) so that their total input equals
+    ``unit_target[t, k]`` (CURBD, Perich et al. 2020):
+    ``k = P r / (1 + r' P r)``, ``P <- P - k (P r)'``, ``w <- w - e k``.
 
     Parameters
     ----------
@@ -98,23 +100,19 @@ def force_trial(
     recurrent : (N, N), feedback : (N, O), input_weights : (N, I), readout : (O, N)
     inv_corr : (N, N) the RLS matrix ``P``
     inputs : (T, I), z_target : (T, O), unit_target : (T, K), recorded : (K,) int64
-    z_out : (T, O), rate_out : (T, N) outputs written for every step
+    z_out : (T, O), state_out : (T, N) written for every step (before the step's update of x)
     """
     n_steps = inputs.shape[0]
     n = x.shape[0]
     n_out = readout.shape[0]
     n_rec = recorded.shape[0]
-    r = np.tanh(x)
-    z = readout @ r
+    r = np.empty(n)
     pr = np.empty(n)
     for t in range(n_steps):
-        pre = recurrent @ r + feedback @ z + input_weights @ inputs[t]
-        for i in range(n):
-            x[i] += dt_over_tau * (-x[i] + pre[i])
         for i in range(n):
             r[i] = np.tanh(x[i])
         z = readout @ r
-        if learn and (t + 1) % update_every == 0:
+        if learn and t % update_every == 0:
             for i in range(n):
                 acc = 0.0
                 for j in range(n):
@@ -126,18 +124,26 @@ def force_trial(
             for i in range(n):
                 for j in range(n):
                     inv_corr[i, j] -= pr[i] * pr[j] / denom
-            # the gain vector P_new r = P_old r / (1 + r' P_old r)
             for o in range(n_out):
                 err = z[o] - z_target[t, o]
                 for j in range(n):
                     readout[o, j] -= err * pr[j] / denom
             if n_rec > 0:
-                cur = recurrent @ r
                 for k in range(n_rec):
                     i = recorded[k]
-                    err = cur[i] + (feedback[i] @ z) + (input_weights[i] @ inputs[t]) - unit_target[t, k]
+                    total = 0.0
+                    for j in range(n):
+                        total += recurrent[i, j] * r[j]
+                    for o in range(n_out):
+                        total += feedback[i, o] * z[o]
+                    for d in range(inputs.shape[1]):
+                        total += input_weights[i, d] * inputs[t, d]
+                    err = total - unit_target[t, k]
                     for j in range(n):
                         recurrent[i, j] -= err * pr[j] / denom
             z = readout @ r
         z_out[t] = z
-        rate_out[t] = r
+        state_out[t] = x
+        pre = recurrent @ r + feedback @ z + input_weights @ inputs[t]
+        for i in range(n):
+            x[i] += dt_over_tau * (-x[i] + pre[i])
