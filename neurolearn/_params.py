@@ -27,6 +27,8 @@ __all__ = [
     "Boolean",
     "AnyOf",
     "NoneOr",
+    "ListOf",
+    "Distribution",
     "check_param",
     "check_params",
     "check_array",
@@ -59,7 +61,7 @@ def _fmt(x: float) -> str:
 class Interval(Constraint):
     """A real or integer number in an interval.
 
-    ``closed`` is one of ``"both"``, ``"left"``, ``"right"``, ``"neither"``; ``None`` bounds are open.
+    ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``; ``None`` bounds are open.
     """
 
     kind: type = float
@@ -250,3 +252,64 @@ def check_array(
             f"The '{name}' parameter of {owner} must be finite. Got {bad} NaN/Inf value(s) instead."
         )
     return arr
+
+
+@dataclass(frozen=True)
+class ListOf(Constraint):
+    """A non-empty list (or a single value, promoted) of values accepted by ``inner``."""
+
+    inner: Constraint
+    allow_scalar: bool = True
+
+    @property
+    def description(self) -> str:
+        scalar = f"{self.inner.description} or " if self.allow_scalar else ""
+        return f"{scalar}a non-empty list of ({self.inner.description})"
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            if not value:
+                raise _Invalid(False)
+            return [self.inner.check(v) for v in value]
+        if not self.allow_scalar:
+            raise _Invalid(True)
+        return self.inner.check(value)
+
+
+class Distribution(Constraint):
+    """A probability distribution as a table: ``{dist = "beta", a = 2.0, b = 2.0}``.
+
+    Known: ``beta`` (a, b > 0), ``uniform`` (low < high), ``normal`` (mean, std > 0),
+    ``constant`` (value).
+    """
+
+    FIELDS = {
+        "beta": ("a", "b"),
+        "uniform": ("low", "high"),
+        "normal": ("mean", "std"),
+        "constant": ("value",),
+    }
+    description = (
+        'a distribution table such as { dist = "beta", a = 2.0, b = 2.0 } '
+        "(beta: a, b; uniform: low, high; normal: mean, std; constant: value)"
+    )
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _Invalid(True)
+        dist = value.get("dist")
+        if dist not in self.FIELDS or set(value) != {"dist", *self.FIELDS[dist]}:
+            raise _Invalid(False)
+        out = {"dist": dist}
+        for key in self.FIELDS[dist]:
+            v = value[key]
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                raise _Invalid(False)
+            out[key] = float(v)
+        if dist == "beta" and not (out["a"] > 0 and out["b"] > 0):
+            raise _Invalid(False)
+        if dist == "uniform" and not out["low"] < out["high"]:
+            raise _Invalid(False)
+        if dist == "normal" and not out["std"] > 0:
+            raise _Invalid(False)
+        return out

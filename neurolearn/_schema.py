@@ -73,9 +73,12 @@ class SpecTable:
         values = {}
         for key, value in raw.items():
             if key not in fields:
+                valid = (
+                    f"Valid keys: {', '.join(sorted(fields))}." if fields else "It takes no keys."
+                )
                 raise SpecError(
                     f"{where}.{key}: unknown key for kind '{cls.kind_name}'."
-                    f"{did_you_mean(key, fields)} Valid keys: {', '.join(sorted(fields))}."
+                    f"{did_you_mean(key, fields)} {valid}"
                 )
             constraint = fields[key].metadata["constraint"]
             try:

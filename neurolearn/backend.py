@@ -62,7 +62,10 @@ def resolve_backend(backend: str | None = None, device: str | None = None) -> Ba
     Backend(name='numba', device='cpu')
     """
     if device is not None and not isinstance(device, str):
-        raise BackendError(f"The 'device' parameter must be a string such as 'cpu' or 'cuda'. Got {device!r} instead.")
+        raise BackendError(
+            "The 'device' parameter must be a string such as 'cpu' or 'cuda'. "
+            f"Got {device!r} instead."
+        )
     wants_cuda = device is not None and device.startswith("cuda")
     if backend is None:
         backend = os.environ.get("NEUROLEARN_BACKEND") or ("torch" if wants_cuda else "numba")
@@ -74,10 +77,13 @@ def resolve_backend(backend: str | None = None, device: str | None = None) -> Ba
     if device is None or device == "cpu":
         return Backend(backend, "cpu")
     if not wants_cuda:
-        raise BackendError(f"The 'device' parameter must be 'cpu', 'cuda' or 'cuda:N'. Got {device!r} instead.")
+        raise BackendError(
+            f"The 'device' parameter must be 'cpu', 'cuda' or 'cuda:N'. Got {device!r} instead."
+        )
     if backend != "torch":
         raise BackendError(
-            f"device={device!r} needs backend='torch'; the {backend!r} backend runs on the CPU only."
+            f"device={device!r} needs backend='torch'; "
+            f"the {backend!r} backend runs on the CPU only."
         )
     torch = import_torch()
     if not torch.cuda.is_available():
@@ -88,6 +94,7 @@ def resolve_backend(backend: str | None = None, device: str | None = None) -> Ba
     index = int(device.split(":")[1]) if ":" in device else 0
     if index >= torch.cuda.device_count():
         raise BackendError(
-            f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA device(s) exist."
+            f"device={device!r} was requested but only {torch.cuda.device_count()} "
+            "CUDA device(s) exist."
         )
     return Backend("torch", device)

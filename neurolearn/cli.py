@@ -57,7 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("model", help="model name (see `neurolearn list`) or path to a TOML file")
     run.add_argument("task", help="task name or path to a TOML file")
     run.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a spec key, e.g. --set network.n=1000 (repeatable)",
     )
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -82,8 +86,11 @@ def _metrics_of(ds) -> dict:
 def _print_table(ds, stream) -> None:
     metrics = _metrics_of(ds)
     width = max([len(k) for k in metrics] + [6])
-    print(f"{ds.attrs['model']} on {ds.attrs['task']} (seed {ds.attrs['seed']}, "
-          f"{ds.attrs['backend']}/{ds.attrs['device']})", file=stream)
+    print(
+        f"{ds.attrs['model']} on {ds.attrs['task']} (seed {ds.attrs['seed']}, "
+        f"{ds.attrs['backend']}/{ds.attrs['device']})",
+        file=stream,
+    )
     print(f"{'metric':<{width}}  value", file=stream)
     print(f"{'-' * width}  ----------", file=stream)
     for name, value in metrics.items():
@@ -106,14 +113,23 @@ def _cmd_run(args) -> int:
     from neurolearn.experiment import run
 
     ds = run(
-        args.model, args.task, seed=args.seed, overrides=args.overrides, backend=args.backend,
-        device=args.device, out=args.out, progress=args.progress,
+        args.model,
+        args.task,
+        seed=args.seed,
+        overrides=args.overrides,
+        backend=args.backend,
+        device=args.device,
+        out=args.out,
+        progress=args.progress,
     )
     if args.json:
         payload = dict(_metrics_of(ds))
         payload.update(
-            status=ds.attrs["status"], wall_s=ds.attrs["wall_s"], seed=ds.attrs["seed"],
-            backend=ds.attrs["backend"], device=ds.attrs["device"],
+            status=ds.attrs["status"],
+            wall_s=ds.attrs["wall_s"],
+            seed=ds.attrs["seed"],
+            backend=ds.attrs["backend"],
+            device=ds.attrs["device"],
         )
         if ds.attrs["status"] != "ok":
             payload["message"] = ds.attrs["message"]

@@ -93,13 +93,26 @@ def run(
     task_spec = specs.load_task(task, overrides)
     specs.check_overrides_used(overrides, model_spec, task_spec)
     return run_specs(
-        model_spec, task_spec, seed=seed, backend=backend, device=device, out=out,
-        progress=progress, figure=figure,
+        model_spec,
+        task_spec,
+        seed=seed,
+        backend=backend,
+        device=device,
+        out=out,
+        progress=progress,
+        figure=figure,
     )
 
 
 def run_specs(
-    model_spec, task_spec, *, seed=0, backend=None, device=None, out=None, progress=False,
+    model_spec,
+    task_spec,
+    *,
+    seed=0,
+    backend=None,
+    device=None,
+    out=None,
+    progress=False,
     figure=True,
 ):
     """:func:`run` on already validated specs (used by scans and :func:`rerun`)."""
@@ -203,6 +216,10 @@ def rerun(result, *, out=None, backend=None, device=None):
     ds = result if isinstance(result, xr.Dataset) else xr.open_dataset(result, engine="h5netcdf")
     model_spec, task_spec, seed = specs.load_resolved(ds.attrs["spec"])
     return run_specs(
-        model_spec, task_spec, seed=seed, backend=backend or ds.attrs.get("backend"),
-        device=device or ds.attrs.get("device"), out=out,
+        model_spec,
+        task_spec,
+        seed=seed,
+        backend=backend or ds.attrs.get("backend"),
+        device=device or ds.attrs.get("device"),
+        out=out,
     )

@@ -121,6 +121,13 @@ def parse_overrides(items) -> list[tuple[str, Any]]:
 
 
 def _apply_overrides(raw: dict, overrides, sections: set[str], where: str) -> None:
+    # switching a table's kind starts that table afresh (the file's keys belong to the old
+    # kind); the new kind's defaults apply, plus any other overrides of that section
+    for key, value in overrides:
+        section, _, rest = key.partition(".")
+        if rest == "kind" and section in sections and isinstance(raw.get(section), dict):
+            if raw[section].get("kind") != value:
+                raw[section] = {"kind": value}
     for key, value in overrides:
         section, *rest = key.split(".")
         if section not in sections:
@@ -134,9 +141,7 @@ def _apply_overrides(raw: dict, overrides, sections: set[str], where: str) -> No
         node[rest[-1]] = value
 
 
-def _load(
-    name_or_path, kind: str, overrides, own_sections: tuple[str, ...], kind_of
-) -> SpecDoc:
+def _load(name_or_path, kind: str, overrides, own_sections: tuple[str, ...], kind_of) -> SpecDoc:
     path = _locate(name_or_path, kind)
     where = _display(path)
     raw = _read(path)
@@ -147,9 +152,7 @@ def _load(
 def _validate(raw: dict, where: str, name: str, kind: str, own_sections, kind_of) -> SpecDoc:
     version = raw.get("spec_version")
     if version != SPEC_VERSION:
-        raise SpecError(
-            f"{where}: spec_version must be {SPEC_VERSION}. Got {version!r} instead."
-        )
+        raise SpecError(f"{where}: spec_version must be {SPEC_VERSION}. Got {version!r} instead.")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise SpecError(f"{where}: description must be a string. Got {description!r} instead.")
@@ -339,7 +342,11 @@ def load_resolved(text: str) -> tuple[SpecDoc, SpecDoc, int | None]:
     model_raw.update({k: raw[k] for k in MODEL_SECTIONS if k in raw})
     task_raw.update({k: raw[k] for k in TASK_SECTIONS if k in raw})
     model = _validate(
-        model_raw, "resolved spec", raw.get("model_name", "model"), "models", MODEL_SECTIONS,
+        model_raw,
+        "resolved spec",
+        raw.get("model_name", "model"),
+        "models",
+        MODEL_SECTIONS,
         _family_of,
     )
     task = _validate(

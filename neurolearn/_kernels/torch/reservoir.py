@@ -1,0 +1,47 @@
+"""The reservoir step of :mod:`neurolearn._kernels.numba.reservoir` in PyTorch, batched.
+
+Dense batched matrices ``W (B, n, n)`` on any device; the input drive ``W_in u`` for all steps is
+computed in one ``einsum`` before the time loop. Same equations, same state conventions.
+"""
+
+from __future__ import annotations
+
+KIND_ESN = 0
+KIND_EI = 1
+
+
+def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True):
+    """Advance ``B`` reservoirs over ``T`` steps.
+
+    Shapes: ``W (B, n, n)``, ``w_in (B, n, d)``, ``bias/leak (B, n)``, ``gain/threshold (B,)``,
+    ``u (B, T, d)``, ``s0/v0 (B, n)``. Returns ``(states (B, T, n) or None, s_final, v_final,
+    diverged_at (B,) long tensor, -1 where finite)``.
+    """
+    import torch
+
+    n_batch, n_steps = u.shape[0], u.shape[1]
+    drive = torch.einsum("bnd,btd->btn", w_in, u) + bias[:, None, :]
+    s = s0.clone()
+    v = v0.clone()
+    states = (
+        torch.empty((n_batch, n_steps, s.shape[1]), dtype=s.dtype, device=s.device)
+        if store
+        else None
+    )
+    diverged_at = torch.full((n_batch,), -1, dtype=torch.long, device=s.device)
+    gain_ = gain[:, None]
+    thr_ = threshold[:, None]
+    for t in range(n_steps):
+        pre = torch.bmm(W, s[:, :, None])[:, :, 0] + drive[:, t]
+        if kind == KIND_ESN:
+            s = (1.0 - leak) * s + leak * torch.tanh(pre)
+        else:
+            v = leak * v + pre
+            s = torch.sigmoid(gain_ * (v - thr_))
+        if store:
+            states[:, t] = s
+        if t % 64 == 63 or t == n_steps - 1:
+            bad = ~torch.isfinite(s).all(dim=1) & (diverged_at < 0)
+            if bool(bad.any()):
+                diverged_at[bad] = t
+    return states, s, v, diverged_at

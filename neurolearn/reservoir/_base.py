@@ -1,0 +1,188 @@
+"""Shared public behaviour of the reservoirs: running, streaming, batching, free running."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._params import Interval, check_array, check_param
+from neurolearn.backend import resolve_backend
+from neurolearn.errors import NotFittedError, ParameterError
+from neurolearn.reservoir._engine import Net, closed_loop, simulate
+
+__all__ = ["ReservoirBase", "run_batch"]
+
+
+class ReservoirBase:
+    """Common methods; subclasses implement ``_build()`` (draw weights) and ``_net()``."""
+
+    def _owner(self) -> str:
+        return type(self).__name__
+
+    # -- weights ----------------------------------------------------------------------------
+    def initialize(self):
+        """Draw the weights from ``seed`` (done automatically on first use). Returns self."""
+        self._validate()
+        self._build()
+        self.last_state_ = None
+        return self
+
+    def _ensure_initialized(self):
+        if not hasattr(self, "w_in_"):
+            self.initialize()
+
+    # -- inputs -----------------------------------------------------------------------------
+    def _check_input(self, u, name="u"):
+        d = self.n_inputs
+        arr = check_array(
+            self._owner(), name, u, ndim=(1, 2, 3), shape_doc=f"(T, {d}) or (B, T, {d})"
+        )
+        if arr.ndim == 1:
+            if d != 1:
+                raise ParameterError(
+                    f"The '{name}' parameter of {self._owner()} must have shape (T, {d}). "
+                    f"Got a 1-D array of length {arr.shape[0]} instead."
+                )
+            arr = arr[:, None]
+        if arr.shape[-1] != d:
+            shape = "(T, {0})" if arr.ndim == 2 else "(B, T, {0})"
+            raise ParameterError(
+                f"The '{name}' parameter of {self._owner()} must have shape {shape.format(d)} "
+                f"(n_inputs={d}). Got shape {arr.shape} instead."
+            )
+        if arr.shape[-2] == 0:
+            raise ParameterError(f"The '{name}' parameter of {self._owner()} has no time steps.")
+        return arr
+
+    def _initial(self, initial_state, n_batch):
+        n = self.n
+        if initial_state is None:
+            v0 = np.zeros((n_batch, n))
+            s0 = np.stack([self._net().initial_output(v0[0])] * n_batch)
+            return s0, v0
+        s0, v0 = initial_state
+        s0 = np.broadcast_to(np.asarray(s0, dtype=np.float64), (n_batch, n)).copy()
+        v0 = np.broadcast_to(np.asarray(v0, dtype=np.float64), (n_batch, n)).copy()
+        return s0, v0
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, u, *, initial_state=None, continue_state: bool = False):
+        """Drive the reservoir with ``u`` and return the states.
+
+        Parameters
+        ----------
+        u : array of shape (T, n_inputs) or (B, T, n_inputs)
+            Input sequence, or ``B`` sequences run together in one kernel call.
+        initial_state : tuple (state, potential) or None, default=None
+            Start here instead of at rest. ``last_state_`` has this form.
+        continue_state : bool, default=False
+            Start from ``last_state_`` (where the previous ``run`` ended).
+
+        Returns
+        -------
+        states : ndarray of shape (T, n) or (B, T, n)
+            ``states[t]`` is the state after input ``u[t]`` (rates for the E/I reservoir).
+        """
+        self._ensure_initialized()
+        arr = self._check_input(u)
+        batched = arr.ndim == 3
+        u3 = arr if batched else arr[None]
+        if continue_state:
+            if self.last_state_ is None:
+                raise NotFittedError(
+                    f"{self._owner()}.run(continue_state=True) needs a previous run."
+                )
+            initial_state = self.last_state_
+        s0, v0 = self._initial(initial_state, u3.shape[0])
+        states, s_fin, v_fin = simulate([self._net()], u3, s0, v0, self._backend())
+        self.last_state_ = (s_fin if batched else s_fin[0], v_fin if batched else v_fin[0])
+        return states if batched else states[0]
+
+    def iter_states(self, u, *, chunk_steps: int = 1000, initial_state=None):
+        """Yield ``(u_chunk, states_chunk)`` without ever holding all ``T x n`` states.
+
+        Feed the chunks to :meth:`Readout.partial_fit` for a readout on a long run.
+
+        Examples
+        --------
+        >>> from neurolearn.reservoir import ESN
+        >>> esn = ESN(n=20, seed=0)
+        >>> u = np.linspace(0, 1, 250)[:, None]
+        >>> sum(x.shape[0] for _, x in esn.iter_states(u, chunk_steps=100))
+        250
+        """
+        chunk_steps = check_param(self._owner(), "chunk_steps", chunk_steps, Interval(int, 1, None))
+        self._ensure_initialized()
+        arr = self._check_input(u)
+        if arr.ndim != 2:
+            raise ParameterError(f"iter_states takes one sequence of shape (T, {self.n_inputs}).")
+        state = initial_state
+        for start in range(0, arr.shape[0], chunk_steps):
+            chunk = arr[start : start + chunk_steps]
+            states = self.run(chunk, initial_state=state)
+            state = self.last_state_
+            yield chunk, states
+
+    def free_run(self, readout, n_steps: int, *, initial_state=None):
+        """Generate ``n_steps`` outputs with the readout's prediction fed back as input.
+
+        The readout must map states to ``n_inputs`` outputs (one-step-ahead prediction).
+        Starts from ``initial_state`` or ``last_state_`` (e.g. after a teacher-forced warm-up).
+        Returns ``outputs (n_steps, n_inputs)``; NaN after the step where the run exploded.
+        """
+        self._ensure_initialized()
+        n_steps = check_param(self._owner(), "n_steps", n_steps, Interval(int, 1, None))
+        if not hasattr(readout, "coef_"):
+            raise NotFittedError("free_run needs a fitted Readout.")
+        if readout.coef_.shape[1] != self.n_inputs or readout.coef_.shape[0] != self.n:
+            raise ParameterError(
+                f"free_run needs a readout from {self.n} states to {self.n_inputs} outputs. "
+                f"Got coefficients of shape {readout.coef_.shape} instead."
+            )
+        state = initial_state if initial_state is not None else self.last_state_
+        if state is None:
+            raise NotFittedError("free_run needs a starting state: run a warm-up input first.")
+        _, outputs = closed_loop(
+            self._net(), readout.coef_.T, readout.intercept_, state[0], state[1], n_steps
+        )
+        return outputs
+
+    def _backend(self):
+        return resolve_backend(self.backend, self.device)
+
+
+def run_batch(reservoirs, u):
+    """Run many reservoirs of the same kind and size together, in one kernel call.
+
+    Parameters
+    ----------
+    reservoirs : sequence of EIReservoir or ESN
+        Different seeds or parameter values; same ``n`` and ``n_inputs``. The backend of the
+        first one is used.
+    u : array of shape (T, d) or (B, T, d)
+        One input for all, or one per reservoir.
+
+    Returns
+    -------
+    states : ndarray of shape (B, T, n)
+
+    Examples
+    --------
+    >>> from neurolearn.reservoir import ESN
+    >>> nets = [ESN(n=30, seed=s) for s in range(4)]
+    >>> run_batch(nets, np.zeros((50, 1))).shape
+    (4, 50, 30)
+    """
+    reservoirs = list(reservoirs)
+    if not reservoirs:
+        raise ParameterError("run_batch needs at least one reservoir.")
+    for r in reservoirs:
+        r._ensure_initialized()
+    first = reservoirs[0]
+    arr = first._check_input(u)
+    u3 = arr if arr.ndim == 3 else arr[None]
+    n_batch = max(len(reservoirs), u3.shape[0])
+    nets: list[Net] = [r._net() for r in reservoirs]
+    v0 = np.zeros((n_batch, first.n))
+    s0 = np.stack([nets[b if len(nets) > 1 else 0].initial_output(v0[b]) for b in range(n_batch)])
+    states, _, _ = simulate(nets, u3, s0, v0, first._backend())
+    return states

@@ -1,0 +1,175 @@
+"""The classic tanh echo-state network."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurolearn._params import Interval, NoneOr, Options, check_array, check_params
+from neurolearn._rng import as_generator
+from neurolearn.reservoir._base import ReservoirBase
+from neurolearn.reservoir._engine import KIND_ESN, Net
+
+__all__ = ["ESN", "spectral_radius"]
+
+
+def spectral_radius(W) -> float:
+    """Largest eigenvalue modulus of a (sparse or dense) square matrix.
+
+    Examples
+    --------
+    >>> float(round(spectral_radius(np.array([[0.0, 2.0], [0.5, 0.0]])), 12))
+    1.0
+    """
+    n = W.shape[0]
+    if n <= 1500:
+        dense = W.toarray() if sp.issparse(W) else np.asarray(W)
+        return float(np.max(np.abs(np.linalg.eigvals(dense))))
+    from scipy.sparse.linalg import eigs
+
+    vals = eigs(sp.csr_matrix(W), k=1, which="LM", return_eigenvectors=False, tol=1e-8)
+    return float(np.abs(vals[0]))
+
+
+class ESN(ReservoirBase):
+    r"""Leaky tanh echo-state network (Jaeger 2001), as in the reservoir-computing literature.
+
+    Parameters
+    ----------
+    n : int, default=100
+        Number of units.
+    spectral_radius : float, default=1.0
+        The recurrent matrix is rescaled so that its largest eigenvalue modulus equals this.
+    leak : float in (0, 1], default=1.0
+        Leaking rate ``a``.
+    density : float in (0, 1], default=0.1
+        Fraction of non-zero recurrent weights (standard normal before rescaling).
+    input_scaling : float, default=1.0
+        Input weights are uniform in ``[-input_scaling, input_scaling]`` (or
+        ``+-input_scaling`` with ``input_distribution="bernoulli"``).
+    input_distribution : {"uniform", "bernoulli"}, default="uniform"
+        Distribution of the non-zero input weights (``"bernoulli"``: random signs).
+    input_density : float in (0, 1], default=1.0
+        Fraction of non-zero input weights.
+    bias_scaling : float, default=0.0
+        Biases are uniform in ``[-bias_scaling, bias_scaling]``.
+    n_inputs : int, default=1
+    seed : int, Generator or None, default=None
+    backend : {"numba", "torch", "numpy"} or None, default=None
+    device : str or None, default=None
+
+    Attributes
+    ----------
+    W_ : scipy.sparse.csr_matrix of shape (n, n)
+    w_in_ : ndarray of shape (n, n_inputs)
+    bias_ : ndarray of shape (n,)
+    last_state_ : tuple (state, potential) where the last run ended
+
+    Notes
+    -----
+    .. math:: x(t) = (1 - a)\, x(t-1) + a \tanh(W x(t-1) + W_{in} u(t) + b)
+
+    Examples
+    --------
+    >>> esn = ESN(n=50, spectral_radius=0.9, seed=0)
+    >>> esn.run(np.zeros((10, 1))).shape
+    (10, 50)
+    """
+
+    def __init__(
+        self,
+        *,
+        n=100,
+        spectral_radius=1.0,
+        leak=1.0,
+        density=0.1,
+        input_scaling=1.0,
+        input_density=1.0,
+        input_distribution="uniform",
+        bias_scaling=0.0,
+        n_inputs=1,
+        seed=None,
+        backend=None,
+        device=None,
+    ):
+        self.n = n
+        self.spectral_radius = spectral_radius
+        self.leak = leak
+        self.density = density
+        self.input_scaling = input_scaling
+        self.input_density = input_density
+        self.input_distribution = input_distribution
+        self.bias_scaling = bias_scaling
+        self.n_inputs = n_inputs
+        self.seed = seed
+        self.backend = backend
+        self.device = device
+
+    _constraints = {
+        "n": Interval(int, 1, None),
+        "spectral_radius": Interval(float, 0, None),
+        "leak": Interval(float, 0, 1, "right"),
+        "density": Interval(float, 0, 1, "right"),
+        "input_scaling": Interval(float, 0, None),
+        "input_density": Interval(float, 0, 1, "right"),
+        "input_distribution": Options(("uniform", "bernoulli")),
+        "bias_scaling": Interval(float, 0, None),
+        "n_inputs": Interval(int, 1, None),
+        "backend": NoneOr(Options(("numba", "torch", "numpy"))),
+    }
+
+    def _validate(self):
+        check_params("ESN", {k: getattr(self, k) for k in self._constraints}, self._constraints)
+
+    def _build(self):
+        rng_w, rng_in, rng_b = as_generator(self.seed, "ESN").spawn(3)
+        n = self.n
+        mask = rng_w.random((n, n)) < self.density
+        values = rng_w.standard_normal((n, n))
+        W = sp.csr_matrix(np.where(mask, values, 0.0))
+        radius = spectral_radius(W) if W.nnz else 0.0
+        if radius > 0:
+            W = W * (self.spectral_radius / radius)
+        in_mask = rng_in.random((n, self.n_inputs)) < self.input_density
+        if self.input_distribution == "bernoulli":
+            signs = rng_in.integers(0, 2, (n, self.n_inputs)) * 2.0 - 1.0
+        else:
+            signs = rng_in.uniform(-1, 1, (n, self.n_inputs))
+        w_in = signs * self.input_scaling * in_mask
+        bias = rng_b.uniform(-1, 1, n) * self.bias_scaling
+        self._set_weights(W, w_in, bias)
+
+    def _set_weights(self, W, w_in, bias):
+        self.W_ = sp.csr_matrix(W, dtype=np.float64)
+        self.w_in_ = np.ascontiguousarray(w_in, dtype=np.float64)
+        self.bias_ = np.ascontiguousarray(bias, dtype=np.float64)
+        self._compiled = Net(
+            KIND_ESN, self.W_, self.w_in_, self.bias_, np.full(self.n, float(self.leak))
+        )
+
+    def _net(self) -> Net:
+        return self._compiled
+
+    @classmethod
+    def from_weights(cls, W, w_in, bias=None, *, leak=1.0, backend=None, device=None) -> ESN:
+        """An ESN with the given weights (e.g. to compare with another library's reservoir).
+
+        Examples
+        --------
+        >>> esn = ESN.from_weights(np.eye(3) * 0.5, np.ones((3, 1)))
+        >>> esn.run(np.ones((2, 1)))[1].round(4).tolist()
+        [0.8811, 0.8811, 0.8811]
+        """
+        W = sp.csr_matrix(W, dtype=np.float64)
+        n = W.shape[0]
+        w_in = check_array("ESN", "w_in", w_in, ndim=2, shape=(n, None), shape_doc=f"({n}, d)")
+        bias = (
+            np.zeros(n)
+            if bias is None
+            else check_array("ESN", "bias", np.ravel(bias), ndim=1, shape=(n,), shape_doc=f"({n},)")
+        )
+        esn = cls(n=n, n_inputs=w_in.shape[1], leak=leak, backend=backend, device=device)
+        esn._validate()
+        esn._set_weights(W, w_in, bias)
+        esn.last_state_ = None
+        return esn

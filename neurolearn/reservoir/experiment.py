@@ -1,0 +1,261 @@
+"""Spec tables of the reservoir family and ``run_experiment`` for ``nl.run``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._outcome import Outcome
+from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr, Options
+from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.reservoir import protocols
+from neurolearn.reservoir.ei import EIReservoir
+from neurolearn.reservoir.esn import ESN
+
+DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
+REQUIRED_SECTIONS = {"models": ("network",)}
+TASK_KINDS = ("memory-capacity", "narma", "mackey-glass", "lorenz")
+
+_POS = Interval(float, 0, None, "neither")
+_FRACTION = Interval(float, 0, 1, "neither")
+_TARGET = AnyOf((Interval(float, 0, 1, "neither"), Distribution()))
+
+
+@spec_table("network", "esn")
+class ESNNetwork(SpecTable):
+    """Leaky tanh echo-state network."""
+
+    n: int = param(100, Interval(int, 1, None), "number of units")
+    spectral_radius: float = param(1.0, Interval(float, 0, None), "spectral radius of W")
+    leak: float = param(1.0, Interval(float, 0, 1, "right"), "leaking rate")
+    density: float = param(0.1, Interval(float, 0, 1, "right"), "recurrent density")
+    input_scaling: float = param(1.0, Interval(float, 0, None), "input weights in [-s, s]")
+    input_density: float = param(1.0, Interval(float, 0, 1, "right"), "input density")
+    input_distribution: str = param(
+        "uniform", Options(("uniform", "bernoulli")), "non-zero input weights: uniform or signs"
+    )
+    bias_scaling: float = param(0.0, Interval(float, 0, None), "biases in [-s, s]")
+
+
+@spec_table("network", "ei-reservoir")
+class EINetwork(SpecTable):
+    """E/I rate reservoir (Dale's law, fixed in-degree, sigmoid units)."""
+
+    n: int = param(500, Interval(int, 2, None), "number of units")
+    excitatory_fraction: float = param(0.8, _FRACTION, "fraction of E units")
+    in_degree_exc: int = param(50, Interval(int, 1, None), "E inputs per unit")
+    in_degree_inh: int = param(50, Interval(int, 1, None), "I inputs per unit")
+    weight_cv: float = param(0.2, Interval(float, 0, None), "weight std / mean E weight")
+    gain: float = param(10.0, _POS, "sigmoid gain c")
+    threshold: float = param(0.0, Interval(float), "sigmoid threshold theta")
+    leak: float = param(0.0, Interval(float, 0, 1, "left"), "potential leak lambda")
+    input_fraction: float = param(0.3, Interval(float, 0, 1, "right"), "fraction of driven units")
+    input_scaling: float = param(0.25, Interval(float, 0, None), "input weights in [-s, s]")
+    balance: float | None = param(None, NoneOr(Interval(float)), "initial global balance beta")
+
+
+@spec_table("rule", "none")
+class NoRule(SpecTable):
+    """Weights stay as drawn."""
+
+
+@spec_table("rule", "local-ei-adaptation")
+class LocalAdaptation(SpecTable):
+    """Local inhibitory plasticity toward per-unit target rates (then frozen)."""
+
+    target_rate: object = param(
+        {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s) in (0, 1)"
+    )
+    learning_rate: object = param([1e-2, 1e-3], ListOf(_POS), "eta, or a schedule of phases")
+    steps: int = param(2000, Interval(int, 1, None), "adaptation steps on task input")
+    record_every: int = param(10, Interval(int, 1, None), "window of the rate trajectory")
+
+
+@spec_table("rule", "global-ei-balance")
+class GlobalBalance(SpecTable):
+    """One scalar on all inhibition so the population mean rate meets the mean target."""
+
+    target_rate: object = param(
+        {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s); their mean is matched"
+    )
+    steps: int = param(2000, Interval(int, 1, None), "adaptation steps on task input")
+
+
+@spec_table("rule", "row-rescaling")
+class RowRescaling(SpecTable):
+    """One-step rescaling of each inhibitory row from the fixed point r = rho."""
+
+    target_rate: object = param(
+        {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s) in (0, 1)"
+    )
+    steps: int = param(2000, Interval(int, 1, None), "input steps whose mean is used")
+
+
+@spec_table("readout", "ridge")
+class RidgeReadout(SpecTable):
+    """Ridge-regression readout."""
+
+    ridge: float = param(1e-6, Interval(float, 0, None), "penalty")
+    washout: int = param(200, Interval(int, 0, None), "dropped leading steps")
+
+
+_ADAPTATION_OF = {
+    "none": "none",
+    "local-ei-adaptation": "local",
+    "global-ei-balance": "global",
+    "row-rescaling": "row-rescale",
+}
+
+
+def build_reservoir(model, *, n_inputs: int, seed, backend):
+    """The reservoir a model spec describes (not yet adapted)."""
+    net = model.network
+    rule = model.get("rule")
+    kwargs = {k: v for k, v in net.to_dict().items() if k != "kind"}
+    common = dict(n_inputs=n_inputs, seed=seed, backend=backend.name, device=backend.device)
+    if net.kind_name == "esn":
+        if rule is not None and rule.kind_name != "none":
+            raise ValueError(
+                f"{model.source}: rule.kind {rule.kind_name!r} applies to E/I reservoirs only; "
+                "an ESN takes rule kind 'none'."
+            )
+        return ESN(**kwargs, **common)
+    rule_kind = "none" if rule is None else rule.kind_name
+    extra = {"adaptation": _ADAPTATION_OF[rule_kind]}
+    if rule_kind != "none":
+        extra["target_rate"] = rule.target_rate
+    if rule_kind == "local-ei-adaptation":
+        extra["learning_rate"] = rule.learning_rate
+        extra["record_every"] = rule.record_every
+    return EIReservoir(**kwargs, **extra, **common)
+
+
+def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
+    """Build the reservoir, run the task protocol, return metrics, arrays and a figure."""
+    import xarray as xr
+
+    rng_net, rng_task = seed.spawn(2)
+    t = task.task
+    kind = t.kind_name
+    n_inputs = 3 if kind == "lorenz" else 1
+    reservoir = build_reservoir(
+        model, n_inputs=n_inputs, seed=np.random.default_rng(rng_net), backend=backend
+    )
+    rule = model.get("rule")
+    adapt_steps = 0 if rule is None or rule.kind_name == "none" else rule.steps
+    readout = model.get("readout") or RidgeReadout()
+    common = dict(
+        washout=readout.washout,
+        ridge=readout.ridge,
+        adapt_steps=adapt_steps,
+        seed=np.random.default_rng(rng_task),
+    )
+    params = {k: v for k, v in t.to_dict().items() if k != "kind"}
+    metrics, arrays = {}, {}
+    if kind == "memory-capacity":
+        out = protocols.memory_capacity(reservoir, **params, **common)
+        metrics["memory_capacity"] = out["total"]
+        arrays["mc_curve"] = xr.DataArray(
+            out["curve"], dims="delay", coords={"delay": np.arange(1, t.max_delay + 1)}
+        )
+    elif kind == "narma":
+        out = protocols.narma_prediction(reservoir, **params, **common)
+        metrics["nrmse"] = out["nrmse"]
+        _series(arrays, out["target"], out["prediction"])
+    elif kind == "mackey-glass":
+        out = protocols.mackey_glass_prediction(reservoir, **params, **common)
+        metrics["nrmse_one_step"] = out["nrmse_one_step"]
+        metrics["nrmse_free_run"] = out["nrmse_free_run"]
+        _series(arrays, out["free_run_target"], out["free_run"])
+    else:
+        metric = task.get("metric")
+        extra = {}
+        if metric is not None and metric.kind_name == "valid-time":
+            extra = {"threshold": metric.threshold, "lyapunov_exponent": metric.lyapunov_exponent}
+        out = protocols.lorenz_prediction(reservoir, **params, **common, **extra)
+        metrics["valid_time_lyapunov"] = out["valid_time"]
+        arrays["target"] = xr.DataArray(out["free_run_target"], dims=("t", "variable"))
+        arrays["prediction"] = xr.DataArray(out["free_run"], dims=("t", "variable"))
+    attrs = {}
+    if isinstance(reservoir, EIReservoir):
+        _adaptation_outputs(reservoir, metrics, arrays, attrs)
+    return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
+
+
+def _series(arrays, target, prediction):
+    import xarray as xr
+
+    arrays["target"] = xr.DataArray(target, dims="t")
+    arrays["prediction"] = xr.DataArray(prediction, dims="t")
+
+
+def _adaptation_outputs(res: EIReservoir, metrics, arrays, attrs):
+    import xarray as xr
+
+    metrics["balance"] = res.balance_
+    metrics["n_unreachable"] = float(res.unreachable_.sum())
+    arrays["target_rate"] = xr.DataArray(res.target_rate_, dims="unit")
+    if res.rate_trajectory_.shape[0]:
+        arrays["rate_trajectory"] = xr.DataArray(
+            res.rate_trajectory_,
+            dims=("adapt_step", "unit"),
+            coords={"adapt_step": res.trajectory_steps_},
+        )
+    if res.adapted_:
+        arrays["adapted_rate"] = xr.DataArray(res.adapted_rates_, dims="unit")
+        within = np.abs(res.adapted_rates_ - res.target_rate_) <= 0.05
+        metrics["fraction_within_target"] = float(within.mean())
+    attrs["adaptation"] = res.adaptation
+
+
+def figure(ds):
+    """The run's figure: task panel, plus rates vs targets for an adapted E/I reservoir."""
+    import matplotlib.pyplot as plt
+
+    panels = ["task"]
+    if "rate_trajectory" in ds:
+        panels = ["rates", "scatter", "task"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    axes = axes[0]
+    for ax, panel in zip(axes, panels, strict=True):
+        if panel == "rates":
+            traj = ds["rate_trajectory"]
+            targets = ds["target_rate"].values
+            pick = np.linspace(0, traj.sizes["unit"] - 1, 6).astype(int)
+            for j, i in enumerate(pick):
+                color = f"C{j}"
+                ax.plot(traj["adapt_step"], traj[:, i], color=color, lw=1)
+                ax.axhline(targets[i], color=color, ls="--", lw=0.8)
+            ax.set(
+                xlabel="adaptation step",
+                ylabel="rate (window mean)",
+                title="rates converge to targets (dashed)",
+            )
+        elif panel == "scatter":
+            final = ds["adapted_rate"].values
+            targets = ds["target_rate"].values
+            ax.scatter(targets, final, s=6, alpha=0.6)
+            ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+            ax.set(
+                xlabel="target rate",
+                ylabel="mean rate, frozen weights",
+                xlim=(0, 1),
+                ylim=(0, 1),
+                title="per-unit rate vs target",
+            )
+        elif "mc_curve" in ds:
+            ds["mc_curve"].plot(ax=ax)
+            ax.set(ylabel="MC_k", title=f"memory capacity = {float(ds['memory_capacity']):.2f}")
+        elif "prediction" in ds and ds["prediction"].ndim == 1:
+            n = min(300, ds.sizes["t"])
+            ax.plot(ds["target"][:n], label="target", lw=1)
+            ax.plot(ds["prediction"][:n], label="prediction", lw=1)
+            ax.legend(fontsize=8)
+            ax.set(xlabel="test step", title=ds.attrs.get("task", ""))
+        elif "prediction" in ds:
+            ax.plot(ds["target"][:, 0], label="target x", lw=1)
+            ax.plot(ds["prediction"][:, 0], label="free run x", lw=1)
+            ax.legend(fontsize=8)
+            ax.set(xlabel="step", title=f"valid time {float(ds['valid_time_lyapunov']):.2f} Lyap.")
+    fig.suptitle(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}", fontsize=10)
+    fig.tight_layout()
+    return fig
