@@ -27,7 +27,7 @@ class _Text(Constraint):
 class RateRNNNetwork(SpecTable):
     """The student: ``tau dx/dt = -x + J tanh(x) + B u + b``, ``z = W_out tanh(x)``."""
 
-    n_units: int = param(100, Interval(int, 1, None), "student units")
+    n_units: int = param(200, Interval(int, 1, None), "student units")
     tau_ms: float = param(200.0, Interval(float, 0, None, "neither"), "student time constant")
     dt_ms: float = param(20.0, Interval(float, 0, None, "neither"),
                          "Euler step; must equal the recording's")
