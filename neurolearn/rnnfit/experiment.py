@@ -91,7 +91,9 @@ def build_task_data(task, seed):
     from neurolearn.rnnfit.recording import Recording
     from neurolearn.rnnfit.soc import SOCircuit
 
-    key = (tuple(sorted(task.to_dict().items())), tuple(seed.generate_state(4)))
+    # the teacher does not depend on how many of its neurons are recorded
+    spec = {k: v for k, v in task.to_dict().items() if k != "recorded_fraction"}
+    key = (tuple(sorted(spec.items())), tuple(seed.generate_state(4)))
     if key in _TEACHERS:
         return _TEACHERS[key]
     soc = SOCircuit(
