@@ -14,7 +14,12 @@ from __future__ import annotations
 import importlib
 
 __all__ = [
-    "RateCircuit", "SOCircuit", "Recording", "reach_conditions", "RNNStudent", "ForceStudent",
+    "RateCircuit",
+    "SOCircuit",
+    "Recording",
+    "reach_conditions",
+    "RNNStudent",
+    "ForceStudent",
     "metrics",
 ]
 

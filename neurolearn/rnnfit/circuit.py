@@ -77,8 +77,14 @@ class RateCircuit:
     """
 
     def __init__(
-        self, *, weights, readout=None, tau_ms: float = 200.0, gain: str = "soc",
-        baseline_rate_hz: float = 5.0, max_rate_hz: float = 100.0,
+        self,
+        *,
+        weights,
+        readout=None,
+        tau_ms: float = 200.0,
+        gain: str = "soc",
+        baseline_rate_hz: float = 5.0,
+        max_rate_hz: float = 100.0,
     ):
         self.weights = weights
         self.readout = readout
@@ -107,8 +113,14 @@ class RateCircuit:
                 f"({r0}). Got {rmax} instead."
             )
         if self.readout is not None:
-            check_array(owner, "readout", self.readout, ndim=2, shape=(None, w.shape[0]),
-                        shape_doc=f"(O, {w.shape[0]})")
+            check_array(
+                owner,
+                "readout",
+                self.readout,
+                ndim=2,
+                shape=(None, w.shape[0]),
+                shape_doc=f"(O, {w.shape[0]})",
+            )
         return w
 
     @property
@@ -175,8 +187,9 @@ class RateCircuit:
         if initial_state is None:
             x_init = np.zeros_like(drive)
         else:
-            x_init = check_array(owner, "initial_state", initial_state, shape=drive.shape,
-                                 shape_doc=f"{drive.shape}")
+            x_init = check_array(
+                owner, "initial_state", initial_state, shape=drive.shape, shape_doc=f"{drive.shape}"
+            )
         out = np.empty((drive.shape[0], profile.shape[0], n))
         r0, rmax = self._gain_args()
         simulate_rate_circuit(w, drive, profile, x_init, dt / float(self.tau_ms), r0, rmax, out)

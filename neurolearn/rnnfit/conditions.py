@@ -51,9 +51,16 @@ def preparatory_profile(n_steps: int, go_step: int, dt_ms: float, ramp_ms: float
 
 
 def reach_conditions(
-    soc, *, n_conditions: int = 8, layout: str = "ring", offset: float = 0.0,
-    initial_state_rms: float = 0.5, prep_ms: float = 600.0, move_ms: float = 800.0,
-    ramp_ms: float = 200.0, dt_ms: float = 20.0,
+    soc,
+    *,
+    n_conditions: int = 8,
+    layout: str = "ring",
+    offset: float = 0.0,
+    initial_state_rms: float = 0.5,
+    prep_ms: float = 600.0,
+    move_ms: float = 800.0,
+    ramp_ms: float = 200.0,
+    dt_ms: float = 20.0,
 ) -> ReachConditions:
     """Simulate a built :class:`~neurolearn.rnnfit.SOCircuit` on reach conditions.
 
@@ -107,8 +114,16 @@ def reach_conditions(
     return ReachConditions(inputs, states, np.asarray(labels, float), go_step, dt)
 
 
-def muscle_targets(labels, n_steps: int, go_step: int, dt_ms: float, *, n_outputs: int = 2,
-                   peak_ms: float = 250.0, width_ms: float = 80.0):
+def muscle_targets(
+    labels,
+    n_steps: int,
+    go_step: int,
+    dt_ms: float,
+    *,
+    n_outputs: int = 2,
+    peak_ms: float = 250.0,
+    width_ms: float = 80.0,
+):
     """Multiphasic muscle-like target curves ``(C, T, O)``, zero before the go step.
 
     Muscle ``m`` with preferred angle ``phi_m = 2 pi m / O`` follows

@@ -65,10 +65,19 @@ class ForceStudent:
     """
 
     def __init__(
-        self, *, n_units: int = 100, tau_ms: float = 200.0, dt_ms: float = 20.0,
-        init_gain: float = 1.5, feedback_scale: float = 1.0, alpha: float = 1.0,
-        n_epochs: int = 30, update_every: int = 1, fit_recorded: bool = True,
-        target_amplitude: float = 0.5, seed=None,
+        self,
+        *,
+        n_units: int = 100,
+        tau_ms: float = 200.0,
+        dt_ms: float = 20.0,
+        init_gain: float = 1.5,
+        feedback_scale: float = 1.0,
+        alpha: float = 1.0,
+        n_epochs: int = 30,
+        update_every: int = 1,
+        fit_recorded: bool = True,
+        target_amplitude: float = 0.5,
+        seed=None,
     ):
         self.n_units = n_units
         self.tau_ms = tau_ms
@@ -143,14 +152,26 @@ class ForceStudent:
             for cond in rng_order.permutation(c):
                 x = np.zeros(n)
                 force_trial(
-                    x, params["recurrent"], params["feedback"], params["input"],
-                    params["readout"], inv_corr, recording.inputs[cond], recording.outputs[cond],
-                    np.ascontiguousarray(unit_target[cond]), recorded, a, self.update_every, True,
-                    z_out, state_out,
+                    x,
+                    params["recurrent"],
+                    params["feedback"],
+                    params["input"],
+                    params["readout"],
+                    inv_corr,
+                    recording.inputs[cond],
+                    recording.outputs[cond],
+                    np.ascontiguousarray(unit_target[cond]),
+                    recorded,
+                    a,
+                    self.update_every,
+                    True,
+                    z_out,
+                    state_out,
                 )
                 if not np.all(np.isfinite(state_out)):
-                    raise DivergenceError(f"{_OWNER}: non-finite state in epoch {epoch}.",
-                                          step=epoch)
+                    raise DivergenceError(
+                        f"{_OWNER}: non-finite state in epoch {epoch}.", step=epoch
+                    )
                 total += float(np.mean((z_out - recording.outputs[cond]) ** 2))
             losses.append(total / c / var)
         self.params_ = params
@@ -184,10 +205,21 @@ class ForceStudent:
         dummy = np.zeros((1, 1))
         for cond in range(c):
             force_trial(
-                np.zeros(n), p["recurrent"].copy(), p["feedback"], p["input"],
-                p["readout"].copy(), dummy, np.ascontiguousarray(u[cond]),
-                np.zeros((t_steps, n_out)), np.zeros((t_steps, 0)), np.zeros(0, np.int64),
-                self.dt_ms / self.tau_ms, 1, False, outputs[cond], states[cond],
+                np.zeros(n),
+                p["recurrent"].copy(),
+                p["feedback"],
+                p["input"],
+                p["readout"].copy(),
+                dummy,
+                np.ascontiguousarray(u[cond]),
+                np.zeros((t_steps, n_out)),
+                np.zeros((t_steps, 0)),
+                np.zeros(0, np.int64),
+                self.dt_ms / self.tau_ms,
+                1,
+                False,
+                outputs[cond],
+                states[cond],
             )
         return {"states": states, "rates": np.tanh(states), "outputs": outputs}
 

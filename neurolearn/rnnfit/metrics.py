@@ -19,7 +19,11 @@ import numpy as np
 from neurolearn.errors import ParameterError
 
 __all__ = [
-    "r2_score", "cca_similarity", "linear_map_r2", "jpca", "find_fixed_points",
+    "r2_score",
+    "cca_similarity",
+    "linear_map_r2",
+    "jpca",
+    "find_fixed_points",
     "fixed_point_summary",
 ]
 
@@ -27,7 +31,9 @@ __all__ = [
 def _flat(a, name):
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 3:
-        raise ParameterError(f"'{name}' must have shape (conditions, time, neurons). Got {a.shape}.")
+        raise ParameterError(
+            f"'{name}' must have shape (conditions, time, neurons). Got {a.shape}."
+        )
     return a.reshape(a.shape[0] * a.shape[1], a.shape[2])
 
 
@@ -80,8 +86,15 @@ def cca_similarity(a, b, n_components: int = 10) -> float:
     return float(np.mean(np.clip(s[:k], 0.0, 1.0)))
 
 
-def linear_map_r2(source_train, target_train, source_test, target_test, *,
-                  n_components: int | None = None, ridge: float = 1e-2):
+def linear_map_r2(
+    source_train,
+    target_train,
+    source_test,
+    target_test,
+    *,
+    n_components: int | None = None,
+    ridge: float = 1e-2,
+):
     """R^2 on held-out data of a ridge map ``target ~ source @ M + c`` fitted on training data.
 
     The source is first projected onto its top ``n_components`` principal components of the
@@ -170,8 +183,13 @@ def jpca(rates, *, dt_ms: float, start: int = 0, n_pcs: int = 6, soft_norm: floa
     k -= k % 2
     if k < 2 or total_var == 0:
         nan = float("nan")
-        return {"r2_full": nan, "r2_skew": nan, "rotation_ratio": nan, "plane_variance": nan,
-                "frequency_hz": nan}
+        return {
+            "r2_full": nan,
+            "r2_skew": nan,
+            "rotation_ratio": nan,
+            "plane_variance": nan,
+            "frequency_hz": nan,
+        }
     proj = (flat @ vt[:k].T).reshape(c, t, k)
     dt = dt_ms / 1000.0
     dx = (np.diff(proj, axis=1) / dt).reshape(-1, k)
@@ -185,7 +203,7 @@ def jpca(rates, *, dt_ms: float, start: int = 0, n_pcs: int = 6, soft_norm: floa
     top = int(np.argmax(np.abs(vals.imag)))
     plane = np.stack([vecs[:, top].real, vecs[:, top].imag], axis=1)
     plane, _ = np.linalg.qr(plane)
-    in_plane = (proj.reshape(-1, k) @ plane)
+    in_plane = proj.reshape(-1, k) @ plane
     return {
         "r2_full": r2_full,
         "r2_skew": r2_skew,
@@ -195,8 +213,9 @@ def jpca(rates, *, dt_ms: float, start: int = 0, n_pcs: int = 6, soft_norm: floa
     }
 
 
-def find_fixed_points(velocity, jacobian, initial_states, *, tol: float = 1e-8,
-                      merge_distance: float = 1e-3):
+def find_fixed_points(
+    velocity, jacobian, initial_states, *, tol: float = 1e-8, merge_distance: float = 1e-3
+):
     """Fixed points of ``dx/dt = velocity(x)`` found by Newton-type root finding.
 
     Parameters
@@ -252,8 +271,12 @@ def fixed_point_summary(points, eigenvalues, rest_state):
     """
     n_pts = len(points)
     stable = [bool(np.max(e.real) < 0) for e in eigenvalues]
-    out = {"n_fixed_points": float(n_pts), "n_stable": float(sum(stable)),
-           "rest_abscissa": float("nan"), "rest_rotation": float("nan")}
+    out = {
+        "n_fixed_points": float(n_pts),
+        "n_stable": float(sum(stable)),
+        "rest_abscissa": float("nan"),
+        "rest_rotation": float("nan"),
+    }
     if n_pts:
         i = int(np.argmin(np.linalg.norm(points - rest_state, axis=1)))
         out["rest_abscissa"] = float(np.max(eigenvalues[i].real))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from datetime import UTC
 
 import numpy as np
 
@@ -111,8 +112,16 @@ class Recording:
     """
 
     def __init__(
-        self, *, rates, dt_ms, recorded=None, n_neurons=None, inputs=None, outputs=None,
-        labels=None, go_step=0,
+        self,
+        *,
+        rates,
+        dt_ms,
+        recorded=None,
+        n_neurons=None,
+        inputs=None,
+        outputs=None,
+        labels=None,
+        go_step=0,
     ):
         self.rates = _as_block("rates", rates, allow_empty_last=True)
         c, t, k = self.rates.shape
@@ -126,8 +135,10 @@ class Recording:
         self.outputs = (
             None if outputs is None else _as_block("outputs", outputs, n_cond=c, n_steps=t)
         )
-        self.n_neurons = k if n_neurons is None else check_param(
-            _OWNER, "n_neurons", n_neurons, Interval(int, max(k, 1), None)
+        self.n_neurons = (
+            k
+            if n_neurons is None
+            else check_param(_OWNER, "n_neurons", n_neurons, Interval(int, max(k, 1), None))
         )
         if recorded is None:
             idx = np.arange(k, dtype=np.int64)
@@ -187,11 +198,19 @@ class Recording:
     def select(self, conditions) -> Recording:
         """A Recording with a subset of conditions (indices or a boolean mask)."""
         idx = np.arange(self.n_conditions)[np.asarray(conditions)]
-        pick = (lambda a: None if a is None else a[idx])
+
+        def pick(a):
+            return None if a is None else a[idx]
+
         return Recording(
-            rates=self.rates[idx], dt_ms=self.dt_ms, recorded=self.recorded,
-            n_neurons=self.n_neurons, inputs=pick(self.inputs), outputs=pick(self.outputs),
-            labels=self.labels[idx], go_step=self.go_step,
+            rates=self.rates[idx],
+            dt_ms=self.dt_ms,
+            recorded=self.recorded,
+            n_neurons=self.n_neurons,
+            inputs=pick(self.inputs),
+            outputs=pick(self.outputs),
+            labels=self.labels[idx],
+            go_step=self.go_step,
         )
 
     def subsample(self, fraction: float, *, seed=None) -> Recording:
@@ -201,9 +220,14 @@ class Recording:
         k = int(round(f * self.n_recorded))
         keep = np.sort(rng.choice(self.n_recorded, size=k, replace=False))
         return Recording(
-            rates=self.rates[:, :, keep], dt_ms=self.dt_ms, recorded=self.recorded[keep],
-            n_neurons=self.n_neurons, inputs=self.inputs, outputs=self.outputs,
-            labels=self.labels, go_step=self.go_step,
+            rates=self.rates[:, :, keep],
+            dt_ms=self.dt_ms,
+            recorded=self.recorded[keep],
+            n_neurons=self.n_neurons,
+            inputs=self.inputs,
+            outputs=self.outputs,
+            labels=self.labels,
+            go_step=self.go_step,
         )
 
     # ------------------------------------------------------------------ constructors
@@ -225,8 +249,17 @@ class Recording:
 
     @classmethod
     def from_circuit(
-        cls, circuit, states, *, dt_ms, recorded_fraction=1.0, recorded=None, inputs=None,
-        labels=None, go_step=0, seed=None,
+        cls,
+        circuit,
+        states,
+        *,
+        dt_ms,
+        recorded_fraction=1.0,
+        recorded=None,
+        inputs=None,
+        labels=None,
+        go_step=0,
+        seed=None,
     ) -> Recording:
         """Record a simulated :class:`~neurolearn.rnnfit.RateCircuit`.
 
@@ -253,9 +286,7 @@ class Recording:
         n = circuit.n
         states = _as_block("states", states, last=n)
         if recorded is None:
-            f = check_param(
-                _OWNER, "recorded_fraction", recorded_fraction, Interval(float, 0, 1)
-            )
+            f = check_param(_OWNER, "recorded_fraction", recorded_fraction, Interval(float, 0, 1))
             rng = as_generator(seed, _OWNER)
             recorded = np.sort(rng.choice(n, size=int(round(f * n)), replace=False))
         recorded = np.asarray(recorded, dtype=np.int64)
@@ -267,8 +298,14 @@ class Recording:
         rates = circuit.rates(states)
         outputs = circuit.outputs(states) if circuit.readout is not None else None
         return cls(
-            rates=rates[:, :, recorded], dt_ms=dt_ms, recorded=recorded, n_neurons=n,
-            inputs=inputs, outputs=outputs, labels=labels, go_step=go_step,
+            rates=rates[:, :, recorded],
+            dt_ms=dt_ms,
+            recorded=recorded,
+            n_neurons=n,
+            inputs=inputs,
+            outputs=outputs,
+            labels=labels,
+            go_step=go_step,
         )
 
     # ------------------------------------------------------------------ NWB
@@ -280,7 +317,7 @@ class Recording:
         time), ``inputs``, ``outputs`` and a table ``recorded_neurons`` (``circuit_index``), plus
         a one-row table ``circuit`` (``n_neurons``, ``go_step``).
         """
-        from datetime import datetime, timezone
+        from datetime import datetime
         from uuid import UUID
 
         pynwb = _import_pynwb()
@@ -290,7 +327,7 @@ class Recording:
         nwb = pynwb.NWBFile(
             session_description=session_description,
             identifier=str(UUID(bytes=bytes(stamp))),
-            session_start_time=datetime(2000, 1, 1, tzinfo=timezone.utc),
+            session_start_time=datetime(2000, 1, 1, tzinfo=UTC),
         )
         dur = self.n_steps * self.dt_ms / 1000.0
         nwb.add_trial_column(name="label", description="condition label (e.g. reach angle)")
@@ -300,29 +337,45 @@ class Recording:
         rate_hz = 1000.0 / self.dt_ms
 
         def series(name, arr, unit):
-            flat = arr.reshape(-1, arr.shape[2]) if arr.shape[2] else np.zeros((arr.shape[0] * arr.shape[1], 0))
-            mod.add(pynwb.TimeSeries(name=name, data=flat, unit=unit, starting_time=0.0,
-                                     rate=rate_hz))
+            flat = arr.reshape(arr.shape[0] * arr.shape[1], arr.shape[2])
+            mod.add(
+                pynwb.TimeSeries(name=name, data=flat, unit=unit, starting_time=0.0, rate=rate_hz)
+            )
 
         series("rates", self.rates, "Hz")
         if self.inputs is not None:
             series("inputs", self.inputs, "a.u.")
         if self.outputs is not None:
             series("outputs", self.outputs, "a.u.")
-        mod.add(DynamicTable(
-            name="recorded_neurons", description="circuit index of each recorded neuron",
-            columns=[VectorData(name="circuit_index", description="index in the circuit",
-                                data=self.recorded.tolist())],
-        ))
-        mod.add(DynamicTable(
-            name="circuit", description="circuit size and movement onset",
-            columns=[
-                VectorData(name="n_neurons", description="neurons in the circuit",
-                           data=[int(self.n_neurons)]),
-                VectorData(name="go_step", description="first movement step",
-                           data=[int(self.go_step)]),
-            ],
-        ))
+        mod.add(
+            DynamicTable(
+                name="recorded_neurons",
+                description="circuit index of each recorded neuron",
+                columns=[
+                    VectorData(
+                        name="circuit_index",
+                        description="index in the circuit",
+                        data=self.recorded.tolist(),
+                    )
+                ],
+            )
+        )
+        mod.add(
+            DynamicTable(
+                name="circuit",
+                description="circuit size and movement onset",
+                columns=[
+                    VectorData(
+                        name="n_neurons",
+                        description="neurons in the circuit",
+                        data=[int(self.n_neurons)],
+                    ),
+                    VectorData(
+                        name="go_step", description="first movement step", data=[int(self.go_step)]
+                    ),
+                ],
+            )
+        )
         with pynwb.NWBHDF5IO(str(path), "w") as io:
             io.write(nwb)
         return path
@@ -375,10 +428,13 @@ class Recording:
 
         circuit = mod["circuit"].to_dataframe()
         return cls(
-            rates=flat.reshape(n_cond, n_steps, flat.shape[1]), dt_ms=file_dt,
+            rates=flat.reshape(n_cond, n_steps, flat.shape[1]),
+            dt_ms=file_dt,
             recorded=np.asarray(mod["recorded_neurons"]["circuit_index"].data[:], dtype=np.int64),
-            n_neurons=int(circuit["n_neurons"].iloc[0]), inputs=block("inputs"),
-            outputs=block("outputs"), labels=trials["label"].to_numpy(float),
+            n_neurons=int(circuit["n_neurons"].iloc[0]),
+            inputs=block("inputs"),
+            outputs=block("outputs"),
+            labels=trials["label"].to_numpy(float),
             go_step=int(circuit["go_step"].iloc[0]),
         )
 

@@ -62,9 +62,9 @@ def abscissa_gradient(weights):
     Examples
     --------
     >>> import numpy as np
-    >>> alpha, grad = abscissa_gradient(np.diag([0.5, -1.0]))
-    >>> alpha, np.round(np.diag(grad), 6).tolist()
-    (0.5, [1.0, 0.0])
+    >>> alpha, grad = abscissa_gradient(np.diag([0.5, -1.0]))   # s = 0.75
+    >>> alpha, np.round(np.diag(grad), 6).tolist()   # (s - lambda)^-2, normalised: 16 : 1/3.0625
+    (0.5, [0.98, 0.02])
     """
     from scipy.linalg import lapack, schur
 
@@ -140,10 +140,20 @@ class SOCircuit:
     """
 
     def __init__(
-        self, *, n: int = 200, excitatory_fraction: float = 0.5, density: float = 0.1,
-        radius: float = 10.0, inhibition_ratio: float = 3.0, target_abscissa: float = 0.15,
-        learning_rate: float = 10.0, max_iter: int = 3000, tau_ms: float = 200.0,
-        baseline_rate_hz: float = 5.0, max_rate_hz: float = 100.0, seed=None,
+        self,
+        *,
+        n: int = 200,
+        excitatory_fraction: float = 0.5,
+        density: float = 0.1,
+        radius: float = 10.0,
+        inhibition_ratio: float = 3.0,
+        target_abscissa: float = 0.15,
+        learning_rate: float = 10.0,
+        max_iter: int = 3000,
+        tau_ms: float = 200.0,
+        baseline_rate_hz: float = 5.0,
+        max_rate_hz: float = 100.0,
+        seed=None,
     ):
         self.n = n
         self.excitatory_fraction = excitatory_fraction
@@ -161,12 +171,14 @@ class SOCircuit:
     def _validate(self):
         o = "SOCircuit"
         check_param(o, "n", self.n, Interval(int, 4, None))
-        check_param(o, "excitatory_fraction", self.excitatory_fraction,
-                    Interval(float, 0, 1, "neither"))
+        check_param(
+            o, "excitatory_fraction", self.excitatory_fraction, Interval(float, 0, 1, "neither")
+        )
         check_param(o, "density", self.density, Interval(float, 0, 1, "neither"))
         check_param(o, "radius", self.radius, Interval(float, 0, None, "neither"))
-        check_param(o, "inhibition_ratio", self.inhibition_ratio,
-                    Interval(float, 0, None, "neither"))
+        check_param(
+            o, "inhibition_ratio", self.inhibition_ratio, Interval(float, 0, None, "neither")
+        )
         check_param(o, "target_abscissa", self.target_abscissa, Interval(float, None, 1, "neither"))
         check_param(o, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
         check_param(o, "max_iter", self.max_iter, Interval(int, 0, None))
@@ -234,8 +246,12 @@ class SOCircuit:
         """The optimised network as a :class:`RateCircuit` (optionally with a readout)."""
         self._fitted()
         return RateCircuit(
-            weights=self.weights_, readout=readout, tau_ms=self.tau_ms, gain="soc",
-            baseline_rate_hz=self.baseline_rate_hz, max_rate_hz=self.max_rate_hz,
+            weights=self.weights_,
+            readout=readout,
+            tau_ms=self.tau_ms,
+            gain="soc",
+            baseline_rate_hz=self.baseline_rate_hz,
+            max_rate_hz=self.max_rate_hz,
         )
 
     def amplified_states(self, k: int):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, NoneOr, Options, check_param
+from neurolearn._params import Interval, NoneOr, Options, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import DivergenceError, NotFittedError, ParameterError
 
@@ -107,12 +107,27 @@ class RNNStudent:
     """
 
     def __init__(
-        self, *, n_units: int = 100, tau_ms: float = 200.0, dt_ms: float = 20.0,
-        recorded_weight: float = 1.0, target_amplitude: float = 0.5, init_gain: float = 1.0,
-        learning_rate: float = 1e-3, n_epochs: int = 1000, batch_size=None,
-        grad_clip=1.0, patience=None, validate_every: int = 10, checkpoint=None,
-        checkpoint_every: int = 100, loop: str = "fused", device: str = "cpu",
-        dtype: str = "float32", n_threads=1, seed=None,
+        self,
+        *,
+        n_units: int = 100,
+        tau_ms: float = 200.0,
+        dt_ms: float = 20.0,
+        recorded_weight: float = 1.0,
+        target_amplitude: float = 0.5,
+        init_gain: float = 1.0,
+        learning_rate: float = 1e-3,
+        n_epochs: int = 1000,
+        batch_size=None,
+        grad_clip=1.0,
+        patience=None,
+        validate_every: int = 10,
+        checkpoint=None,
+        checkpoint_every: int = 100,
+        loop: str = "fused",
+        device: str = "cpu",
+        dtype: str = "float32",
+        n_threads=1,
+        seed=None,
     ):
         self.n_units = n_units
         self.tau_ms = tau_ms
@@ -260,8 +275,16 @@ class RNNStudent:
         opt = torch.optim.Adam(list(params.values()), lr=self.learning_rate)
         train = self._tensors(recording, torch, dev, dt)
         val = self._tensors(validation, torch, dev, dt) if validation is not None else None
-        state = {"epoch": 0, "best_loss": np.inf, "best_epoch": 0, "bad": 0,
-                 "best": None, "loss": [], "val_epoch": [], "val_loss": []}
+        state = {
+            "epoch": 0,
+            "best_loss": np.inf,
+            "best_epoch": 0,
+            "bad": 0,
+            "best": None,
+            "loss": [],
+            "val_epoch": [],
+            "val_loss": [],
+        }
         ckpt = Path(self.checkpoint) if self.checkpoint is not None else None
         self._fp = self._fingerprint(recording)
         if ckpt is not None and ckpt.exists():
@@ -273,7 +296,7 @@ class RNNStudent:
             order = rng_batch.permutation(n_cond)
             total = 0.0
             for start in range(0, n_cond, batch):
-                idx = torch.as_tensor(order[start:start + batch], device=dev)
+                idx = torch.as_tensor(order[start : start + batch], device=dev)
                 opt.zero_grad(set_to_none=True)
                 loss = self._loss(params, *(a[:, idx] for a in train))
                 loss.backward()
@@ -295,20 +318,27 @@ class RNNStudent:
                 state["val_epoch"].append(state["epoch"])
                 state["val_loss"].append(vloss)
                 if vloss < state["best_loss"]:
-                    state.update(best_loss=vloss, best_epoch=state["epoch"], bad=0,
-                                 best={k: v.detach().clone() for k, v in params.items()})
+                    state.update(
+                        best_loss=vloss,
+                        best_epoch=state["epoch"],
+                        bad=0,
+                        best={k: v.detach().clone() for k, v in params.items()},
+                    )
                 else:
                     state["bad"] += 1
                     if self.patience is not None and state["bad"] >= self.patience:
                         stopped = True
             if ckpt is not None and (
-                state["epoch"] % self.checkpoint_every == 0 or state["epoch"] == self.n_epochs
+                state["epoch"] % self.checkpoint_every == 0
+                or state["epoch"] == self.n_epochs
                 or stopped
             ):
                 self._save_checkpoint(ckpt, params, opt, rng_batch, state, torch)
-        final = state["best"] if (self.patience is not None and state["best"] is not None) else {
-            k: v.detach() for k, v in params.items()
-        }
+        final = (
+            state["best"]
+            if (self.patience is not None and state["best"] is not None)
+            else {k: v.detach() for k, v in params.items()}
+        )
         self.params_ = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in final.items()}
         self.history_ = {
             "loss": np.asarray(state["loss"]),
@@ -323,9 +353,13 @@ class RNNStudent:
     # ------------------------------------------------------------------ checkpoints
     def _fingerprint(self, recording):
         return {
-            "n_units": int(self.n_units), "tau_ms": float(self.tau_ms), "dt_ms": float(self.dt_ms),
-            "recorded_weight": float(self.recorded_weight), "dtype": self.dtype,
-            "recorded": recording.recorded.tolist(), "loop": self.loop,
+            "n_units": int(self.n_units),
+            "tau_ms": float(self.tau_ms),
+            "dt_ms": float(self.dt_ms),
+            "recorded_weight": float(self.recorded_weight),
+            "dtype": self.dtype,
+            "recorded": recording.recorded.tolist(),
+            "loop": self.loop,
             "learning_rate": float(self.learning_rate),
         }
 
@@ -335,9 +369,9 @@ class RNNStudent:
             "optimizer": opt.state_dict(),
             "rng": rng.bit_generator.state,
             "state": {k: (None if v is None else v) for k, v in state.items() if k != "best"},
-            "best": None if state["best"] is None else {
-                k: v.cpu() for k, v in state["best"].items()
-            },
+            "best": None
+            if state["best"] is None
+            else {k: v.cpu() for k, v in state["best"].items()},
             "fingerprint": self._fp,
         }
         tmp = Path(str(path) + ".tmp")

@@ -18,8 +18,23 @@ def test_free_run_matches_reference(rng):
     u = rng.normal(size=(t, i))
     x0 = rng.normal(size=n)
     z_out, s_out = np.empty((t, o)), np.empty((t, n))
-    force_trial(x0.copy(), j.copy(), fb, b, w.copy(), np.zeros((1, 1)), u, np.zeros((t, o)),
-                np.zeros((t, 0)), np.zeros(0, np.int64), 0.1, 1, False, z_out, s_out)
+    force_trial(
+        x0.copy(),
+        j.copy(),
+        fb,
+        b,
+        w.copy(),
+        np.zeros((1, 1)),
+        u,
+        np.zeros((t, o)),
+        np.zeros((t, 0)),
+        np.zeros(0, np.int64),
+        0.1,
+        1,
+        False,
+        z_out,
+        s_out,
+    )
     states, outs = ref.force_free_run(x0.copy(), j, fb, b, w, u, 0.1)
     np.testing.assert_allclose(s_out, states, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(z_out, outs, rtol=1e-12, atol=1e-13)
@@ -30,9 +45,23 @@ def test_rls_matrix_is_inverse_of_regularised_rate_correlation(rng):
     n, t, alpha = 6, 9, 2.0
     p = np.eye(n) / alpha
     z_out, s_out = np.empty((t, 1)), np.empty((t, n))
-    force_trial(rng.normal(size=n), rng.normal(size=(n, n)), np.zeros((n, 1)), np.ones((n, 1)),
-                np.zeros((1, n)), p, rng.normal(size=(t, 1)), rng.normal(size=(t, 1)),
-                np.zeros((t, 0)), np.zeros(0, np.int64), 0.2, 2, True, z_out, s_out)
+    force_trial(
+        rng.normal(size=n),
+        rng.normal(size=(n, n)),
+        np.zeros((n, 1)),
+        np.ones((n, 1)),
+        np.zeros((1, n)),
+        p,
+        rng.normal(size=(t, 1)),
+        rng.normal(size=(t, 1)),
+        np.zeros((t, 0)),
+        np.zeros(0, np.int64),
+        0.2,
+        2,
+        True,
+        z_out,
+        s_out,
+    )
     r = np.tanh(s_out[::2])
     np.testing.assert_allclose(np.linalg.inv(p), alpha * np.eye(n) + r.T @ r, rtol=1e-9)
 

@@ -32,8 +32,15 @@ def test_linear_map_recovers_a_linear_teacher_and_fails_on_noise(rng):
 def _linear_trajectories(a, n_cond=8, steps=200, dt=0.01):
     from scipy.linalg import expm
 
-    x0 = np.stack([np.cos(np.linspace(0, np.pi, n_cond)), np.sin(np.linspace(0, np.pi, n_cond)),
-                   np.linspace(-1, 1, n_cond), np.linspace(1, -1, n_cond) ** 2], axis=1)
+    x0 = np.stack(
+        [
+            np.cos(np.linspace(0, np.pi, n_cond)),
+            np.sin(np.linspace(0, np.pi, n_cond)),
+            np.linspace(-1, 1, n_cond),
+            np.linspace(1, -1, n_cond) ** 2,
+        ],
+        axis=1,
+    )
     step = expm(a * dt)
     out = np.empty((n_cond, steps, 4))
     x = x0.copy()

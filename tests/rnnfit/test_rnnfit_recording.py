@@ -1,5 +1,7 @@
 """Recording: construction, validation with clear errors, NWB round trips."""
 
+from datetime import UTC
+
 import numpy as np
 import pytest
 
@@ -9,9 +11,14 @@ from neurolearn.rnnfit import RateCircuit, Recording
 
 def _rec(rng, c=3, t=6, k=4, n=10):
     return Recording(
-        rates=rng.random((c, t, k)) * 20, dt_ms=10.0, recorded=rng.choice(n, k, replace=False),
-        n_neurons=n, inputs=rng.normal(size=(c, t, 2)), outputs=rng.normal(size=(c, t, 1)),
-        labels=np.arange(c) * 0.5, go_step=2,
+        rates=rng.random((c, t, k)) * 20,
+        dt_ms=10.0,
+        recorded=rng.choice(n, k, replace=False),
+        n_neurons=n,
+        inputs=rng.normal(size=(c, t, 2)),
+        outputs=rng.normal(size=(c, t, 1)),
+        labels=np.arange(c) * 0.5,
+        go_step=2,
     )
 
 
@@ -99,12 +106,13 @@ def test_nwb_round_trip(rng, tmp_path):
 
 
 def test_nwb_units_and_trials_are_binned_and_averaged(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import pynwb
 
-    nwb = pynwb.NWBFile(session_description="t", identifier="x",
-                        session_start_time=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    nwb = pynwb.NWBFile(
+        session_description="t", identifier="x", session_start_time=datetime(2020, 1, 1, tzinfo=UTC)
+    )
     nwb.add_trial_column(name="reach", description="reach direction")
     for start, reach in ((0.0, 0.0), (1.0, 90.0), (2.0, 0.0)):
         nwb.add_trial(start_time=start, stop_time=start + 0.1, reach=reach)

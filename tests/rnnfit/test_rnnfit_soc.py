@@ -103,8 +103,9 @@ def test_bad_parameters():
     with pytest.raises(ParameterError, match="'density' parameter of SOCircuit"):
         SOCircuit(density=1.5).build()
     with pytest.raises(ParameterError, match="dt_ms"):
-        RateCircuit(weights=np.zeros((2, 2)), tau_ms=10).simulate(np.zeros((1, 2)), np.ones(3),
-                                                                   dt_ms=20.0)
+        RateCircuit(weights=np.zeros((2, 2)), tau_ms=10).simulate(
+            np.zeros((1, 2)), np.ones(3), dt_ms=20.0
+        )
 
 
 def test_gain_and_slope_against_reference():
@@ -133,8 +134,9 @@ def test_simulation_kernel_against_reference(rng):
 def test_reach_conditions_prep_then_free_relaxation(soc):
     rc = reach_conditions(soc, n_conditions=4, prep_ms=400, move_ms=400, dt_ms=20)
     assert rc.go_step == 20
-    assert np.all(rc.inputs[:, rc.go_step:] == 0)
-    np.testing.assert_allclose(np.linalg.norm(rc.inputs[:, 5], axis=1),
-                               np.linalg.norm(rc.inputs[0, 5]))
+    assert np.all(rc.inputs[:, rc.go_step :] == 0)
+    np.testing.assert_allclose(
+        np.linalg.norm(rc.inputs[:, 5], axis=1), np.linalg.norm(rc.inputs[0, 5])
+    )
     # opposite reaches (ring) start from opposite preparatory directions
     assert np.corrcoef(rc.states[0, rc.go_step], rc.states[2, rc.go_step])[0, 1] < 0

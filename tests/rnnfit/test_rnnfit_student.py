@@ -17,8 +17,14 @@ def _data(rng, c=3, t=12, k=2, n_neurons=6, shift=0.0):
     tt = np.arange(t) / t
     outputs = np.sin(2 * np.pi * tt[None, :, None] + ang[:, :, None] + shift)
     rates = 10 + 5 * np.cos(3 * np.pi * tt[None, :, None] * np.arange(1, k + 1) + ang[:, :, None])
-    return Recording(rates=rates, dt_ms=20.0, recorded=np.arange(k), n_neurons=n_neurons,
-                     inputs=u, outputs=outputs)
+    return Recording(
+        rates=rates,
+        dt_ms=20.0,
+        recorded=np.arange(k),
+        n_neurons=n_neurons,
+        inputs=u,
+        outputs=outputs,
+    )
 
 
 @pytest.mark.parametrize("loop", ["fused", "autograd"])
@@ -80,8 +86,15 @@ def test_seeded_determinism(rng):
 
 def test_checkpoint_resume_equals_uninterrupted_run(rng, tmp_path):
     rec, val = _data(rng), _data(rng, shift=0.3)
-    kw = dict(n_units=12, learning_rate=5e-3, batch_size=2, validate_every=3, patience=50,
-              checkpoint_every=4, seed=1)
+    kw = dict(
+        n_units=12,
+        learning_rate=5e-3,
+        batch_size=2,
+        validate_every=3,
+        patience=50,
+        checkpoint_every=4,
+        seed=1,
+    )
     whole = RNNStudent(n_epochs=20, **kw).fit(rec, val)
     path = tmp_path / "ckpt.pt"
     first = RNNStudent(n_epochs=10, checkpoint=path, **kw).fit(rec, val)
@@ -100,10 +113,23 @@ def test_checkpoint_resume_equals_uninterrupted_run(rng, tmp_path):
 def test_early_stopping_keeps_best_validation_weights(rng):
     rec = _data(rng)
     # validation outputs are the negated training outputs: fitting one unfits the other
-    val = Recording(rates=rec.rates, dt_ms=rec.dt_ms, recorded=rec.recorded,
-                    n_neurons=rec.n_neurons, inputs=rec.inputs, outputs=-rec.outputs)
-    st = RNNStudent(n_units=16, n_epochs=400, learning_rate=1e-2, recorded_weight=0.0,
-                    patience=3, validate_every=5, seed=0).fit(rec, val)
+    val = Recording(
+        rates=rec.rates,
+        dt_ms=rec.dt_ms,
+        recorded=rec.recorded,
+        n_neurons=rec.n_neurons,
+        inputs=rec.inputs,
+        outputs=-rec.outputs,
+    )
+    st = RNNStudent(
+        n_units=16,
+        n_epochs=400,
+        learning_rate=1e-2,
+        recorded_weight=0.0,
+        patience=3,
+        validate_every=5,
+        seed=0,
+    ).fit(rec, val)
     assert st.stopped_early_ and st.n_epochs_run_ < 400
     best = int(np.argmin(st.history_["val_loss"]))
     assert st.best_epoch_ == st.history_["val_epoch"][best]

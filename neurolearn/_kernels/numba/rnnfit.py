@@ -81,8 +81,21 @@ def simulate_rate_circuit(weights, drive, profile, x_init, dt_over_tau, r0, rmax
 
 @njit(cache=True, fastmath=FASTMATH)
 def force_trial(
-    x, recurrent, feedback, input_weights, readout, inv_corr, inputs, z_target, unit_target,
-    recorded, dt_over_tau, update_every, learn, z_out, state_out,
+    x,
+    recurrent,
+    feedback,
+    input_weights,
+    readout,
+    inv_corr,
+    inputs,
+    z_target,
+    unit_target,
+    recorded,
+    dt_over_tau,
+    update_every,
+    learn,
+    z_out,
+    state_out,
 ):
     """Run (and train) one trial of a FORCE / CURBD rate network, in place.
 

@@ -8,7 +8,7 @@ precomputed input current ``v_t = B u_t + b``; both functions return the rates
 * :func:`rollout_fused`: the same numbers with a hand-written backward pass (backpropagation
   through time as one reverse loop of one matrix product per step, the weight gradient as a
   single matrix product over all steps), which keeps autograd's per-step bookkeeping out of
-  the loop.
+  the loop; both loops are compiled with TorchScript when it is available.
 """
 
 from __future__ import annotations
@@ -31,22 +31,57 @@ def rollout_autograd(x0, recurrent, drive, leak: float):
     return torch.stack(rates)
 
 
+def _forward_loop(x0, jt, drive, leak: float):
+    n_steps = drive.shape[0]
+    rates = drive.new_empty(drive.shape)
+    x = x0.clone()
+    for t in range(n_steps):
+        r = x.tanh()
+        rates[t] = r
+        if t + 1 < n_steps:
+            # x <- (1 - a) x + a (r J^T + v_t), fused in one addmm
+            x = drive[t].addmm(r, jt, beta=leak, alpha=leak).add_(x, alpha=1.0 - leak)
+    return rates
+
+
+def _backward_loop(grad_rates, rates, recurrent, leak: float):
+    n_steps = rates.shape[0]
+    slope = 1.0 - rates * rates
+    grad_x = rates.new_empty(rates.shape)
+    g = grad_rates[n_steps - 1] * slope[n_steps - 1]
+    grad_x[n_steps - 1] = g
+    for i in range(n_steps - 1):
+        t = n_steps - 2 - i
+        # dL/dx_t = (1 - a) dL/dx_{t+1} + (a dL/dx_{t+1} J + dL/dr_t) * tanh'(x_t)
+        back = grad_rates[t].addmm(g, recurrent, alpha=leak)
+        g = back.mul_(slope[t]).add_(g, alpha=1.0 - leak)
+        grad_x[t] = g
+    return grad_x
+
+
+def _compiled_loops():
+    """The two loops compiled by TorchScript (no interpreter overhead per step), else as is."""
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.jit.script(_forward_loop), torch.jit.script(_backward_loop)
+    except Exception:  # TorchScript missing or unable to compile: the same loops in Python
+        return _forward_loop, _backward_loop
+
+
 def _make_function():
     import torch
+
+    forward_loop, backward_loop = _compiled_loops()
 
     class _Rollout(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x0, recurrent, drive, leak):
-            n_steps = drive.shape[0]
-            rates = torch.empty_like(drive)
-            x = x0.clone()
-            jt = recurrent.T.contiguous()
-            for t in range(n_steps):
-                r = torch.tanh(x)
-                rates[t] = r
-                if t + 1 < n_steps:
-                    # x <- (1 - a) x + a (r J^T + v_t), fused in one addmm
-                    x = torch.addmm(drive[t], r, jt, beta=leak, alpha=leak).add_(x, alpha=1.0 - leak)
+            rates = forward_loop(x0, recurrent.T.contiguous(), drive, float(leak))
             ctx.save_for_backward(rates, recurrent)
             ctx.leak = leak
             return rates
@@ -55,16 +90,7 @@ def _make_function():
         def backward(ctx, grad_rates):
             rates, recurrent = ctx.saved_tensors
             a = ctx.leak
-            n_steps = rates.shape[0]
-            slope = 1.0 - rates * rates
-            grad_x = torch.empty_like(rates)
-            g = grad_rates[n_steps - 1] * slope[n_steps - 1]
-            grad_x[n_steps - 1] = g
-            for t in range(n_steps - 2, -1, -1):
-                # dL/dx_t = (1 - a) dL/dx_{t+1} + (a dL/dx_{t+1} J + dL/dr_t) * tanh'(x_t)
-                back = torch.addmm(grad_rates[t], g, recurrent, alpha=a)
-                g = back.mul_(slope[t]).add_(g, alpha=1.0 - a)
-                grad_x[t] = g
+            grad_x = backward_loop(grad_rates.contiguous(), rates, recurrent, float(a))
             n = rates.shape[2]
             later = grad_x[1:].reshape(-1, n)
             earlier = rates[:-1].reshape(-1, n)
