@@ -20,6 +20,7 @@ MODEL_FAMILIES: dict[str, str] = {
     "spiking-ei": "neurolearn.spiking.experiment",
     "spiking-reservoir": "neurolearn.spiking.reservoir_experiment",
     "mlp": "neurolearn.zo.experiment",
+    "rate-rnn": "neurolearn.rnnfit.experiment",
 }
 
 #: task.kind -> module declaring the task tables
@@ -32,6 +33,7 @@ TASK_MODULES: dict[str, str] = {
     "teacher-online": "neurolearn.tasks.teacher",
     "rate-homeostasis": "neurolearn.spiking.task_specs",
     "digits": "neurolearn.tasks.digits",
+    "soc-reaching": "neurolearn.tasks.reaching",
 }
 
 
