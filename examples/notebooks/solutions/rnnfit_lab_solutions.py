@@ -19,6 +19,8 @@
 # %%
 import os
 
+import matplotlib.pyplot as plt
+
 import neurolearn as nl
 
 SMALL = os.environ.get("NEUROLEARN_LAB_SMALL", "0") == "1"
@@ -58,6 +60,12 @@ for weight in (0.1, 1.0, 10.0):
         ],
     )
     report(f"lambda = {weight}", ds)
+
+fig, ax = plt.subplots(figsize=(4.5, 3.5))
+for name in ("output_r2_test", "map_r2_unrecorded", "recorded_r2_test"):
+    ax.plot(list(runs), [float(runs[w][name]) for w in runs], "o-", label=name)
+ax.set(xscale="log", xlabel="weight of the recorded neurons (lambda)", ylabel="held-out R^2")
+_ = ax.legend(fontsize=8)
 
 # %% [markdown]
 # A larger $\lambda$ fits the recorded neurons more closely (`recorded_r2_test`) and pulls
