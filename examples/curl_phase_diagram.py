@@ -2,9 +2,10 @@
 
 Linear student and teacher, M + N fixed, a fraction of the input neurons rule-flipped (D1).
 For each cell: P = 250 training points, 100 test points, batch 10, eta = 0.1, norm rescaling;
-the heat map shows the final log10 test error and the line the critical fraction at which
-``A = W1^T W1 + |w2|^2 D1`` stops being positive definite (sampled, see
-:func:`neurolearn.teacher.theory.critical_flip_fraction`). Below the line learning succeeds.
+the heat map shows the final log10 test error and the lines the critical fraction at which
+``A = W1^T W1 + |w2|^2 D1`` stops being positive definite, sampled at this size
+(:func:`neurolearn.teacher.theory.critical_flip_fraction`) and in the random-matrix limit
+(:func:`neurolearn.teacher.theory.critical_flip_fraction_theory`).
 
     python examples/curl_phase_diagram.py --quick      # M + N = 60, 7 x 6 grid, ~1 minute
     python examples/curl_phase_diagram.py              # M + N = 219, 15 x 11 grid (hours)
@@ -20,7 +21,7 @@ import numpy as np
 from neurolearn.errors import DivergenceError
 from neurolearn.tasks.teacher import make_teacher_data
 from neurolearn.teacher import CurlDescent, MinibatchTrainer, TwoLayerNetwork, make_teacher
-from neurolearn.teacher.theory import critical_flip_fraction
+from neurolearn.teacher.theory import critical_flip_fraction, critical_flip_fraction_theory
 
 
 def final_test_error(ratio, fraction, *, n_total, epochs, seed=0):
@@ -51,6 +52,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small network and grid")
     parser.add_argument("--out", default="curl_phase_diagram.png")
+    parser.add_argument("--n-total", type=int, default=None, help="M + N (overrides the mode)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (overrides the mode)")
     args = parser.parse_args(argv)
     if args.quick:
         n_total, ratios, fractions, epochs = 60, np.logspace(-1, 2, 7), np.linspace(0, 1, 6), 300
@@ -61,6 +64,8 @@ def main(argv=None):
             np.linspace(0, 1, 11),
             3000,
         )
+    n_total = args.n_total or n_total
+    epochs = args.epochs or epochs
     errors = np.array(
         [
             [final_test_error(c, f, n_total=n_total, epochs=epochs) for c in ratios]
@@ -71,12 +76,14 @@ def main(argv=None):
         critical_flip_fraction(c, layer="input", n_total=n_total, n_samples=10, seed=0)
         for c in ratios
     ]
+    asymptotic = [critical_flip_fraction_theory(c, layer="input") for c in ratios]
     log_err = np.log10(np.clip(errors, 1e-16, 1e3))
     print("log10 final test error (rows: flipped fraction, columns: c = M/N)")
     print("        " + " ".join(f"{c:7.2f}" for c in ratios))
     for f, row in zip(fractions, log_err, strict=True):
         print(f"{f:6.2f}  " + " ".join(f"{v:7.1f}" for v in row))
-    print("theory  " + " ".join(f"{b:7.2f}" for b in boundary))
+    print("sampled " + " ".join(f"{b:7.2f}" for b in boundary))
+    print("RMT     " + " ".join(f"{b:7.2f}" for b in asymptotic))
 
     import matplotlib
 
@@ -86,7 +93,8 @@ def main(argv=None):
     fig, ax = plt.subplots(figsize=(6, 4.2))
     mesh = ax.pcolormesh(ratios, fractions, log_err, shading="nearest", cmap="viridis")
     fig.colorbar(mesh, ax=ax, label="log10 final test error")
-    ax.plot(ratios, boundary, "w-o", ms=3, label="stability boundary (lambda_min(A) = 0)")
+    ax.plot(ratios, boundary, "w-o", ms=3, label=f"lambda_min(A) = 0, sampled (M + N = {n_total})")
+    ax.plot(ratios, asymptotic, "r--", lw=1, label="lambda_min(A) = 0, random-matrix limit")
     ax.axvline(0.25, color="w", ls=":", lw=1, label="c = 1/4")
     ax.set_xscale("log")
     ax.set_xlabel("c = M / N")

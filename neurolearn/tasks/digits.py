@@ -52,7 +52,7 @@ def _raw_digits():
     except ImportError:
         raise MissingDependencyError(
             "The digits task reads the 8x8 digits bundled with scikit-learn. Install it with "
-            "`pip install scikit-learn` (it is part of `neurolearn[dev]`)."
+            "`pip install 'neurolearn[digits]'` (scikit-learn)."
         ) from None
     data = load_digits()
     return np.asarray(data.data, dtype=np.float64), np.asarray(data.target, dtype=np.int64)

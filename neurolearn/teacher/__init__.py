@@ -14,8 +14,9 @@ from neurolearn.teacher.networks import (
     two_layer_backward,
     two_layer_forward,
 )
+from neurolearn.teacher.online import OnlineTrainer
 from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent, LearningRule
-from neurolearn.teacher.training import MinibatchTrainer, OnlineTrainer
+from neurolearn.teacher.training import MinibatchTrainer
 
 __all__ = [
     "TwoLayerNetwork",

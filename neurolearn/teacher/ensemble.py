@@ -193,6 +193,9 @@ class EnsembleTrainer:
         As in :class:`~neurolearn.teacher.training.MinibatchTrainer`.
     device : str, default="cpu"
     dtype : {"float64", "float32"}, default="float64"
+    num_threads : int or None, default=1
+        Torch intra-op threads on the CPU during :meth:`fit` (restored afterwards). The
+        per-step matrices are small, so one thread is fastest; None keeps torch's setting.
     seed : int, Generator, None or list of those, default=None
         A list gives member ``i`` the streams of ``MinibatchTrainer(seed=seed[i])``; a single
         seed is spawned into one child per member.
@@ -226,6 +229,7 @@ class EnsembleTrainer:
         stop_at_threshold=False,
         device="cpu",
         dtype="float64",
+        num_threads=1,
         seed=None,
     ):
         self.rules = rules
@@ -238,6 +242,7 @@ class EnsembleTrainer:
         self.stop_at_threshold = stop_at_threshold
         self.device = device
         self.dtype = dtype
+        self.num_threads = num_threads
         self.seed = seed
 
     def fit(self, students, data) -> EnsembleTrainer:
@@ -312,7 +317,10 @@ class EnsembleTrainer:
                     f"{owner}: feedback alignment cannot be mixed with backpropagating rules "
                     "in one ensemble; train them as separate ensembles."
                 )
-        res = train_ensemble_arrays(
+        check_param(owner, "num_threads", self.num_threads, NoneOr(Interval(int, 1, None)))
+        res = _with_threads(self.num_threads if str(self.device) == "cpu" else None)(
+            train_ensemble_arrays
+        )(
             np.stack([s.w1_ for s in students]),
             np.stack([s.w2_ for s in students]),
             feedback,
@@ -345,3 +353,26 @@ class EnsembleTrainer:
             diverged_at=res["diverged_at"],
         )
         return self
+
+
+def _with_threads(n_threads):
+    """Wrap ``fn`` so that it runs with ``n_threads`` torch intra-op threads (None: as is)."""
+
+    def wrap(fn):
+        if n_threads is None:
+            return fn
+
+        def run(*args, **kwargs):
+            from neurolearn.backend import import_torch
+
+            torch = import_torch()
+            before = torch.get_num_threads()
+            torch.set_num_threads(n_threads)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                torch.set_num_threads(before)
+
+        return run
+
+    return wrap

@@ -289,8 +289,8 @@ def _run_online(model, task, seed, backend) -> Outcome:
     import xarray as xr
 
     from neurolearn.errors import SpecError
+    from neurolearn.teacher.online import OnlineTrainer
     from neurolearn.teacher.theory import generalisation_error, integrate_odes
-    from neurolearn.teacher.training import OnlineTrainer
 
     net, rule_t, train, t, metric = model.network, model.rule, model.train, task.task, task.metric
     rule = build_rule(rule_t)

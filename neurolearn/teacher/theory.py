@@ -12,7 +12,8 @@ flipped sign) multiplies its ``R``/``Q`` drift (``s_i s_k`` in the ``eta^2`` ter
 **Linear networks, finite data.** Around the manifold of solutions, ``v = w2 W1`` relaxes as
 ``dv/dt ~ -dv A`` with ``A = W1^T D2 W1 + |w2|^2 D1``; the manifold is stable iff ``A`` is
 positive definite. :func:`critical_flip_fraction` finds, by sampling, the flipped fraction at
-which ``A`` stops being positive definite.
+which ``A`` stops being positive definite; :func:`spectral_left_edge` and
+:func:`critical_flip_fraction_theory` give the same in the random-matrix limit.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ __all__ = [
     "smallest_eigenvalue",
     "input_flip_safe_ratio",
     "critical_flip_fraction",
+    "spectral_left_edge",
+    "critical_flip_fraction_theory",
 ]
 
 _THEORY_ACTIVATIONS = ("erf", "linear")
@@ -392,3 +395,83 @@ def critical_flip_fraction(ratio, *, layer="input", n_total=219, n_samples=20, s
         else:
             lo = mid
     return hi / size
+
+
+def _inverse_stieltjes(z, ratio, fraction, layer, w2_norm_sq):
+    """``x(z) = G^{-1}(z)`` of the limiting spectrum of ``A`` (free addition, R-transforms)."""
+    lam = 1.0 / ratio  # N / M
+    s2 = w2_norm_sq
+    if layer == "hidden":
+        # W1^T D2 W1 = W+^T W+ - W-^T W-: free Wisharts with rates (1-f) N/M and f N/M
+        return (1 - fraction) * lam / (1 - z) - fraction * lam / (1 + z) + s2 + 1 / z
+    # W1^T W1 (Marchenko-Pastur, rate N/M) plus |w2|^2 D1 (two atoms at -s2 and +s2)
+    if fraction in (0.0, 1.0):
+        x_d = 1 / z + (s2 if fraction == 0.0 else -s2)
+    else:
+        disc = 1 + 4 * z * (z * s2 * s2 + s2 * (1 - 2 * fraction))
+        x_d = (1 + np.sqrt(np.maximum(disc, 0.0))) / (2 * z)
+    return x_d + lam / (1 - z)
+
+
+def spectral_left_edge(ratio, fraction, *, layer="input", w2_norm_sq=1.0) -> float:
+    r"""Limiting smallest eigenvalue of ``A = W1^T D2 W1 + |w2|^2 D1`` (random-matrix theory).
+
+    ``W1`` has i.i.d. N(0, 1/M) entries, ``c = M / N = ratio`` and a ``fraction`` of the input
+    (``layer="input"``, ``D1``) or hidden (``layer="hidden"``, ``D2``) neurons is rule-flipped.
+    The two terms are asymptotically free, so the R-transforms add; with
+    :math:`x(z) = R_A(z) + 1/z` the inverse of the Stieltjes transform, the left edge is the
+    first critical value of :math:`x` met when ``z`` decreases from 0 (or its limit when ``x``
+    stays monotone: an atom). For hidden flips
+    :math:`R_A(z) = rac{(1-f)/c}{1-z} - rac{f/c}{1+z} + |w_2|^2`, the cubic resolvent of
+    the notes.
+
+    Examples
+    --------
+    >>> round(spectral_left_edge(1 / 16, 1.0), 6)  # (1/sqrt(c) - 1)^2 - 1 = 9 - 1
+    8.0
+    """
+    check_param("spectral_left_edge", "ratio", ratio, Interval(float, 0, None, "neither"))
+    check_param("spectral_left_edge", "fraction", fraction, Interval(float, 0, 1))
+    check_param("spectral_left_edge", "layer", layer, Options(("input", "hidden")))
+    from scipy.optimize import minimize_scalar
+
+    fraction = float(fraction)
+    if layer == "hidden" and fraction > 0:
+        grid = -np.logspace(-8, 0, 8000)[:-1]  # up to the pole at z = -1
+    else:
+        grid = -np.logspace(-8, 8, 8000)
+    x = _inverse_stieltjes(grid, ratio, fraction, layer, w2_norm_sq)
+    falling = np.flatnonzero(np.diff(x) < 0)
+    if falling.size == 0:
+        return float(x[-1])
+    i = int(falling[0])
+    lo, hi = grid[min(i + 1, grid.size - 1)], grid[max(i - 1, 0)]
+    res = minimize_scalar(
+        lambda z: -_inverse_stieltjes(z, ratio, fraction, layer, w2_norm_sq),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-13},
+    )
+    return float(max(-res.fun, x[i]))
+
+
+def critical_flip_fraction_theory(ratio, *, layer="input", w2_norm_sq=1.0, tol=1e-4) -> float:
+    """Flipped fraction at which :func:`spectral_left_edge` crosses zero (1.0 if it never does).
+
+    Examples
+    --------
+    >>> critical_flip_fraction_theory(0.2)  # c < 1/4: every fraction of flipped inputs is stable
+    1.0
+    """
+    if spectral_left_edge(ratio, 1.0, layer=layer, w2_norm_sq=w2_norm_sq) > 0:
+        return 1.0
+    if spectral_left_edge(ratio, 0.0, layer=layer, w2_norm_sq=w2_norm_sq) <= 0:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if spectral_left_edge(ratio, mid, layer=layer, w2_norm_sq=w2_norm_sq) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)

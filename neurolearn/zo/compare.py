@@ -80,7 +80,8 @@ def plot_runs(runs: dict, *, metric: str = "test_loss"):
     for ax in axes:
         ax.set_ylabel(metric.replace("_", " "))
         ax.set_xscale("symlog", linthresh=1.0)
-        ax.set_yscale("log")
+        if "loss" in metric:
+            ax.set_yscale("log")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig

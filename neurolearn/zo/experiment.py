@@ -245,6 +245,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         n_records=min(budget.n_records, steps),
         backend=backend.name,
         device=backend.device,
+        record_spacing="log",
     )
     coords = {"step": res.steps}
     arrays = {

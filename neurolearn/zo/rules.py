@@ -34,10 +34,19 @@ def noise_seed(seed) -> int:
 
 
 class Rule:
-    """Base class: stores parameters; subclasses declare ``_constraints`` and a kernel code."""
+    """Base class: stores parameters; subclasses declare ``_constraints`` and a kernel code.
+
+    Examples
+    --------
+    >>> isinstance(SPSA(), Rule), SPSA().get_params()["direction"]
+    (True, 'rademacher')
+    """
 
     name = ""
     _constraints: dict = {}
+
+    def __init__(self) -> None:
+        """Subclasses take their parameters as keyword-only arguments."""
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in self._constraints}

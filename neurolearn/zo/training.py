@@ -34,6 +34,16 @@ class TrainResult:
     curves : dict of str to ndarray
         ``"<set>_loss"`` and, with labels, ``"<set>_accuracy"`` per record point, and
         ``"batch_loss"`` (the mini-batch loss the rule saw, averaged since the last record).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.zo import MLP, NodePerturbation
+    >>> X = np.eye(4); Y = np.eye(4)[:, :2]
+    >>> res = train(MLP(layer_sizes=(4, 2), loss="squared"), NodePerturbation(), X, Y,
+    ...             steps=10, batch_size=2, seed=0, n_records=2)
+    >>> res.steps.tolist(), res.total_queries
+    ([0, 5, 10], 20)
     """
 
     theta: np.ndarray
@@ -85,6 +95,7 @@ def train(
     backend: str = "numba",
     device: str | None = None,
     noise: str = "native",
+    record_spacing: str = "linear",
 ) -> TrainResult:
     """Train ``net`` with ``rule`` on ``(X, Y)`` for ``steps`` mini-batch steps.
 
@@ -105,7 +116,9 @@ def train(
     eval_sets : dict of name to (X, Y) or (X, Y, labels), default=None
         Held-out sets evaluated at each record point.
     n_records : int, default=20
-        Record points (evenly spaced in steps; the last is at ``steps``).
+        Record points (the last is at ``steps``).
+    record_spacing : {"linear", "log"}, default="linear"
+        Record points evenly spaced in steps, or geometrically (for log-scale plots).
     sampling : {"shuffle", "sequential"}, default="shuffle"
     backend : {"numba", "torch"}, default="numba"
         ``"torch"`` runs backprop, SPSA and the forward gradient with PyTorch (float64 here;
@@ -141,6 +154,9 @@ def train(
     sampling = check_param("train", "sampling", sampling, Options(("shuffle", "sequential")))
     backend = check_param("train", "backend", backend, Options(("numba", "torch")))
     noise = check_param("train", "noise", noise, Options(("native", "hash")))
+    record_spacing = check_param(
+        "train", "record_spacing", record_spacing, Options(("linear", "log"))
+    )
     if not isinstance(rule, Rule):
         raise TypeError(f"The 'rule' parameter of train must be a Rule. Got {rule!r} instead.")
     kargs = rule.kernel_args()
@@ -165,7 +181,10 @@ def train(
         Xe, Ye = net.check_data(data[0], data[1])
         checked_sets[name] = (Xe, Ye, None if len(data) < 3 else np.asarray(data[2]))
 
-    edges = np.unique(np.linspace(0, steps, n_records + 1).round().astype(int))
+    if record_spacing == "log":
+        edges = np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(int)])
+    else:
+        edges = np.unique(np.linspace(0, steps, n_records + 1).round().astype(int))
     rec_steps, rec_queries, rec_wall = [0], [0], [0.0]
     curves: dict[str, list] = {"batch_loss": [np.nan]}
 

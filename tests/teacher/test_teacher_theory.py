@@ -17,6 +17,7 @@ from neurolearn.teacher import (
 )
 from neurolearn.teacher.theory import (
     critical_flip_fraction,
+    critical_flip_fraction_theory,
     field_integrals,
     generalisation_error,
     input_flip_safe_ratio,
@@ -24,6 +25,7 @@ from neurolearn.teacher.theory import (
     ode_rhs,
     order_parameters,
     smallest_eigenvalue,
+    spectral_left_edge,
     stability_matrix,
 )
 
@@ -298,3 +300,36 @@ def test_marchenko_pastur_edge_behind_the_quarter_bound():
     # at c = 1/16 the edge (3^2 = 9) exceeds |w2|^2 = 1: A stays positive with all inputs flipped
     w = rng.standard_normal((1600, 100)) / math.sqrt(100)
     assert smallest_eigenvalue(w, np.ones((1, 1)), input_signs=-np.ones(100)) > 0
+
+
+@pytest.mark.parametrize(
+    ("layer", "ratio", "fraction"),
+    [
+        ("input", 0.3, 0.25),
+        ("input", 1.0, 0.5),
+        ("input", 3.0, 0.0),
+        ("hidden", 0.1, 0.25),
+        ("hidden", 0.3, 0.5),
+        ("hidden", 1.0, 0.0),
+    ],
+)
+def test_spectral_left_edge_matches_sampled_smallest_eigenvalue(layer, ratio, fraction):
+    n_in = 400
+    n_hid = round(n_in / ratio)
+    w1 = np.random.default_rng(3).standard_normal((n_hid, n_in)) / math.sqrt(n_in)
+    s1, s2 = np.ones(n_in), np.ones(n_hid)
+    if layer == "input":
+        s1[: round(fraction * n_in)] = -1
+    else:
+        s2[: round(fraction * n_hid)] = -1
+    sampled = smallest_eigenvalue(w1, np.ones((1, 1)), s1, s2)
+    assert spectral_left_edge(ratio, fraction, layer=layer) == pytest.approx(sampled, abs=0.1)
+
+
+def test_theoretical_critical_fraction():
+    assert critical_flip_fraction_theory(0.2, layer="input") == 1.0
+    # the sampled fraction approaches the asymptotic one as M + N grows (0.61-0.69 at 219)
+    sampled = critical_flip_fraction(0.3, layer="input", n_total=600, n_samples=5, seed=1)
+    assert critical_flip_fraction_theory(0.3, layer="input") == pytest.approx(sampled, abs=0.05)
+    hidden = [critical_flip_fraction_theory(c, layer="hidden") for c in (0.05, 0.3, 1.0, 10.0)]
+    assert all(a > b for a, b in zip(hidden, hidden[1:], strict=False)) and hidden[-1] < 0.02

@@ -45,7 +45,7 @@ def test_backprop_mlp_reaches_95_percent(split):
 
 def test_node_perturbation_reaches_90_percent_within_20000_queries(split):
     net = MLP(layer_sizes=(64, 32, 10))
-    rule = NodePerturbation(learning_rate=0.1, sigma=1e-3)
+    rule = NodePerturbation(learning_rate=0.05, sigma=1e-3)
     res = train(
         net,
         rule,

@@ -5,7 +5,11 @@ import pytest
 
 from neurolearn._kernels.numba import zo as K
 from neurolearn.zo import MLP, RULES
-from tests.reference_zo import RefMLP, gauss, key_of, reference_train, signs
+
+try:
+    from reference_zo import RefMLP, gauss, key_of, reference_train, signs
+except ImportError:  # tests/ not on sys.path (no conftest)
+    from tests.reference_zo import RefMLP, gauss, key_of, reference_train, signs
 
 SEED = 123456789
 

@@ -94,6 +94,48 @@ def _frobenius(w):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _batch_buffers(nb, n_inputs, n_hidden, n_out):
+    """Scratch arrays of one mini-batch: x, y, pre-activations, hidden, z, error, back."""
+    return (
+        np.empty((nb, n_inputs)),
+        np.empty((nb, n_out)),
+        np.empty((nb, n_hidden)),
+        np.empty((nb, n_hidden)),
+        np.empty((nb, n_out)),
+        np.empty((nb, n_out)),
+        np.empty((nb, n_hidden)),
+    )
+
+
+_ERROR_ROWS = 64
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _dense_error(w1, w2, x, y, act, out_act, pre, z):
+    """:func:`mean_squared_error` through BLAS products on blocks of ``_ERROR_ROWS`` samples
+    (small products keep OpenBLAS single-threaded); ``pre (rows, N)``, ``z (rows, K)``."""
+    n_samples = x.shape[0]
+    rows = pre.shape[0]
+    total = 0.0
+    for r0 in range(0, n_samples, rows):
+        r1 = min(r0 + rows, n_samples)
+        if r1 - r0 == rows:
+            pb, zb = pre, z
+        else:
+            pb, zb = pre[: r1 - r0], z[: r1 - r0]
+        np.dot(x[r0:r1], w1.T, pb)
+        for p in range(r1 - r0):
+            for j in range(pb.shape[1]):
+                pb[p, j] = activation(pb[p, j], act)
+        np.dot(pb, w2.T, zb)
+        for p in range(r1 - r0):
+            for k in range(zb.shape[1]):
+                e = activation(zb[p, k], out_act) - y[r0 + p, k]
+                total += e * e
+    return 0.5 * total / n_samples
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def train_minibatch_epochs(
     w1,
     w2,
@@ -146,44 +188,51 @@ def train_minibatch_epochs(
     n_hidden = w1.shape[0]
     n_out = w2.shape[0]
     n_epochs = orders.shape[0]
-    grad1 = np.zeros((n_hidden, n_inputs))
-    grad2 = np.zeros((n_out, n_hidden))
-    pre = np.empty(n_hidden)
-    hid = np.empty(n_hidden)
-    err = np.empty(n_out)
-    delta = np.empty(n_hidden)
+    nb_full = min(batch_size, n_samples)
+    # Small dense products go through BLAS (np.dot with caller-side buffers); the element-wise
+    # parts stay in explicit loops.
+    grad1 = np.empty((n_hidden, n_inputs))
+    grad2 = np.empty((n_out, n_hidden))
+    full = _batch_buffers(nb_full, n_inputs, n_hidden, n_out)
+    last = n_samples % nb_full
+    tail = _batch_buffers(max(last, 1), n_inputs, n_hidden, n_out)
+    err_pre = np.empty((_ERROR_ROWS, n_hidden))
+    err_z = np.empty((_ERROR_ROWS, n_out))
     fb = feedback if use_feedback else w2
     for ep in range(n_epochs):
         start = 0
         while start < n_samples:
-            stop = min(start + batch_size, n_samples)
+            stop = min(start + nb_full, n_samples)
             nb = stop - start
-            grad1[:, :] = 0.0
-            grad2[:, :] = 0.0
-            for b in range(start, stop):
-                p = orders[ep, b]
-                for j in range(n_hidden):
-                    a = 0.0
-                    for m in range(n_inputs):
-                        a += w1[j, m] * x[p, m]
-                    pre[j] = a
-                    hid[j] = activation(a, act)
+            buf = full if nb == nb_full else tail
+            xb, yb, pre, hid, z, err, back = buf
+            for b in range(nb):
+                p = orders[ep, start + b]
+                for m in range(n_inputs):
+                    xb[b, m] = x[p, m]
                 for k in range(n_out):
-                    z = 0.0
-                    for j in range(n_hidden):
-                        z += w2[k, j] * hid[j]
-                    err[k] = activation(z, out_act) - y[p, k]
-                    for j in range(n_hidden):
-                        grad2[k, j] += err[k] * hid[j]
+                    yb[b, k] = y[p, k]
+            np.dot(xb, w1.T, pre)
+            for b in range(nb):
                 for j in range(n_hidden):
-                    back = 0.0
+                    hid[b, j] = activation(pre[b, j], act)
+            # products with the (few) outputs: plain loops beat BLAS call overhead
+            grad2[:, :] = 0.0
+            for b in range(nb):
+                for k in range(n_out):
+                    acc = 0.0
+                    for j in range(n_hidden):
+                        acc += w2[k, j] * hid[b, j]
+                    e = activation(acc, out_act) - yb[b, k]
+                    err[b, k] = e
+                    for j in range(n_hidden):
+                        grad2[k, j] += e * hid[b, j]
+                for j in range(n_hidden):
+                    acc = 0.0
                     for k in range(n_out):
-                        back += fb[k, j] * err[k]
-                    delta[j] = back * activation_derivative(pre[j], act)
-                for j in range(n_hidden):
-                    d = delta[j]
-                    for m in range(n_inputs):
-                        grad1[j, m] += d * x[p, m]
+                        acc += err[b, k] * fb[k, j]
+                    back[b, j] = acc * activation_derivative(pre[b, j], act)
+            np.dot(back.T, xb, grad1)
             scale = step_size / nb
             for k in range(n_out):
                 for j in range(n_hidden):
@@ -202,14 +251,16 @@ def train_minibatch_epochs(
         epoch = epoch_offset + ep + 1
         train_err = -1.0
         if threshold > 0.0 or epoch % record_every == 0:
-            train_err = mean_squared_error(w1, w2, x, y, act, out_act, hid)
+            train_err = _dense_error(w1, w2, x, y, act, out_act, err_pre, err_z)
             if not math.isfinite(train_err):
                 return ep + 1, -1
         if epoch % record_every == 0:
             slot = epoch // record_every
             if slot < train_curve.shape[0]:
                 train_curve[slot] = train_err
-                test_curve[slot] = mean_squared_error(w1, w2, x_test, y_test, act, out_act, hid)
+                test_curve[slot] = _dense_error(
+                    w1, w2, x_test, y_test, act, out_act, err_pre, err_z
+                )
         if threshold > 0.0 and train_err < threshold:
             return ep + 1, 1
     if not (math.isfinite(_frobenius(w1)) and math.isfinite(_frobenius(w2))):

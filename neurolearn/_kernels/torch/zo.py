@@ -1,8 +1,8 @@
 """The zeroth-order rules in PyTorch for large MLPs (CPU or CUDA), at inference memory.
 
 Parameters are a list of ``(W, b)`` tensors, ``W`` of shape ``(n_in, n_out)`` (inputs x
-outputs, the layout of the numba kernels' flat vector) and ``b`` possibly None. SPSA works in MeZO form: each
-tensor is perturbed in place by a direction drawn from a generator seeded by
+outputs, the layout of the numba kernels' flat vector) and ``b`` possibly None. SPSA works in
+MeZO form: each tensor is perturbed in place by a direction drawn from a generator seeded by
 ``(seed, step, probe, tensor)`` and the same direction is drawn again for the restore and the
 update, so at most one tensor-sized temporary exists at a time. The forward gradient is a
 hand-written forward-mode pass that draws each layer's tangent on the fly, for the same reason.
@@ -192,7 +192,9 @@ def spsa_step_(
 
     ``theta += sigma z; L+; theta -= 2 sigma z; L-; theta += sigma z`` for each probe, then
     ``theta -= lr / q * sum_k (L+ - L-) / (2 sigma) z_k`` with every ``z_k`` drawn again.
-    ``offsets`` (flat offsets of the tensors) switches to the numba kernels' hash stream.
+    With one probe the restore and the update are one pass, ``theta += (sigma - lr c) z``
+    (three draws of ``z`` per step instead of four). ``offsets`` (flat offsets of the tensors)
+    switches to the numba kernels' hash stream.
     """
     import torch
 
@@ -203,9 +205,15 @@ def spsa_step_(
             plus = float(mean_loss(mlp_forward(params, x, activation, output_activation), y, loss))
             _shift_(torch, params, seed, step, k, -2 * sigma, direction, offsets)
             minus = float(mean_loss(mlp_forward(params, x, activation, output_activation), y, loss))
-            _shift_(torch, params, seed, step, k, sigma, direction, offsets)
-            coefs.append((plus - minus) / (2 * sigma))
+            coef = (plus - minus) / (2 * sigma)
             seen += 0.5 * (plus + minus) / n_probes
+            if n_probes == 1:
+                _shift_(
+                    torch, params, seed, step, k, sigma - learning_rate * coef, direction, offsets
+                )
+                return seen, 2
+            _shift_(torch, params, seed, step, k, sigma, direction, offsets)
+            coefs.append(coef)
         for k, c in enumerate(coefs):
             _shift_(torch, params, seed, step, k, -learning_rate * c / n_probes, direction, offsets)
     return seen, 2 * n_probes
