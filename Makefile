@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,9 @@ lint: $(VENV)/.all
 bench: $(VENV)/.all
 	$(BIN)/python benchmarks/run.py
 
+# Sphinx with -W: a warning (a broken reference, a notebook that fails to parse) fails the build.
+docs: $(VENV)/.all
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) demo-output docs/_build docs/_generated

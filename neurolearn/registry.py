@@ -20,6 +20,7 @@ MODEL_FAMILIES: dict[str, str] = {
     "spiking-reservoir": "neurolearn.spiking.reservoir_experiment",
     "two-layer": "neurolearn.teacher.experiment",
     "mlp": "neurolearn.zo.experiment",
+    "rate-rnn": "neurolearn.rnnfit.experiment",
 }
 
 #: task.kind -> module declaring the task tables
@@ -32,6 +33,7 @@ TASK_MODULES: dict[str, str] = {
     "teacher": "neurolearn.tasks.teacher",
     "teacher-online": "neurolearn.tasks.teacher",
     "digits": "neurolearn.tasks.digits",
+    "soc-reaching": "neurolearn.tasks.reaching",
 }
 
 

@@ -1,0 +1,423 @@
+"""Spec tables of the rnnfit family and ``run_experiment`` (student fit to a sparse recording)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._outcome import Outcome
+from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid
+from neurolearn._schema import SpecTable, param, spec_table
+
+__all__ = [
+    "RateRNNNetwork",
+    "BPTTRule",
+    "ForceRule",
+    "RnnfitTrain",
+    "run_experiment",
+    "build_task_data",
+]
+
+
+class _Text(Constraint):
+    """Any string."""
+
+    description = "a string"
+
+    def check(self, value):
+        if not isinstance(value, str):
+            raise _Invalid(True)
+        return value
+
+
+@spec_table("network", "rate-rnn")
+class RateRNNNetwork(SpecTable):
+    """The student: ``tau dx/dt = -x + J tanh(x) + B u + b``, ``z = W_out tanh(x)``."""
+
+    n_units: int = param(200, Interval(int, 1, None), "student units")
+    tau_ms: float = param(200.0, Interval(float, 0, None, "neither"), "student time constant")
+    dt_ms: float = param(
+        20.0, Interval(float, 0, None, "neither"), "Euler step; must equal the recording's"
+    )
+    init_gain: float = param(1.0, Interval(float, 0, None), "initial recurrent gain")
+    target_amplitude: float = param(
+        0.5, Interval(float, 0, 1, "neither"), "largest scaled recorded-rate deviation (tanh units)"
+    )
+
+
+@spec_table("rule", "bptt")
+class BPTTRule(SpecTable):
+    """Backpropagation through time with Adam on outputs + lambda x recorded units."""
+
+    recorded_weight: float = param(
+        1.0, Interval(float, 0, None), "lambda: weight of the recorded-unit error (0: output only)"
+    )
+    learning_rate: float = param(3e-3, Interval(float, 0, None, "neither"), "Adam step")
+    n_epochs: int = param(1000, Interval(int, 0, None), "training epochs")
+    batch_size: int = param(0, Interval(int, 0, None), "conditions per step (0: all)")
+    grad_clip: float = param(1.0, Interval(float, 0, None), "gradient norm clip (0: none)")
+    patience: int = param(
+        0, Interval(int, 0, None), "validations without improvement before stopping (0: never stop)"
+    )
+    validate_every: int = param(20, Interval(int, 1, None), "epochs between validations")
+    loop: str = param("fused", Options(("fused", "autograd")), "time loop implementation")
+    dtype: str = param("float32", Options(("float32", "float64")), "tensor dtype")
+
+
+@spec_table("rule", "force")
+class ForceRule(SpecTable):
+    """FORCE / CURBD: recursive least squares on the readout and the recorded units' rows."""
+
+    init_gain: float = param(1.5, Interval(float, 0, None), "initial recurrent gain (chaotic)")
+    feedback_scale: float = param(1.0, Interval(float, 0, None), "output feedback scale")
+    alpha: float = param(1.0, Interval(float, 0, None, "neither"), "P starts as I / alpha")
+    n_epochs: int = param(30, Interval(int, 0, None), "passes over the conditions")
+    update_every: int = param(1, Interval(int, 1, None), "steps between RLS updates")
+    fit_recorded: bool = param(True, Boolean(), "also fit the recorded units")
+
+
+@spec_table("train", "rnnfit")
+class RnnfitTrain(SpecTable):
+    """Checkpointing of BPTT training."""
+
+    checkpoint: str = param("", _Text(), "checkpoint file ('': none); training resumes from it")
+    checkpoint_every: int = param(100, Interval(int, 1, None), "epochs between checkpoints")
+
+
+DEFAULT_KINDS = {"rule": "bptt", "train": "rnnfit"}
+REQUIRED_SECTIONS = {"models": ("network", "rule")}
+TASK_KINDS = ("soc-reaching",)
+
+_TEACHERS: dict = {}
+
+
+def build_task_data(task, seed):
+    """Teacher circuit and recordings of a ``soc-reaching`` task table.
+
+    Returns a dict with ``soc``, ``circuit`` (with its fitted muscle readout) and full
+    Recordings ``train``, ``validation``, ``test`` (every neuron), cached per task and seed.
+    """
+    from neurolearn.rnnfit.circuit import gain
+    from neurolearn.rnnfit.conditions import fit_readout, muscle_targets, reach_conditions
+    from neurolearn.rnnfit.recording import Recording
+    from neurolearn.rnnfit.soc import SOCircuit
+
+    # the teacher does not depend on how many of its neurons are recorded
+    spec = {k: v for k, v in task.to_dict().items() if k != "recorded_fraction"}
+    key = (tuple(sorted(spec.items())), tuple(seed.generate_state(4)))
+    if key in _TEACHERS:
+        return _TEACHERS[key]
+    soc = SOCircuit(
+        n=task.n_neurons,
+        excitatory_fraction=task.excitatory_fraction,
+        density=task.density,
+        radius=task.radius,
+        inhibition_ratio=task.inhibition_ratio,
+        target_abscissa=task.target_abscissa,
+        learning_rate=task.soc_learning_rate,
+        max_iter=task.soc_max_iter,
+        tau_ms=task.tau_ms,
+        seed=np.random.default_rng(seed),
+    ).build()
+    common = dict(
+        layout="ring",
+        initial_state_rms=task.initial_state_rms,
+        prep_ms=task.prep_ms,
+        move_ms=task.move_ms,
+        ramp_ms=task.ramp_ms,
+        dt_ms=task.dt_ms,
+    )
+    sets = {
+        "train": reach_conditions(soc, n_conditions=task.n_conditions, **common),
+        "validation": reach_conditions(
+            soc,
+            n_conditions=task.n_validation_conditions,
+            offset=0.25 * task.n_validation_conditions / task.n_conditions,
+            **common,
+        ),
+        "test": reach_conditions(
+            soc,
+            n_conditions=task.n_test_conditions,
+            offset=0.5 * task.n_test_conditions / task.n_conditions,
+            **common,
+        ),
+    }
+    train = sets["train"]
+    circuit = soc.circuit()
+    targets = muscle_targets(
+        train.labels, train.states.shape[1], train.go_step, train.dt_ms, n_outputs=task.n_outputs
+    )
+    circuit.readout = fit_readout(
+        gain(
+            train.states, baseline_rate_hz=circuit.baseline_rate_hz, max_rate_hz=circuit.max_rate_hz
+        ),
+        targets,
+    )
+    out = {"soc": soc, "circuit": circuit}
+    for name, rc in sets.items():
+        out[name] = Recording.from_circuit(
+            circuit,
+            rc.states,
+            dt_ms=rc.dt_ms,
+            recorded=np.arange(circuit.n),
+            inputs=rc.inputs,
+            labels=rc.labels,
+            go_step=rc.go_step,
+        )
+        out[name + "_states"] = rc.states
+    if len(_TEACHERS) > 8:
+        _TEACHERS.clear()
+    _TEACHERS[key] = out
+    return out
+
+
+def _student(model, task, seed, backend):
+    from neurolearn.rnnfit.force import ForceStudent
+    from neurolearn.rnnfit.student import RNNStudent
+
+    net, rule = model.network, model.rule
+    if rule.kind_name == "force":
+        return ForceStudent(
+            n_units=net.n_units,
+            tau_ms=net.tau_ms,
+            dt_ms=net.dt_ms,
+            init_gain=rule.init_gain,
+            feedback_scale=rule.feedback_scale,
+            alpha=rule.alpha,
+            n_epochs=rule.n_epochs,
+            update_every=rule.update_every,
+            fit_recorded=rule.fit_recorded,
+            target_amplitude=net.target_amplitude,
+            seed=seed,
+        )
+    train = model.get("train") or RnnfitTrain()
+    return RNNStudent(
+        n_units=net.n_units,
+        tau_ms=net.tau_ms,
+        dt_ms=net.dt_ms,
+        recorded_weight=rule.recorded_weight,
+        target_amplitude=net.target_amplitude,
+        init_gain=net.init_gain,
+        learning_rate=rule.learning_rate,
+        n_epochs=rule.n_epochs,
+        batch_size=rule.batch_size or None,
+        grad_clip=rule.grad_clip or None,
+        patience=rule.patience or None,
+        validate_every=rule.validate_every,
+        checkpoint=train.checkpoint or None,
+        checkpoint_every=train.checkpoint_every,
+        loop=rule.loop,
+        device=backend.device if backend.name == "torch" else "cpu",
+        dtype=rule.dtype,
+        seed=seed,
+    )
+
+
+def _restrict(data, name, recorded):
+    from neurolearn.rnnfit.recording import Recording
+
+    full = data[name]
+    return Recording.from_circuit(
+        data["circuit"],
+        data[name + "_states"],
+        dt_ms=full.dt_ms,
+        recorded=recorded,
+        inputs=full.inputs,
+        labels=full.labels,
+        go_step=full.go_step,
+    )
+
+
+def evaluate(student, data, recorded, metric):
+    """Held-out metrics of a fitted student against the teacher of ``data`` (a dict of floats)."""
+    from neurolearn.rnnfit import metrics as m
+
+    train, test = data["train"], data["test"]
+    n = train.n_recorded
+    unrec = np.setdiff1d(np.arange(n), recorded)
+    p_train = student.predict(train.inputs)
+    p_test = student.predict(test.inputs)
+    out = {
+        "output_r2_train": m.r2_score(p_train["outputs"], train.outputs),
+        "output_r2_test": m.r2_score(p_test["outputs"], test.outputs),
+    }
+    # metrics that do not apply (no recorded or no unrecorded neuron) are left out, not NaN
+    k = len(recorded)
+    if k:
+        target = (test.rates[:, :, recorded] - student.centre_) / student.scale_
+        out["recorded_r2_test"] = m.r2_score(p_test["rates"][:, :, :k], target)
+    for label, cols in (("unrecorded", unrec), ("all", np.arange(n))):
+        if cols.size == 0:
+            continue
+        out[f"map_r2_{label}"] = m.linear_map_r2(
+            p_train["rates"],
+            train.rates[:, :, cols],
+            p_test["rates"],
+            test.rates[:, :, cols],
+            ridge=metric.map_ridge,
+        )
+        out[f"cca_{label}"] = m.cca_similarity(
+            p_test["rates"], test.rates[:, :, cols], metric.cca_components
+        )
+    go = test.go_step
+    teacher_j = m.jpca(
+        test.rates, dt_ms=test.dt_ms, start=go, n_pcs=metric.jpca_pcs, soft_norm=metric.soft_norm_hz
+    )
+    # the student's rates in tanh units, put on the teacher's scale for the soft normalisation
+    t_span = float(np.ptp(test.rates, axis=(0, 1)).max())
+    s_span = float(np.ptp(p_test["rates"], axis=(0, 1)).max()) or 1.0
+    student_j = m.jpca(
+        p_test["rates"] * (t_span / s_span),
+        dt_ms=test.dt_ms,
+        start=go,
+        n_pcs=metric.jpca_pcs,
+        soft_norm=metric.soft_norm_hz,
+    )
+    for who, res in (("teacher", teacher_j), ("student", student_j)):
+        for key in ("r2_skew", "r2_full", "rotation_ratio", "plane_variance", "frequency_hz"):
+            out[f"{who}_jpca_{key}"] = res[key]
+    if metric.fixed_points:
+        circuit = data["circuit"]
+        for who, model, states in (
+            ("teacher", circuit, data["test_states"]),
+            ("student", student, p_test["states"]),
+        ):
+            flat = states.reshape(-1, states.shape[2])
+            pick = np.linspace(0, flat.shape[0] - 1, metric.fixed_point_starts).astype(int)
+            starts = np.vstack([flat[pick], np.zeros((1, flat.shape[1]))])
+            pts, eigs = m.find_fixed_points(model.velocity, model.jacobian, starts)
+            rest = states[:, -1].mean(axis=0)
+            for key, value in m.fixed_point_summary(pts, eigs, rest).items():
+                out[f"{who}_{key}"] = value
+    return out, p_test
+
+
+def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
+    """Fit a student to a sparse recording of a stability-optimised circuit; evaluate held out.
+
+    ``seed`` (a ``SeedSequence``) spawns the teacher, the choice of recorded neurons and the
+    student's initialisation, in that order.
+    """
+    import xarray as xr
+
+    teacher_seq, record_seq, student_seq = seed.spawn(3)
+    t = task.task
+    data = build_task_data(t, teacher_seq)
+    rng = np.random.default_rng(record_seq)
+    n = data["circuit"].n
+    recorded = np.sort(rng.choice(n, size=int(round(t.recorded_fraction * n)), replace=False))
+    train = _restrict(data, "train", recorded)
+    student = _student(model, task, np.random.default_rng(student_seq), backend)
+    if model.rule.kind_name == "force":
+        student.fit(train)
+    else:
+        student.fit(train, _restrict(data, "validation", recorded))
+    metric = task.get("metric") or _default_metric()
+    metrics, p_test = evaluate(student, data, recorded, metric)
+    metrics.update(
+        {
+            "n_recorded": float(len(recorded)),
+            "recorded_fraction": float(len(recorded) / n),
+            "teacher_spectral_abscissa": float(data["soc"].abscissa_history_[-1]),
+            "final_loss": float(student.history_["loss"][-1])
+            if len(student.history_["loss"])
+            else float("nan"),
+        }
+    )
+    arrays = {
+        "loss": xr.DataArray(
+            student.history_["loss"],
+            dims="epoch",
+            coords={"epoch": np.arange(1, len(student.history_["loss"]) + 1)},
+        ),
+    }
+    if "val_loss" in student.history_ and len(student.history_["val_loss"]):
+        arrays["val_loss"] = xr.DataArray(
+            student.history_["val_loss"],
+            dims="val_epoch",
+            coords={"val_epoch": student.history_["val_epoch"]},
+        )
+    arrays.update(_trajectories(data, recorded, student, p_test, metric))
+    return Outcome(
+        metrics=metrics,
+        arrays=arrays,
+        figure=figure,
+        attrs={"recorded_neurons": ",".join(map(str, recorded.tolist()))},
+    )
+
+
+def _default_metric():
+    from neurolearn.tasks.reaching import RnnfitMetric
+
+    return RnnfitMetric()
+
+
+def _trajectories(data, recorded, student, p_test, metric):
+    """Teacher test trajectories in its top 3 PCs, and the student's mapped into them."""
+    import xarray as xr
+
+    train, test = data["train"], data["test"]
+    p_train = student.predict(train.inputs)
+    x_tr = p_train["rates"].reshape(-1, p_train["rates"].shape[2])
+    y_tr = train.rates.reshape(-1, train.rates.shape[2])
+    mx, my = x_tr.mean(0), y_tr.mean(0)
+    xc = x_tr - mx
+    lam = metric.map_ridge * max(float(np.mean(xc**2)), 1e-300) * xc.shape[0]
+    w = np.linalg.solve(xc.T @ xc + lam * np.eye(xc.shape[1]), xc.T @ (y_tr - my))
+    mapped = (p_test["rates"] - mx) @ w + my
+    _, _, vt = np.linalg.svd(y_tr - my, full_matrices=False)
+    basis = vt[:3].T
+    dims = ("condition", "t_ms", "pc")
+    coords = {
+        "condition": test.labels,
+        "t_ms": np.arange(test.n_steps) * test.dt_ms,
+        "pc": np.arange(1, basis.shape[1] + 1),
+    }
+    return {
+        "teacher_pcs": xr.DataArray((test.rates - my) @ basis, dims=dims, coords=coords),
+        "student_pcs": xr.DataArray((mapped - my) @ basis, dims=dims, coords=coords),
+        "teacher_outputs": xr.DataArray(
+            test.outputs,
+            dims=("condition", "t_ms", "output"),
+            coords={"condition": test.labels, "t_ms": coords["t_ms"]},
+        ),
+        "student_outputs": xr.DataArray(
+            p_test["outputs"],
+            dims=("condition", "t_ms", "output"),
+            coords={"condition": test.labels, "t_ms": coords["t_ms"]},
+        ),
+    }
+
+
+def figure(ds):
+    """Teacher vs student held-out trajectories in the teacher's top PCs, outputs, loss."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    colors = plt.cm.hsv(np.linspace(0, 1, ds.sizes["condition"], endpoint=False))
+    for c, col in enumerate(colors):
+        t = ds["teacher_pcs"].isel(condition=c)
+        s = ds["student_pcs"].isel(condition=c)
+        axes[0].plot(t.sel(pc=1), t.sel(pc=2), color=col, lw=2)
+        axes[0].plot(s.sel(pc=1), s.sel(pc=2), color=col, lw=1, ls="--")
+        axes[1].plot(ds["t_ms"], ds["teacher_outputs"].isel(condition=c, output=0), color=col)
+        axes[1].plot(
+            ds["t_ms"], ds["student_outputs"].isel(condition=c, output=0), color=col, ls="--"
+        )
+    key = "map_r2_unrecorded" if "map_r2_unrecorded" in ds else "map_r2_all"
+    axes[0].set(
+        xlabel="PC 1",
+        ylabel="PC 2",
+        title=f"held-out trajectories (teacher solid, student dashed)\n{key} {float(ds[key]):.2f}",
+    )
+    axes[1].set(
+        xlabel="time (ms)",
+        ylabel="output 1",
+        title=f"held-out output R2 {float(ds['output_r2_test']):.2f}",
+    )
+    axes[2].semilogy(ds["epoch"], ds["loss"], label="train")
+    if "val_loss" in ds:
+        axes[2].semilogy(ds["val_epoch"], ds["val_loss"], label="validation")
+    axes[2].set(xlabel="epoch", ylabel="loss", title="training")
+    axes[2].legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,236 @@
+"""FORCE / CURBD student: recursive least squares on the readout and the recorded units' rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._params import Boolean, Interval, check_param
+from neurolearn._rng import as_generator
+from neurolearn.errors import DivergenceError, NotFittedError, ParameterError
+
+__all__ = ["ForceStudent"]
+
+_OWNER = "ForceStudent"
+
+
+class ForceStudent:
+    """Rate RNN trained by FORCE (recursive least squares), the classical alternative to BPTT.
+
+    The network ``tau dx/dt = -x + J tanh(x) + W_fb z + B u`` starts chaotic
+    (``J ~ init_gain N(0, 1/N)``) with fixed random feedback ``W_fb`` of the output
+    ``z = W_out tanh(x)``. During training the readout ``W_out`` (Sussillo & Abbott 2009) and,
+    when ``fit_recorded``, the recurrent rows of the units standing for recorded neurons (CURBD,
+    Perich et al. 2020) are updated online by recursive least squares with one shared
+    inverse-correlation matrix. A recorded unit ``i`` is driven towards the input
+    ``x*_t + (x*_{t+1} - x*_t) tau / dt`` with ``x* = arctanh(r_hat)``, which makes its state
+    follow ``x*`` (``r_hat``: the scaled recorded rates of :func:`~neurolearn.rnnfit.student.
+    target_transform`).
+
+    Parameters
+    ----------
+    n_units : int, default=100
+    tau_ms, dt_ms : float, default=200.0, 20.0
+    init_gain : float, default=1.5
+        Gain of the initial random recurrent weights (> 1: chaotic).
+    feedback_scale : float, default=1.0
+        Output feedback weights are uniform in ``[-feedback_scale, feedback_scale]``.
+    alpha : float, default=1.0
+        ``P`` starts as ``I / alpha`` (the RLS regulariser).
+    n_epochs : int, default=30
+        Passes over the training conditions (in a seeded random order).
+    update_every : int, default=1
+        Steps between RLS updates.
+    fit_recorded : bool, default=True
+        Also fit the recorded units (False: classic output-only FORCE).
+    target_amplitude : float, default=0.5
+    seed : int, Generator or None, default=None
+
+    Attributes
+    ----------
+    params_ : dict
+        ``recurrent``, ``feedback``, ``input``, ``readout``.
+    history_ : dict
+        ``loss`` (output MSE / output variance, during training) per epoch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.rnnfit import Recording
+    >>> t = np.linspace(0, 1, 30)
+    >>> rec = Recording(rates=np.zeros((1, 30, 0)), dt_ms=20.0, inputs=np.ones((1, 30, 1)),
+    ...                 outputs=np.sin(6 * t)[None, :, None])
+    >>> fs = ForceStudent(n_units=50, n_epochs=10, seed=0).fit(rec)
+    >>> bool(fs.history_["loss"][-1] < 0.1)
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        n_units: int = 100,
+        tau_ms: float = 200.0,
+        dt_ms: float = 20.0,
+        init_gain: float = 1.5,
+        feedback_scale: float = 1.0,
+        alpha: float = 1.0,
+        n_epochs: int = 30,
+        update_every: int = 1,
+        fit_recorded: bool = True,
+        target_amplitude: float = 0.5,
+        seed=None,
+    ):
+        self.n_units = n_units
+        self.tau_ms = tau_ms
+        self.dt_ms = dt_ms
+        self.init_gain = init_gain
+        self.feedback_scale = feedback_scale
+        self.alpha = alpha
+        self.n_epochs = n_epochs
+        self.update_every = update_every
+        self.fit_recorded = fit_recorded
+        self.target_amplitude = target_amplitude
+        self.seed = seed
+
+    def _validate(self):
+        o = _OWNER
+        check_param(o, "n_units", self.n_units, Interval(int, 1, None))
+        check_param(o, "tau_ms", self.tau_ms, Interval(float, 0, None, "neither"))
+        check_param(o, "dt_ms", self.dt_ms, Interval(float, 0, None, "neither"))
+        check_param(o, "init_gain", self.init_gain, Interval(float, 0, None))
+        check_param(o, "feedback_scale", self.feedback_scale, Interval(float, 0, None))
+        check_param(o, "alpha", self.alpha, Interval(float, 0, None, "neither"))
+        check_param(o, "n_epochs", self.n_epochs, Interval(int, 0, None))
+        check_param(o, "update_every", self.update_every, Interval(int, 1, None))
+        check_param(o, "fit_recorded", self.fit_recorded, Boolean())
+        check_param(o, "target_amplitude", self.target_amplitude, Interval(float, 0, 1, "neither"))
+
+    def fit(self, recording) -> ForceStudent:
+        """Train on ``recording`` (a :class:`~neurolearn.rnnfit.Recording`); returns ``self``."""
+        from neurolearn._kernels.numba.rnnfit import force_trial
+        from neurolearn.rnnfit.student import target_transform
+
+        self._validate()
+        if not np.isclose(recording.dt_ms, self.dt_ms):
+            raise ParameterError(
+                f"The 'recording' has dt_ms={recording.dt_ms} but the {_OWNER} has "
+                f"dt_ms={self.dt_ms}; resample the recording or set dt_ms={recording.dt_ms}."
+            )
+        if recording.inputs is None or recording.outputs is None:
+            raise ParameterError(f"{_OWNER}.fit needs a recording with 'inputs' and 'outputs'.")
+        k = recording.n_recorded if self.fit_recorded else 0
+        if k > self.n_units:
+            raise ParameterError(
+                f"The recording has {k} recorded neurons but the {_OWNER} has "
+                f"n_units={self.n_units}."
+            )
+        rng_init, rng_order = as_generator(self.seed, _OWNER).spawn(2)
+        n, n_in, n_out = self.n_units, recording.inputs.shape[2], recording.outputs.shape[2]
+        a = self.dt_ms / self.tau_ms
+        self.centre_, self.scale_ = target_transform(recording.rates, self.target_amplitude)
+        params = {
+            "recurrent": self.init_gain * rng_init.standard_normal((n, n)) / np.sqrt(n),
+            "feedback": rng_init.uniform(-self.feedback_scale, self.feedback_scale, (n, n_out)),
+            "input": rng_init.standard_normal((n, n_in)) / np.sqrt(n_in),
+            "readout": np.zeros((n_out, n)),
+        }
+        inv_corr = np.eye(n) / self.alpha
+        recorded = np.arange(k, dtype=np.int64)
+        c, t_steps = recording.n_conditions, recording.n_steps
+        if k:
+            scaled = (recording.rates - self.centre_) / self.scale_
+            xstar = np.arctanh(np.clip(scaled, -0.999, 0.999))
+            unit_target = xstar.copy()
+            unit_target[:, :-1] += np.diff(xstar, axis=1) / a
+        else:
+            unit_target = np.zeros((c, t_steps, 0))
+        var = max(float(recording.outputs.var()), 1e-12)
+        z_out = np.empty((t_steps, n_out))
+        state_out = np.empty((t_steps, n))
+        losses = []
+        for epoch in range(self.n_epochs):
+            total = 0.0
+            for cond in rng_order.permutation(c):
+                x = np.zeros(n)
+                force_trial(
+                    x,
+                    params["recurrent"],
+                    params["feedback"],
+                    params["input"],
+                    params["readout"],
+                    inv_corr,
+                    recording.inputs[cond],
+                    recording.outputs[cond],
+                    np.ascontiguousarray(unit_target[cond]),
+                    recorded,
+                    a,
+                    self.update_every,
+                    True,
+                    z_out,
+                    state_out,
+                )
+                if not np.all(np.isfinite(state_out)):
+                    raise DivergenceError(
+                        f"{_OWNER}: non-finite state in epoch {epoch}.", step=epoch
+                    )
+                total += float(np.mean((z_out - recording.outputs[cond]) ** 2))
+            losses.append(total / c / var)
+        self.params_ = params
+        self.n_recorded_ = k
+        self.history_ = {"loss": np.asarray(losses)}
+        return self
+
+    def predict(self, inputs):
+        """Run the trained network (no learning) on inputs ``(C, T, I)``.
+
+        Returns
+        -------
+        dict
+            ``states`` (C, T, N), ``rates`` = ``tanh(states)``, ``outputs`` (C, T, O).
+        """
+        from neurolearn._kernels.numba.rnnfit import force_trial
+
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{_OWNER} is not fitted; call fit() first.")
+        p = self.params_
+        u = np.asarray(inputs, dtype=np.float64)
+        if u.ndim != 3 or u.shape[2] != p["input"].shape[1]:
+            raise ParameterError(
+                f"The 'inputs' argument of {_OWNER}.predict must have shape (C, T, "
+                f"{p['input'].shape[1]}). Got {u.shape}."
+            )
+        c, t_steps, _ = u.shape
+        n, n_out = self.n_units, p["readout"].shape[0]
+        states = np.empty((c, t_steps, n))
+        outputs = np.empty((c, t_steps, n_out))
+        dummy = np.zeros((1, 1))
+        for cond in range(c):
+            force_trial(
+                np.zeros(n),
+                p["recurrent"].copy(),
+                p["feedback"],
+                p["input"],
+                p["readout"].copy(),
+                dummy,
+                np.ascontiguousarray(u[cond]),
+                np.zeros((t_steps, n_out)),
+                np.zeros((t_steps, 0)),
+                np.zeros(0, np.int64),
+                self.dt_ms / self.tau_ms,
+                1,
+                False,
+                outputs[cond],
+                states[cond],
+            )
+        return {"states": states, "rates": np.tanh(states), "outputs": outputs}
+
+    def _effective(self):
+        p = self.params_
+        return p["recurrent"] + p["feedback"] @ p["readout"]
+
+    def velocity(self, state):
+        """``tau dx/dt`` without input (feedback folded in): ``-x + (J + W_fb W_out) tanh(x)``."""
+        return -state + self._effective() @ np.tanh(state)
+
+    def jacobian(self, state):
+        """Jacobian of ``tau dx/dt`` at ``state``."""
+        return -np.eye(self.n_units) + self._effective() * (1 - np.tanh(state) ** 2)[None, :]

@@ -1,0 +1,120 @@
+"""The recorded-fraction sweep: held-out metrics against the fraction of neurons recorded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["recorded_fraction_sweep", "sweep_table", "sweep_figure", "SWEEP_METRICS"]
+
+#: metrics gathered per run
+SWEEP_METRICS = (
+    "output_r2_test",
+    "map_r2_unrecorded",
+    "cca_unrecorded",
+    "recorded_r2_test",
+    "student_jpca_rotation_ratio",
+    "student_n_stable",
+    "student_rest_abscissa",
+)
+
+
+def recorded_fraction_sweep(
+    model="sparse-rnn",
+    task="soc-reaching",
+    *,
+    fractions=(0.0, 0.01, 0.05, 0.1, 0.25, 1.0),
+    seeds=(0, 1, 2),
+    overrides=(),
+    progress=False,
+):
+    """Run ``model`` on ``task`` for every recorded fraction and seed.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per metric of :data:`SWEEP_METRICS`, dims ``(fraction, seed)``.
+
+    Examples
+    --------
+    >>> ds = recorded_fraction_sweep(fractions=(0.0,), seeds=(0,), overrides=[
+    ...     "task.n_neurons=20", "network.n_units=20", "rule.n_epochs=5",
+    ...     "metric.fixed_points=false"])
+    >>> ds["output_r2_test"].shape
+    (1, 1)
+    """
+    import xarray as xr
+
+    from neurolearn.experiment import run
+
+    values = {k: np.full((len(fractions), len(seeds)), np.nan) for k in SWEEP_METRICS}
+    for i, frac in enumerate(fractions):
+        for j, seed in enumerate(seeds):
+            ds = run(
+                model,
+                task,
+                seed=seed,
+                overrides=[*overrides, f"task.recorded_fraction={float(frac)}"],
+                figure=False,
+            )
+            if ds.attrs["status"] != "ok":
+                continue
+            for k in SWEEP_METRICS:
+                if k in ds:
+                    values[k][i, j] = float(ds[k])
+            if progress:
+                print(
+                    f"{model} fraction={frac} seed={seed}: "
+                    + ", ".join(f"{k}={values[k][i, j]:.3f}" for k in SWEEP_METRICS[:3]),
+                    flush=True,
+                )
+    coords = {"fraction": list(map(float, fractions)), "seed": list(seeds)}
+    return xr.Dataset(
+        {k: (("fraction", "seed"), v) for k, v in values.items()},
+        coords=coords,
+        attrs={"model": model, "task": task},
+    )
+
+
+def sweep_table(ds, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecorded")) -> str:
+    """A markdown table: mean +- std over seeds per fraction."""
+    head = "| recorded | " + " | ".join(metrics) + " |"
+    lines = [head, "|" + "---|" * (len(metrics) + 1)]
+    for frac in ds["fraction"].values:
+        cells = []
+        for k in metrics:
+            v = ds[k].sel(fraction=frac).values
+            cells.append(f"{np.nanmean(v):.2f} ± {np.nanstd(v):.2f}")
+        lines.append(f"| {100 * frac:g}% | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sweep_figure(
+    ds, baseline=None, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecorded")
+):
+    """Metrics against recorded fraction (mean +- std over seeds); ``baseline`` a second sweep
+    (e.g. output-only) drawn dashed."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2))
+    x = np.asarray(ds["fraction"]) * 100
+    xs = np.where(x == 0, 0.3, x)
+    for ax, k in zip(np.atleast_1d(axes), metrics, strict=False):
+        for d, style, label in ((ds, "-o", ds.attrs.get("model", "")), (baseline, "--s", None)):
+            if d is None:
+                continue
+            xv = np.asarray(d["fraction"]) * 100
+            xv = np.where(xv == 0, 0.3, xv)
+            ax.errorbar(
+                xv,
+                d[k].mean("seed"),
+                d[k].std("seed"),
+                fmt=style,
+                capsize=3,
+                label=label or d.attrs.get("model", ""),
+            )
+        ax.set(xscale="log", xlabel="recorded neurons (%) [0 drawn at 0.3]", title=k)
+        ax.set_xticks(xs)
+        ax.set_xticklabels([f"{v:g}" for v in x])
+    np.atleast_1d(axes)[0].legend()
+    fig.tight_layout()
+    return fig
