@@ -188,9 +188,6 @@ def save(ds, out, *, figure_fn=None, figure: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     ds.to_netcdf(out / "result.nc", engine="h5netcdf")
     if figure_fn is not None and figure:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
         fig = figure_fn(ds)

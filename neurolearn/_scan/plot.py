@@ -56,9 +56,6 @@ def _check_key(ds, name: str, what: str) -> None:
 
 def plot_scan(store, x, *, hue=None, y=None, metric=None, sel=None, band="sd", ax=None):
     """See :func:`neurolearn.scan.plot_scan` (the public entry point)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import xarray as xr
 

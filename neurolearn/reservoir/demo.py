@@ -119,9 +119,6 @@ def _print(summary, stream):
 
 
 def _figure(results, seeds):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))

@@ -422,7 +422,7 @@ def spectral_left_edge(ratio, fraction, *, layer="input", w2_norm_sq=1.0) -> flo
     :math:`x(z) = R_A(z) + 1/z` the inverse of the Stieltjes transform, the left edge is the
     first critical value of :math:`x` met when ``z`` decreases from 0 (or its limit when ``x``
     stays monotone: an atom). For hidden flips
-    :math:`R_A(z) = rac{(1-f)/c}{1-z} - rac{f/c}{1+z} + |w_2|^2`, the cubic resolvent of
+    :math:`R_A(z) = \frac{(1-f)/c}{1-z} - \frac{f/c}{1+z} + |w_2|^2`, the cubic resolvent of
     the notes.
 
     Examples

@@ -132,3 +132,29 @@ def test_divergence_is_recorded_with_its_epoch(capsys):
     )
     out = json.loads(capsys.readouterr().out)
     assert code == 1 and out["status"] == "diverged" and "epoch" in out["message"]
+
+
+def test_ode_blow_up_is_recorded_as_diverged_not_failed():
+    """Division by zero inside the jitted ODE right-hand side yields Inf/NaN (numpy error
+    model), which the integrator reports as a divergence."""
+    import warnings
+
+    import neurolearn as nl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = nl.run(
+            "curl-descent",
+            "teacher-online",
+            overrides=[
+                "network.activation=erf",
+                "network.output_activation=linear",
+                "network.n_hidden=3",
+                "task.teacher_hidden=3",
+                "task.committee=false",
+                "train.learning_rate=1.2",
+                "task.n_inputs=50",
+            ],
+        )
+    assert ds.attrs["status"] == "diverged"
+    assert "ODE" in ds.attrs["message"]

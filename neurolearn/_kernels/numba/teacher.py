@@ -344,7 +344,7 @@ def train_online_steps(
     return n_steps
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _i3(c11, c12, c13, c23, c33, linear):
     if linear:
         return c23
@@ -352,7 +352,7 @@ def _i3(c11, c12, c13, c23, c33, linear):
     return (2.0 / math.pi) * (c23 * (1.0 + c11) - c12 * c13) / ((1.0 + c11) * math.sqrt(l3))
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _i4(c, i, k, a, b, linear):
     if linear:
         return c[a, b]
@@ -378,7 +378,7 @@ def _i4(c, i, k, a, b, linear):
     return (4.0 / (math.pi * math.pi)) / math.sqrt(l4) * math.asin(arg)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _i2(c, i, a, linear):
     if linear:
         return c[i, a]
@@ -386,7 +386,7 @@ def _i2(c, i, a, linear):
     return (2.0 / math.pi) * math.asin(min(1.0, max(-1.0, arg)))
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def order_parameter_euler(
     cov,
     v,
