@@ -13,13 +13,32 @@ import importlib
 
 from neurolearn._version import __version__
 
-__all__ = ["__version__", "run", "rerun", "list_specs", "reservoir", "tasks", "errors"]
+__all__ = [
+    "__version__", "run", "rerun", "list_specs", "scan", "open_scan", "plot_scan", "reservoir",
+    "tasks", "errors",
+]
 
-_SUBMODULES = {"reservoir", "tasks", "errors", "specs", "backend", "experiment", "registry"}
+_SUBMODULES = {
+    "reservoir",
+    "spiking",
+    "teacher",
+    "zo",
+    "rnnfit",
+    "tasks",
+    "errors",
+    "specs",
+    "backend",
+    "experiment",
+    "registry",
+    "plots",
+}
 _FUNCTIONS = {
     "run": ("neurolearn.experiment", "run"),
     "rerun": ("neurolearn.experiment", "rerun"),
     "list_specs": ("neurolearn.cli", "list_specs"),
+    "scan": ("neurolearn.scan", "scan"),
+    "open_scan": ("neurolearn.scan", "open_scan"),
+    "plot_scan": ("neurolearn.scan", "plot_scan"),
 }
 
 

@@ -71,12 +71,97 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print metrics as one JSON object")
     run.add_argument("--progress", action="store_true", help="show progress bars")
 
+    _add_scan_parser(sub)
+
     demo = sub.add_parser("demo", help="the flagship demo: adaptive vs globally tuned E/I balance")
     demo.add_argument("--out", default="demo-output", help="folder for the figure and table")
     demo.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
     demo.add_argument("--n", type=int, default=300, help="reservoir size (default 300)")
     demo.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     return parser
+
+
+def _add_scan_parser(sub) -> None:
+    scan = sub.add_parser(
+        "scan", help="scan spec keys over a grid and seeds into a resumable Zarr store"
+    )
+    scan.add_argument("model", help="model name (see `neurolearn list`) or path to a TOML file")
+    scan.add_argument("task", help="task name or path to a TOML file")
+    scan.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=VALUES",
+        required=True,
+        help="grid over a spec key: v1,v2,... or START:STOP:NUM or log:START:STOP:NUM "
+        "(repeatable; one store dimension per key)",
+    )
+    scan.add_argument("--seeds", type=int, default=1, help="seeds per grid point (default 1)")
+    scan.add_argument("--seed", type=int, default=0, help="root seed of the scan (default 0)")
+    scan.add_argument("--out", required=True, help="the Zarr store to write (a folder)")
+    scan.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec key at every point (repeatable)",
+    )
+    where = scan.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes of the embedded Dask cluster (default: one per core)",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (tcp://host:8786), "
+        "or 'synchronous' to run in this process",
+    )
+    where.add_argument(
+        "--slurm",
+        default=None,
+        metavar="CONFIG",
+        help="run on Slurm through dask-jobqueue (a TOML config file)",
+    )
+    scan.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an existing store: compute its missing and failed points",
+    )
+    scan.add_argument("--backend", choices=("numba", "torch", "numpy"), default=None)
+    scan.add_argument("--device", default=None, help="cpu (default), cuda or cuda:N (torch)")
+    scan.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _cmd_scan(args) -> int:
+    from neurolearn.scan import format_summary, scan, summarize
+
+    ds = scan(
+        args.model,
+        args.task,
+        grid=args.grid,
+        out=args.out,
+        seeds=args.seeds,
+        seed=args.seed,
+        overrides=args.overrides,
+        resume=args.resume,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        slurm=args.slurm,
+        backend=args.backend,
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    print(format_summary(ds, wall_s=ds.attrs["scan_wall_s"]))
+    print(f"wrote {args.out}")
+    if summarize(ds)["failed"]:
+        print("neurolearn: some points failed; `--resume` computes them again.", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _metrics_of(ds) -> dict:
@@ -167,7 +252,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    commands = {"list": _cmd_list, "run": _cmd_run, "demo": _cmd_demo}
+    commands = {"list": _cmd_list, "run": _cmd_run, "scan": _cmd_scan, "demo": _cmd_demo}
     try:
         with warnings.catch_warnings():
             # the CLI reports status itself; the Python-level warning would say it twice

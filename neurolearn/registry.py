@@ -16,6 +16,10 @@ __all__ = ["MODEL_FAMILIES", "TASK_MODULES", "family_module", "task_module"]
 MODEL_FAMILIES: dict[str, str] = {
     "ei-reservoir": "neurolearn.reservoir.experiment",
     "esn": "neurolearn.reservoir.experiment",
+    "spiking-ei": "neurolearn.spiking.experiment",
+    "spiking-reservoir": "neurolearn.spiking.reservoir_experiment",
+    "two-layer": "neurolearn.teacher.experiment",
+    "mlp": "neurolearn.zo.experiment",
     "rate-rnn": "neurolearn.rnnfit.experiment",
 }
 
@@ -25,6 +29,10 @@ TASK_MODULES: dict[str, str] = {
     "narma": "neurolearn.tasks.specs",
     "mackey-glass": "neurolearn.tasks.specs",
     "lorenz": "neurolearn.tasks.specs",
+    "rate-homeostasis": "neurolearn.spiking.task_specs",
+    "teacher": "neurolearn.tasks.teacher",
+    "teacher-online": "neurolearn.tasks.teacher",
+    "digits": "neurolearn.tasks.digits",
     "soc-reaching": "neurolearn.tasks.reaching",
 }
 

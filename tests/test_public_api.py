@@ -43,17 +43,32 @@ def test_has_docstring_with_example(obj):
         assert ">>>" in doc, f"{obj.__name__} docstring has no runnable example"
 
 
-@pytest.mark.parametrize("cls", CLASSES)
-def test_constructor_is_keyword_only_and_only_stores(cls):
-    sig = inspect.signature(cls.__init__)
-    params = [p for p in sig.parameters.values() if p.name != "self"]
-    if not params or getattr(cls, "__dataclass_fields__", None):
-        pytest.skip("no constructor parameters")
-    for p in params:
+def _init_params(cls):
+    if getattr(cls, "__dataclass_fields__", None) or cls.__init__ is object.__init__:
+        return None
+    return [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
+
+
+WITH_PARAMS = [p for p in CLASSES if _init_params(p.values[0])]
+ALL_DEFAULTS = [
+    p
+    for p in WITH_PARAMS
+    if all(
+        q.default is not inspect.Parameter.empty or q.kind == q.VAR_KEYWORD
+        for q in _init_params(p.values[0])
+    )
+]
+
+
+@pytest.mark.parametrize("cls", WITH_PARAMS)
+def test_constructor_is_keyword_only(cls):
+    for p in _init_params(cls):
         assert p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD), f"{cls.__name__}({p.name}) positional"
-    kwargs = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-    if len(kwargs) < len([p for p in params if p.kind == p.KEYWORD_ONLY]):
-        pytest.skip("required parameters")
+
+
+@pytest.mark.parametrize("cls", ALL_DEFAULTS)
+def test_constructor_only_stores(cls):
+    kwargs = {p.name: p.default for p in _init_params(cls) if p.kind == p.KEYWORD_ONLY}
     obj = cls(**kwargs)
     for name, value in kwargs.items():
         assert getattr(obj, name) is value, f"{cls.__name__}.{name} changed in __init__"

@@ -46,7 +46,7 @@ def _stack_csr(nets: list[Net]):
     n = nets[0].n
     nnz = max(net.W.nnz for net in nets)
     indptr = np.zeros((len(nets), n + 1), dtype=np.int64)
-    indices = np.zeros((len(nets), max(nnz, 1)), dtype=np.int64)
+    indices = np.zeros((len(nets), max(nnz, 1)), dtype=np.int32)
     data = np.zeros((len(nets), max(nnz, 1)), dtype=np.float64)
     for b, net in enumerate(nets):
         W = net.W.tocsr()
@@ -153,7 +153,7 @@ def _simulate_numba_rows(net, u, s0, v0, store):
     bad = nb_kernels.run_rows_parallel(
         net.kind,
         W.indptr.astype(np.int64),
-        W.indices.astype(np.int64),
+        W.indices.astype(np.int32),
         W.data,
         net.w_in,
         net.bias,

@@ -1,0 +1,462 @@
+"""Jitted kernels of the student-teacher family: whole training loops over arrays.
+
+Activation codes (shared with :mod:`neurolearn.teacher.networks`): 0 linear, 1 tanh, 2 ReLU,
+3 logistic sigmoid, 4 ``erf(u / sqrt(2))``.
+
+Every kernel receives its randomness pre-drawn (epoch permutations, input samples) and writes
+into caller-allocated arrays. Divergence is reported through the return value, never raised.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from neurolearn.backend import FASTMATH
+
+__all__ = [
+    "activation",
+    "activation_derivative",
+    "mean_squared_error",
+    "train_minibatch_epochs",
+    "train_online_steps",
+    "order_parameter_euler",
+]
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def activation(u, code):
+    """phi(u) for one activation code."""
+    if code == 0:
+        return u
+    if code == 1:
+        return math.tanh(u)
+    if code == 2:
+        return u if u > 0.0 else 0.0
+    if code == 3:
+        if u >= 0.0:
+            return 1.0 / (1.0 + math.exp(-u))
+        z = math.exp(u)
+        return z / (1.0 + z)
+    return math.erf(u * _SQRT_HALF)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def activation_derivative(u, code):
+    """phi'(u) for one activation code (ReLU: 1 for u > 0, else 0)."""
+    if code == 0:
+        return 1.0
+    if code == 1:
+        t = math.tanh(u)
+        return 1.0 - t * t
+    if code == 2:
+        return 1.0 if u > 0.0 else 0.0
+    if code == 3:
+        s = activation(u, 3)
+        return s * (1.0 - s)
+    return _SQRT_2_OVER_PI * math.exp(-0.5 * u * u)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def mean_squared_error(w1, w2, x, y, act, out_act, hidden):
+    """``0.5 * mean_p sum_k (phi_out(W2 phi(W1 x_p))_k - y_pk)^2``; ``hidden`` is scratch (N,)."""
+    n_samples, n_inputs = x.shape
+    n_hidden = w1.shape[0]
+    n_out = w2.shape[0]
+    total = 0.0
+    for p in range(n_samples):
+        for j in range(n_hidden):
+            a = 0.0
+            for m in range(n_inputs):
+                a += w1[j, m] * x[p, m]
+            hidden[j] = activation(a, act)
+        for k in range(n_out):
+            z = 0.0
+            for j in range(n_hidden):
+                z += w2[k, j] * hidden[j]
+            e = activation(z, out_act) - y[p, k]
+            total += e * e
+    return 0.5 * total / n_samples
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _frobenius(w):
+    s = 0.0
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            s += w[i, j] * w[i, j]
+    return math.sqrt(s)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _batch_buffers(nb, n_inputs, n_hidden, n_out):
+    """Scratch arrays of one mini-batch: x, y, pre-activations, hidden, z, error, back."""
+    return (
+        np.empty((nb, n_inputs)),
+        np.empty((nb, n_out)),
+        np.empty((nb, n_hidden)),
+        np.empty((nb, n_hidden)),
+        np.empty((nb, n_out)),
+        np.empty((nb, n_out)),
+        np.empty((nb, n_hidden)),
+    )
+
+
+_ERROR_ROWS = 64
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _dense_error(w1, w2, x, y, act, out_act, pre, z):
+    """:func:`mean_squared_error` through BLAS products on blocks of ``_ERROR_ROWS`` samples
+    (small products keep OpenBLAS single-threaded); ``pre (rows, N)``, ``z (rows, K)``."""
+    n_samples = x.shape[0]
+    rows = pre.shape[0]
+    total = 0.0
+    for r0 in range(0, n_samples, rows):
+        r1 = min(r0 + rows, n_samples)
+        if r1 - r0 == rows:
+            pb, zb = pre, z
+        else:
+            pb, zb = pre[: r1 - r0], z[: r1 - r0]
+        np.dot(x[r0:r1], w1.T, pb)
+        for p in range(r1 - r0):
+            for j in range(pb.shape[1]):
+                pb[p, j] = activation(pb[p, j], act)
+        np.dot(pb, w2.T, zb)
+        for p in range(r1 - r0):
+            for k in range(zb.shape[1]):
+                e = activation(zb[p, k], out_act) - y[r0 + p, k]
+                total += e * e
+    return 0.5 * total / n_samples
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def train_minibatch_epochs(
+    w1,
+    w2,
+    feedback,
+    use_feedback,
+    x,
+    y,
+    x_test,
+    y_test,
+    input_signs,
+    hidden_signs,
+    orders,
+    step_size,
+    batch_size,
+    act,
+    out_act,
+    norm1,
+    norm2,
+    record_every,
+    epoch_offset,
+    threshold,
+    train_curve,
+    test_curve,
+):
+    """Run ``orders.shape[0]`` epochs of sign-flipped mini-batch learning in place.
+
+    Per mini-batch of indices ``b`` (size ``nb``), with ``a = W1 x``, ``h = phi(a)``,
+    ``e = phi_out(W2 h) - y`` (the output derivative is dropped, as in the reference rule)::
+
+        W2 -= step_size / nb * sum_b e h^T D2
+        W1 -= step_size / nb * sum_b ((F^T e) * phi'(a)) x^T D1
+
+    with ``F = W2`` (gradient/curl descent) or the fixed ``feedback`` matrix (feedback
+    alignment, ``use_feedback``). ``D1 = diag(input_signs)``, ``D2 = diag(hidden_signs)``.
+    With ``norm1 > 0`` each layer is rescaled to Frobenius norms ``norm1``, ``norm2`` after
+    every step.
+
+    Errors of the whole training and test sets are written at global epochs
+    ``e`` (``e = epoch_offset + i + 1``) with ``e % record_every == 0`` into
+    ``train_curve[e // record_every]`` / ``test_curve[...]``.
+
+    Returns
+    -------
+    (int, int)
+        ``(epochs_run, status)``: status 0 = all epochs run, 1 = training error fell below
+        ``threshold`` (checked every epoch when ``threshold > 0``), -1 = non-finite weights
+        or error (``epochs_run`` is then the epoch where it happened).
+    """
+    n_samples, n_inputs = x.shape
+    n_hidden = w1.shape[0]
+    n_out = w2.shape[0]
+    n_epochs = orders.shape[0]
+    nb_full = min(batch_size, n_samples)
+    # Small dense products go through BLAS (np.dot with caller-side buffers); the element-wise
+    # parts stay in explicit loops.
+    grad1 = np.empty((n_hidden, n_inputs))
+    grad2 = np.empty((n_out, n_hidden))
+    full = _batch_buffers(nb_full, n_inputs, n_hidden, n_out)
+    last = n_samples % nb_full
+    tail = _batch_buffers(max(last, 1), n_inputs, n_hidden, n_out)
+    err_pre = np.empty((_ERROR_ROWS, n_hidden))
+    err_z = np.empty((_ERROR_ROWS, n_out))
+    fb = feedback if use_feedback else w2
+    for ep in range(n_epochs):
+        start = 0
+        while start < n_samples:
+            stop = min(start + nb_full, n_samples)
+            nb = stop - start
+            buf = full if nb == nb_full else tail
+            xb, yb, pre, hid, z, err, back = buf
+            for b in range(nb):
+                p = orders[ep, start + b]
+                for m in range(n_inputs):
+                    xb[b, m] = x[p, m]
+                for k in range(n_out):
+                    yb[b, k] = y[p, k]
+            np.dot(xb, w1.T, pre)
+            for b in range(nb):
+                for j in range(n_hidden):
+                    hid[b, j] = activation(pre[b, j], act)
+            # products with the (few) outputs: plain loops beat BLAS call overhead
+            grad2[:, :] = 0.0
+            for b in range(nb):
+                for k in range(n_out):
+                    acc = 0.0
+                    for j in range(n_hidden):
+                        acc += w2[k, j] * hid[b, j]
+                    e = activation(acc, out_act) - yb[b, k]
+                    err[b, k] = e
+                    for j in range(n_hidden):
+                        grad2[k, j] += e * hid[b, j]
+                for j in range(n_hidden):
+                    acc = 0.0
+                    for k in range(n_out):
+                        acc += err[b, k] * fb[k, j]
+                    back[b, j] = acc * activation_derivative(pre[b, j], act)
+            np.dot(back.T, xb, grad1)
+            scale = step_size / nb
+            for k in range(n_out):
+                for j in range(n_hidden):
+                    w2[k, j] -= scale * grad2[k, j] * hidden_signs[j]
+            for j in range(n_hidden):
+                for m in range(n_inputs):
+                    w1[j, m] -= scale * grad1[j, m] * input_signs[m]
+            if norm1 > 0.0:
+                f1 = _frobenius(w1)
+                f2 = _frobenius(w2)
+                if not (math.isfinite(f1) and math.isfinite(f2)) or f1 == 0.0 or f2 == 0.0:
+                    return ep + 1, -1
+                w1 *= norm1 / f1
+                w2 *= norm2 / f2
+            start = stop
+        epoch = epoch_offset + ep + 1
+        train_err = -1.0
+        if threshold > 0.0 or epoch % record_every == 0:
+            train_err = _dense_error(w1, w2, x, y, act, out_act, err_pre, err_z)
+            if not math.isfinite(train_err):
+                return ep + 1, -1
+        if epoch % record_every == 0:
+            slot = epoch // record_every
+            if slot < train_curve.shape[0]:
+                train_curve[slot] = train_err
+                test_curve[slot] = _dense_error(
+                    w1, w2, x_test, y_test, act, out_act, err_pre, err_z
+                )
+        if threshold > 0.0 and train_err < threshold:
+            return ep + 1, 1
+    if not (math.isfinite(_frobenius(w1)) and math.isfinite(_frobenius(w2))):
+        return n_epochs, -1
+    return n_epochs, 0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def train_online_steps(
+    w1,
+    w2,
+    teacher_w1,
+    teacher_w2,
+    inputs,
+    label_noise,
+    input_signs,
+    hidden_in_signs,
+    hidden_signs,
+    learning_rate,
+    train_second_layer,
+    act,
+    out_act,
+):
+    """Online learning, one fresh sample per step (Saad-Solla scaling), in place.
+
+    For each row ``x`` of ``inputs`` (entries N(0, 1), dimension M), with ``a = W1 x``::
+
+        e   = phi_out(W2* phi(W1* x)) + noise - phi_out(W2 phi(a))
+        W1 += (eta / M) s_j ((W2^T e) * phi'(a))_j x_m r_m          (s: hidden_in_signs,
+        W2 += (eta / M) e phi(a)^T D2                                 r: input_signs)
+
+    so that ``alpha = steps / M`` is the time of the order-parameter ODEs.
+
+    Returns
+    -------
+    int
+        The number of steps run, or ``-(step + 1)`` when the weights became non-finite.
+    """
+    n_steps, n_inputs = inputs.shape
+    n_hidden = w1.shape[0]
+    n_out = w2.shape[0]
+    n_teacher = teacher_w1.shape[0]
+    pre = np.empty(n_hidden)
+    hid = np.empty(n_hidden)
+    thid = np.empty(n_teacher)
+    err = np.empty(n_out)
+    step = learning_rate / n_inputs
+    for t in range(n_steps):
+        for j in range(n_teacher):
+            a = 0.0
+            for m in range(n_inputs):
+                a += teacher_w1[j, m] * inputs[t, m]
+            thid[j] = activation(a, act)
+        for j in range(n_hidden):
+            a = 0.0
+            for m in range(n_inputs):
+                a += w1[j, m] * inputs[t, m]
+            pre[j] = a
+            hid[j] = activation(a, act)
+        for k in range(n_out):
+            zt = 0.0
+            for j in range(n_teacher):
+                zt += teacher_w2[k, j] * thid[j]
+            zs = 0.0
+            for j in range(n_hidden):
+                zs += w2[k, j] * hid[j]
+            err[k] = activation(zt, out_act) + label_noise[t, k] - activation(zs, out_act)
+        for j in range(n_hidden):
+            back = 0.0
+            for k in range(n_out):
+                back += w2[k, j] * err[k]
+            d = step * hidden_in_signs[j] * back * activation_derivative(pre[j], act)
+            for m in range(n_inputs):
+                w1[j, m] += d * inputs[t, m] * input_signs[m]
+        if train_second_layer:
+            for k in range(n_out):
+                for j in range(n_hidden):
+                    w2[k, j] += step * err[k] * hid[j] * hidden_signs[j]
+        if not math.isfinite(err[0]):
+            return -(t + 1)
+    return n_steps
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _i3(c11, c12, c13, c23, c33, linear):
+    if linear:
+        return c23
+    l3 = (1.0 + c11) * (1.0 + c33) - c13 * c13
+    return (2.0 / math.pi) * (c23 * (1.0 + c11) - c12 * c13) / ((1.0 + c11) * math.sqrt(l3))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _i4(c, i, k, a, b, linear):
+    if linear:
+        return c[a, b]
+    c11, c22, c33, c44 = c[i, i], c[k, k], c[a, a], c[b, b]
+    c12, c13, c14 = c[i, k], c[i, a], c[i, b]
+    c23, c24, c34 = c[k, a], c[k, b], c[a, b]
+    l4 = (1.0 + c11) * (1.0 + c22) - c12 * c12
+    l0 = (
+        l4 * c34
+        - c23 * c24 * (1.0 + c11)
+        - c13 * c14 * (1.0 + c22)
+        + c12 * c13 * c24
+        + c12 * c14 * c23
+    )
+    l1 = (
+        l4 * (1.0 + c33) - c23 * c23 * (1.0 + c11) - c13 * c13 * (1.0 + c22) + 2.0 * c12 * c13 * c23
+    )
+    l2 = (
+        l4 * (1.0 + c44) - c24 * c24 * (1.0 + c11) - c14 * c14 * (1.0 + c22) + 2.0 * c12 * c14 * c24
+    )
+    arg = l0 / math.sqrt(l1 * l2)
+    arg = min(1.0, max(-1.0, arg))
+    return (4.0 / (math.pi * math.pi)) / math.sqrt(l4) * math.asin(arg)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _i2(c, i, a, linear):
+    if linear:
+        return c[i, a]
+    arg = c[i, a] / math.sqrt((1.0 + c[i, i]) * (1.0 + c[a, a]))
+    return (2.0 / math.pi) * math.asin(min(1.0, max(-1.0, arg)))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def order_parameter_euler(
+    cov,
+    v,
+    v_teacher,
+    learning_rate,
+    in_signs,
+    out_signs,
+    train_second_layer,
+    noise_var,
+    dt,
+    n_steps,
+    linear,
+):
+    """``n_steps`` Euler steps of the soft-committee order-parameter ODEs, in place.
+
+    ``cov`` is the full (K + M) field covariance ``[[Q, R], [R^T, T]]`` (T is left fixed),
+    ``v`` the K student output weights. The right-hand side is the one of
+    :func:`neurolearn.teacher.theory.ode_rhs` (same integrals, written as scalar loops).
+    """
+    k = v.shape[0]
+    d = cov.shape[0]
+    cvec = np.empty(d)
+    dq = np.empty((k, k))
+    dr = np.empty((k, d - k))
+    dv = np.empty(k)
+    drift = np.empty((k, d))
+    for _ in range(n_steps):
+        for i in range(k):
+            cvec[i] = -v[i]
+        for n in range(d - k):
+            cvec[k + n] = v_teacher[n]
+        for i in range(k):
+            sv = learning_rate * in_signs[i] * v[i]
+            for col in range(d):
+                acc = 0.0
+                for a in range(d):
+                    acc += cvec[a] * _i3(
+                        cov[i, i], cov[i, col], cov[i, a], cov[col, a], cov[a, a], linear
+                    )
+                drift[i, col] = sv * acc
+            acc = 0.0
+            for a in range(d):
+                acc += cvec[a] * _i2(cov, i, a, linear)
+            dv[i] = learning_rate * out_signs[i] * acc if train_second_layer else 0.0
+        for i in range(k):
+            for j in range(k):
+                second = 0.0
+                for a in range(d):
+                    for b in range(d):
+                        second += cvec[a] * cvec[b] * _i4(cov, i, j, a, b, linear)
+                if noise_var > 0.0:
+                    if linear:
+                        j2 = 1.0
+                    else:
+                        j2 = (2.0 / math.pi) / math.sqrt(
+                            (1.0 + cov[i, i]) * (1.0 + cov[j, j]) - cov[i, j] ** 2
+                        )
+                    second += noise_var * j2
+                dq[i, j] = (
+                    drift[i, j]
+                    + drift[j, i]
+                    + learning_rate**2 * in_signs[i] * in_signs[j] * v[i] * v[j] * second
+                )
+            for n in range(d - k):
+                dr[i, n] = drift[i, k + n]
+        for i in range(k):
+            for j in range(k):
+                cov[i, j] += dt * dq[i, j]
+            for n in range(d - k):
+                cov[i, k + n] += dt * dr[i, n]
+                cov[k + n, i] = cov[i, k + n]
+            v[i] += dt * dv[i]
+    return 0

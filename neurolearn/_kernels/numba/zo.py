@@ -1,0 +1,771 @@
+"""Numba kernels of the zeroth-order family: an MLP on a flat parameter vector and whole
+training loops for backprop and the perturbation rules.
+
+Layout of the flat parameter vector ``theta``: for each layer ``l`` the weight from input ``j``
+to output ``i`` sits at ``w_off[l] + j * sizes[l+1] + i`` (``W_l`` transposed, row-major, so
+each layer is a contiguous ``(n_in, n_out)`` matrix for BLAS), and the bias ``b_l`` starts at
+``b_off[l]`` (``-1`` when the network has no biases). ``act`` packs the hidden-layer
+activation (``act % 8``) and the output activation (``act // 8``), each 0 linear, 1 tanh,
+2 ReLU, 3 logistic sigmoid. ``loss`` is 0 for the squared error
+``0.5 * |y - t|^2`` and 1 for softmax cross-entropy, averaged over the mini-batch.
+
+Perturbations are never stored between steps: every random number is a pure function of
+``(seed, step, probe, index)`` (a splitmix64 hash turned into a Rademacher sign or, by
+Box-Muller, a standard normal), so a direction can be regenerated for the update exactly as in
+MeZO, and the numpy reference in the tests draws the very same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from neurolearn.backend import FASTMATH
+
+RULE_CODES = {
+    "backprop": 0,
+    "weight-perturbation": 1,
+    "node-perturbation": 2,
+    "spsa": 3,
+    "forward-gradient": 4,
+    "evolution-strategies": 5,
+    "ou-weight-noise": 6,
+}
+
+_U30 = np.uint64(30)
+_U27 = np.uint64(27)
+_U31 = np.uint64(31)
+_U32 = np.uint64(32)
+_U63 = np.uint64(63)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN2 = np.uint64(0xD1B54A32D192ED03)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_ONE = np.uint64(1)
+_TWO_M32 = 2.0**-32
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def mix64(z):
+    """splitmix64 finaliser of a uint64 (wrapping arithmetic)."""
+    z = (z ^ (z >> _U30)) * _M1
+    z = (z ^ (z >> _U27)) * _M2
+    return z ^ (z >> _U31)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def noise_key(seed, step, probe):
+    """Key of one perturbation: a hash of the run seed, the step and the probe index."""
+    a = mix64(np.uint64(seed) + np.uint64(step) * _GOLDEN)
+    return mix64(a + (np.uint64(probe) + _ONE) * _GOLDEN2)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _box_muller(key, pair):
+    h = mix64(np.uint64(key) + (np.uint64(pair) + _ONE) * _GOLDEN)
+    u1 = (float(h >> _U32) + 0.5) * _TWO_M32
+    u2 = (float(h & _LOW32) + 0.5) * _TWO_M32
+    return math.sqrt(-2.0 * math.log(u1)), 2.0 * math.pi * u2
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def gauss_at(key, i):
+    """Standard normal number ``i`` of the stream ``key``: numbers ``2m`` and ``2m + 1`` are the
+    cosine and sine halves of one Box-Muller transform of hash ``m``."""
+    r, angle = _box_muller(key, i >> 1)
+    return r * (math.cos(angle) if (i & 1) == 0 else math.sin(angle))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def sign_at(key, i):
+    """Rademacher number ``i`` (+1 or -1) of the stream ``key``."""
+    h = mix64(np.uint64(key) + (np.uint64(i) + _ONE) * _GOLDEN)
+    return 1.0 if (h >> _U63) == _ONE else -1.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def fill_direction(key, kind, out):
+    """Fill ``out`` with stream ``key``: ``kind`` 0 Gaussian, 1 Rademacher."""
+    n = out.shape[0]
+    if kind == 1:
+        for i in range(n):
+            out[i] = sign_at(key, i)
+        return
+    for m in range((n + 1) // 2):
+        r, angle = _box_muller(key, m)
+        out[2 * m] = r * math.cos(angle)
+        if 2 * m + 1 < n:
+            out[2 * m + 1] = r * math.sin(angle)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def fill_direction_range(key, kind, start, out):
+    """Numbers ``start .. start + len(out) - 1`` of stream ``key`` (0 Gaussian, 1 Rademacher)."""
+    for i in range(out.shape[0]):
+        out[i] = gauss_at(key, start + i) if kind == 0 else sign_at(key, start + i)
+
+
+# ----------------------------------------------------------------------------- the network
+@njit(cache=True, fastmath=FASTMATH)
+def _activate(a, act):
+    if act == 1:
+        return math.tanh(a)
+    if act == 2:
+        return a if a > 0.0 else 0.0
+    if act == 3:
+        return 1.0 / (1.0 + math.exp(-a))
+    return a
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _dactivate_from_output(h, act):
+    if act == 1:
+        return 1.0 - h * h
+    if act == 2:
+        return 1.0 if h > 0.0 else 0.0
+    if act == 3:
+        return h * (1.0 - h)
+    return 1.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _weights(theta, w_off, n_in, n_out):
+    """Layer weights as a contiguous ``(n_in, n_out)`` view of ``theta`` (inputs x outputs)."""
+    return theta[w_off : w_off + n_in * n_out].reshape((n_in, n_out))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
+    """Forward pass of the mini-batch ``X[idx]`` into ``H`` (``(L+1, B, max_width)``).
+
+    ``H[l, n, :sizes[l]]`` holds the activity of layer ``l`` (``H[L]`` the linear output).
+    With ``node_sigma != 0`` the pre-activations get ``node_sigma * node_noise[l-1, n, j]``
+    added (node perturbation).
+    """
+    n_layers = sizes.shape[0] - 1
+    batch = idx.shape[0]
+    for n in range(batch):
+        for j in range(sizes[0]):
+            H[0, n, j] = X[idx[n], j]
+    for layer in range(n_layers):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        wo = w_off[layer]
+        bo = b_off[layer]
+        last = layer == n_layers - 1
+        code = act // 8 if last else act % 8
+        pre = np.dot(
+            np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
+        )
+        for n in range(batch):
+            for i in range(n_out):
+                a = pre[n, i]
+                if bo >= 0:
+                    a += theta[bo + i]
+                if node_sigma != 0.0:
+                    a += node_sigma * node_noise[layer, n, i]
+                H[layer + 1, n, i] = _activate(a, code)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def sample_losses(H, sizes, loss, Y, idx, out):
+    """Per-sample losses of the output in ``H[L]`` against targets ``Y[idx]``; returns the mean."""
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    total = 0.0
+    for n in range(idx.shape[0]):
+        value = 0.0
+        if loss == 0:
+            for i in range(n_out):
+                d = H[n_layers, n, i] - Y[idx[n], i]
+                value += 0.5 * d * d
+        else:
+            m = H[n_layers, n, 0]
+            for i in range(1, n_out):
+                m = max(m, H[n_layers, n, i])
+            s = 0.0
+            for i in range(n_out):
+                s += math.exp(H[n_layers, n, i] - m)
+            log_z = m + math.log(s)
+            for i in range(n_out):
+                value += Y[idx[n], i] * (log_z - H[n_layers, n, i])
+        out[n] = value
+        total += value
+    return total / idx.shape[0]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _output_error(H, sizes, act, loss, Y, idx, n, out):
+    """dL_n/d(output pre-activation) of sample ``n`` (not yet divided by the batch size)."""
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    if loss == 0:
+        for i in range(n_out):
+            h = H[n_layers, n, i]
+            out[i] = (h - Y[idx[n], i]) * _dactivate_from_output(h, act // 8)
+    else:
+        m = H[n_layers, n, 0]
+        for i in range(1, n_out):
+            m = max(m, H[n_layers, n, i])
+        s = 0.0
+        for i in range(n_out):
+            out[i] = math.exp(H[n_layers, n, i] - m)
+            s += out[i]
+        y_sum = 0.0
+        for i in range(n_out):
+            y_sum += Y[idx[n], i]
+        for i in range(n_out):
+            out[i] = out[i] / s * y_sum - Y[idx[n], i]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses):
+    """Mean loss of the mini-batch ``idx`` (one query)."""
+    forward(theta, sizes, w_off, b_off, act, X, idx, H, H, 0.0)
+    return sample_losses(H, sizes, loss, Y, idx, losses)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def backprop(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses, grad):
+    """Exact gradient of the mean mini-batch loss into ``grad``; returns the loss."""
+    value = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
+    n_layers = sizes.shape[0] - 1
+    batch = idx.shape[0]
+    grad[:] = 0.0
+    cur = 0
+    for n in range(batch):
+        _output_error(H, sizes, act, loss, Y, idx, n, delta[cur, n])
+        for i in range(sizes[n_layers]):
+            delta[cur, n, i] /= batch
+    for layer in range(n_layers - 1, -1, -1):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        wo = w_off[layer]
+        bo = b_off[layer]
+        nxt = 1 - cur
+        D = np.ascontiguousarray(delta[cur, :batch, :n_out])
+        Hl = np.ascontiguousarray(H[layer, :batch, :n_in])
+        if bo >= 0:
+            for n in range(batch):
+                for i in range(n_out):
+                    grad[bo + i] += D[n, i]
+        _weights(grad, wo, n_in, n_out)[:, :] += np.dot(Hl.T, D)
+        if layer > 0:
+            back = np.dot(D, _weights(theta, wo, n_in, n_out).T)
+            for n in range(batch):
+                for j in range(n_in):
+                    delta[nxt, n, j] = back[n, j] * _dactivate_from_output(Hl[n, j], act % 8)
+        cur = nxt
+    return value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, H, T, err):
+    """Forward-mode JVP: ``grad L . u`` of the mean mini-batch loss (one forward pass)."""
+    n_layers = sizes.shape[0] - 1
+    batch = idx.shape[0]
+    total = 0.0
+    for n in range(batch):
+        for j in range(sizes[0]):
+            H[0, n, j] = X[idx[n], j]
+            T[0, n, j] = 0.0
+    for layer in range(n_layers):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        wo = w_off[layer]
+        bo = b_off[layer]
+        last = layer == n_layers - 1
+        code = act // 8 if last else act % 8
+        Hl = np.ascontiguousarray(H[layer, :batch, :n_in])
+        pre = np.dot(Hl, _weights(theta, wo, n_in, n_out))
+        tpre = np.dot(Hl, _weights(u, wo, n_in, n_out))
+        if layer > 0:
+            tpre += np.dot(
+                np.ascontiguousarray(T[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
+            )
+        for n in range(batch):
+            for i in range(n_out):
+                a = pre[n, i]
+                ta = tpre[n, i]
+                if bo >= 0:
+                    a += theta[bo + i]
+                    ta += u[bo + i]
+                h = _activate(a, code)
+                H[layer + 1, n, i] = h
+                T[layer + 1, n, i] = ta if last else _dactivate_from_output(h, code) * ta
+    for n in range(batch):
+        _output_error(H, sizes, act, loss, Y, idx, n, err)
+        for i in range(sizes[n_layers]):
+            total += err[i] * T[n_layers, n, i]
+    return total / batch
+
+
+# ----------------------------------------------------------------------------- estimators
+@njit(cache=True, fastmath=FASTMATH)
+def estimate_wp(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    n_probes,
+    antithetic,
+    H,
+    losses,
+    work,
+    xi,
+    grad,
+):
+    """Weight perturbation: Gaussian ``xi``; forward difference against the unperturbed loss
+    or, with ``antithetic``, the central difference. Returns ``(queries, clean_or_mean_loss)``."""
+    d = theta.shape[0]
+    grad[:] = 0.0
+    queries = 0
+    base = 0.0
+    if not antithetic:
+        base = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
+        queries += 1
+    mean_loss = 0.0
+    for k in range(n_probes):
+        fill_direction(noise_key(seed, step, k), 0, xi)
+        for i in range(d):
+            work[i] = theta[i] + sigma * xi[i]
+        plus = batch_loss(work, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
+        queries += 1
+        if antithetic:
+            for i in range(d):
+                work[i] = theta[i] - sigma * xi[i]
+            minus = batch_loss(work, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
+            queries += 1
+            coef = (plus - minus) / (2.0 * sigma * n_probes)
+            mean_loss += 0.5 * (plus + minus) / n_probes
+        else:
+            coef = (plus - base) / (sigma * n_probes)
+        for i in range(d):
+            grad[i] += coef * xi[i]
+    return queries, (mean_loss if antithetic else base)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def estimate_np(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    n_probes,
+    H,
+    H_clean,
+    noise,
+    compact,
+    losses,
+    clean_losses,
+    grad,
+):
+    """Node perturbation: Gaussian noise on every pre-activation of every sample;
+    ``dW_l = (dL_n / sigma) xi_l,n h_(l-1),n^T`` averaged over samples and probes, with the
+    presynaptic activity ``h`` of the clean pass. The noise of a probe is one stream, layer by
+    layer, sample by sample (``compact`` holds it, ``batch * sum(sizes[1:])`` numbers).
+    Returns ``(queries, clean_loss)``."""
+    n_layers = sizes.shape[0] - 1
+    batch = idx.shape[0]
+    grad[:] = 0.0
+    forward(theta, sizes, w_off, b_off, act, X, idx, H_clean, H_clean, 0.0)
+    base = sample_losses(H_clean, sizes, loss, Y, idx, clean_losses)
+    queries = 1
+    scale = 1.0 / (sigma * batch * n_probes)
+    for k in range(n_probes):
+        fill_direction(noise_key(seed, step, k), 0, compact)
+        pos = 0
+        for layer in range(n_layers):
+            for n in range(batch):
+                for i in range(sizes[layer + 1]):
+                    noise[layer, n, i] = compact[pos]
+                    pos += 1
+        forward(theta, sizes, w_off, b_off, act, X, idx, H, noise, sigma)
+        sample_losses(H, sizes, loss, Y, idx, losses)
+        queries += 1
+        for layer in range(n_layers):
+            n_in = sizes[layer]
+            n_out = sizes[layer + 1]
+            wo = w_off[layer]
+            bo = b_off[layer]
+            E = np.empty((batch, n_out))
+            for n in range(batch):
+                c = (losses[n] - clean_losses[n]) * scale
+                for i in range(n_out):
+                    E[n, i] = c * noise[layer, n, i]
+                    if bo >= 0:
+                        grad[bo + i] += E[n, i]
+            Hl = np.ascontiguousarray(H_clean[layer, :batch, :n_in])
+            _weights(grad, wo, n_in, n_out)[:, :] += np.dot(Hl.T, E)
+    return queries, base
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def estimate_spsa(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    n_probes,
+    direction,
+    H,
+    losses,
+    coef,
+):
+    """SPSA in MeZO form: ``theta`` is perturbed in place (+sigma z, -2 sigma z, +sigma z) and
+    only the projected gradients ``coef[k] = (L+ - L-) / (2 sigma)`` are kept.
+    Returns ``(queries, mean_loss)``."""
+    d = theta.shape[0]
+    mean_loss = 0.0
+    for k in range(n_probes):
+        key = noise_key(seed, step, k)
+        for i in range(d):
+            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
+            theta[i] += sigma * z
+        plus = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
+        for i in range(d):
+            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
+            theta[i] -= 2.0 * sigma * z
+        minus = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
+        for i in range(d):
+            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
+            theta[i] += sigma * z
+        coef[k] = (plus - minus) / (2.0 * sigma)
+        mean_loss += 0.5 * (plus + minus) / n_probes
+    return 2 * n_probes, mean_loss
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def spsa_direction_sum(seed, step, n_probes, direction, coef, scale, out):
+    """``out += scale * sum_k coef[k] z_k`` with the directions ``z_k`` regenerated."""
+    for k in range(n_probes):
+        key = noise_key(seed, step, k)
+        c = scale * coef[k]
+        for i in range(out.shape[0]):
+            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
+            out[i] += c * z
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def estimate_fg(
+    theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, n_probes, H, T, err, u, grad
+):
+    """Forward gradient: ``g = mean_k (grad L . u_k) u_k`` with Gaussian ``u_k``.
+    Returns ``(queries, 0.0)`` (a JVP pass does not report the loss)."""
+    d = theta.shape[0]
+    grad[:] = 0.0
+    for k in range(n_probes):
+        key = noise_key(seed, step, k)
+        fill_direction(key, 0, u)
+        s = directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, H, T, err)
+        for i in range(d):
+            grad[i] += s * u[i] / n_probes
+    return n_probes, 0.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def es_population_losses(
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    idx,
+    seed,
+    step,
+    sigma,
+    population,
+    H_pop,
+    losses_pop,
+    work_pop,
+    eps_pop,
+    out,
+):
+    """Losses of the antithetic population, evaluated together in one call (each member has
+    its own scratch slice, so the loop can run member-parallel; it is serial here because a
+    2-core shared machine ran it 4x slower with ``prange``):
+    ``out[p, 0] = L(theta + sigma eps_p)``, ``out[p, 1] = L(theta - sigma eps_p)``; the
+    directions are left in ``eps_pop``."""
+    d = theta.shape[0]
+    for p in range(population):
+        eps = eps_pop[p]
+        fill_direction(noise_key(seed, step, p), 0, eps)
+        work = work_pop[p]
+        for sgn in range(2):
+            s = sigma if sgn == 0 else -sigma
+            for i in range(d):
+                work[i] = theta[i] + s * eps[i]
+            out[p, sgn] = batch_loss(
+                work, sizes, w_off, b_off, act, loss, X, Y, idx, H_pop[p], losses_pop[p]
+            )
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def centered_ranks(values, out):
+    """Centred ranks of ``values.ravel()`` in ``[-0.5, 0.5]`` (ties broken by position)."""
+    flat = values.ravel()
+    order = np.argsort(flat, kind="mergesort")
+    n = flat.shape[0]
+    res = out.ravel()
+    for r in range(n):
+        res[order[r]] = r / (n - 1) - 0.5 if n > 1 else 0.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def es_gradient(sigma, population, fitness, eps_pop, grad):
+    """``g = sum_p (F+_p - F-_p) eps_p / (2 sigma P)`` from the population's fitness."""
+    grad[:] = 0.0
+    d = grad.shape[0]
+    for p in range(population):
+        c = (fitness[p, 0] - fitness[p, 1]) / (2.0 * sigma * population)
+        for i in range(d):
+            grad[i] += c * eps_pop[p, i]
+
+
+# ----------------------------------------------------------------------------- training loops
+@njit(cache=True, fastmath=FASTMATH)
+def _any_nonfinite(x):
+    for i in range(x.shape[0]):
+        if not math.isfinite(x[i]):
+            return True
+    return False
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def train_steps(
+    rule,
+    theta,
+    ou_mean,
+    ou_reward,
+    sizes,
+    w_off,
+    b_off,
+    act,
+    loss,
+    X,
+    Y,
+    batches,
+    step0,
+    learning_rate,
+    sigma,
+    n_probes,
+    flag,
+    mean_reversion,
+    reward_rate,
+    seed,
+    step_loss,
+):
+    """Run ``batches.shape[0]`` steps of ``rule`` (a code of :data:`RULE_CODES`) in place.
+
+    ``theta`` is updated in place; for the OU rule ``ou_mean`` (the mean ``mu``) and
+    ``ou_reward`` (``[running reward, initialised flag]``) carry its state between calls.
+    ``flag`` is the rule's switch: antithetic (WP), Rademacher directions (SPSA), centred-rank
+    fitness shaping (ES). ``step_loss[s]`` receives the mini-batch loss the rule saw at step s.
+    Returns ``(queries, first_bad_step)``; ``first_bad_step`` is -1 when every value stayed
+    finite, else the global step at which a non-finite value appeared (training stops there).
+    """
+    d = theta.shape[0]
+    n_layers = sizes.shape[0] - 1
+    batch = batches.shape[1]
+    width = 0
+    for s in sizes:
+        width = max(width, s)
+    H = np.zeros((n_layers + 1, batch, width))
+    H2 = np.zeros((n_layers + 1, batch, width))
+    delta = np.zeros((2, batch, width))
+    losses = np.zeros(batch)
+    losses2 = np.zeros(batch)
+    grad = np.zeros(d)
+    work = np.zeros(d)
+    err = np.zeros(width)
+    coef = np.zeros(max(n_probes, 1))
+    noise = np.zeros((n_layers, batch, width))
+    compact = np.zeros(batch * (sizes[1:].sum()))
+    pop = n_probes if rule == 5 else 1
+    H_pop = np.zeros((pop, n_layers + 1, batch, width))
+    losses_pop = np.zeros((pop, batch))
+    work_pop = np.zeros((pop, d))
+    eps_pop = np.zeros((pop, d))
+    xi = np.zeros(d)
+    fit = np.zeros((pop, 2))
+    ranks = np.zeros((pop, 2))
+    queries = 0
+    for s in range(batches.shape[0]):
+        step = step0 + s
+        idx = batches[s]
+        value = 0.0
+        if rule == 0:
+            value = backprop(
+                theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses, grad
+            )
+            queries += 1
+        elif rule == 1:
+            q, value = estimate_wp(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                flag != 0,
+                H,
+                losses,
+                work,
+                xi,
+                grad,
+            )
+            queries += q
+        elif rule == 2:
+            q, value = estimate_np(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                H,
+                H2,
+                noise,
+                compact,
+                losses,
+                losses2,
+                grad,
+            )
+            queries += q
+        elif rule == 3:
+            q, value = estimate_spsa(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                flag,
+                H,
+                losses,
+                coef,
+            )
+            queries += q
+            spsa_direction_sum(seed, step, n_probes, flag, coef, -learning_rate / n_probes, theta)
+        elif rule == 4:
+            q, value = estimate_fg(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                n_probes,
+                H,
+                H2,
+                err,
+                work,
+                grad,
+            )
+            queries += q
+        elif rule == 5:
+            es_population_losses(
+                theta,
+                sizes,
+                w_off,
+                b_off,
+                act,
+                loss,
+                X,
+                Y,
+                idx,
+                seed,
+                step,
+                sigma,
+                n_probes,
+                H_pop,
+                losses_pop,
+                work_pop,
+                eps_pop,
+                fit,
+            )
+            queries += 2 * n_probes
+            value = 0.0
+            for p in range(n_probes):
+                value += 0.5 * (fit[p, 0] + fit[p, 1]) / n_probes
+            if flag != 0:
+                centered_ranks(fit, ranks)
+                es_gradient(sigma, n_probes, ranks, eps_pop, grad)
+            else:
+                es_gradient(sigma, n_probes, fit, eps_pop, grad)
+        else:
+            value = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
+            queries += 1
+            reward = -value
+            if ou_reward[1] == 0.0:
+                ou_reward[0] = reward
+                ou_reward[1] = 1.0
+            rpe = reward - ou_reward[0]
+            fill_direction(noise_key(seed, step, 0), 0, xi)
+            for i in range(d):
+                ou_mean[i] += learning_rate * rpe * (theta[i] - ou_mean[i])
+                theta[i] += mean_reversion * (ou_mean[i] - theta[i]) + sigma * xi[i]
+            ou_reward[0] += reward_rate * (reward - ou_reward[0])
+        step_loss[s] = value
+        if rule in (0, 1, 2, 4, 5):
+            for i in range(d):
+                theta[i] -= learning_rate * grad[i]
+        if not math.isfinite(value) or _any_nonfinite(theta):
+            return queries, step
+    return queries, -1

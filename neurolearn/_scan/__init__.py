@@ -1,0 +1,1 @@
+"""Internals of :mod:`neurolearn.scan`: grid, store, engine, Slurm config, plots."""

@@ -1,0 +1,241 @@
+"""Spec tables of the spiking E/I network and ``run_experiment`` for ``nl.run``.
+
+``network.kind = "spiking-ei"`` runs the ``rate-homeostasis`` task: a baseline with frozen
+weights, then inhibitory STDP, with rates, a raster and the weights before/after recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from neurolearn._outcome import Outcome
+from neurolearn._params import Interval, Options
+from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.errors import BackendError, SpecError
+from neurolearn.reservoir.experiment import NoRule  # noqa: F401  (registers rule kind "none")
+from neurolearn.spiking.network import SpikingEINetwork
+
+DEFAULT_KINDS = {"rule": "inhibitory-stdp"}
+REQUIRED_SECTIONS = {"models": ("network",)}
+TASK_KINDS = ("rate-homeostasis",)
+
+_POS = Interval(float, 0, None, "neither")
+_NONNEG = Interval(float, 0, None)
+_REAL = Interval(float)
+
+
+@dataclasses.dataclass(frozen=True)
+class LIFFields(SpecTable):
+    """Neuron, synapse and drive keys shared by the spiking network kinds."""
+
+    synapse: str = param("conductance", Options(("conductance", "current")), "synapse model")
+    dt_ms: float = param(0.1, _POS, "time step (forward Euler)")
+    tau_m_ms: float = param(20.0, _POS, "membrane time constant")
+    v_rest_mv: float = param(-60.0, _REAL, "resting potential")
+    v_threshold_mv: float = param(-50.0, _REAL, "spike threshold")
+    v_reset_mv: float = param(-60.0, _REAL, "reset potential")
+    refractory_ms: float = param(5.0, _POS, "absolute refractory period")
+    tau_exc_ms: float = param(5.0, _POS, "excitatory synaptic time constant")
+    tau_inh_ms: float = param(10.0, _POS, "inhibitory synaptic time constant")
+    e_exc_mv: float = param(0.0, _REAL, "excitatory reversal potential (conductance)")
+    e_inh_mv: float = param(-80.0, _REAL, "inhibitory reversal potential (conductance)")
+    delay_ms: float = param(0.0, _NONNEG, "synaptic delay")
+    w_input: float = param(0.02, _NONNEG, "weight of an external Poisson spike")
+    engine: str = param("numba", Options(("numba", "brian2")), "simulation engine")
+    brian2_target: str = param("numpy", Options(("numpy", "cython")), "Brian2 codegen target")
+
+    def __post_init__(self):
+        # keys that are valid alone but not together: refused when the spec is loaded
+        if self.dt_ms > self.refractory_ms:
+            raise SpecError(
+                f"network.dt_ms: must not exceed network.refractory_ms ({self.refractory_ms}). "
+                f"Got {self.dt_ms} instead."
+            )
+        if self.v_reset_mv >= self.v_threshold_mv:
+            raise SpecError(
+                f"network.v_reset_mv: must be below network.v_threshold_mv "
+                f"({self.v_threshold_mv}). Got {self.v_reset_mv} instead."
+            )
+
+
+@spec_table("network", "spiking-ei")
+class SpikingEISpec(LIFFields):
+    """LIF E/I network (Vogels et al. 2011 style) with heterogeneous constant + Poisson drive."""
+
+    n_exc: int = param(400, Interval(int, 1, None), "excitatory neurons")
+    n_inh: int = param(100, Interval(int, 1, None), "inhibitory neurons")
+    connection_prob: float = param(0.2, Interval(float, 0, 1), "connection probability")
+    w_exc: float = param(0.015, _NONNEG, "E -> any weight")
+    w_inh: float = param(0.15, _NONNEG, "I -> I weight")
+    w_inh_exc: float = param(0.05, _NONNEG, "initial I -> E weight (plastic)")
+    bias_mv: float = param(15.0, _REAL, "constant drive R*I")
+    bias_spread_mv: float = param(5.0, _NONNEG, "bias uniform in bias +- spread")
+    input_rate_hz: float = param(1000.0, _NONNEG, "external Poisson rate per neuron")
+    record_v: int = param(10, Interval(int, 0, None), "neurons with a recorded v trace")
+
+
+@spec_table("rule", "inhibitory-stdp")
+class InhibitorySTDP(SpecTable):
+    """Vogels et al. (2011) symmetric iSTDP on I -> E synapses toward a target rate."""
+
+    target_rate_hz: float = param(5.0, _NONNEG, "target rate rho0 (alpha = 2 rho0 tau_stdp)")
+    tau_stdp_ms: float = param(20.0, _POS, "trace time constant")
+    learning_rate: float = param(2e-3, _NONNEG, "eta")
+    w_max: float = param(10.0, _POS, "upper bound of the plastic weights")
+
+
+def network_kwargs(net_table, rule) -> dict:
+    """Keyword arguments of :class:`SpikingEINetwork` from a network and a rule table."""
+    kwargs = {k: v for k, v in net_table.to_dict().items() if k not in ("kind", "engine")}
+    kwargs["backend"] = net_table.engine
+    if rule is not None and rule.kind_name == "inhibitory-stdp":
+        kwargs.update({k: v for k, v in rule.to_dict().items() if k != "kind"})
+        kwargs["plasticity"] = True
+    else:
+        kwargs["plasticity"] = False
+    return kwargs
+
+
+def check_backend(backend) -> None:
+    """The spiking family runs on its own engines; only the default CPU backend is accepted."""
+    if backend.name != "numba":
+        raise BackendError(
+            f"The spiking family runs on the engines 'numba' and 'brian2' (set network.engine). "
+            f"Got backend {backend.name!r}; use the default backend."
+        )
+
+
+def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
+    """Baseline, then plasticity: rates, rate spread, CV, weights and raster before/after."""
+    import xarray as xr
+
+    check_backend(backend)
+    t = task.task
+    rule = model.get("rule")
+    kwargs = network_kwargs(model.network, rule)
+    net = SpikingEINetwork(**kwargs, seed=np.random.default_rng(seed))
+    net.build()
+    w_before = net.weights_.copy()
+    base = net.run(t.baseline_ms, plasticity=False, progress=progress)
+    learn = net.run(t.plastic_ms, progress=progress)
+    n_exc = net.n_exc
+    rates_base = base.rates_hz()[:n_exc]
+    rates_final = learn.rates_hz(start_ms=t.plastic_ms - t.measure_ms)[:n_exc]
+    target = kwargs.get("target_rate_hz", float("nan"))
+    mask = net.plastic_mask_
+    window = learn.rates_hz(start_ms=t.plastic_ms - t.measure_ms)
+    metrics = {
+        "rate_baseline_hz": float(rates_base.mean()),
+        "rate_final_hz": float(rates_final.mean()),
+        "rate_inh_final_hz": float(window[n_exc:].mean()),
+        "target_rate_hz": float(target) if rule is not None and rule.kind_name != "none" else 0.0,
+        "rate_std_baseline_hz": float(rates_base.std()),
+        "rate_std_final_hz": float(rates_final.std()),
+        "cv_isi_final": learn.mean_cv_isi(start_ms=t.plastic_ms - t.measure_ms),
+        "w_inh_exc_before": float(w_before[mask].mean()) if mask.any() else 0.0,
+        "w_inh_exc_after": float(net.weights_[mask].mean()) if mask.any() else 0.0,
+    }
+    if metrics["target_rate_hz"] > 0:
+        metrics["rate_error"] = abs(metrics["rate_final_hz"] / metrics["target_rate_hz"] - 1.0)
+    starts, pop_exc = _concat_rates(base, learn, t.bin_ms, "exc")
+    _, pop_inh = _concat_rates(base, learn, t.bin_ms, "inh")
+    raster_ms = min(t.raster_ms, t.baseline_ms, t.plastic_ms)
+    arrays = {
+        "population_rate_exc": xr.DataArray(pop_exc, dims="t", coords={"t": starts}),
+        "population_rate_inh": xr.DataArray(pop_inh, dims="t", coords={"t": starts}),
+        "rate_baseline": xr.DataArray(rates_base, dims="neuron"),
+        "rate_final": xr.DataArray(rates_final, dims="neuron"),
+        "weight_before": xr.DataArray(w_before[mask], dims="synapse"),
+        "weight_after": xr.DataArray(net.weights_[mask], dims="synapse"),
+    }
+    for name, rec, start in (
+        ("baseline", base, 0.0),
+        ("final", learn, t.plastic_ms - raster_ms),
+    ):
+        first = rec.start_step + int(round(start / rec.dt_ms))
+        keep = (rec.spike_steps >= first) & (
+            rec.spike_steps < first + int(round(raster_ms / rec.dt_ms))
+        )
+        keep &= rec.spike_ids % max(1, rec.n // t.raster_neurons) == 0
+        arrays[f"raster_{name}_t"] = xr.DataArray(rec.spike_times_ms[keep], dims=f"spike_{name}")
+        arrays[f"raster_{name}_i"] = xr.DataArray(rec.spike_ids[keep], dims=f"spike_{name}")
+    attrs = {"n_exc": n_exc, "engine": net.backend}
+    return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
+
+
+def _concat_rates(base, learn, bin_ms, population):
+    s1, r1 = base.binned_rate_hz(bin_ms, population)
+    s2, r2 = learn.binned_rate_hz(bin_ms, population)
+    return np.r_[s1, s2], np.r_[r1, r2]
+
+
+def figure(ds):
+    """Raster before/after, population rates converging to the target, weights and rates."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    n_exc = int(ds.attrs.get("n_exc", 0))
+    for ax, name, title in (
+        (axes[0, 0], "baseline", "raster, before plasticity"),
+        (axes[0, 1], "final", "raster, end of plasticity"),
+    ):
+        t, i = ds[f"raster_{name}_t"].values, ds[f"raster_{name}_i"].values
+        exc = i < n_exc
+        ax.scatter(t[exc], i[exc], s=1, c="C0", label="E")
+        ax.scatter(t[~exc], i[~exc], s=1, c="C3", label="I")
+        ax.set(xlabel="time (ms)", ylabel="neuron", title=title)
+    ax = axes[0, 2]
+    t_s = ds["t"].values / 1000.0
+    ax.plot(t_s, ds["population_rate_exc"], label="E", lw=1)
+    ax.plot(t_s, ds["population_rate_inh"], label="I", lw=1, alpha=0.7)
+    target = float(ds["target_rate_hz"]) if "target_rate_hz" in ds else 0.0
+    if target > 0:
+        ax.axhline(target, color="k", ls="--", lw=0.8, label="target")
+    ax.set(
+        xlabel="time (s)",
+        ylabel="population rate (Hz)",
+        yscale="log",
+        title="rates converge to the target",
+    )
+    ax.legend(fontsize=8)
+    ax = axes[1, 0]
+    wb, wa = ds["weight_before"].values, ds["weight_after"].values
+    if wb.size:
+        bins = np.linspace(0, max(wa.max(), wb.max()) * 1.05 + 1e-12, 40)
+        ax.hist(wb, bins=bins, alpha=0.6, label="before")
+        ax.hist(wa, bins=bins, alpha=0.6, label="after")
+        ax.legend(fontsize=8)
+    ax.set(
+        xlabel="I -> E weight (x leak conductance)", ylabel="synapses", title="inhibitory weights"
+    )
+    ax = axes[1, 1]
+    rb, rf = ds["rate_baseline"].values, ds["rate_final"].values
+    bins = np.linspace(0, max(rb.max(), rf.max()) * 1.05 + 1e-12, 40)
+    ax.hist(rb, bins=bins, alpha=0.6, label="before")
+    ax.hist(rf, bins=bins, alpha=0.6, label="after")
+    if target > 0:
+        ax.axvline(target, color="k", ls="--", lw=0.8)
+    ax.set(xlabel="E rate (Hz)", ylabel="neurons", title="rate distribution")
+    ax.legend(fontsize=8)
+    ax = axes[1, 2]
+    ax.axis("off")
+    lines = [
+        f"{k}: {float(ds[k]):.3g}"
+        for k in (
+            "rate_baseline_hz",
+            "rate_final_hz",
+            "target_rate_hz",
+            "rate_std_baseline_hz",
+            "rate_std_final_hz",
+            "cv_isi_final",
+            "w_inh_exc_before",
+            "w_inh_exc_after",
+        )
+        if k in ds
+    ]
+    ax.text(0.0, 1.0, "\n".join(lines), va="top", family="monospace", fontsize=9)
+    fig.suptitle(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}", fontsize=10)
+    fig.tight_layout()
+    return fig

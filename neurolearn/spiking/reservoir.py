@@ -1,0 +1,261 @@
+"""Spiking reservoir (liquid state machine) on the LIF E/I network."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._params import Interval, Options, check_array, check_param
+from neurolearn._rng import as_generator
+from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
+from neurolearn.spiking.network import SpikingEINetwork
+
+__all__ = ["SpikingReservoir", "filtered_states", "ADAPTATIONS"]
+
+#: How the reservoir's E/I balance is set before the readout is trained.
+ADAPTATIONS = ("none", "istdp")
+
+_RESERVED = ("n_exc", "n_inh", "seed", "backend", "record_v")
+
+
+def filtered_states(
+    spike_steps,
+    spike_ids,
+    n: int,
+    start_step: int,
+    hold_steps: int,
+    n_values: int,
+    decay_per_step: float,
+) -> np.ndarray:
+    r"""Exponentially filtered spike trains sampled at the end of every input value.
+
+    ``states[k, i] = sum_{spikes s of i up to the end of value k} exp(-(t_end(k) - s) / tau)``,
+    with ``t_end(k) = start + (k + 1) hold - 1`` in steps and ``decay_per_step = exp(-dt/tau)``.
+
+    Examples
+    --------
+    >>> s = filtered_states(np.array([0, 3]), np.array([0, 0]), 1, 0, 2, 2, 0.5)
+    >>> s[:, 0].tolist()   # spike at 0 seen at step 1 (0.5), then 0.5**3 + spike at 3 (1.0)
+    [0.5, 1.125]
+    """
+    local = spike_steps - start_step
+    keep = (local >= 0) & (local < n_values * hold_steps)
+    local, ids = local[keep], spike_ids[keep]
+    k = local // hold_steps
+    lag = (k + 1) * hold_steps - 1 - local
+    contrib = np.zeros((n_values, n))
+    np.add.at(contrib, (k, ids), decay_per_step ** lag.astype(float))
+    decay_value = decay_per_step**hold_steps
+    states = np.empty_like(contrib)
+    acc = np.zeros(n)
+    for t in range(n_values):
+        acc = acc * decay_value + contrib[t]
+        states[t] = acc
+    return states
+
+
+class SpikingReservoir:
+    r"""Liquid state machine: the LIF E/I network driven by a scalar input, read out linearly.
+
+    Each input value ``u[t]`` is held for ``step_ms`` as a current ``w_i u[t]`` (mV) into a random
+    ``input_fraction`` of the neurons (``w_i ~ U(-input_scale_mv, input_scale_mv)``); the state
+    after ``u[t]`` is every neuron's spike train filtered with time constant ``filter_tau_ms``,
+    sampled at the end of the step. The states feed the same :class:`neurolearn.reservoir.Readout`
+    and the same benchmark protocols (memory capacity, NARMA) as the rate reservoirs.
+
+    Parameters
+    ----------
+    n : int, default=500
+        Number of neurons.
+    excitatory_fraction : float, default=0.8
+    in_degree : float, default=20.0
+        Expected number of recurrent inputs per neuron: ``connection_prob = in_degree / (n - 1)``
+        (unless ``network_params`` sets ``connection_prob``), so that networks of different
+        sizes have the same local dynamics.
+    input_fraction : float, default=1.0
+        Fraction of neurons that receive the input current.
+    input_scale_mv : float, default=10.0
+        Input weights are uniform in ``[-input_scale_mv, input_scale_mv]``.
+    step_ms : float, default=10.0
+        How long each input value is held.
+    filter_tau_ms : float, default=10.0
+        Time constant of the spike-train filter that makes the states.
+    adaptation : {"none", "istdp"}, default="none"
+        ``"istdp"``: :meth:`adapt` runs the input through the network with inhibitory STDP on
+        (the spiking counterpart of the adaptive E/I balance), then the weights are frozen.
+    network_params : dict or None, default=None
+        Other :class:`SpikingEINetwork` parameters (``connection_prob``, ``bias_mv``,
+        ``target_rate_hz``, ...). The defaults below apply where a key is absent.
+    backend : {"numba", "brian2"}, default="numba"
+    seed : int, Generator or None, default=None
+
+    Attributes
+    ----------
+    network_ : SpikingEINetwork
+    input_weight_mv_ : ndarray of shape (n,)
+    adapted_ : bool
+
+    Examples
+    --------
+    >>> res = SpikingReservoir(n=60, step_ms=5.0, seed=0)
+    >>> u = np.random.default_rng(0).uniform(-0.8, 0.8, (40, 1))
+    >>> res.run(u).shape
+    (40, 60)
+    """
+
+    #: Network defaults of the reservoir: heterogeneous suprathreshold biases, no background noise
+    #: (noise and chaos limit what a linear readout recovers), no plasticity.
+    NETWORK_DEFAULTS = {
+        "bias_mv": 20.0,
+        "bias_spread_mv": 10.0,
+        "input_rate_hz": 0.0,
+        "w_input": 0.02,
+        "w_exc": 0.02,
+        "w_inh": 0.2,
+        "w_inh_exc": 0.2,
+        "plasticity": False,
+    }
+
+    def __init__(
+        self,
+        *,
+        n: int = 500,
+        excitatory_fraction: float = 0.8,
+        in_degree: float = 20.0,
+        input_fraction: float = 1.0,
+        input_scale_mv: float = 10.0,
+        step_ms: float = 10.0,
+        filter_tau_ms: float = 10.0,
+        adaptation: str = "none",
+        network_params: dict | None = None,
+        backend: str = "numba",
+        seed=None,
+    ):
+        self.n = n
+        self.excitatory_fraction = excitatory_fraction
+        self.in_degree = in_degree
+        self.input_fraction = input_fraction
+        self.input_scale_mv = input_scale_mv
+        self.step_ms = step_ms
+        self.filter_tau_ms = filter_tau_ms
+        self.adaptation = adaptation
+        self.network_params = network_params
+        self.backend = backend
+        self.seed = seed
+
+    _constraints = {
+        "n": Interval(int, 2, None),
+        "excitatory_fraction": Interval(float, 0, 1, "neither"),
+        "in_degree": Interval(float, 0, None),
+        "input_fraction": Interval(float, 0, 1, "right"),
+        "input_scale_mv": Interval(float, 0, None),
+        "step_ms": Interval(float, 0, None, "neither"),
+        "filter_tau_ms": Interval(float, 0, None, "neither"),
+        "adaptation": Options(ADAPTATIONS),
+    }
+
+    def _params(self) -> dict:
+        name = type(self).__name__
+        p = {k: check_param(name, k, getattr(self, k), c) for k, c in self._constraints.items()}
+        extra = self.network_params or {}
+        if not isinstance(extra, dict):
+            raise ParameterTypeError(
+                f"The 'network_params' parameter of {name} must be a dict or None. "
+                f"Got {type(extra).__name__} instead."
+            )
+        bad = sorted(set(extra) & set(_RESERVED))
+        if bad:
+            raise ParameterError(
+                f"The 'network_params' parameter of {name} must not set {bad}: use the "
+                f"reservoir's own n, excitatory_fraction, backend and seed."
+            )
+        return p
+
+    def initialize(self) -> SpikingReservoir:
+        """Build the network and input weights (called by :meth:`run`/:meth:`adapt` if needed)."""
+        p = self._params()
+        rng_net, rng_in = as_generator(self.seed, type(self).__name__).spawn(2)
+        n_exc = int(round(p["excitatory_fraction"] * p["n"]))
+        n_exc = min(max(n_exc, 1), p["n"] - 1)
+        kwargs = dict(self.NETWORK_DEFAULTS)
+        kwargs["connection_prob"] = min(1.0, p["in_degree"] / (p["n"] - 1))
+        kwargs.update(self.network_params or {})
+        kwargs["plasticity"] = p["adaptation"] == "istdp"
+        self.network_ = SpikingEINetwork(
+            n_exc=n_exc,
+            n_inh=p["n"] - n_exc,
+            record_v=0,
+            backend=self.backend,
+            seed=rng_net,
+            **kwargs,
+        ).build()
+        driven = rng_in.random(p["n"]) < p["input_fraction"]
+        self.input_weight_mv_ = np.where(
+            driven, rng_in.uniform(-p["input_scale_mv"], p["input_scale_mv"], p["n"]), 0.0
+        )
+        self.adapted_ = False
+        self._p = p
+        return self
+
+    def _ensure(self):
+        if not hasattr(self, "network_"):
+            self.initialize()
+
+    def _check_u(self, u) -> np.ndarray:
+        arr = check_array(type(self).__name__, "u", u, ndim=(1, 2), shape_doc="(T, 1)")
+        if arr.ndim == 2:
+            if arr.shape[1] != 1:
+                raise ParameterError(
+                    f"The 'u' parameter of {type(self).__name__} must have shape (T, 1). "
+                    f"Got shape {arr.shape} instead."
+                )
+            arr = arr[:, 0]
+        return arr
+
+    def _drive(self, u: np.ndarray, plasticity: bool):
+        net = self.network_
+        net.reset_state()
+        rec = net.run(
+            u.shape[0] * self._p["step_ms"],
+            plasticity=plasticity,
+            input_signal=u,
+            input_weight_mv=self.input_weight_mv_,
+            hold_ms=self._p["step_ms"],
+        )
+        return rec
+
+    def adapt(self, u) -> SpikingReservoir:
+        """With ``adaptation="istdp"``, run ``u`` with inhibitory STDP on, then freeze weights.
+
+        With ``adaptation="none"`` this does nothing. Returns self.
+        """
+        self._ensure()
+        u = self._check_u(u)
+        if self._p["adaptation"] == "istdp":
+            self._drive(u, plasticity=True)
+            self.adapted_ = True
+        return self
+
+    def run(self, u) -> np.ndarray:
+        """Drive the reservoir from rest with ``u`` (T,) or (T, 1); states of shape (T, n)."""
+        self._ensure()
+        u = self._check_u(u)
+        rec = self._drive(u, plasticity=False)
+        self.last_record_ = rec
+        dt = self.network_.params_["dt_ms"]
+        hold = max(int(round(self._p["step_ms"] / dt)), 1)
+        return filtered_states(
+            rec.spike_steps,
+            rec.spike_ids,
+            rec.n,
+            rec.start_step,
+            hold,
+            u.shape[0],
+            float(np.exp(-dt / self._p["filter_tau_ms"])),
+        )
+
+    @property
+    def mean_rate_hz_(self) -> float:
+        """Mean rate of the excitatory neurons over the last :meth:`run`."""
+        if not hasattr(self, "last_record_"):
+            raise NotFittedError("SpikingReservoir.mean_rate_hz_ needs a run first.")
+        return self.last_record_.population_rate_hz("exc")

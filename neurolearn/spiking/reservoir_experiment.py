@@ -1,0 +1,114 @@
+"""Spec table of the spiking reservoir and ``run_experiment``: the rate reservoir's protocols
+(memory capacity, NARMA) and readout on the LIF E/I network."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._outcome import Outcome
+from neurolearn._params import Interval
+from neurolearn._schema import param, spec_table
+from neurolearn.reservoir import protocols
+from neurolearn.reservoir.experiment import RidgeReadout
+from neurolearn.reservoir.experiment import figure as reservoir_figure
+from neurolearn.spiking.experiment import (
+    _NONNEG,
+    _POS,
+    _REAL,
+    InhibitorySTDP,  # noqa: F401  (registers rule kind "inhibitory-stdp")
+    LIFFields,
+    check_backend,
+)
+from neurolearn.spiking.reservoir import SpikingReservoir
+
+DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
+REQUIRED_SECTIONS = {"models": ("network",)}
+TASK_KINDS = ("memory-capacity", "narma")
+
+_RESERVOIR_KEYS = (
+    "n",
+    "excitatory_fraction",
+    "in_degree",
+    "input_fraction",
+    "input_scale_mv",
+    "step_ms",
+    "filter_tau_ms",
+)
+
+
+@spec_table("network", "spiking-reservoir")
+class SpikingReservoirSpec(LIFFields):
+    """Liquid state machine: LIF E/I network, input as a current, filtered spikes as states."""
+
+    n: int = param(500, Interval(int, 2, None), "neurons")
+    excitatory_fraction: float = param(0.8, Interval(float, 0, 1, "neither"), "fraction E")
+    in_degree: float = param(20.0, _NONNEG, "expected recurrent inputs per neuron")
+    input_fraction: float = param(1.0, Interval(float, 0, 1, "right"), "fraction driven")
+    input_scale_mv: float = param(10.0, _NONNEG, "input weights uniform in [-s, s] mV")
+    step_ms: float = param(10.0, _POS, "duration of each input value")
+    filter_tau_ms: float = param(10.0, _POS, "spike-train filter of the states")
+    w_exc: float = param(0.02, _NONNEG, "E -> any weight")
+    w_inh: float = param(0.2, _NONNEG, "I -> I weight")
+    w_inh_exc: float = param(0.2, _NONNEG, "initial I -> E weight")
+    bias_mv: float = param(20.0, _REAL, "constant drive R*I")
+    bias_spread_mv: float = param(10.0, _NONNEG, "bias uniform in bias +- spread")
+    input_rate_hz: float = param(0.0, _NONNEG, "background Poisson rate per neuron")
+    adapt_steps: int = param(0, Interval(int, 0, None), "input steps of iSTDP before the readout")
+
+
+def build_reservoir(model, seed) -> SpikingReservoir:
+    """The :class:`SpikingReservoir` a model spec describes."""
+    net = model.network
+    rule = model.get("rule")
+    values = net.to_dict()
+    network_params = {
+        k: v
+        for k, v in values.items()
+        if k not in _RESERVOIR_KEYS and k not in ("kind", "engine", "adapt_steps")
+    }
+    adaptation = "none"
+    if rule is not None and rule.kind_name == "inhibitory-stdp":
+        adaptation = "istdp"
+        network_params.update({k: v for k, v in rule.to_dict().items() if k != "kind"})
+    return SpikingReservoir(
+        **{k: values[k] for k in _RESERVOIR_KEYS},
+        adaptation=adaptation,
+        network_params=network_params,
+        backend=net.engine,
+        seed=seed,
+    )
+
+
+def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
+    """Memory capacity or NARMA on the spiking reservoir, with the rate reservoir's protocols."""
+    import xarray as xr
+
+    check_backend(backend)
+    rng_net, rng_task = seed.spawn(2)
+    reservoir = build_reservoir(model, np.random.default_rng(rng_net))
+    rule = model.get("rule")
+    adapt_steps = model.network.adapt_steps if rule is not None and rule.kind_name != "none" else 0
+    readout = model.get("readout") or RidgeReadout()
+    t = task.task
+    params = {k: v for k, v in t.to_dict().items() if k != "kind"}
+    common = dict(
+        washout=readout.washout,
+        ridge=readout.ridge,
+        adapt_steps=adapt_steps,
+        seed=np.random.default_rng(rng_task),
+    )
+    metrics, arrays = {}, {}
+    if t.kind_name == "memory-capacity":
+        out = protocols.memory_capacity(reservoir, **params, **common)
+        metrics["memory_capacity"] = out["total"]
+        arrays["mc_curve"] = xr.DataArray(
+            out["curve"], dims="delay", coords={"delay": np.arange(1, t.max_delay + 1)}
+        )
+    else:
+        out = protocols.narma_prediction(reservoir, **params, **common)
+        metrics["nrmse"] = out["nrmse"]
+        arrays["target"] = xr.DataArray(out["target"], dims="t")
+        arrays["prediction"] = xr.DataArray(out["prediction"], dims="t")
+    metrics["rate_exc_hz"] = reservoir.mean_rate_hz_
+    attrs = {"adaptation": reservoir.adaptation, "engine": reservoir.backend}
+    return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_figure, attrs=attrs)

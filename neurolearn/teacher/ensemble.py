@@ -1,0 +1,378 @@
+"""Train many students at once with torch (CPU or CUDA): seeds x flip configurations x rules.
+
+:class:`EnsembleTrainer` takes a list of students (same sizes), one rule per student and one
+data set (shared) or one per student, and runs the mini-batch protocol of
+:class:`~neurolearn.teacher.training.MinibatchTrainer` for all of them in one batched loop.
+Member ``i`` trained with seed ``s_i`` equals ``MinibatchTrainer(seed=s_i)`` up to rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurolearn._params import Boolean, Interval, NoneOr, Options, check_param
+from neurolearn._rng import as_generator
+from neurolearn.errors import ParameterError, ParameterTypeError
+from neurolearn.teacher.networks import TwoLayerNetwork
+from neurolearn.teacher.rules import LearningRule
+from neurolearn.teacher.training import epoch_orders
+
+__all__ = ["EnsembleHistory", "EnsembleTrainer", "train_ensemble_arrays"]
+
+_CHUNK_ENTRIES = 1 << 22
+
+
+@dataclass
+class EnsembleHistory:
+    """Curves of an ensemble run; arrays have the member axis first.
+
+    Attributes
+    ----------
+    epochs : ndarray (n_points,)
+    train_error, test_error : ndarray (n_members, n_points)
+    epochs_to_threshold : ndarray (n_members,), NaN where never reached
+    diverged_at : ndarray (n_members,), -1 where the member stayed finite
+    """
+
+    epochs: np.ndarray
+    train_error: np.ndarray
+    test_error: np.ndarray
+    epochs_to_threshold: np.ndarray
+    diverged_at: np.ndarray
+
+
+def train_ensemble_arrays(
+    w1,
+    w2,
+    feedback,
+    x,
+    y,
+    x_test,
+    y_test,
+    input_signs,
+    hidden_signs,
+    order_rngs,
+    *,
+    learning_rate,
+    batch_size,
+    epochs,
+    rescale_norms,
+    record_every,
+    threshold,
+    stop_at_threshold,
+    activation,
+    output_activation,
+    device="cpu",
+    dtype="float64",
+):
+    """Array-level ensemble trainer (no validation): returns a dict of numpy arrays.
+
+    Shapes: ``w1 (E, N, M)``, ``w2 (E, K, N)``, ``feedback (E, K, N)`` or None, ``x (E or 1,
+    P, M)``, ``y (E or 1, P, K)``, signs ``(E, M)`` and ``(E, N)``; ``order_rngs`` one numpy
+    Generator per member (each draws its epoch permutations). ``threshold`` 0 disables it.
+    """
+    from neurolearn._kernels.torch.teacher import activation_pair, ensemble_epoch, ensemble_errors
+    from neurolearn.backend import import_torch
+
+    torch = import_torch()
+    dev = torch.device(device)
+    dt = {"float64": torch.float64, "float32": torch.float32}[dtype]
+
+    def t(a):
+        return torch.as_tensor(np.asarray(a), dtype=dt, device=dev).contiguous()
+
+    w1_t, w2_t = t(w1).clone(), t(w2).clone()
+    fb_t = None if feedback is None else t(feedback)
+    x_t, y_t, xt_t, yt_t = t(x), t(y), t(x_test), t(y_test)
+    s1_t, s2_t = t(input_signs), t(hidden_signs)
+    phi, dphi = activation_pair(torch, activation)
+    phi_out, _ = activation_pair(torch, output_activation)
+    n_members, n_samples = w1_t.shape[0], x_t.shape[1]
+    step = learning_rate * min(batch_size, n_samples) / n_samples
+    if rescale_norms:
+        norm1 = torch.linalg.vector_norm(w1_t, dim=(1, 2), keepdim=True)
+        norm2 = torch.linalg.vector_norm(w2_t, dim=(1, 2), keepdim=True)
+    else:
+        norm1 = norm2 = None
+    n_slots = epochs // record_every + 1
+    train_curve = np.full((n_members, n_slots), np.nan)
+    test_curve = np.full((n_members, n_slots), np.nan)
+    first = np.full(n_members, np.nan)
+    diverged = np.full(n_members, -1)
+    active = torch.ones((n_members, 1, 1), dtype=dt, device=dev)
+    with torch.no_grad():
+        err = ensemble_errors(w1_t, w2_t, x_t, y_t, phi, phi_out).cpu().numpy()
+        train_curve[:, 0] = err
+        test_curve[:, 0] = ensemble_errors(w1_t, w2_t, xt_t, yt_t, phi, phi_out).cpu().numpy()
+        if threshold > 0:
+            first[err < threshold] = 0
+        chunk = max(1, min(epochs, _CHUNK_ENTRIES // max(1, n_samples * n_members)))
+        epoch = 0
+        while epoch < epochs:
+            n = min(chunk, epochs - epoch)
+            orders = np.stack([epoch_orders(r, n, n_samples) for r in order_rngs], axis=1)
+            orders_t = torch.as_tensor(orders, device=dev)
+            for e in range(n):
+                if stop_at_threshold:
+                    frozen = ~np.isnan(first) | (diverged >= 0)
+                    if frozen.all():
+                        break
+                    active = torch.as_tensor((~frozen).astype(float), dtype=dt, device=dev)[
+                        :, None, None
+                    ]
+                ensemble_epoch(
+                    torch,
+                    w1_t,
+                    w2_t,
+                    fb_t,
+                    x_t,
+                    y_t,
+                    orders_t[e],
+                    s1_t,
+                    s2_t,
+                    step,
+                    batch_size,
+                    phi,
+                    dphi,
+                    phi_out,
+                    norm1,
+                    norm2,
+                    active,
+                )
+                epoch += 1
+                record = epoch % record_every == 0
+                if threshold > 0 or record:
+                    err = ensemble_errors(w1_t, w2_t, x_t, y_t, phi, phi_out).cpu().numpy()
+                    bad = ~np.isfinite(err) & (diverged < 0)
+                    diverged[bad] = epoch
+                    if threshold > 0:
+                        newly = np.isnan(first) & (err < threshold)
+                        first[newly] = epoch
+                    if record:
+                        still = np.ones(n_members, bool)
+                        if stop_at_threshold:
+                            still = np.isnan(first) | (first == epoch)
+                        slot = epoch // record_every
+                        train_curve[still, slot] = err[still]
+                        test_err = (
+                            ensemble_errors(w1_t, w2_t, xt_t, yt_t, phi, phi_out).cpu().numpy()
+                        )
+                        test_curve[still, slot] = test_err[still]
+            else:
+                continue
+            break
+        w1_out, w2_out = w1_t.cpu().numpy(), w2_t.cpu().numpy()
+    if not (threshold > 0):
+        finite = np.isfinite(w1_out).all(axis=(1, 2)) & np.isfinite(w2_out).all(axis=(1, 2))
+        diverged[~finite & (diverged < 0)] = epoch
+    epochs_run = np.where(np.isnan(first) | (not stop_at_threshold), epoch, first)
+    epochs_run = np.where(diverged >= 0, diverged, epochs_run).astype(int)
+    return {
+        "w1": w1_out,
+        "w2": w2_out,
+        "train_error": train_curve,
+        "test_error": test_curve,
+        "epochs_to_threshold": first,
+        "epochs_run": epochs_run,
+        "diverged_at": diverged,
+    }
+
+
+class EnsembleTrainer:
+    """Mini-batch training of many two-layer students at once (torch, CPU or CUDA).
+
+    Parameters
+    ----------
+    rules : LearningRule or list of LearningRule
+        One rule for all members, or one per member (any mix of gradient descent, curl
+        descent with different flips, feedback alignment).
+    learning_rate, batch_size, epochs, rescale_norms, record_every, threshold,
+    stop_at_threshold :
+        As in :class:`~neurolearn.teacher.training.MinibatchTrainer`.
+    device : str, default="cpu"
+    dtype : {"float64", "float32"}, default="float64"
+    num_threads : int or None, default=1
+        Torch intra-op threads on the CPU during :meth:`fit` (restored afterwards). The
+        per-step matrices are small, so one thread is fastest; None keeps torch's setting.
+    seed : int, Generator, None or list of those, default=None
+        A list gives member ``i`` the streams of ``MinibatchTrainer(seed=seed[i])``; a single
+        seed is spawned into one child per member.
+
+    Attributes
+    ----------
+    history_ : EnsembleHistory
+
+    Examples
+    --------
+    >>> from neurolearn.teacher import TwoLayerNetwork, make_teacher, CurlDescent
+    >>> from neurolearn.tasks.teacher import make_teacher_data
+    >>> data = make_teacher_data(make_teacher(8, 3, seed=0), n_train=40, n_test=20, seed=1)
+    >>> students = [TwoLayerNetwork(n_inputs=8, n_hidden=3, seed=s).initialize() for s in range(4)]
+    >>> h = EnsembleTrainer(rules=CurlDescent(flipped_hidden=1), epochs=5,
+    ...                     seed=0).fit(students, data).history_
+    >>> h.train_error.shape
+    (4, 6)
+    """
+
+    def __init__(
+        self,
+        *,
+        rules,
+        learning_rate=0.1,
+        batch_size=10,
+        epochs=100,
+        rescale_norms=True,
+        record_every=1,
+        threshold=None,
+        stop_at_threshold=False,
+        device="cpu",
+        dtype="float64",
+        num_threads=1,
+        seed=None,
+    ):
+        self.rules = rules
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.rescale_norms = rescale_norms
+        self.record_every = record_every
+        self.threshold = threshold
+        self.stop_at_threshold = stop_at_threshold
+        self.device = device
+        self.dtype = dtype
+        self.num_threads = num_threads
+        self.seed = seed
+
+    def fit(self, students, data) -> EnsembleTrainer:
+        """Train every student (weights updated in place) on ``data`` (shared or a list)."""
+        owner = type(self).__name__
+        check_param(owner, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
+        check_param(owner, "batch_size", self.batch_size, Interval(int, 1, None))
+        check_param(owner, "epochs", self.epochs, Interval(int, 0, None))
+        check_param(owner, "rescale_norms", self.rescale_norms, Boolean())
+        check_param(owner, "record_every", self.record_every, Interval(int, 1, None))
+        check_param(owner, "threshold", self.threshold, NoneOr(Interval(float, 0, None, "neither")))
+        check_param(owner, "stop_at_threshold", self.stop_at_threshold, Boolean())
+        check_param(owner, "dtype", self.dtype, Options(("float64", "float32")))
+        students = list(students)
+        if not students or not all(isinstance(s, TwoLayerNetwork) for s in students):
+            raise ParameterTypeError(
+                f"The 'students' parameter of {owner}.fit must be a non-empty list of "
+                "TwoLayerNetwork objects."
+            )
+        first = students[0]
+        sizes = {
+            (s.n_inputs, s.n_hidden, s.n_outputs, s.activation, s.output_activation_)
+            for s in students
+        }
+        if len(sizes) != 1:
+            raise ParameterError(
+                f"All students of {owner}.fit must share n_inputs, n_hidden, n_outputs and "
+                f"activations. Got {sorted(sizes)}."
+            )
+        for s in students:
+            if not hasattr(s, "w1_"):
+                s.initialize()
+        n = len(students)
+        rules = self.rules if isinstance(self.rules, list | tuple) else [self.rules] * n
+        if len(rules) != n or not all(isinstance(r, LearningRule) for r in rules):
+            raise ParameterError(
+                f"The 'rules' parameter of {owner} must be one LearningRule or a list of "
+                f"{n} (one per student). Got {self.rules!r}."
+            )
+        if isinstance(self.seed, list | tuple):
+            if len(self.seed) != n:
+                raise ParameterError(
+                    f"The 'seed' parameter of {owner} must be one seed or a list of {n}. "
+                    f"Got a list of {len(self.seed)}."
+                )
+            member_rngs = [as_generator(s, owner) for s in self.seed]
+        else:
+            member_rngs = as_generator(self.seed, owner).spawn(n)
+        streams = [r.spawn(2) for r in member_rngs]
+        sets = data if isinstance(data, list | tuple) else [data]
+        if len(sets) not in (1, n):
+            raise ParameterError(
+                f"{owner}.fit needs one data set or one per student ({n}). Got {len(sets)}."
+            )
+        xs = np.stack([first.check_inputs(d.x_train, "x_train") for d in sets])
+        xts = np.stack([first.check_inputs(d.x_test, "x_test") for d in sets])
+        ys = np.stack([np.asarray(d.y_train, float) for d in sets])
+        yts = np.stack([np.asarray(d.y_test, float) for d in sets])
+        signs = [r.signs(first.n_inputs, first.n_hidden) for r in rules]
+        fbs = [
+            r.feedback(first.n_outputs, first.n_hidden, st[0])
+            for r, st in zip(rules, streams, strict=True)
+        ]
+        use_fb = any(f is not None for f in fbs)
+        feedback = None
+        if use_fb:
+            feedback = np.stack(
+                [f if f is not None else s.w2_ for f, s in zip(fbs, students, strict=True)]
+            )
+            if not all(f is not None for f in fbs):
+                raise ParameterError(
+                    f"{owner}: feedback alignment cannot be mixed with backpropagating rules "
+                    "in one ensemble; train them as separate ensembles."
+                )
+        check_param(owner, "num_threads", self.num_threads, NoneOr(Interval(int, 1, None)))
+        res = _with_threads(self.num_threads if str(self.device) == "cpu" else None)(
+            train_ensemble_arrays
+        )(
+            np.stack([s.w1_ for s in students]),
+            np.stack([s.w2_ for s in students]),
+            feedback,
+            xs,
+            ys,
+            xts,
+            yts,
+            np.stack([s[0] for s in signs]),
+            np.stack([s[1] for s in signs]),
+            [st[1] for st in streams],
+            learning_rate=float(self.learning_rate),
+            batch_size=int(self.batch_size),
+            epochs=int(self.epochs),
+            rescale_norms=bool(self.rescale_norms),
+            record_every=int(self.record_every),
+            threshold=float(self.threshold) if self.threshold is not None else 0.0,
+            stop_at_threshold=bool(self.stop_at_threshold),
+            activation=first.activation,
+            output_activation=first.output_activation_,
+            device=self.device,
+            dtype=self.dtype,
+        )
+        for i, s in enumerate(students):
+            s.w1_, s.w2_ = res["w1"][i], res["w2"][i]
+        self.history_ = EnsembleHistory(
+            epochs=np.arange(res["train_error"].shape[1]) * self.record_every,
+            train_error=res["train_error"],
+            test_error=res["test_error"],
+            epochs_to_threshold=res["epochs_to_threshold"],
+            diverged_at=res["diverged_at"],
+        )
+        return self
+
+
+def _with_threads(n_threads):
+    """Wrap ``fn`` so that it runs with ``n_threads`` torch intra-op threads (None: as is)."""
+
+    def wrap(fn):
+        if n_threads is None:
+            return fn
+
+        def run(*args, **kwargs):
+            from neurolearn.backend import import_torch
+
+            torch = import_torch()
+            before = torch.get_num_threads()
+            torch.set_num_threads(n_threads)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                torch.set_num_threads(before)
+
+        return run
+
+    return wrap

@@ -1,0 +1,395 @@
+"""Spec tables of the student-teacher family and ``run_experiment`` for :func:`neurolearn.run`.
+
+Model specs: ``[network] kind = "two-layer"``, ``[rule]`` (``gradient-descent``,
+``curl-descent``, ``feedback-alignment``), ``[train] kind = "sgd"``. Tasks: ``teacher`` (finite
+data, mini-batch epochs) and ``teacher-online`` (one fresh sample per step, with the
+order-parameter ODEs integrated beside the simulation).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurolearn._outcome import Outcome
+from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid
+from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.teacher.networks import ACTIVATIONS, INITS, TwoLayerNetwork, make_teacher
+from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent
+
+__all__ = [
+    "TwoLayerNetworkTable",
+    "GradientDescentTable",
+    "CurlDescentTable",
+    "FeedbackAlignmentTable",
+    "SGDTable",
+    "DEFAULT_KINDS",
+    "REQUIRED_SECTIONS",
+    "TASK_KINDS",
+    "run_experiment",
+    "build_rule",
+]
+
+
+@dataclass(frozen=True)
+class Flips(Constraint):
+    """A count of flipped neurons (int >= 0) or a list of distinct neuron indices."""
+
+    description = "an int >= 0 (how many neurons, the first ones) or a list of distinct int indices"
+
+    def check(self, value):
+        if isinstance(value, bool):
+            raise _Invalid(True)
+        if isinstance(value, numbers.Integral):
+            if value < 0:
+                raise _Invalid(False)
+            return int(value)
+        if isinstance(value, list | tuple):
+            if not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in value):
+                raise _Invalid(True)
+            if any(i < 0 for i in value) or len(set(value)) != len(value):
+                raise _Invalid(False)
+            return [int(i) for i in value]
+        raise _Invalid(True)
+
+
+@spec_table("network", "two-layer")
+class TwoLayerNetworkTable(SpecTable):
+    """Two-layer student ``y = phi_out(W2 phi(W1 x))``; inputs and outputs come from the task."""
+
+    n_hidden: int = param(10, Interval(int, 1, None), "number of hidden neurons N")
+    activation: str = param("tanh", Options(tuple(ACTIVATIONS)), "hidden activation phi")
+    output_activation: str = param(
+        "same", Options(("same",) + tuple(ACTIVATIONS)), "output activation ('same' = phi)"
+    )
+    init: str = param("uniform", Options(INITS), "weight distribution")
+    init_scale: float = param(
+        2.0, Interval(float, 0, None, "neither"), "r in U(-r/sqrt(fan_in), r/sqrt(fan_in))"
+    )
+
+
+@spec_table("rule", "gradient-descent")
+class GradientDescentTable(SpecTable):
+    """Gradient descent (output derivative dropped, as in the curl-descent paper)."""
+
+
+@spec_table("rule", "curl-descent")
+class CurlDescentTable(SpecTable):
+    """Rule-flipped plasticity at chosen input (D1) and hidden (D2) neurons."""
+
+    flipped_inputs: int | list = param(0, Flips(), "rule-flipped input neurons (D1)")
+    flipped_hidden: int | list = param(1, Flips(), "rule-flipped hidden neurons (D2)")
+
+
+@spec_table("rule", "feedback-alignment")
+class FeedbackAlignmentTable(SpecTable):
+    """Fixed random feedback B ~ feedback_scale * U(-1/sqrt(N), 1/sqrt(N))."""
+
+    feedback_scale: float = param(1.0, Interval(float, 0, None, "neither"), "scale of B")
+    flipped_inputs: int | list = param(0, Flips(), "rule-flipped input neurons (D1)")
+    flipped_hidden: int | list = param(0, Flips(), "rule-flipped hidden neurons (D2)")
+
+
+@spec_table("train", "sgd")
+class SGDTable(SpecTable):
+    """Mini-batch epochs (task 'teacher') or online steps (task 'teacher-online')."""
+
+    learning_rate: float = param(
+        0.1,
+        Interval(float, 0, None, "neither"),
+        "eta (finite data: step eta * batch / n_train on batch means; online: eta / n_inputs)",
+    )
+    batch_size: int = param(10, Interval(int, 1, None), "mini-batch size B")
+    epochs: int = param(1000, Interval(int, 0, None), "training epochs (finite data)")
+    rescale_norms: bool = param(True, Boolean(), "keep each layer's Frobenius norm at its start")
+    record_every: int = param(10, Interval(int, 1, None), "epochs between recorded errors")
+    stop_at_threshold: bool = param(False, Boolean(), "stop when train error < metric.threshold")
+    lyapunov_epochs: int = param(
+        0, Interval(int, 0, None), "epochs of the Lyapunov-exponent probe after training (0: off)"
+    )
+    curl_diagnostics: bool = param(
+        False, Boolean(), "antisymmetric part of the update field's Jacobian at the end"
+    )
+
+
+DEFAULT_KINDS = {"rule": "gradient-descent", "train": "sgd"}
+REQUIRED_SECTIONS = {"models": ("network", "rule", "train")}
+TASK_KINDS = ("teacher", "teacher-online")
+
+
+def build_rule(table):
+    """The learning-rule object of a ``[rule]`` table.
+
+    Examples
+    --------
+    >>> build_rule(CurlDescentTable(flipped_hidden=2))
+    CurlDescent(flipped_inputs=0, flipped_hidden=2)
+    """
+    if isinstance(table, CurlDescentTable):
+        return CurlDescent(flipped_inputs=table.flipped_inputs, flipped_hidden=table.flipped_hidden)
+    if isinstance(table, FeedbackAlignmentTable):
+        return FeedbackAlignment(
+            feedback_scale=table.feedback_scale,
+            flipped_inputs=table.flipped_inputs,
+            flipped_hidden=table.flipped_hidden,
+        )
+    return GradientDescent()
+
+
+def _out_act(net):
+    return None if net.output_activation == "same" else net.output_activation
+
+
+def _teacher_act(task, net):
+    return net.activation if task.teacher_activation == "student" else task.teacher_activation
+
+
+def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
+    """Run a two-layer student with its rule on a ``teacher`` or ``teacher-online`` task."""
+    if task.task.kind_name == "teacher":
+        return _run_finite(model, task, seed, backend)
+    return _run_online(model, task, seed, backend)
+
+
+def _run_finite(model, task, seed, backend) -> Outcome:
+    import xarray as xr
+
+    from neurolearn.tasks.teacher import make_teacher_data
+    from neurolearn.teacher.training import MinibatchTrainer
+
+    net, rule_t, train, t, metric = model.network, model.rule, model.train, task.task, task.metric
+    teacher_seed, data_seed, student_seed, train_seed = np.random.default_rng(seed).spawn(4)
+    t_act = _teacher_act(t, net)
+    teacher = make_teacher(
+        t.n_inputs,
+        t.teacher_hidden,
+        t.n_outputs,
+        activation=t_act,
+        output_activation=t_act if net.output_activation == "same" else net.output_activation,
+        init_scale=t.teacher_init_scale,
+        seed=teacher_seed,
+    )
+    data = make_teacher_data(
+        teacher,
+        t.n_train,
+        t.n_test,
+        data_seed,
+        input_std=math.sqrt(t.input_variance),
+        label_noise_std=t.label_noise_std,
+    )
+    student = TwoLayerNetwork(
+        n_inputs=t.n_inputs,
+        n_hidden=net.n_hidden,
+        n_outputs=t.n_outputs,
+        activation=net.activation,
+        output_activation=_out_act(net),
+        init=net.init,
+        init_scale=net.init_scale,
+        seed=student_seed,
+    ).initialize()
+    rule = build_rule(rule_t)
+    trainer = MinibatchTrainer(
+        rule=rule,
+        learning_rate=train.learning_rate,
+        batch_size=train.batch_size,
+        epochs=train.epochs,
+        rescale_norms=train.rescale_norms,
+        record_every=train.record_every,
+        threshold=metric.threshold,
+        stop_at_threshold=train.stop_at_threshold,
+        backend=backend.name,
+        device=backend.device,
+        seed=train_seed,
+    ).fit(student, data)
+    h = trainer.history_
+    reached = not math.isnan(h.epochs_to_threshold)
+    metrics = {
+        "final_train_error": student.error(data.x_train, data.y_train),
+        "final_test_error": student.error(data.x_test, data.y_test),
+        "epochs_to_threshold": h.epochs_to_threshold if reached else -1.0,
+        "reached_threshold": float(reached),
+        "epochs_run": float(h.epochs_run),
+    }
+    if train.lyapunov_epochs > 0:
+        from neurolearn.teacher.diagnostics import lyapunov_exponent
+
+        probe = TwoLayerNetwork(
+            n_inputs=t.n_inputs,
+            n_hidden=net.n_hidden,
+            n_outputs=t.n_outputs,
+            activation=net.activation,
+            output_activation=_out_act(net),
+        ).set_weights(student.w1_, student.w2_)
+        metrics["lyapunov_exponent"] = lyapunov_exponent(
+            probe,
+            data,
+            rule,
+            learning_rate=train.learning_rate,
+            batch_size=train.batch_size,
+            epochs=train.lyapunov_epochs,
+            rescale_norms=train.rescale_norms,
+            seed=np.random.default_rng(seed.spawn(1)[0]),
+        )
+    if train.curl_diagnostics:
+        from neurolearn.teacher.diagnostics import curl_diagnostics
+
+        diag = curl_diagnostics(
+            rule,
+            student.w1_,
+            student.w2_,
+            data.x_train,
+            data.y_train,
+            student.activation,
+            student.output_activation_,
+            trainer.feedback_,
+        )
+        metrics.update(
+            {
+                "curl_ratio": diag["curl_ratio"],
+                "curl_antisymmetric_norm": diag["antisymmetric_norm"],
+            }
+        )
+    arrays = {
+        "train_error": xr.DataArray(
+            h.train_error,
+            dims="epoch",
+            coords={"epoch": h.epochs},
+            attrs={"long_name": "training error 0.5 <(y_hat - y)^2>"},
+        ),
+        "test_error": xr.DataArray(
+            h.test_error,
+            dims="epoch",
+            coords={"epoch": h.epochs},
+            attrs={"long_name": "test error"},
+        ),
+    }
+    return Outcome(
+        metrics=metrics, arrays=arrays, figure=_figure_finite, attrs={"rule": repr(rule)}
+    )
+
+
+def _figure_finite(ds):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.semilogy(ds["epoch"], ds["train_error"], label="train")
+    ax.semilogy(ds["epoch"], ds["test_error"], label="test", ls="--")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("error  0.5 <(y_hat - y)^2>")
+    ax.set_title(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _run_online(model, task, seed, backend) -> Outcome:
+    import xarray as xr
+
+    from neurolearn.errors import SpecError
+    from neurolearn.teacher.online import OnlineTrainer
+    from neurolearn.teacher.theory import generalisation_error, integrate_odes
+
+    net, rule_t, train, t, metric = model.network, model.rule, model.train, task.task, task.metric
+    rule = build_rule(rule_t)
+    if isinstance(rule, FeedbackAlignment):
+        raise SpecError(
+            f"{model.source}: rule.kind: 'feedback-alignment' is not available for the "
+            "teacher-online task (its order-parameter theory needs backpropagated errors)."
+        )
+    teacher_seed, student_seed, train_seed = np.random.default_rng(seed).spawn(3)
+    m = t.n_inputs
+    t_act = _teacher_act(t, net)
+    out_act = "linear" if t.committee else (_out_act(net) or net.activation)
+    if t.teacher_init == "orthonormal" and t.teacher_hidden <= m:
+        b = np.linalg.qr(teacher_seed.standard_normal((m, t.teacher_hidden)))[0].T
+    else:
+        b = teacher_seed.standard_normal((t.teacher_hidden, m)) / math.sqrt(m)
+    tw2 = (
+        np.ones((1, t.teacher_hidden))
+        if t.committee
+        else teacher_seed.uniform(-1, 1, (1, t.teacher_hidden)) / math.sqrt(t.teacher_hidden)
+    )
+    teacher = TwoLayerNetwork(
+        n_inputs=m, n_hidden=t.teacher_hidden, activation=t_act, output_activation=out_act
+    ).set_weights(b, tw2)
+    w1 = t.student_init_std * student_seed.standard_normal((net.n_hidden, m)) / math.sqrt(m)
+    w2 = (
+        np.ones((1, net.n_hidden))
+        if t.committee
+        else student_seed.uniform(-net.init_scale, net.init_scale, (1, net.n_hidden))
+        / math.sqrt(net.n_hidden)
+    )
+    student = TwoLayerNetwork(
+        n_inputs=m, n_hidden=net.n_hidden, activation=net.activation, output_activation=out_act
+    ).set_weights(w1, w2)
+    trainer = OnlineTrainer(
+        rule=rule,
+        learning_rate=train.learning_rate,
+        alpha_max=t.alpha_max,
+        record_every_alpha=t.record_every_alpha,
+        train_second_layer=not t.committee,
+        label_noise_std=t.label_noise_std,
+        n_test=t.n_test,
+        seed=train_seed,
+    ).fit(student, teacher)
+    h = trainer.history_
+    arrays = {"test_error": xr.DataArray(h.test_error, dims="alpha", coords={"alpha": h.alpha})}
+    metrics = {"final_test_error": float(h.test_error[-1])}
+    below = np.flatnonzero(h.test_error < metric.threshold)
+    metrics["alpha_to_threshold"] = float(h.alpha[below[0]]) if below.size else -1.0
+    s1, s2 = rule.signs(m, net.n_hidden)
+    closed = (
+        net.activation == t_act
+        and net.activation in ("erf", "linear")
+        and out_act == "linear"
+        and np.all(s1 > 0)
+    )
+    if t.theory and closed:
+        tt = b @ b.T
+        v0, vt = h.w2[0, 0], tw2[0]
+        eg = np.array(
+            [
+                generalisation_error(q, r, tt, v[0], vt, net.activation)
+                for q, r, v in zip(h.q, h.r, h.w2, strict=True)
+            ]
+        )
+        sol = integrate_odes(
+            h.q[0],
+            h.r[0],
+            tt,
+            v0,
+            vt,
+            learning_rate=train.learning_rate,
+            alpha=h.alpha,
+            activation=net.activation,
+            hidden_signs=s2,
+            train_second_layer=not t.committee,
+            label_noise_std=t.label_noise_std,
+        )
+        arrays["generalisation_error"] = xr.DataArray(eg, dims="alpha")
+        arrays["ode_generalisation_error"] = xr.DataArray(sol.generalisation_error, dims="alpha")
+        metrics["final_generalisation_error"] = float(eg[-1])
+        metrics["ode_final_generalisation_error"] = float(sol.generalisation_error[-1])
+    return Outcome(
+        metrics=metrics, arrays=arrays, figure=_figure_online, attrs={"rule": repr(rule)}
+    )
+
+
+def _figure_online(ds):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    if "generalisation_error" in ds:
+        ax.semilogy(ds["alpha"], ds["generalisation_error"], label="simulation")
+        ax.semilogy(ds["alpha"], ds["ode_generalisation_error"], "--", label="ODE theory")
+    else:
+        ax.semilogy(ds["alpha"], ds["test_error"], label="simulation (test set)")
+    ax.set_xlabel("alpha = steps / n_inputs")
+    ax.set_ylabel("generalisation error")
+    ax.set_title(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,276 @@
+"""Spec tables of the zeroth-order family and ``run_experiment`` for ``nl.run``.
+
+A model is ``[network] kind = "mlp"`` (hidden widths; input and output widths come from the
+task), a ``[rule]`` (backprop or one of the perturbation rules) and a ``[train]`` budget counted
+in queries (forward passes), the same for every rule so that runs compare per query. Tasks:
+``digits`` (cross-entropy, test accuracy) and the student-teacher ``teacher`` task (squared
+error against a teacher network, the data of :mod:`neurolearn.tasks.teacher`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._outcome import Outcome
+from neurolearn._params import AnyOf, Boolean, Interval, ListOf, Options
+from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.zo.network import MLP
+from neurolearn.zo.rules import RULES
+from neurolearn.zo.training import train
+
+DEFAULT_KINDS = {"rule": "backprop", "train": "query-budget"}
+REQUIRED_SECTIONS = {"models": ("network", "rule")}
+TASK_KINDS = ("digits", "teacher")
+
+_POS = Interval(float, 0, None, "neither")
+_PROBES = Interval(int, 1, None)
+_ACTS = Options(("tanh", "relu", "sigmoid", "linear"))
+
+
+@spec_table("network", "mlp")
+class MLPNetwork(SpecTable):
+    """Fully connected network on a flat parameter vector (input/output widths from the task)."""
+
+    hidden: list = param([32], ListOf(Interval(int, 1, None)), "hidden widths, input to output")
+    activation: str = param("tanh", _ACTS, "hidden activation")
+    output_activation: str = param(
+        "task",
+        Options(("task", "tanh", "relu", "sigmoid", "linear")),
+        "output activation; 'task' = linear for digits, the teacher's for teacher tasks",
+    )
+    bias: object = param(
+        "task",
+        AnyOf((Boolean(), Options(("task",)))),
+        "true/false, or 'task' = true for digits, false for teacher",
+    )
+    init: str = param(
+        "task",
+        Options(("task", "normal", "uniform")),
+        "weight init; 'task' = normal for digits, uniform for teacher",
+    )
+    init_scale: float = param(1.0, _POS, "r: weights ~ r / sqrt(fan_in) (see MLP)")
+
+
+@spec_table("rule", "backprop")
+class BackpropRule(SpecTable):
+    """Stochastic gradient descent with the backpropagated gradient."""
+
+    learning_rate: float = param(0.1, _POS, "eta")
+
+
+@spec_table("rule", "weight-perturbation")
+class WeightPerturbationRule(SpecTable):
+    """Perturb all weights, correlate the loss change with the noise."""
+
+    learning_rate: float = param(0.01, _POS, "eta")
+    sigma: float = param(1e-3, _POS, "perturbation size")
+    n_probes: int = param(1, _PROBES, "perturbations per step")
+    antithetic: bool = param(False, Boolean(), "central instead of forward difference")
+
+
+@spec_table("rule", "node-perturbation")
+class NodePerturbationRule(SpecTable):
+    """Noise on every pre-activation; global loss change x node noise x presynaptic activity."""
+
+    learning_rate: float = param(0.05, _POS, "eta")
+    sigma: float = param(1e-3, _POS, "node-noise size")
+    n_probes: int = param(1, _PROBES, "noisy passes per step")
+
+
+@spec_table("rule", "spsa")
+class SPSARule(SpecTable):
+    """Two-sided simultaneous perturbation, MeZO form (directions regenerated from a seed)."""
+
+    learning_rate: float = param(0.01, _POS, "eta")
+    sigma: float = param(1e-3, _POS, "perturbation size")
+    n_probes: int = param(1, _PROBES, "directions per step")
+    direction: str = param("rademacher", Options(("rademacher", "gaussian")), "direction law")
+
+
+@spec_table("rule", "forward-gradient")
+class ForwardGradientRule(SpecTable):
+    """Directional derivative (forward-mode JVP) along Gaussian directions."""
+
+    learning_rate: float = param(0.01, _POS, "eta")
+    n_probes: int = param(1, _PROBES, "directions per step")
+
+
+@spec_table("rule", "evolution-strategies")
+class EvolutionStrategiesRule(SpecTable):
+    """Antithetic Gaussian ES with a population evaluated together."""
+
+    learning_rate: float = param(0.01, _POS, "eta")
+    sigma: float = param(0.01, _POS, "perturbation size")
+    population: int = param(8, _PROBES, "antithetic pairs per step")
+    fitness_shaping: str = param("none", Options(("none", "centered-ranks")), "fitness used")
+
+
+@spec_table("rule", "ou-weight-noise")
+class OUWeightNoiseRule(SpecTable):
+    """Reward-modulated Ornstein-Uhlenbeck weight noise."""
+
+    learning_rate: float = param(1.0, _POS, "eta: mean update per unit reward error")
+    sigma: float = param(0.01, _POS, "weight noise per step")
+    mean_reversion: float = param(0.5, Interval(float, 0, 1, "right"), "lambda")
+    reward_rate: float = param(0.1, Interval(float, 0, 1, "right"), "rate of the reward average")
+
+
+@spec_table("train", "query-budget")
+class QueryBudget(SpecTable):
+    """Training length as a budget of forward passes, equal for every rule."""
+
+    query_budget: int = param(
+        50000, Interval(int, 1, None), "forward passes; steps = budget // queries per step"
+    )
+    max_steps: int = param(50000, Interval(int, 1, None), "cap on steps")
+    batch_size: int = param(32, Interval(int, 1, None), "mini-batch size")
+    n_records: int = param(40, Interval(int, 2, None), "points on the learning curves")
+
+
+def build_network(model, task_kind: str, n_inputs: int, n_outputs: int) -> MLP:
+    """The :class:`MLP` a model spec describes, sized for the task.
+
+    Examples
+    --------
+    >>> from neurolearn.specs import load_model
+    >>> build_network(load_model("spsa"), "digits", 64, 10).layer_sizes
+    (64, 32, 10)
+    """
+    net = model.network
+    teacher = task_kind == "teacher"
+    out_act = net.output_activation
+    if out_act == "task":
+        out_act = "linear"
+    bias = net.bias if isinstance(net.bias, bool) else not teacher
+    init = net.init if net.init != "task" else ("uniform" if teacher else "normal")
+    return MLP(
+        layer_sizes=(n_inputs, *net.hidden, n_outputs),
+        activation=net.activation,
+        output_activation=out_act,
+        loss="squared" if teacher else "cross-entropy",
+        bias=bias,
+        init=init,
+        init_scale=net.init_scale,
+    )
+
+
+def build_rule(model):
+    """The rule object of a model spec.
+
+    Examples
+    --------
+    >>> from neurolearn.specs import load_model
+    >>> build_rule(load_model("spsa", ["rule.n_probes=4"])).queries_per_step()
+    8
+    """
+    table = model.rule
+    kwargs = {k: v for k, v in table.to_dict().items() if k != "kind"}
+    return RULES[table.kind_name](**kwargs)
+
+
+def _task_data(task, seed, model):
+    """``(kind, X, Y, eval_sets, net_output_activation)`` of a task spec."""
+    t = task.task
+    if t.kind_name == "digits":
+        from neurolearn.tasks.digits import load_digits_split
+
+        split = load_digits_split(t.test_fraction, np.random.default_rng(seed), scaling=t.scaling)
+        evals = {
+            "train": (split.x_train, split.y_train, split.labels_train),
+            "test": (split.x_test, split.y_test, split.labels_test),
+        }
+        return split.x_train, split.y_train, evals, None
+    from neurolearn.tasks.teacher import make_teacher_data
+    from neurolearn.teacher.networks import make_teacher
+
+    rng_teacher, rng_data = np.random.default_rng(seed).spawn(2)
+    act = model.network.activation if t.teacher_activation == "student" else t.teacher_activation
+    teacher = make_teacher(
+        t.n_inputs,
+        t.teacher_hidden,
+        t.n_outputs,
+        activation=act,
+        init_scale=t.teacher_init_scale,
+        seed=rng_teacher,
+    )
+    data = make_teacher_data(
+        teacher,
+        t.n_train,
+        t.n_test,
+        rng_data,
+        input_std=float(np.sqrt(t.input_variance)),
+        label_noise_std=t.label_noise_std,
+    )
+    evals = {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test)}
+    teacher_out = teacher.output_activation or teacher.activation
+    return data.x_train, data.y_train, evals, teacher_out
+
+
+def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
+    """Train the model's network with its rule on the task within the query budget."""
+    import xarray as xr
+
+    from neurolearn.errors import BackendError
+
+    if backend.name == "numpy":
+        raise BackendError("The zeroth-order family runs on backend='numba' or 'torch'.")
+    seq_data, seq_train = seed.spawn(2)
+    kind = task.task.kind_name
+    X, Y, evals, teacher_out = _task_data(task, seq_data, model)
+    net = build_network(model, kind, X.shape[1], Y.shape[1])
+    if kind == "teacher" and model.network.output_activation == "task":
+        if teacher_out not in ("tanh", "relu", "sigmoid", "linear"):
+            from neurolearn.errors import SpecError
+
+            raise SpecError(
+                f"network.output_activation = 'task' copies the teacher's output activation, "
+                f"but {teacher_out!r} is not available to MLP; set network.output_activation "
+                "to one of 'tanh', 'relu', 'sigmoid', 'linear'."
+            )
+        net.output_activation = teacher_out
+    rule = build_rule(model)
+    budget = model.get("train") or QueryBudget()
+    per_step = rule.queries_per_step()
+    steps = max(1, min(budget.max_steps, budget.query_budget // per_step))
+    batch = min(budget.batch_size, X.shape[0])
+    res = train(
+        net,
+        rule,
+        X,
+        Y,
+        steps=steps,
+        batch_size=batch,
+        seed=np.random.default_rng(seq_train),
+        eval_sets=evals,
+        n_records=min(budget.n_records, steps),
+        backend=backend.name,
+        device=backend.device,
+        record_spacing="log",
+    )
+    coords = {"step": res.steps}
+    arrays = {
+        "curve_queries": xr.DataArray(res.queries, dims="step", coords=coords),
+        "curve_wall_s": xr.DataArray(res.wall_s, dims="step", coords=coords),
+    }
+    for name, curve in res.curves.items():
+        arrays[f"curve_{name}"] = xr.DataArray(curve, dims="step", coords=coords)
+    metrics = {
+        "test_loss": float(res.curves["test_loss"][-1]),
+        "train_loss": float(res.curves["train_loss"][-1]),
+        "queries": float(res.total_queries),
+        "steps": float(steps),
+        "train_wall_s": float(res.wall_s[-1]),
+        "n_params": float(net.n_params),
+    }
+    if "test_accuracy" in res.curves:
+        metrics["test_accuracy"] = float(res.curves["test_accuracy"][-1])
+        metrics["train_accuracy"] = float(res.curves["train_accuracy"][-1])
+    attrs = {"rule": rule.name, "layer_sizes": ",".join(map(str, net.layer_sizes))}
+    return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
+
+
+def figure(ds):
+    """Test loss against queries and against training wall time (one run)."""
+    from neurolearn.zo.compare import plot_runs
+
+    return plot_runs({ds.attrs.get("rule", ds.attrs.get("model", "run")): ds})

@@ -1,0 +1,125 @@
+"""The loss-only rules on any model: a parameter vector and a loss function are all they need.
+
+For a network that is not an :class:`~neurolearn.zo.network.MLP` (a rate RNN, a spiking model,
+a simulator), :func:`zo_gradient` gives the weight-perturbation, SPSA and evolution-strategies
+estimates from calls to ``loss(theta)``, and :func:`minimize` runs the rule for a number of
+steps. The directions come from the same counter-based stream as the numba kernels, so an MLP
+trained here and with :func:`~neurolearn.zo.train` sees the same perturbations. Node
+perturbation needs access to the units and the forward gradient a directional derivative, so
+they are not available through a loss function alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._params import Interval, check_array, check_param
+from neurolearn.errors import DivergenceError, ParameterTypeError
+from neurolearn.zo.rules import SPSA, EvolutionStrategies, Rule, WeightPerturbation, noise_seed
+
+__all__ = ["zo_gradient", "minimize"]
+
+_GENERIC = (WeightPerturbation, SPSA, EvolutionStrategies)
+
+
+def _direction(key: int, step: int, probe: int, d: int, rademacher: bool) -> np.ndarray:
+    from neurolearn._kernels.numba.zo import fill_direction, noise_key
+
+    out = np.empty(d)
+    fill_direction(np.uint64(noise_key(np.uint64(key), step, probe)), 1 if rademacher else 0, out)
+    return out
+
+
+def _loss(loss, theta) -> float:
+    value = float(loss(theta))
+    return value
+
+
+def zo_gradient(loss, theta, rule: Rule, *, key: int, step: int = 0):
+    """One estimate of ``grad loss(theta)`` by ``rule`` and the number of loss calls it used.
+
+    ``rule`` is a :class:`WeightPerturbation`, :class:`SPSA` or :class:`EvolutionStrategies`;
+    ``key`` (an int) and ``step`` pick the perturbations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quad = lambda th: 0.5 * float(th @ th)
+    >>> g, calls = zo_gradient(quad, np.ones(3), SPSA(sigma=1e-4, n_probes=200), key=1)
+    >>> calls, bool(np.allclose(g, np.ones(3), atol=0.4))
+    (400, True)
+    """
+    if not isinstance(rule, _GENERIC):
+        raise ParameterTypeError(
+            "The 'rule' parameter of zo_gradient must be a WeightPerturbation, SPSA or "
+            f"EvolutionStrategies (rules that only need loss values). Got {rule!r} instead."
+        )
+    p = rule.checked()
+    theta = check_array("zo_gradient", "theta", theta, ndim=1)
+    d = theta.shape[0]
+    sigma = p["sigma"]
+    grad = np.zeros(d)
+    calls = 0
+    if isinstance(rule, WeightPerturbation):
+        base = None if p["antithetic"] else _loss(loss, theta)
+        calls += 0 if base is None else 1
+        for k in range(p["n_probes"]):
+            xi = _direction(key, step, k, d, False)
+            plus = _loss(loss, theta + sigma * xi)
+            calls += 1
+            if p["antithetic"]:
+                minus = _loss(loss, theta - sigma * xi)
+                calls += 1
+                grad += (plus - minus) / (2 * sigma * p["n_probes"]) * xi
+            else:
+                grad += (plus - base) / (sigma * p["n_probes"]) * xi
+        return grad, calls
+    if isinstance(rule, SPSA):
+        rademacher = p["direction"] == "rademacher"
+        for k in range(p["n_probes"]):
+            z = _direction(key, step, k, d, rademacher)
+            diff = _loss(loss, theta + sigma * z) - _loss(loss, theta - sigma * z)
+            calls += 2
+            grad += diff / (2 * sigma * p["n_probes"]) * z
+        return grad, calls
+    pop = p["population"]
+    eps = np.stack([_direction(key, step, k, d, False) for k in range(pop)])
+    fit = np.array([[_loss(loss, theta + sigma * e), _loss(loss, theta - sigma * e)] for e in eps])
+    calls = 2 * pop
+    if p["fitness_shaping"] == "centered-ranks":
+        ranks = np.empty(fit.size)
+        ranks[np.argsort(fit.ravel(), kind="stable")] = np.arange(fit.size) / (fit.size - 1) - 0.5
+        fit = ranks.reshape(fit.shape)
+    grad = (fit[:, 0] - fit[:, 1]) @ eps / (2 * sigma * pop)
+    return grad, calls
+
+
+def minimize(loss, theta0, rule: Rule, *, steps: int, seed=None):
+    """Run ``rule`` on ``loss`` for ``steps`` steps from ``theta0``.
+
+    Returns ``(theta, losses, calls)``: final parameters, the loss after each step and the
+    total number of loss calls (training queries; the recorded losses are extra).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quad = lambda th: 0.5 * float(np.sum((th - 2.0) ** 2))
+    >>> theta, losses, calls = minimize(quad, np.zeros(4), SPSA(learning_rate=0.2), steps=200,
+    ...                                 seed=0)
+    >>> bool(losses[-1] < 1e-3 * quad(np.zeros(4))), calls
+    (True, 400)
+    """
+    steps = check_param("minimize", "steps", steps, Interval(int, 1, None))
+    theta = check_array("minimize", "theta0", theta0, ndim=1).copy()
+    lr = rule.checked()["learning_rate"]
+    key = noise_seed(seed)
+    losses = np.empty(steps)
+    calls = 0
+    for step in range(steps):
+        grad, used = zo_gradient(loss, theta, rule, key=key, step=step)
+        calls += used
+        theta -= lr * grad
+        losses[step] = _loss(loss, theta)
+        if not np.isfinite(losses[step]) or not np.all(np.isfinite(theta)):
+            raise DivergenceError(f"{rule.name} diverged at step {step}.", step=step)
+    return theta, losses, calls

@@ -1,0 +1,453 @@
+"""Learning rules: backprop and the zeroth-order (perturbation) rules, as swappable objects.
+
+Every rule has a learning rate, and every perturbation rule a noise scale ``sigma`` and a number
+of probes; :meth:`estimate` returns one gradient estimate and the number of forward passes
+(queries) it cost, from the same kernels that the training loops run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn._params import Boolean, Interval, Options, check_param
+from neurolearn._rng import as_generator
+
+__all__ = [
+    "Rule",
+    "Backprop",
+    "WeightPerturbation",
+    "NodePerturbation",
+    "SPSA",
+    "ForwardGradient",
+    "EvolutionStrategies",
+    "OUWeightNoise",
+    "RULES",
+]
+
+_POS = Interval(float, 0, None, "neither")
+_PROBES = Interval(int, 1, None)
+
+
+def noise_seed(seed) -> int:
+    """A 63-bit key for the kernels' counter-based noise, drawn from ``seed``."""
+    return int(as_generator(seed, "rule").integers(0, 2**63 - 1))
+
+
+class Rule:
+    """Base class: stores parameters; subclasses declare ``_constraints`` and a kernel code.
+
+    Examples
+    --------
+    >>> isinstance(SPSA(), Rule), SPSA().get_params()["direction"]
+    (True, 'rademacher')
+    """
+
+    name = ""
+    _constraints: dict = {}
+
+    def __init__(self) -> None:
+        """Subclasses take their parameters as keyword-only arguments."""
+
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in self._constraints}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def checked(self) -> dict:
+        """Validated parameters (raises with the house message on a bad value)."""
+        owner = type(self).__name__
+        return {k: check_param(owner, k, getattr(self, k), c) for k, c in self._constraints.items()}
+
+    def kernel_args(self) -> dict:
+        """``learning_rate, sigma, n_probes, flag, mean_reversion, reward_rate`` for the loop."""
+        p = self.checked()
+        return {
+            "learning_rate": p["learning_rate"],
+            "sigma": p.get("sigma", 0.0),
+            "n_probes": p.get("n_probes", p.get("population", 1)),
+            "flag": self._flag(p),
+            "mean_reversion": p.get("mean_reversion", 0.0),
+            "reward_rate": p.get("reward_rate", 0.0),
+        }
+
+    def _flag(self, p) -> int:
+        return 0
+
+    def queries_per_step(self) -> int:
+        """Forward passes one training step costs."""
+        raise NotImplementedError
+
+    def estimate(self, net, theta, X, Y, *, seed=0, step=0) -> tuple[np.ndarray, int]:
+        """One gradient estimate of the mean loss over ``(X, Y)`` and the queries it cost.
+
+        ``seed`` (int, Generator or None) and ``step`` select the perturbation, exactly as the
+        training loop would at that step.
+        """
+        from neurolearn._kernels.numba import zo as K
+
+        p = self.kernel_args()
+        theta = net.check_theta(theta).copy()
+        X, Y = net.check_data(X, Y)
+        lay = net.layout_
+        act, loss = net.codes
+        key = np.uint64(noise_seed(seed))
+        batch = X.shape[0]
+        idx = np.arange(batch, dtype=np.int64)
+        n_layers = len(lay.sizes) - 1
+        width = int(lay.sizes.max())
+        d = lay.n_params
+        H = np.zeros((n_layers + 1, batch, width))
+        H2 = np.zeros_like(H)
+        losses, losses2 = np.zeros(batch), np.zeros(batch)
+        grad = np.zeros(d)
+        args = (theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx)
+        code = K.RULE_CODES[self.name]
+        q = p["n_probes"]
+        if code == 0:
+            net_loss, grad = net.gradient(theta, X, Y)
+            return grad, 1
+        if code == 1:
+            queries, _ = K.estimate_wp(
+                *args,
+                key,
+                step,
+                p["sigma"],
+                q,
+                p["flag"] != 0,
+                H,
+                losses,
+                np.zeros(d),
+                np.zeros(d),
+                grad,
+            )
+        elif code == 2:
+            noise = np.zeros((n_layers, batch, width))
+            compact = np.zeros(batch * int(lay.sizes[1:].sum()))
+            queries, _ = K.estimate_np(
+                *args, key, step, p["sigma"], q, H, H2, noise, compact, losses, losses2, grad
+            )
+        elif code == 3:
+            coef = np.zeros(q)
+            queries, _ = K.estimate_spsa(
+                *args, key, step, p["sigma"], q, p["flag"], H, losses, coef
+            )
+            K.spsa_direction_sum(key, step, q, p["flag"], coef, 1.0 / q, grad)
+        elif code == 4:
+            queries, _ = K.estimate_fg(
+                *args, key, step, q, H, H2, np.zeros(width), np.zeros(d), grad
+            )
+        elif code == 5:
+            fit = np.zeros((q, 2))
+            eps = np.zeros((q, d))
+            K.es_population_losses(
+                *args,
+                key,
+                step,
+                p["sigma"],
+                q,
+                np.zeros((q, n_layers + 1, batch, width)),
+                np.zeros((q, batch)),
+                np.zeros((q, d)),
+                eps,
+                fit,
+            )
+            if p["flag"]:
+                ranks = np.zeros_like(fit)
+                K.centered_ranks(fit, ranks)
+                fit = ranks
+            K.es_gradient(p["sigma"], q, fit, eps, grad)
+            queries = 2 * q
+        else:
+            raise TypeError(f"{type(self).__name__} has no gradient estimate.")
+        return grad, int(queries)
+
+
+class Backprop(Rule):
+    """Stochastic gradient descent with the exact (backpropagated) gradient.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.1
+
+    Examples
+    --------
+    >>> Backprop(learning_rate=0.5).queries_per_step()
+    1
+    """
+
+    name = "backprop"
+    _constraints = {"learning_rate": _POS}
+
+    def __init__(self, *, learning_rate: float = 0.1):
+        self.learning_rate = learning_rate
+
+    def queries_per_step(self) -> int:
+        self.checked()
+        return 1
+
+
+class WeightPerturbation(Rule):
+    r"""Weight perturbation: perturb every weight, correlate the loss change with the noise.
+
+    .. math:: \Delta\theta = -\frac{\eta}{q}\sum_k
+              \frac{L(\theta + \sigma\xi_k) - L(\theta)}{\sigma}\,\xi_k,\quad \xi_k\sim N(0, I)
+
+    With ``antithetic=True`` the difference is ``L(theta + sigma xi) - L(theta - sigma xi)``
+    over ``2 sigma``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+    sigma : float, default=1e-3
+        Perturbation size.
+    n_probes : int, default=1
+        Perturbations averaged per step.
+    antithetic : bool, default=False
+
+    Examples
+    --------
+    >>> WeightPerturbation(n_probes=4).queries_per_step()
+    5
+    """
+
+    name = "weight-perturbation"
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "n_probes": _PROBES,
+        "antithetic": Boolean(),
+    }
+
+    def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, antithetic=False):
+        self.learning_rate = learning_rate
+        self.sigma = sigma
+        self.n_probes = n_probes
+        self.antithetic = antithetic
+
+    def _flag(self, p):
+        return int(p["antithetic"])
+
+    def queries_per_step(self) -> int:
+        p = self.checked()
+        return 2 * p["n_probes"] if p["antithetic"] else p["n_probes"] + 1
+
+
+class NodePerturbation(Rule):
+    r"""Node perturbation, a three-factor rule: global loss change x injected node noise x
+    presynaptic activity.
+
+    .. math:: \Delta W_l = -\frac{\eta}{q B}\sum_{k, n}
+              \frac{L_n(\text{noisy}_k) - L_n(\text{clean})}{\sigma}\,\xi_{l,n,k}\,h_{l-1,n}^T
+
+    Every pre-activation of every sample gets independent noise ``sigma xi``; ``h`` is the
+    presynaptic activity of the clean pass.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.05
+    sigma : float, default=1e-3
+    n_probes : int, default=1
+        Noisy forward passes per step (each with fresh node noise).
+
+    Examples
+    --------
+    >>> NodePerturbation().queries_per_step()
+    2
+    """
+
+    name = "node-perturbation"
+    _constraints = {"learning_rate": _POS, "sigma": _POS, "n_probes": _PROBES}
+
+    def __init__(self, *, learning_rate=0.05, sigma=1e-3, n_probes=1):
+        self.learning_rate = learning_rate
+        self.sigma = sigma
+        self.n_probes = n_probes
+
+    def queries_per_step(self) -> int:
+        return self.checked()["n_probes"] + 1
+
+
+class SPSA(Rule):
+    r"""Simultaneous-perturbation stochastic approximation in MeZO form.
+
+    .. math:: \Delta\theta = -\frac{\eta}{q}\sum_k
+              \frac{L(\theta + \sigma z_k) - L(\theta - \sigma z_k)}{2\sigma}\,z_k
+
+    The parameters are perturbed in place and ``z_k`` is regenerated from its seed for the
+    update, so no perturbation is stored: memory equals inference memory.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+    sigma : float, default=1e-3
+    n_probes : int, default=1
+    direction : {"rademacher", "gaussian"}, default="rademacher"
+
+    Examples
+    --------
+    >>> SPSA(n_probes=2).queries_per_step()
+    4
+    """
+
+    name = "spsa"
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "n_probes": _PROBES,
+        "direction": Options(("rademacher", "gaussian")),
+    }
+
+    def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, direction="rademacher"):
+        self.learning_rate = learning_rate
+        self.sigma = sigma
+        self.n_probes = n_probes
+        self.direction = direction
+
+    def _flag(self, p):
+        return 1 if p["direction"] == "rademacher" else 0
+
+    def queries_per_step(self) -> int:
+        return 2 * self.checked()["n_probes"]
+
+
+class ForwardGradient(Rule):
+    r"""Forward gradient: the directional derivative along random directions, by forward-mode
+    differentiation (no backward pass).
+
+    .. math:: g = \frac{1}{q}\sum_k (\nabla L\cdot u_k)\,u_k,\quad u_k\sim N(0, I),\quad
+              E[g] = \nabla L,\quad E|g|^2 = \frac{d + 1 + q}{q}\,|\nabla L|^2
+
+    One JVP pass per direction counts as one query.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+    n_probes : int, default=1
+        Directions per step.
+
+    Examples
+    --------
+    >>> ForwardGradient(n_probes=3).queries_per_step()
+    3
+    """
+
+    name = "forward-gradient"
+    _constraints = {"learning_rate": _POS, "n_probes": _PROBES}
+
+    def __init__(self, *, learning_rate=0.01, n_probes=1):
+        self.learning_rate = learning_rate
+        self.n_probes = n_probes
+
+    def queries_per_step(self) -> int:
+        return self.checked()["n_probes"]
+
+
+class EvolutionStrategies(Rule):
+    r"""Antithetic Gaussian evolution strategies with a population evaluated together.
+
+    .. math:: g = \frac{1}{2\sigma P}\sum_{p=1}^P (F(\theta + \sigma\epsilon_p) -
+              F(\theta - \sigma\epsilon_p))\,\epsilon_p
+
+    with ``F`` the loss itself, or its centred rank in ``[-0.5, 0.5]`` over the ``2P``
+    evaluations when ``fitness_shaping="centered-ranks"`` (then ``g`` is no longer an unbiased
+    gradient estimate but is invariant to monotone transformations of the loss).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+    sigma : float, default=0.01
+    population : int, default=8
+        Number of antithetic pairs per step.
+    fitness_shaping : {"none", "centered-ranks"}, default="none"
+
+    Examples
+    --------
+    >>> EvolutionStrategies(population=5).queries_per_step()
+    10
+    """
+
+    name = "evolution-strategies"
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "population": _PROBES,
+        "fitness_shaping": Options(("none", "centered-ranks")),
+    }
+
+    def __init__(self, *, learning_rate=0.01, sigma=0.01, population=8, fitness_shaping="none"):
+        self.learning_rate = learning_rate
+        self.sigma = sigma
+        self.population = population
+        self.fitness_shaping = fitness_shaping
+
+    def _flag(self, p):
+        return 1 if p["fitness_shaping"] == "centered-ranks" else 0
+
+    def queries_per_step(self) -> int:
+        return 2 * self.checked()["population"]
+
+
+class OUWeightNoise(Rule):
+    r"""Reward-modulated Ornstein-Uhlenbeck weight noise (OU adaptation).
+
+    The weights ``theta`` fluctuate around a mean ``mu``; a reward-prediction error moves the
+    mean towards the fluctuations that did better than expected (Euler steps, ``dt`` folded
+    into the rates):
+
+    .. math:: r_t = -L(\theta_t),\quad \delta_t = r_t - \bar r_t,\quad
+              \mu \leftarrow \mu + \eta\,\delta_t(\theta_t - \mu),\quad
+              \theta \leftarrow \theta + \lambda(\mu - \theta) + \sigma\xi_t,\quad
+              \bar r \leftarrow \bar r + \rho (r_t - \bar r)
+
+    One query per step; the learned parameters are the mean ``mu``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=1.0
+        ``eta``.
+    sigma : float, default=0.01
+        Noise per step.
+    mean_reversion : float, default=0.5
+        ``lambda`` in (0, 1].
+    reward_rate : float, default=0.1
+        ``rho`` in (0, 1], rate of the running reward average.
+
+    Examples
+    --------
+    >>> OUWeightNoise().queries_per_step()
+    1
+    """
+
+    name = "ou-weight-noise"
+    _constraints = {
+        "learning_rate": _POS,
+        "sigma": _POS,
+        "mean_reversion": Interval(float, 0, 1, "right"),
+        "reward_rate": Interval(float, 0, 1, "right"),
+    }
+
+    def __init__(self, *, learning_rate=1.0, sigma=0.01, mean_reversion=0.5, reward_rate=0.1):
+        self.learning_rate = learning_rate
+        self.sigma = sigma
+        self.mean_reversion = mean_reversion
+        self.reward_rate = reward_rate
+
+    def queries_per_step(self) -> int:
+        self.checked()
+        return 1
+
+
+RULES = {
+    cls.name: cls
+    for cls in (
+        Backprop,
+        WeightPerturbation,
+        NodePerturbation,
+        SPSA,
+        ForwardGradient,
+        EvolutionStrategies,
+        OUWeightNoise,
+    )
+}

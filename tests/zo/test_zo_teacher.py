@@ -1,0 +1,77 @@
+"""The zeroth-order rules on the student-teacher family's networks and data."""
+
+import numpy as np
+import pytest
+
+import neurolearn as nl
+from neurolearn.teacher.networks import (
+    TwoLayerNetwork,
+    mean_squared_error,
+    two_layer_backward,
+)
+from neurolearn.zo import MLP
+
+
+@pytest.mark.parametrize("out_act", ["tanh", "linear"])
+def test_mlp_is_the_two_layer_network(out_act):
+    student = TwoLayerNetwork(
+        n_inputs=7,
+        n_hidden=4,
+        n_outputs=2,
+        activation="tanh",
+        output_activation=out_act,
+        init="uniform",
+        init_scale=2.0,
+        seed=np.random.default_rng(5),
+    ).initialize()
+    net = MLP(
+        layer_sizes=(7, 4, 2),
+        activation="tanh",
+        output_activation=out_act,
+        loss="squared",
+        bias=False,
+        init="uniform",
+        init_scale=2.0,
+    )
+    theta = net.init_params(np.random.default_rng(5))
+    (w1, _), (w2, _) = net.weights(theta)
+    np.testing.assert_array_equal(w1, student.w1_)
+    np.testing.assert_array_equal(w2, student.w2_)
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((30, 7)), rng.standard_normal((30, 2))
+    np.testing.assert_allclose(net.predict(theta, x), student.predict(x), rtol=1e-12)
+    assert net.mean_loss(theta, x, y) == pytest.approx(
+        mean_squared_error(w1, w2, x, y, "tanh", out_act), rel=1e-12
+    )
+    if out_act == "linear":
+        # with a linear output the family's error-signal products are the exact gradient
+        g1, g2 = two_layer_backward(w1, w2, x, y, "tanh", "linear")
+        _, grad = net.gradient(theta, x, y)
+        (gw1, _), (gw2, _) = net.weights(grad)
+        np.testing.assert_allclose(gw1, g1, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(gw2, g2, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("model", ["mlp-backprop", "node-perturbation", "spsa", "forward-gradient"])
+def test_rules_learn_the_teacher_task(model):
+    ds = nl.run(
+        model,
+        "teacher",
+        seed=0,
+        overrides=[
+            "task.n_inputs=20",
+            "task.teacher_hidden=3",
+            "task.n_train=200",
+            "task.n_test=200",
+            "network.hidden=[3]",
+            "network.init_scale=2.0",
+            "train.batch_size=10",
+            "train.query_budget=6000",
+            "train.n_records=3",
+            f"rule.learning_rate={0.1 if model in ('mlp-backprop', 'node-perturbation') else 0.02}",
+        ],
+    )
+    assert ds.attrs["status"] == "ok", ds.attrs["message"]
+    curve = ds["curve_test_loss"].values
+    assert curve[-1] < 0.5 * curve[0]
+    assert "test_accuracy" not in ds
