@@ -99,7 +99,7 @@ def run(quick: bool = False) -> list[dict]:
     epochs = 2 if quick else 5
     repeats = 1 if quick else 3
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    threads = 1 if quick else 2
+    threads = 1
     rows = []
     for device in devices:
         for n in sizes:

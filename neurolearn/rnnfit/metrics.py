@@ -97,9 +97,10 @@ def linear_map_r2(
 ):
     """R^2 on held-out data of a ridge map ``target ~ source @ M + c`` fitted on training data.
 
-    The source is first projected onto its top ``n_components`` principal components of the
-    training data (None keeps every neuron), so that a large student cannot overfit the map;
-    ``ridge`` is relative to the mean projected variance.
+    With ``n_components`` the source is first projected onto its top principal components of
+    the training data (None, the default, keeps every unit); ``ridge`` (relative to the mean
+    source variance times the number of samples) keeps a large student from overfitting the
+    map.
 
     Examples
     --------

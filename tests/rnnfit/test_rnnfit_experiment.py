@@ -112,3 +112,16 @@ def test_ten_percent_recorded_beats_output_only_on_unrecorded_neurons_over_three
     assert np.all(sparse[:, 0] > plain[:, 0])  # linear-map R^2, every seed
     assert sparse[:, 0].mean() - plain[:, 0].mean() > 0.2
     assert sparse[:, 1].mean() > plain[:, 1].mean()  # CCA, on average
+
+
+def test_sweep_command_writes_tables_and_figure(tmp_path, capsys):
+    from neurolearn.rnnfit.sweep import main as sweep_main
+
+    over = [*TINY, "metric.fixed_points=false", "rule.n_epochs=3"]
+    assert (
+        sweep_main(["--out", str(tmp_path), "--seeds", "1", *sum((["--set", s] for s in over), [])])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "| 10% |" in out and "| 100% |" in out
+    assert (tmp_path / "sweep.png").exists() and (tmp_path / "sweep_sparse.nc").exists()
