@@ -131,6 +131,10 @@ def run_specs(
             f"model {model_spec.name!r} (network kind {model_spec.network.kind_name!r}) cannot "
             f"run task kind {task_kind!r}. It runs: {', '.join(family.TASK_KINDS)}."
         )
+    check = getattr(family, "check_specs", None)
+    if check is not None:
+        # cross-spec constraints (model vs task) are bad input: raised before anything runs
+        check(model_spec, task_spec)
     status, message, outcome = "ok", "", None
     start = time.perf_counter()
     try:

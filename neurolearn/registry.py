@@ -3,7 +3,9 @@
 A model spec's ``network.kind`` selects the family module that declares its tables and runs it;
 a task spec's ``task.kind`` selects the module that declares the task tables. A family module
 provides ``run_experiment(model, task, *, seed, backend, progress) -> Outcome`` and
-``TASK_KINDS`` (the task kinds it can run).
+``TASK_KINDS`` (the task kinds it can run), and may provide ``check_specs(model, task)`` that
+raises :class:`~neurolearn.errors.SpecError` for a model/task combination that cannot work
+(checked before the run starts, so the CLI exits 2).
 """
 
 from __future__ import annotations

@@ -291,6 +291,19 @@ def evaluate(student, data, recorded, metric):
     return out, p_test
 
 
+def check_specs(model, task) -> None:
+    """The student's Euler step must equal the recording's time step."""
+    from neurolearn.errors import SpecError
+
+    net, data = model.network, task.task
+    dt_data = getattr(data, "dt_ms", None)
+    if dt_data is not None and hasattr(net, "dt_ms") and net.dt_ms != dt_data:
+        raise SpecError(
+            f"{model.source}: network.dt_ms = {net.dt_ms} must equal the recording's "
+            f"task.dt_ms = {dt_data} ({task.source}); set both to the same value."
+        )
+
+
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Fit a student to a sparse recording of a stability-optimised circuit; evaluate held out.
 

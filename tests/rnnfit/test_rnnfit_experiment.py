@@ -85,11 +85,13 @@ def test_cli_list_and_bad_input(capsys):
     assert "recorded_weight" in capsys.readouterr().err
 
 
-def test_time_step_mismatch_is_reported_naming_dt():
-    with pytest.warns(nl.errors.NeurolearnWarning):
-        ds = nl.run("sparse-rnn", "soc-reaching", overrides=[*TINY, "network.dt_ms=10"])
-    assert ds.attrs["status"] == "failed"
-    assert "dt_ms=20.0 but the RNNStudent has dt_ms=10.0" in ds.attrs["message"]
+def test_time_step_mismatch_is_bad_input_naming_dt(capsys):
+    with pytest.raises(nl.errors.SpecError, match=r"network\.dt_ms = 10\.0 must equal .*20\.0"):
+        nl.run("sparse-rnn", "soc-reaching", overrides=[*TINY, "network.dt_ms=10"])
+    from neurolearn.cli import main
+
+    assert main(["run", "force-rnn", "soc-reaching", "--set", "network.dt_ms=10"]) == 2
+    assert "task.dt_ms" in capsys.readouterr().err
 
 
 @pytest.mark.slow
