@@ -14,8 +14,16 @@ import importlib
 from neurolearn._version import __version__
 
 __all__ = [
-    "__version__", "run", "rerun", "list_specs", "scan", "open_scan", "plot_scan", "reservoir",
-    "tasks", "errors",
+    "__version__",
+    "run",
+    "rerun",
+    "list_specs",
+    "scan",
+    "open_scan",
+    "plot_scan",
+    "reservoir",
+    "tasks",
+    "errors",
 ]
 
 _SUBMODULES = {
