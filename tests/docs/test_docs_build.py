@@ -67,6 +67,8 @@ def test_spec_reference_lists_every_registered_key(built):
     _reference.family_modules()  # registers every family's tables, as the build does
     text = (DOCS / "_generated" / "specs.md").read_text()
     for (section, kind), cls in TABLES.items():
+        if not cls.__module__.startswith("neurolearn."):
+            continue  # test-only kinds that other tests in this process registered
         heading = f'### `{section}.kind = "{kind}"`'
         assert heading in text, heading
         block = text.split(heading, 1)[1].split("\n### ", 1)[0]
