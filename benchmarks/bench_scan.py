@@ -1,13 +1,15 @@
 """Scan machinery: a 64-point reservoir scan on 1 and 2 workers, against a plain Python loop.
 
-The scan is an ESN (N = 200) on NARMA-10 over 8 spectral radii x 8 seeds, written to a Zarr
-store point by point. Rows report the wall time, the speed-up over one worker, and the
-per-point overhead of the scan machinery: (workers x wall time - sum of point times) / points,
-with and without the start-up of the Dask cluster. ``client_cpu_ms_per_point`` is the CPU time
-of the calling process (client, Dask scheduler, store writes) per point, which machine load
-does not inflate. The ``plain loop`` row runs the same 64 points with
-:func:`neurolearn.experiment.run_specs` in a ``for`` loop (BLAS pinned to one thread like the
-workers), keeping the Datasets in memory; ``peer_s`` is its time.
+The scan is an ESN on NARMA-10 over 8 spectral radii x 8 seeds, written to a Zarr store point
+by point, at two point sizes: N = 200 (tens of milliseconds per point on an idle core, where the
+fixed costs per point show) and N = 1000 (about a second per point, a typical scan point).
+Rows report the wall time, the speed-up over one worker, and the per-point overhead of the scan
+machinery: (workers x wall time - sum of point times) / points, with and without the start-up
+of the Dask cluster. ``client_cpu_ms_per_point`` is the CPU time of the calling process
+(client, Dask scheduler, store writes) per point, which machine load does not inflate. The
+``plain loop`` row runs the same 64 points with :func:`neurolearn.experiment.run_specs` in a
+``for`` loop (BLAS pinned to one thread like the workers), keeping the Datasets in memory;
+``peer_s`` is its time.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ from neurolearn.experiment import run_specs
 from neurolearn.scan import scan
 
 
-def _setup(quick: bool):
+def _setups(quick: bool):
     radii = [round(float(r), 3) for r in np.linspace(0.3, 1.2, 4 if quick else 8)]
     seeds = 4 if quick else 8
-    # N = 200 makes a point about a second: long enough that the fixed costs of a cluster
-    # (start, worker imports, shutdown) do not hide the parallel speed-up
-    overrides = ["task.train_steps=1000", "task.test_steps=500"] if quick else ["network.n=200"]
-    return {"network.spectral_radius": radii}, seeds, overrides
+    grid = {"network.spectral_radius": radii}
+    if quick:
+        return [("N=100", grid, seeds, ["task.train_steps=1000", "task.test_steps=500"])]
+    return [("N=200", grid, seeds, ["network.n=200"]), ("N=1000", grid, seeds, ["network.n=1000"])]
 
 
 def _plain_loop(grid, seeds, overrides, root_seed=0) -> tuple[float, float]:
@@ -63,8 +65,6 @@ def _plain_loop(grid, seeds, overrides, root_seed=0) -> tuple[float, float]:
 
 
 def run(quick: bool) -> list[dict]:
-    grid, seeds, overrides = _setup(quick)
-    n_points = len(next(iter(grid.values()))) * seeds
     tmp = Path(tempfile.mkdtemp(prefix="bench-scan-"))
     # warm the numba cache so no row pays compilation
     nl.run(
@@ -74,6 +74,17 @@ def run(quick: bool) -> list[dict]:
         figure=False,
     )
     rows = []
+    n_points = 0
+    for size, grid, seeds, overrides in _setups(quick):
+        n_points = len(next(iter(grid.values()))) * seeds
+        rows += _scan_rows(tmp, size, grid, seeds, overrides, n_points)
+    rows += _sleep_control(tmp, n_points)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def _scan_rows(tmp, size, grid, seeds, overrides, n_points) -> list[dict]:
+    rows = []
     loop_s, loop_point_s, loop_nrmse = _plain_loop(grid, seeds, overrides)
     runs = [
         ("synchronous", {"scheduler": "synchronous"}, 1),
@@ -82,7 +93,7 @@ def run(quick: bool) -> list[dict]:
     ]
     base = None
     for label, kw, n_workers in runs:
-        out = tmp / f"{label.replace(' ', '-')}.zarr"
+        out = tmp / f"{size}-{label.replace(' ', '-')}.zarr"
         cpu0 = time.process_time()
         ds = scan(
             "esn",
@@ -105,7 +116,7 @@ def run(quick: bool) -> list[dict]:
             base = wall
         rows.append(
             {
-                "case": f"esn/narma10 {n_points} points, {label}",
+                "case": f"esn {size}/narma10 {n_points} points, {label}",
                 # other processes on the machine distort every wall time: 1-minute load average
                 "load": round(os.getloadavg()[0], 1),
                 "ok": int((ds["status"] == "ok").sum()),
@@ -128,7 +139,7 @@ def run(quick: bool) -> list[dict]:
         )
     rows.append(
         {
-            "case": f"esn/narma10 {n_points} points, plain loop",
+            "case": f"esn {size}/narma10 {n_points} points, plain loop",
             "ours_s": loop_s,
             "peer": "plain loop",
             "peer_s": loop_s,
@@ -137,8 +148,6 @@ def run(quick: bool) -> list[dict]:
             "overhead_ms_per_point": 1e3 * (loop_s - loop_point_s) / n_points,
         }
     )
-    rows += _sleep_control(tmp, n_points)
-    shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 
