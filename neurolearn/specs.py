@@ -189,32 +189,28 @@ MODEL_SECTIONS = ("network", "rule", "readout", "train")
 TASK_SECTIONS = ("task", "metric")
 
 
-def _family_of(raw: dict, where: str):
-    net = raw.get("network")
-    if not isinstance(net, dict) or "kind" not in net:
-        raise SpecError(f"{where}: a model spec needs a [network] table with a 'kind' key.")
-    kind = net["kind"]
-    if kind not in registry.MODEL_FAMILIES:
+def _module_of(raw: dict, where: str, section: str, spec: str, known: dict, load):
+    """The module that declares ``[section]``'s kind, from the raw TOML of a ``spec`` file."""
+    table = raw.get(section)
+    if not isinstance(table, dict) or "kind" not in table:
+        raise SpecError(f"{where}: a {spec} spec needs a [{section}] table with a 'kind' key.")
+    kind = table["kind"]
+    if kind not in known:
         raise SpecError(
-            f"{where}: network.kind: unknown network kind {kind!r}."
-            f"{did_you_mean(str(kind), registry.MODEL_FAMILIES)} "
-            f"Known kinds: {', '.join(sorted(registry.MODEL_FAMILIES))}."
+            f"{where}: {section}.kind: unknown {section} kind {kind!r}."
+            f"{did_you_mean(str(kind), known)} Known kinds: {', '.join(sorted(known))}."
         )
-    return registry.family_module(kind)
+    return load(kind)
+
+
+def _family_of(raw: dict, where: str):
+    return _module_of(
+        raw, where, "network", "model", registry.MODEL_FAMILIES, registry.family_module
+    )
 
 
 def _task_of(raw: dict, where: str):
-    task = raw.get("task")
-    if not isinstance(task, dict) or "kind" not in task:
-        raise SpecError(f"{where}: a task spec needs a [task] table with a 'kind' key.")
-    kind = task["kind"]
-    if kind not in registry.TASK_MODULES:
-        raise SpecError(
-            f"{where}: task.kind: unknown task kind {kind!r}."
-            f"{did_you_mean(str(kind), registry.TASK_MODULES)} "
-            f"Known kinds: {', '.join(sorted(registry.TASK_MODULES))}."
-        )
-    return registry.task_module(kind)
+    return _module_of(raw, where, "task", "task", registry.TASK_MODULES, registry.task_module)
 
 
 def load_model(name_or_path, overrides=()) -> SpecDoc:
