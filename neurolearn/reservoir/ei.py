@@ -435,9 +435,10 @@ class EIReservoir(ReservoirBase):
             return float(self.mean_rates(u).mean())
 
         lo, hi = 0.0, 1.0
-        while mean_rate(hi) > target and hi < 1e6:
-            lo, hi = hi, hi * 2.0
-        if mean_rate(lo) < target:
+        rate_lo = None  # the rate at lo, once known from the doubling
+        while (rate_hi := mean_rate(hi)) > target and hi < 1e6:
+            lo, hi, rate_lo = hi, hi * 2.0, rate_hi
+        if (rate_lo if rate_lo is not None else mean_rate(lo)) < target:
             # even without inhibition the population is below its mean target
             self.inh_w_ = base * 0.0
             self.inhibition_scale_ = 0.0

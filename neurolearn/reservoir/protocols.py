@@ -184,13 +184,13 @@ def mackey_glass_prediction(
     x = series[adapt_steps:]
     split = washout + train_steps
     end = split + test_steps
-    states = reservoir.run(x[:end, None])
+    train_states = reservoir.run(x[:split, None])
+    after_training = reservoir.last_state_  # the state after x[split - 1]: free runs start here
+    test_states = reservoir.run(x[split:end, None], continue_state=True)
     target = x[1 : end + 1, None]
-    readout = Readout(ridge=ridge, washout=washout).fit(states[:split], target[:split])
-    one_step = readout.predict(states[split:end])
-    # free run from the last teacher-forced state (after x[split - 1])
-    reservoir.run(x[:split, None])
-    free = reservoir.free_run(readout, free_run_steps)
+    readout = Readout(ridge=ridge, washout=washout).fit(train_states, target[:split])
+    one_step = readout.predict(test_states)
+    free = reservoir.free_run(readout, free_run_steps, initial_state=after_training)
     truth = x[split : split + free_run_steps, None]
     return {
         "nrmse_one_step": nrmse(target[split:end], one_step),
