@@ -257,34 +257,18 @@ def _run_numba(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
     done, first_below = 0, None
     if thr > 0 and train_curve[0] < thr:
         first_below = 0
+
+    def epochs(orders, start, threshold):
+        return train_minibatch_epochs(
+            w1, w2, fb, feedback is not None, x, y, x_test, y_test, s1, s2, orders, step,
+            int(trainer.batch_size), act, out_act, norm1, norm2, int(trainer.record_every),
+            start, threshold, train_curve, test_curve,
+        )  # fmt: skip
+
     while done < trainer.epochs and not (first_below is not None and trainer.stop_at_threshold):
         n = min(chunk, trainer.epochs - done)
         orders = epoch_orders(order_rng, n, n_train)
-        this_thr = thr if first_below is None else 0.0
-        ran, status = train_minibatch_epochs(
-            w1,
-            w2,
-            fb,
-            feedback is not None,
-            x,
-            y,
-            x_test,
-            y_test,
-            s1,
-            s2,
-            orders,
-            step,
-            int(trainer.batch_size),
-            act,
-            out_act,
-            norm1,
-            norm2,
-            int(trainer.record_every),
-            done,
-            this_thr,
-            train_curve,
-            test_curve,
-        )
+        ran, status = epochs(orders, done, thr if first_below is None else 0.0)
         if status == -1:
             raise DivergenceError(
                 f"student weights became non-finite at epoch {done + ran} "
@@ -295,30 +279,7 @@ def _run_numba(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
             first_below = done + ran
             if not trainer.stop_at_threshold and ran < n:
                 # The kernel stops at the threshold; continue the same chunk without it.
-                rest, status = train_minibatch_epochs(
-                    w1,
-                    w2,
-                    fb,
-                    feedback is not None,
-                    x,
-                    y,
-                    x_test,
-                    y_test,
-                    s1,
-                    s2,
-                    orders[ran:],
-                    step,
-                    int(trainer.batch_size),
-                    act,
-                    out_act,
-                    norm1,
-                    norm2,
-                    int(trainer.record_every),
-                    done + ran,
-                    0.0,
-                    train_curve,
-                    test_curve,
-                )
+                rest, status = epochs(orders[ran:], done + ran, 0.0)
                 if status == -1:
                     raise DivergenceError(
                         f"student weights became non-finite at epoch {done + ran + rest}.",
