@@ -10,6 +10,8 @@ Spec files reuse the same constraints, so a bad value reads the same from Python
 
 from __future__ import annotations
 
+import copy
+import inspect
 import math
 import numbers
 from collections.abc import Sequence
@@ -32,6 +34,9 @@ __all__ = [
     "check_param",
     "check_params",
     "check_array",
+    "init_param_names",
+    "snapshot_params",
+    "changed_params",
 ]
 
 
@@ -214,7 +219,10 @@ def check_array(
 ) -> np.ndarray:
     """Convert to a contiguous array and check dimensions, shape and finiteness.
 
-    ``shape`` entries that are ``None`` are free. ``shape_doc`` names the axes in the message,
+    Only real numbers are accepted: complex, string, bytes and object arrays raise
+    :class:`~neurolearn.errors.ParameterTypeError` (they would otherwise lose their imaginary
+    part, be parsed, or fail inside a kernel). ``shape`` entries that are ``None`` are free.
+    ``shape_doc`` names the axes in the message,
     e.g. ``"(T, 3)"``.
 
     Examples
@@ -222,13 +230,7 @@ def check_array(
     >>> check_array("ESN", "u", [[0.1], [0.2]], ndim=2, shape=(None, 1), shape_doc="(T, 1)").shape
     (2, 1)
     """
-    try:
-        arr = np.ascontiguousarray(value, dtype=dtype)
-    except (TypeError, ValueError):
-        raise ParameterTypeError(
-            f"The '{name}' parameter of {owner} must be an array of numbers. "
-            f"Got {type(value).__name__} instead."
-        ) from None
+    arr = _numeric_array(owner, name, value, dtype)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -252,6 +254,45 @@ def check_array(
             f"The '{name}' parameter of {owner} must be finite. Got {bad} NaN/Inf value(s) instead."
         )
     return arr
+
+
+def _numeric_array(owner: str, name: str, value: Any, dtype) -> np.ndarray:
+    """``value`` as a contiguous array of ``dtype``, refusing what would convert silently.
+
+    Complex numbers would lose their imaginary part, strings would be parsed ("1.5" -> 1.5),
+    objects (None, mixed types) would fail or turn into NaN, and non-integral floats would be
+    truncated for an integer ``dtype``; all of these are refused with the parameter's name.
+    """
+
+    def refuse(what: str) -> ParameterTypeError:
+        return ParameterTypeError(
+            f"The '{name}' parameter of {owner} must be an array of real numbers. "
+            f"Got {what} instead."
+        )
+
+    if isinstance(value, str | bytes):
+        raise refuse(f"a {type(value).__name__}")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise refuse(f"{type(value).__name__} ({exc})") from None
+    kind = raw.dtype.kind
+    if kind == "c":
+        raise refuse(f"a complex array (dtype {raw.dtype})")
+    if kind not in "biuf":
+        raise refuse(f"an array of dtype {raw.dtype}")
+    target = np.dtype(dtype)
+    if target.kind in "iu" and kind == "f":
+        finite = raw[np.isfinite(raw)]
+        if raw.size and (finite.size != raw.size or np.any(finite != np.round(finite))):
+            raise ParameterError(
+                f"The '{name}' parameter of {owner} must hold integers. "
+                "Got non-integral or non-finite values instead."
+            )
+    try:
+        return np.ascontiguousarray(raw, dtype=target)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise refuse(f"values that do not fit {target} ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -313,3 +354,85 @@ class Distribution(Constraint):
         if dist == "normal" and not out["std"] > 0:
             raise _Invalid(False)
         return out
+
+
+# -- what a model was built from -------------------------------------------------------------
+# Public models draw their weights on first use. They record the constructor parameters the
+# weights were built from and compare them on every later use, so a parameter changed after the
+# first run either rebuilds the model or takes effect, and is never silently ignored.
+
+
+def init_param_names(obj) -> tuple[str, ...]:
+    """Names of the keyword parameters of ``type(obj).__init__`` (the model's parameters).
+
+    Examples
+    --------
+    >>> class Model:
+    ...     def __init__(self, *, n=1, seed=None):
+    ...         self.n, self.seed = n, seed
+    >>> init_param_names(Model())
+    ('n', 'seed')
+    """
+    sig = inspect.signature(type(obj).__init__)
+    return tuple(
+        name
+        for name, par in sig.parameters.items()
+        if name != "self" and par.kind in (par.KEYWORD_ONLY, par.POSITIONAL_OR_KEYWORD)
+    )
+
+
+def _frozen(value: Any) -> Any:
+    # a Generator or SeedSequence is compared by identity: copying it would make every
+    # comparison fail once the model has drawn from it
+    if isinstance(value, np.random.Generator | np.random.SeedSequence):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an uncopyable object is compared by identity
+        return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.random.Generator | np.random.SeedSequence) or isinstance(
+        b, np.random.Generator | np.random.SeedSequence
+    ):
+        return a is b
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            a_arr, b_arr = np.asarray(a), np.asarray(b)
+            return a_arr.shape == b_arr.shape and bool(np.array_equal(a_arr, b_arr))
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is not type(b) and not (
+        isinstance(a, numbers.Number) and isinstance(b, numbers.Number)
+    ):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+def snapshot_params(obj, names) -> dict:
+    """A copy of the parameters ``names`` of ``obj``, to compare with later values.
+
+    Examples
+    --------
+    >>> class Model:
+    ...     def __init__(self, *, n=1, rates=(0.1, 0.2)):
+    ...         self.n, self.rates = n, rates
+    >>> m = Model(); built = snapshot_params(m, ("n", "rates"))
+    >>> m.n = 2
+    >>> changed_params(built, m, ("n", "rates"))
+    ['n']
+    """
+    return {name: _frozen(getattr(obj, name)) for name in names}
+
+
+def changed_params(built: dict, obj, names) -> list[str]:
+    """The names among ``names`` whose current value on ``obj`` differs from ``built``."""
+    return [name for name in names if name in built and not _same(built[name], getattr(obj, name))]

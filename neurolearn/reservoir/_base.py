@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Interval, check_array, check_param
+from neurolearn._params import (
+    Interval,
+    changed_params,
+    check_array,
+    check_param,
+    init_param_names,
+    snapshot_params,
+)
 from neurolearn.backend import resolve_backend
-from neurolearn.errors import NotFittedError, ParameterError
+from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
 from neurolearn.reservoir._engine import Net, closed_loop, simulate
 
 __all__ = ["ReservoirBase", "run_batch"]
 
 
 class ReservoirBase:
-    """Common methods; subclasses implement ``_build()`` (draw weights) and ``_net()``."""
+    """Common methods; subclasses implement ``_build()`` (draw weights), ``_compile()`` and
+    ``_net()``.
+
+    Every use (``run``, ``iter_states``, ``free_run``, ``adapt``, ...) validates the parameters
+    again. A parameter in ``_runtime_params`` that changed since the weights were drawn takes
+    effect by recompiling the network with the same weights; any other changed parameter is
+    structural and redraws the weights from ``seed`` (learned state such as adaptation is lost).
+    """
+
+    #: parameters that do not enter the drawn weights: a change recompiles, it does not redraw
+    _runtime_params: tuple[str, ...] = ("backend", "device")
 
     def _owner(self) -> str:
         return type(self).__name__
@@ -24,11 +41,35 @@ class ReservoirBase:
         self._validate()
         self._build()
         self.last_state_ = None
+        self._weights_given_ = False
+        self._built_params_ = snapshot_params(self, init_param_names(self))
         return self
 
+    def _structural_params(self) -> tuple[str, ...]:
+        return tuple(k for k in init_param_names(self) if k not in self._runtime_params)
+
     def _ensure_initialized(self):
-        if not hasattr(self, "w_in_"):
+        """Validate the parameters; draw, redraw or recompile as their changes require."""
+        self._validate()
+        built = getattr(self, "_built_params_", None)
+        if built is None or not hasattr(self, "w_in_"):
             self.initialize()
+            return
+        structural = changed_params(built, self, self._structural_params())
+        if structural:
+            if getattr(self, "_weights_given_", False):
+                name = structural[0]
+                raise ParameterError(
+                    f"The '{name}' parameter of {self._owner()} changed from {built[name]!r} to "
+                    f"{getattr(self, name)!r}, but this reservoir was made from given weights "
+                    f"(from_weights), which cannot be redrawn. Set it back or build a new one."
+                )
+            self.initialize()
+            return
+        runtime = changed_params(built, self, self._runtime_params)
+        if runtime:
+            self._compile()
+            built.update(snapshot_params(self, runtime))
 
     # -- inputs -----------------------------------------------------------------------------
     def _check_input(self, u, name="u"):
@@ -54,15 +95,33 @@ class ReservoirBase:
         return arr
 
     def _initial(self, initial_state, n_batch):
-        n = self.n
+        n = self._net().n
         if initial_state is None:
             v0 = np.zeros((n_batch, n))
             s0 = np.stack([self._net().initial_output(v0[0])] * n_batch)
             return s0, v0
-        s0, v0 = initial_state
-        s0 = np.broadcast_to(np.asarray(s0, dtype=np.float64), (n_batch, n)).copy()
-        v0 = np.broadcast_to(np.asarray(v0, dtype=np.float64), (n_batch, n)).copy()
+        s0, v0 = self._check_initial_state(initial_state, n_batch)
         return s0, v0
+
+    def _check_initial_state(self, initial_state, n_batch: int, name: str = "initial_state"):
+        """``(state, potential)``, each of shape (n,) or (n_batch, n), as (n_batch, n) copies."""
+        n = self._net().n
+        want = f"a tuple (state, potential) of arrays of shape ({n},) or ({n_batch}, {n})"
+        if not isinstance(initial_state, tuple | list) or len(initial_state) != 2:
+            raise ParameterTypeError(
+                f"The '{name}' parameter of {self._owner()} must be {want} (the form of "
+                f"last_state_). Got {type(initial_state).__name__} instead."
+            )
+        out = []
+        for part in initial_state:
+            arr = check_array(self._owner(), name, part, ndim=(1, 2), shape_doc=want)
+            if arr.shape not in ((n,), (1, n), (n_batch, n)):
+                raise ParameterError(
+                    f"The '{name}' parameter of {self._owner()} must be {want}. "
+                    f"Got an array of shape {arr.shape} instead."
+                )
+            out.append(np.broadcast_to(arr, (n_batch, n)).copy())
+        return out[0], out[1]
 
     # -- running ----------------------------------------------------------------------------
     def run(self, u, *, initial_state=None, continue_state: bool = False):
@@ -138,12 +197,20 @@ class ReservoirBase:
                 f"free_run needs a readout from {self.n} states to {self.n_inputs} outputs. "
                 f"Got coefficients of shape {readout.coef_.shape} instead."
             )
-        state = initial_state if initial_state is not None else self.last_state_
-        if state is None:
-            raise NotFittedError("free_run needs a starting state: run a warm-up input first.")
-        _, outputs = closed_loop(
-            self._net(), readout.coef_.T, readout.intercept_, state[0], state[1], n_steps
+        if initial_state is None:
+            if self.last_state_ is None:
+                raise NotFittedError("free_run needs a starting state: run a warm-up input first.")
+            initial_state = self.last_state_
+        s0, v0 = self._check_initial_state(initial_state, 1)
+        coef = check_array(self._owner(), "readout.coef_", readout.coef_, ndim=2)
+        intercept = check_array(
+            self._owner(),
+            "readout.intercept_",
+            readout.intercept_,
+            shape=(self.n_inputs,),
+            shape_doc=f"({self.n_inputs},)",
         )
+        _, outputs = closed_loop(self._net(), coef.T, intercept, s0[0], v0[0], n_steps)
         return outputs
 
     def _backend(self):

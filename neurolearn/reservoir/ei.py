@@ -141,6 +141,13 @@ class EIReservoir(ReservoirBase):
     backend : {"numba", "torch", "numpy"} or None, default=None
     device : str or None, default=None
 
+    Parameters are validated on every use. ``gain``, ``threshold``, ``leak``, ``adaptation``,
+    ``learning_rate``, ``record_every``, ``backend`` and ``device`` take effect on the next use
+    with the current (possibly adapted) weights; adapted weights were tuned under the old values,
+    so call :meth:`adapt` again to re-adapt. A change of any other parameter (sizes, in-degrees,
+    weight and input parameters, ``balance``, ``target_rate``, ``seed``) redraws the weights on
+    the next use and discards the adaptation.
+
     Attributes
     ----------
     exc_idx_, exc_w_ : ndarray of shape (n, in_degree_exc)
@@ -230,6 +237,17 @@ class EIReservoir(ReservoirBase):
         self.seed = seed
         self.backend = backend
         self.device = device
+
+    _runtime_params = (
+        "gain",
+        "threshold",
+        "leak",
+        "adaptation",
+        "learning_rate",
+        "record_every",
+        "backend",
+        "device",
+    )
 
     _constraints = {
         "n": Interval(int, 2, None),

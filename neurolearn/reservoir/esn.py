@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from neurolearn._params import Interval, NoneOr, Options, check_array, check_params
+from neurolearn._params import (
+    Interval,
+    NoneOr,
+    Options,
+    check_array,
+    check_params,
+    init_param_names,
+    snapshot_params,
+)
 from neurolearn._rng import as_generator
+from neurolearn.errors import ParameterError
 from neurolearn.reservoir._base import ReservoirBase
 from neurolearn.reservoir._engine import KIND_ESN, Net
 
@@ -58,6 +67,12 @@ class ESN(ReservoirBase):
     backend : {"numba", "torch", "numpy"} or None, default=None
     device : str or None, default=None
 
+    Parameters are validated on every use. ``leak``, ``backend`` and ``device`` take effect on
+    the next run with the same weights; a change of any other parameter (``n``, ``n_inputs``,
+    ``spectral_radius``, ``density``, the input and bias parameters, ``seed``) redraws the
+    weights on the next run, so the model then equals a new one built with the new values.
+    A reservoir made by :meth:`from_weights` refuses such a change.
+
     Attributes
     ----------
     W_ : scipy.sparse.csr_matrix of shape (n, n)
@@ -105,6 +120,8 @@ class ESN(ReservoirBase):
         self.backend = backend
         self.device = device
 
+    _runtime_params = ("leak", "backend", "device")
+
     _constraints = {
         "n": Interval(int, 1, None),
         "spectral_radius": Interval(float, 0, None),
@@ -143,9 +160,12 @@ class ESN(ReservoirBase):
         self.W_ = sp.csr_matrix(W, dtype=np.float64)
         self.w_in_ = np.ascontiguousarray(w_in, dtype=np.float64)
         self.bias_ = np.ascontiguousarray(bias, dtype=np.float64)
-        self._compiled = Net(
-            KIND_ESN, self.W_, self.w_in_, self.bias_, np.full(self.n, float(self.leak))
-        )
+        self._compile()
+
+    def _compile(self):
+        n = self.W_.shape[0]
+        leak = np.full(n, float(self.leak))
+        self._compiled = Net(KIND_ESN, self.W_, self.w_in_, self.bias_, leak)
 
     def _net(self) -> Net:
         return self._compiled
@@ -160,8 +180,18 @@ class ESN(ReservoirBase):
         >>> esn.run(np.ones((2, 1)))[1].round(4).tolist()
         [0.8811, 0.8811, 0.8811]
         """
-        W = sp.csr_matrix(W, dtype=np.float64)
+        if sp.issparse(W):
+            W = sp.csr_matrix(W)
+            check_array("ESN", "W", W.data)  # real and finite, without densifying
+            W = sp.csr_matrix(W, dtype=np.float64)
+        else:
+            W = sp.csr_matrix(check_array("ESN", "W", W, ndim=2))
         n = W.shape[0]
+        if W.shape != (n, n):
+            raise ParameterError(
+                "The 'W' parameter of ESN.from_weights must be square. "
+                f"Got shape {W.shape} instead."
+            )
         w_in = check_array("ESN", "w_in", w_in, ndim=2, shape=(n, None), shape_doc=f"({n}, d)")
         bias = (
             np.zeros(n)
@@ -172,4 +202,6 @@ class ESN(ReservoirBase):
         esn._validate()
         esn._set_weights(W, w_in, bias)
         esn.last_state_ = None
+        esn._weights_given_ = True
+        esn._built_params_ = snapshot_params(esn, init_param_names(esn))
         return esn

@@ -65,18 +65,23 @@ class Readout:
     def _sequences(states, targets, washout):
         """Normalise to lists of (T_i, n) states and (T_i, k) targets, washout removed."""
         if isinstance(states, list | tuple):
+            if not states:
+                raise ParameterError(
+                    "The 'states' parameter of Readout must be an array or a non-empty list of "
+                    "state sequences. Got an empty list instead."
+                )
             xs = [check_array("Readout", "states", s, ndim=2, shape_doc="(T, n)") for s in states]
             if not isinstance(targets, list | tuple) or len(targets) != len(xs):
                 raise ParameterError(
                     "The 'targets' parameter of Readout must be a list with one array per "
                     f"state sequence ({len(xs)}). Got {type(targets).__name__} instead."
                 )
-            ys = [np.asarray(t, dtype=np.float64) for t in targets]
+            ys = [check_array("Readout", "targets", t, ndim=(1, 2)) for t in targets]
         else:
             x = check_array(
                 "Readout", "states", states, ndim=(2, 3), shape_doc="(T, n) or (B, T, n)"
             )
-            y = np.asarray(targets, dtype=np.float64)
+            y = check_array("Readout", "targets", targets, ndim=(1, 2, 3))
             if x.ndim == 3:
                 xs = list(x)
                 ys = list(y) if y.ndim >= 2 and y.shape[0] == x.shape[0] else None
@@ -89,6 +94,11 @@ class Readout:
                 xs, ys = [x], [y]
         out_x, out_y = [], []
         for x, y in zip(xs, ys, strict=True):
+            if x.shape[0] == 0 or x.shape[1] == 0:
+                raise ParameterError(
+                    "The 'states' parameter of Readout must have at least one time step and one "
+                    f"state. Got shape {x.shape} instead."
+                )
             y = check_array("Readout", "targets", y[:, None] if y.ndim == 1 else y, ndim=2)
             if y.shape[0] != x.shape[0]:
                 raise ParameterError(
