@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, NoneOr, Options, check_param
+from neurolearn._params import Boolean, Interval, NoneOr, Options, check_array, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import ParameterError, ParameterTypeError
 from neurolearn.teacher.networks import TwoLayerNetwork
 from neurolearn.teacher.rules import LearningRule
-from neurolearn.teacher.training import epoch_orders
+from neurolearn.teacher.training import check_data, epoch_orders
 
 __all__ = ["EnsembleHistory", "EnsembleTrainer", "train_ensemble_arrays"]
 
@@ -273,8 +273,7 @@ class EnsembleTrainer:
                 f"activations. Got {sorted(sizes)}."
             )
         for s in students:
-            if not hasattr(s, "w1_"):
-                s.initialize()
+            s._prepare_for_training()
         n = len(students)
         rules = self.rules if isinstance(self.rules, list | tuple) else [self.rules] * n
         if len(rules) != n or not all(isinstance(r, LearningRule) for r in rules):
@@ -297,10 +296,23 @@ class EnsembleTrainer:
             raise ParameterError(
                 f"{owner}.fit needs one data set or one per student ({n}). Got {len(sets)}."
             )
+        for d in sets:
+            check_data(owner, d)
         xs = np.stack([first.check_inputs(d.x_train, "x_train") for d in sets])
         xts = np.stack([first.check_inputs(d.x_test, "x_test") for d in sets])
-        ys = np.stack([np.asarray(d.y_train, float) for d in sets])
-        yts = np.stack([np.asarray(d.y_test, float) for d in sets])
+        n_out = first.n_outputs
+        ys = np.stack(
+            [
+                check_array(owner, "y_train", d.y_train, shape=(x.shape[0], n_out))
+                for d, x in zip(sets, xs, strict=True)
+            ]
+        )
+        yts = np.stack(
+            [
+                check_array(owner, "y_test", d.y_test, shape=(x.shape[0], n_out))
+                for d, x in zip(sets, xts, strict=True)
+            ]
+        )
         signs = [r.signs(first.n_inputs, first.n_hidden) for r in rules]
         fbs = [
             r.feedback(first.n_outputs, first.n_hidden, st[0])

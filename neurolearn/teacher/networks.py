@@ -18,7 +18,15 @@ import math
 
 import numpy as np
 
-from neurolearn._params import Interval, NoneOr, Options, check_array, check_param
+from neurolearn._params import (
+    Interval,
+    NoneOr,
+    Options,
+    changed_params,
+    check_array,
+    check_param,
+    snapshot_params,
+)
 from neurolearn._rng import as_generator
 
 __all__ = [
@@ -178,6 +186,10 @@ def initial_weights(n_inputs, n_hidden, n_outputs, init, init_scale, rng):
     return w1, w2
 
 
+#: parameters the weights are drawn from (the activations are not among them)
+_STRUCTURAL = ("n_inputs", "n_hidden", "n_outputs", "init", "init_scale", "seed")
+
+
 class TwoLayerNetwork:
     r"""A two-layer network ``y = phi_out(W2 phi(W1 x))`` without biases (student or teacher).
 
@@ -199,6 +211,12 @@ class TwoLayerNetwork:
     init_scale : float, default=1.0
         ``r`` in ``U(-r/sqrt(M), r/sqrt(M))`` (the paper uses r = 2 for students, 1 for teachers).
     seed : int, numpy.random.Generator or None, default=None
+
+    Parameters are validated on every use. ``activation`` and ``output_activation`` take
+    effect on the next prediction or training run. The other parameters define the weights: after
+    a change, :meth:`predict` and :meth:`error` raise until :meth:`initialize` redraws them, and a
+    trainer's ``fit`` redraws them itself (weights given by :meth:`set_weights` are never
+    redrawn: a trainer raises instead).
 
     Attributes
     ----------
@@ -260,6 +278,8 @@ class TwoLayerNetwork:
         self.w1_, self.w2_ = initial_weights(
             self.n_inputs, self.n_hidden, self.n_outputs, self.init, float(self.init_scale), rng
         )
+        self._weights_given_ = False
+        self._built_params_ = snapshot_params(self, _STRUCTURAL)
         return self
 
     def set_weights(self, w1, w2) -> TwoLayerNetwork:
@@ -283,16 +303,57 @@ class TwoLayerNetwork:
             shape=(self.n_outputs, self.n_hidden),
             shape_doc="(n_outputs, n_hidden)",
         ).copy()
+        self._weights_given_ = True
+        self._built_params_ = snapshot_params(self, _STRUCTURAL)
         return self
 
     def _check_fitted(self):
+        """Validate the parameters and the weights before they reach a kernel."""
+        owner = type(self).__name__
         if not hasattr(self, "w1_"):
             from neurolearn.errors import NotFittedError
 
             raise NotFittedError(
-                f"This {type(self).__name__} has no weights yet. Call initialize() or "
-                "set_weights() first."
+                f"This {owner} has no weights yet. Call initialize() or set_weights() first."
             )
+        self._validate()
+        built = getattr(self, "_built_params_", {})
+        changed = changed_params(built, self, _STRUCTURAL)
+        if changed:
+            from neurolearn.errors import ParameterError
+
+            name = changed[0]
+            raise ParameterError(
+                f"The '{name}' parameter of {owner} changed from {built[name]!r} to "
+                f"{getattr(self, name)!r} after the weights were made. Call initialize() to "
+                "redraw them or set_weights() to give new ones."
+            )
+        self.w1_ = check_array(
+            owner,
+            "w1_",
+            self.w1_,
+            shape=(self.n_hidden, self.n_inputs),
+            shape_doc=f"({self.n_hidden}, {self.n_inputs})",
+        )
+        self.w2_ = check_array(
+            owner,
+            "w2_",
+            self.w2_,
+            shape=(self.n_outputs, self.n_hidden),
+            shape_doc=f"({self.n_outputs}, {self.n_hidden})",
+        )
+
+    def _prepare_for_training(self):
+        """Weights for a trainer: drawn on first use, redrawn after a structural change."""
+        if not hasattr(self, "w1_"):
+            self.initialize()
+            return
+        self._validate()
+        built = getattr(self, "_built_params_", {})
+        if changed_params(built, self, _STRUCTURAL) and not getattr(self, "_weights_given_", True):
+            self.initialize()
+            return
+        self._check_fitted()
 
     def check_inputs(self, x, name: str = "x") -> np.ndarray:
         """``x`` as a float array of shape (n_samples, n_inputs), finite."""

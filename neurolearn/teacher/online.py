@@ -130,6 +130,8 @@ class OnlineTrainer:
                     f"The '{name}' parameter of {owner}.fit must be an initialised "
                     f"TwoLayerNetwork. Got {net!r} instead."
                 )
+        student._prepare_for_training()
+        teacher._check_fitted()
         if teacher.n_inputs != student.n_inputs or teacher.n_outputs != student.n_outputs:
             from neurolearn.errors import ParameterError
 

@@ -50,6 +50,17 @@ class TrainingHistory:
     epochs_to_threshold: float
 
 
+def check_data(owner: str, data, name: str = "data") -> None:
+    """``data`` must carry ``x_train``, ``y_train``, ``x_test`` and ``y_test`` (a TeacherData)."""
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if not hasattr(data, k)]
+    if missing:
+        raise ParameterTypeError(
+            f"The '{name}' parameter of {owner}.fit must be a TeacherData (from "
+            f"make_teacher_data) with x_train, y_train, x_test and y_test. Got "
+            f"{type(data).__name__} instead."
+        )
+
+
 def epoch_orders(rng: np.random.Generator, n_epochs: int, n_samples: int) -> np.ndarray:
     """``(n_epochs, n_samples)`` int64 array: one fresh permutation of the data per epoch.
 
@@ -174,8 +185,8 @@ class MinibatchTrainer:
                 f"The 'student' parameter of {owner}.fit must be a TwoLayerNetwork. "
                 f"Got {type(student).__name__} instead."
             )
-        if not hasattr(student, "w1_"):
-            student.initialize()
+        check_data(owner, data)
+        student._validate()
         x = student.check_inputs(data.x_train, "x_train")
         x_test = student.check_inputs(data.x_test, "x_test")
         y = check_array(
@@ -192,6 +203,7 @@ class MinibatchTrainer:
             shape=(x_test.shape[0], student.n_outputs),
             shape_doc=f"(n_test, {student.n_outputs})",
         )
+        student._prepare_for_training()
         input_signs, hidden_signs = rule.signs(student.n_inputs, student.n_hidden)
         fb_rng, order_rng = as_generator(self.seed, owner).spawn(2)
         feedback = rule.feedback(student.n_outputs, student.n_hidden, fb_rng)
