@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn._params import Interval, check_array, check_param
-from neurolearn.errors import DivergenceError, ParameterTypeError
+from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeError
 from neurolearn.zo.rules import SPSA, EvolutionStrategies, Rule, WeightPerturbation, noise_seed
 
 __all__ = ["zo_gradient", "minimize"]
@@ -30,8 +30,22 @@ def _direction(key: int, step: int, probe: int, d: int, rademacher: bool) -> np.
     return out
 
 
-def _loss(loss, theta) -> float:
-    value = float(loss(theta))
+def _loss(loss, theta, owner: str = "zo_gradient") -> float:
+    """``loss(theta)`` as a finite float, or a clear error naming the ``loss`` parameter."""
+    raw = loss(theta)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ParameterTypeError(
+            f"The 'loss' parameter of {owner} must return a real scalar. "
+            f"Got {type(raw).__name__} {raw!r} instead."
+        ) from None
+    if not np.isfinite(value):
+        raise ParameterError(
+            f"The 'loss' parameter of {owner} returned {value} (non-finite) at a parameter "
+            "vector with |theta| = "
+            f"{float(np.linalg.norm(theta)):.4g}; the estimate needs finite loss values."
+        )
     return value
 
 
@@ -54,9 +68,21 @@ def zo_gradient(loss, theta, rule: Rule, *, key: int, step: int = 0):
             "The 'rule' parameter of zo_gradient must be a WeightPerturbation, SPSA or "
             f"EvolutionStrategies (rules that only need loss values). Got {rule!r} instead."
         )
+    if not callable(loss):
+        raise ParameterTypeError(
+            f"The 'loss' parameter of zo_gradient must be a callable loss(theta) -> float. "
+            f"Got {type(loss).__name__} instead."
+        )
     p = rule.checked()
-    theta = check_array("zo_gradient", "theta", theta, ndim=1)
+    theta = check_array("zo_gradient", "theta", theta, ndim=1, shape_doc="(d,)")
     d = theta.shape[0]
+    if d == 0:
+        raise ParameterError(
+            "The 'theta' parameter of zo_gradient must hold at least one parameter. "
+            "Got an empty array instead."
+        )
+    key = check_param("zo_gradient", "key", key, Interval(int, 0, 2**64 - 1))
+    step = check_param("zo_gradient", "step", step, Interval(int, 0, None))
     sigma = p["sigma"]
     grad = np.zeros(d)
     calls = 0
@@ -115,11 +141,25 @@ def minimize(loss, theta0, rule: Rule, *, steps: int, seed=None):
     key = noise_seed(seed)
     losses = np.empty(steps)
     calls = 0
+    if not callable(loss):
+        raise ParameterTypeError(
+            f"The 'loss' parameter of minimize must be a callable loss(theta) -> float. "
+            f"Got {type(loss).__name__} instead."
+        )
     for step in range(steps):
-        grad, used = zo_gradient(loss, theta, rule, key=key, step=step)
+        try:
+            grad, used = zo_gradient(loss, theta, rule, key=key, step=step)
+        except ParameterError as exc:
+            if step == 0:
+                raise
+            # the loss was finite around theta0: a non-finite value later is the run diverging
+            raise DivergenceError(f"{rule.name} diverged at step {step}: {exc}", step=step) from exc
         calls += used
         theta -= lr * grad
-        losses[step] = _loss(loss, theta)
-        if not np.isfinite(losses[step]) or not np.all(np.isfinite(theta)):
+        if not np.all(np.isfinite(theta)):
             raise DivergenceError(f"{rule.name} diverged at step {step}.", step=step)
+        try:
+            losses[step] = _loss(loss, theta, "minimize")
+        except ParameterError as exc:
+            raise DivergenceError(f"{rule.name} diverged at step {step}: {exc}", step=step) from exc
     return theta, losses, calls

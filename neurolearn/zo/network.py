@@ -45,6 +45,25 @@ def _layout(sizes, bias: bool) -> Layout:
     return Layout(sizes, w_off, b_off, pos)
 
 
+def _check_layer_sizes(sizes) -> list[int]:
+    owner = "MLP"
+    if (
+        isinstance(sizes, str | bytes)
+        or not hasattr(sizes, "__len__")
+        or (isinstance(sizes, np.ndarray) and sizes.ndim != 1)
+    ):
+        raise ParameterTypeError(
+            f"The 'layer_sizes' parameter of {owner} must be a sequence of ints such as "
+            f"(64, 64, 10). Got {sizes!r} instead."
+        )
+    if len(sizes) < 2:
+        raise ParameterError(
+            f"The 'layer_sizes' parameter of {owner} needs at least an input and an output "
+            f"width. Got {sizes!r} instead."
+        )
+    return [check_param(owner, "layer_sizes", s, Interval(int, 1, None)) for s in sizes]
+
+
 class MLP:
     """Fully connected network ``y = phi_out(W_L phi(... phi(W_1 x + b_1) ...) + b_L)``.
 
@@ -98,6 +117,9 @@ class MLP:
         init: str = "normal",
         init_scale: float = 1.0,
     ):
+        # the one check done at construction: a zero-width layer is never a valid network, and
+        # refusing it here names the mistake where it was written (the rest is checked at use)
+        _check_layer_sizes(layer_sizes)
         self.layer_sizes = layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -120,18 +142,7 @@ class MLP:
 
     def _validate(self):
         owner = "MLP"
-        sizes = self.layer_sizes
-        if isinstance(sizes, str | bytes) or not hasattr(sizes, "__len__"):
-            raise ParameterTypeError(
-                f"The 'layer_sizes' parameter of {owner} must be a sequence of ints such as "
-                f"(64, 64, 10). Got {sizes!r} instead."
-            )
-        if len(sizes) < 2:
-            raise ParameterError(
-                f"The 'layer_sizes' parameter of {owner} needs at least an input and an output "
-                f"width. Got {sizes!r} instead."
-            )
-        sizes = [check_param(owner, "layer_sizes", s, Interval(int, 1, None)) for s in sizes]
+        sizes = _check_layer_sizes(self.layer_sizes)
         check_param(owner, "activation", self.activation, Options(tuple(ACTIVATIONS)))
         check_param(owner, "output_activation", self.output_activation, Options(tuple(ACTIVATIONS)))
         check_param(owner, "loss", self.loss, Options(tuple(LOSSES)))

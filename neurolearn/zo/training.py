@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurolearn._params import Interval, Options, check_param
+from neurolearn._params import Interval, Options, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, ParameterError
+from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeError
+from neurolearn.zo.network import MLP
 from neurolearn.zo.rules import Rule, noise_seed
 
 __all__ = ["TrainResult", "train", "make_batches"]
@@ -158,7 +159,13 @@ def train(
         "train", "record_spacing", record_spacing, Options(("linear", "log"))
     )
     if not isinstance(rule, Rule):
-        raise TypeError(f"The 'rule' parameter of train must be a Rule. Got {rule!r} instead.")
+        raise ParameterTypeError(
+            f"The 'rule' parameter of train must be a Rule. Got {rule!r} instead."
+        )
+    if not isinstance(net, MLP):
+        raise ParameterTypeError(
+            f"The 'net' parameter of train must be an MLP. Got {type(net).__name__} instead."
+        )
     kargs = rule.kernel_args()
     X, Y = net.check_data(X, Y)
     if sampling == "sequential" and X.shape[0] < steps * batch_size:
@@ -178,8 +185,18 @@ def train(
     eval_sets = {} if eval_sets is None else eval_sets
     checked_sets = {}
     for name, data in eval_sets.items():
+        if not isinstance(data, list | tuple) or len(data) not in (2, 3):
+            raise ParameterTypeError(
+                f"The 'eval_sets' parameter of train must map names to (X, Y) or "
+                f"(X, Y, labels). Got {type(data).__name__} for {name!r} instead."
+            )
         Xe, Ye = net.check_data(data[0], data[1])
-        checked_sets[name] = (Xe, Ye, None if len(data) < 3 else np.asarray(data[2]))
+        labels = (
+            None
+            if len(data) < 3
+            else check_array("train", "eval_sets", data[2], shape=(Xe.shape[0],), dtype=np.int64)
+        )
+        checked_sets[name] = (Xe, Ye, labels)
 
     if record_spacing == "log":
         edges = np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(int)])
