@@ -148,6 +148,8 @@ class RateCircuit:
         """Readout ``C g(x)`` of states (any shape ending in N) -> shape ending in O."""
         if self.readout is None:
             raise NotFittedError(f"{type(self).__name__} has no readout; pass readout=...")
+        w = self._checked()
+        states = self._check_states(states, w.shape[0])
         r0, rmax = self._gain_args()
         g = gain(states, baseline_rate_hz=r0, max_rate_hz=rmax)
         return g @ np.asarray(self.readout, dtype=np.float64).T
@@ -198,13 +200,24 @@ class RateCircuit:
             raise DivergenceError(f"{owner}.simulate: non-finite state at step {step}.", step=step)
         return out
 
+    def _check_states(self, states, n: int, name: str = "states", ndim=None) -> np.ndarray:
+        arr = check_array(type(self).__name__, name, states, ndim=ndim, shape_doc=f"(..., {n})")
+        if arr.ndim == 0 or arr.shape[-1] != n:
+            raise ParameterError(
+                f"The '{name}' parameter of {type(self).__name__} must end in the {n} neurons. "
+                f"Got shape {arr.shape} instead."
+            )
+        return arr
+
     def jacobian(self, state):
         """Jacobian of ``dx/dt`` (in units of 1/tau) at ``state``: ``-I + W diag(g'(x))``."""
-        w = np.asarray(self.weights, dtype=np.float64)
-        return -np.eye(w.shape[0]) + w * self.rate_slope(np.asarray(state))[None, :]
+        w = self._checked()
+        state = self._check_states(state, w.shape[0], "state", ndim=1)
+        return -np.eye(w.shape[0]) + w * self.rate_slope(state)[None, :]
 
     def velocity(self, state):
         """``tau dx/dt`` without input: ``-x + W g(x)``."""
+        w = self._checked()
+        state = self._check_states(state, w.shape[0], "state", ndim=1)
         r0, rmax = self._gain_args()
-        w = np.asarray(self.weights, dtype=np.float64)
         return -state + w @ gain(state, baseline_rate_hz=r0, max_rate_hz=rmax)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, check_param
+from neurolearn._params import Boolean, Interval, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, NotFittedError, ParameterError
+from neurolearn.errors import DivergenceError, NotFittedError, ParameterError, ParameterTypeError
 
 __all__ = ["ForceStudent"]
 
@@ -44,6 +44,11 @@ class ForceStudent:
         Also fit the recorded units (False: classic output-only FORCE).
     target_amplitude : float, default=0.5
     seed : int, Generator or None, default=None
+
+    Every :meth:`fit` validates the parameters and trains a new network from ``seed``. After a
+    fit, ``dt_ms`` and ``tau_ms`` take effect in :meth:`predict`; a changed ``n_units`` makes
+    :meth:`predict`, :meth:`velocity` and :meth:`jacobian` raise until :meth:`fit` runs again;
+    the other parameters act on the next :meth:`fit` only.
 
     Attributes
     ----------
@@ -107,9 +112,16 @@ class ForceStudent:
     def fit(self, recording) -> ForceStudent:
         """Train on ``recording`` (a :class:`~neurolearn.rnnfit.Recording`); returns ``self``."""
         from neurolearn._kernels.numba.rnnfit import force_trial
+        from neurolearn.rnnfit.recording import Recording
         from neurolearn.rnnfit.student import target_transform
 
         self._validate()
+        if not isinstance(recording, Recording):
+            raise ParameterTypeError(
+                f"The 'recording' parameter of {_OWNER}.fit must be a Recording. "
+                f"Got {type(recording).__name__} instead."
+            )
+        recording.check()
         if not np.isclose(recording.dt_ms, self.dt_ms):
             raise ParameterError(
                 f"The 'recording' has dt_ms={recording.dt_ms} but the {_OWNER} has "
@@ -189,17 +201,18 @@ class ForceStudent:
         """
         from neurolearn._kernels.numba.rnnfit import force_trial
 
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"{_OWNER} is not fitted; call fit() first.")
-        p = self.params_
-        u = np.asarray(inputs, dtype=np.float64)
-        if u.ndim != 3 or u.shape[2] != p["input"].shape[1]:
-            raise ParameterError(
-                f"The 'inputs' argument of {_OWNER}.predict must have shape (C, T, "
-                f"{p['input'].shape[1]}). Got {u.shape}."
-            )
+        p = self._fitted_params()
+        n_in = p["input"].shape[1]
+        u = check_array(
+            f"{_OWNER}.predict",
+            "inputs",
+            inputs,
+            ndim=3,
+            shape=(None, None, n_in),
+            shape_doc=f"(C, T, {n_in})",
+        )
         c, t_steps, _ = u.shape
-        n, n_out = self.n_units, p["readout"].shape[0]
+        n, n_out = p["recurrent"].shape[0], p["readout"].shape[0]
         states = np.empty((c, t_steps, n))
         outputs = np.empty((c, t_steps, n_out))
         dummy = np.zeros((1, 1))
@@ -223,14 +236,35 @@ class ForceStudent:
             )
         return {"states": states, "rates": np.tanh(states), "outputs": outputs}
 
+    def _fitted_params(self) -> dict:
+        """The fitted weights, after checking that the parameters still describe them."""
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{_OWNER} is not fitted; call fit() first.")
+        self._validate()
+        n_fit = self.params_["recurrent"].shape[0]
+        if self.n_units != n_fit:
+            raise ParameterError(
+                f"The 'n_units' parameter of {_OWNER} changed from {n_fit} to {self.n_units} "
+                "after fit; call fit() again to train a network of the new size."
+            )
+        return self.params_
+
     def _effective(self):
-        p = self.params_
+        p = self._fitted_params()
         return p["recurrent"] + p["feedback"] @ p["readout"]
 
     def velocity(self, state):
         """``tau dx/dt`` without input (feedback folded in): ``-x + (J + W_fb W_out) tanh(x)``."""
-        return -state + self._effective() @ np.tanh(state)
+        w = self._effective()
+        state = _check_state(state, w.shape[0], "velocity")
+        return -state + w @ np.tanh(state)
 
     def jacobian(self, state):
         """Jacobian of ``tau dx/dt`` at ``state``."""
-        return -np.eye(self.n_units) + self._effective() * (1 - np.tanh(state) ** 2)[None, :]
+        w = self._effective()
+        state = _check_state(state, w.shape[0], "jacobian")
+        return -np.eye(w.shape[0]) + w * (1 - np.tanh(state) ** 2)[None, :]
+
+
+def _check_state(state, n: int, method: str, owner: str = _OWNER) -> np.ndarray:
+    return check_array(f"{owner}.{method}", "state", state, ndim=1, shape=(n,), shape_doc=f"({n},)")

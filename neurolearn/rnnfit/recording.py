@@ -7,7 +7,7 @@ from datetime import UTC
 
 import numpy as np
 
-from neurolearn._params import Interval, check_param
+from neurolearn._params import Interval, _numeric_array, check_array, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import ParameterError, ParameterTypeError
 
@@ -22,7 +22,7 @@ def _as_block(name, value, *, n_cond=None, n_steps=None, last=None, allow_empty_
         arr = value
     else:
         try:
-            arr = np.asarray(value, dtype=np.float64)
+            arr = np.asarray(value)
         except ValueError:
             raise ParameterError(
                 f"The '{name}' field of {_OWNER} is ragged: every condition must have the same "
@@ -39,12 +39,7 @@ def _as_block(name, value, *, n_cond=None, n_steps=None, last=None, allow_empty_
             f"The '{name}' field of {_OWNER} is ragged: every condition must have the same "
             "number of time steps and neurons (conditions x time x neurons)."
         )
-    try:
-        arr = np.ascontiguousarray(arr, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterTypeError(
-            f"The '{name}' field of {_OWNER} must be an array of numbers. Got dtype {arr.dtype}."
-        ) from None
+    arr = _numeric_array(_OWNER, name, arr, np.float64)
     if arr.ndim != 3:
         raise ParameterError(
             f"The '{name}' field of {_OWNER} must have shape (conditions, time, {last or 'K'}). "
@@ -164,13 +159,34 @@ class Recording:
         if labels is None:
             self.labels = np.arange(c, dtype=np.float64)
         else:
-            self.labels = np.asarray(labels, dtype=np.float64).reshape(-1)
+            self.labels = check_array(_OWNER, "labels", labels).reshape(-1)
             if self.labels.shape[0] != c:
                 raise ParameterError(
                     f"The 'labels' field of {_OWNER} has {self.labels.shape[0]} entries but "
                     f"'rates' has {c} conditions."
                 )
         self.go_step = check_param(_OWNER, "go_step", go_step, Interval(int, 0, t - 1))
+
+    def check(self) -> Recording:
+        """Check the arrays again (they are public attributes) before they reach a kernel.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> rec = Recording(rates=np.zeros((2, 5, 3)), dt_ms=1.0)
+        >>> rec.check().n_recorded
+        3
+        """
+        self.rates = _as_block("rates", self.rates, allow_empty_last=True)
+        c, t, _ = self.rates.shape
+        for name in ("inputs", "outputs"):
+            if getattr(self, name) is not None:
+                setattr(self, name, _as_block(name, getattr(self, name), n_cond=c, n_steps=t))
+        self.dt_ms = check_param(_OWNER, "dt_ms", self.dt_ms, Interval(float, 0, None, "neither"))
+        return self
 
     # ------------------------------------------------------------------ shape
     @property

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Interval, Options, check_param
+from neurolearn._params import Interval, Options, changed_params, check_param, snapshot_params
 from neurolearn._rng import as_generator
-from neurolearn.errors import NotFittedError, UnreachableTargetWarning
+from neurolearn.errors import NotFittedError, ParameterError, UnreachableTargetWarning
 from neurolearn.rnnfit.circuit import RateCircuit
 
 __all__ = ["SOCircuit", "spectral_abscissa", "observability_gramian", "abscissa_gradient"]
@@ -84,6 +84,20 @@ def abscissa_gradient(weights):
     return alpha, grad
 
 
+#: parameters the optimised weights depend on; tau_ms and the rate range only shape circuit()
+_SOC_STRUCTURAL = (
+    "n",
+    "excitatory_fraction",
+    "density",
+    "radius",
+    "inhibition_ratio",
+    "target_abscissa",
+    "learning_rate",
+    "max_iter",
+    "seed",
+)
+
+
 class SOCircuit:
     """Stability-optimised E/I rate circuit (Hennequin, Vogels & Gerstner 2014).
 
@@ -113,6 +127,10 @@ class SOCircuit:
     tau_ms : float, default=200.0
     baseline_rate_hz, max_rate_hz : float, default=5.0, 100.0
     seed : int, Generator or None, default=None
+
+    ``tau_ms`` and the rate range only shape :meth:`circuit` and take effect there at once; the
+    other parameters define the optimised weights, so after a change :meth:`circuit` and
+    :meth:`amplified_states` raise until :meth:`build` is called again.
 
     Attributes
     ----------
@@ -204,6 +222,7 @@ class SOCircuit:
     def build(self) -> SOCircuit:
         """Draw the initial network and optimise its inhibition; returns ``self``."""
         self._validate()
+        self._built_params_ = snapshot_params(self, _SOC_STRUCTURAL)
         rng = as_generator(self.seed, "SOCircuit")
         w = self.initial_connectivity(rng)
         self.initial_weights_ = w.copy()
@@ -241,6 +260,16 @@ class SOCircuit:
     def _fitted(self):
         if not hasattr(self, "weights_"):
             raise NotFittedError("SOCircuit is not built yet; call build() first.")
+        self._validate()
+        built = getattr(self, "_built_params_", {})
+        changed = changed_params(built, self, _SOC_STRUCTURAL)
+        if changed:
+            name = changed[0]
+            raise ParameterError(
+                f"The '{name}' parameter of SOCircuit changed from {built[name]!r} to "
+                f"{getattr(self, name)!r} after build(); call build() again to optimise a "
+                "network with the new value."
+            )
 
     def circuit(self, readout=None) -> RateCircuit:
         """The optimised network as a :class:`RateCircuit` (optionally with a readout)."""

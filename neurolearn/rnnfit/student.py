@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurolearn._params import Interval, NoneOr, Options, check_param
+from neurolearn._params import Interval, NoneOr, Options, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, NotFittedError, ParameterError
+from neurolearn.errors import DivergenceError, NotFittedError, ParameterError, ParameterTypeError
+from neurolearn.rnnfit.force import _check_state
 
 __all__ = ["RNNStudent", "target_transform"]
 
@@ -85,6 +86,11 @@ class RNNStudent:
         CPU threads torch uses during :meth:`fit` (restored afterwards). One thread is fastest
         for the small matrices of a few hundred units; None keeps torch's setting.
     seed : int, Generator or None, default=None
+
+    Every :meth:`fit` validates the parameters and trains a new network from ``seed``. After a
+    fit, ``dt_ms`` and ``tau_ms`` take effect in :meth:`predict`; a changed ``n_units`` makes
+    :meth:`predict`, :meth:`velocity` and :meth:`jacobian` raise until :meth:`fit` runs again;
+    the other parameters act on the next :meth:`fit` only.
 
     Attributes
     ----------
@@ -181,7 +187,11 @@ class RNNStudent:
         from neurolearn.rnnfit.recording import Recording
 
         if not isinstance(rec, Recording):
-            raise ParameterError(f"The '{name}' argument of {_OWNER}.fit must be a Recording.")
+            raise ParameterTypeError(
+                f"The '{name}' parameter of {_OWNER}.fit must be a Recording. "
+                f"Got {type(rec).__name__} instead."
+            )
+        rec.check()
         if not np.isclose(rec.dt_ms, self.dt_ms):
             raise ParameterError(
                 f"The '{name}' recording has dt_ms={rec.dt_ms} but the {_OWNER} has "
@@ -404,15 +414,16 @@ class RNNStudent:
         dict
             ``states`` (C, T, N), ``rates`` = ``tanh(states)`` and ``outputs`` (C, T, O).
         """
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"{_OWNER} is not fitted; call fit() first.")
-        p = self.params_
-        u = np.asarray(inputs, dtype=np.float64)
-        if u.ndim != 3 or u.shape[2] != p["input"].shape[1]:
-            raise ParameterError(
-                f"The 'inputs' argument of {_OWNER}.predict must have shape (C, T, "
-                f"{p['input'].shape[1]}). Got {u.shape}."
-            )
+        p = self._fitted_params()
+        n_in = p["input"].shape[1]
+        u = check_array(
+            f"{_OWNER}.predict",
+            "inputs",
+            inputs,
+            ndim=3,
+            shape=(None, None, n_in),
+            shape_doc=f"(C, T, {n_in})",
+        )
         a = self.dt_ms / self.tau_ms
         c, t_steps, _ = u.shape
         x = np.zeros((c, self.n_units))
@@ -424,14 +435,29 @@ class RNNStudent:
         rates = np.tanh(states)
         return {"states": states, "rates": rates, "outputs": rates @ p["readout"].T}
 
+    def _fitted_params(self) -> dict:
+        """The fitted weights, after checking that the parameters still describe them."""
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{_OWNER} is not fitted; call fit() first.")
+        self._validate()
+        n_fit = self.params_["recurrent"].shape[0]
+        if self.n_units != n_fit:
+            raise ParameterError(
+                f"The 'n_units' parameter of {_OWNER} changed from {n_fit} to {self.n_units} "
+                "after fit; call fit() again to train a network of the new size."
+            )
+        return self.params_
+
     def velocity(self, state):
         """``tau dx/dt`` without input: ``-x + J tanh(x) + b``."""
-        p = self.params_
+        p = self._fitted_params()
+        state = _check_state(state, self.n_units, "velocity", _OWNER)
         return -state + p["recurrent"] @ np.tanh(state) + p["bias"]
 
     def jacobian(self, state):
         """Jacobian of ``tau dx/dt`` at ``state``: ``-I + J diag(tanh'(x))``."""
-        p = self.params_
+        p = self._fitted_params()
+        state = _check_state(state, self.n_units, "jacobian", _OWNER)
         return -np.eye(self.n_units) + p["recurrent"] * (1 - np.tanh(state) ** 2)[None, :]
 
 
