@@ -382,17 +382,19 @@ def init_param_names(obj) -> tuple[str, ...]:
 
 
 def _frozen(value: Any) -> Any:
-    # a Generator or SeedSequence is compared by identity: copying it would make every
-    # comparison fail once the model has drawn from it
-    if isinstance(value, np.random.Generator | np.random.SeedSequence):
-        return value
-    try:
-        return copy.deepcopy(value)
-    except Exception:  # an uncopyable object is compared by identity
-        return value
+    # containers are copied (they can be changed in place); any other object (a Generator, a
+    # connectivity, a rule) is kept and compared by identity
+    if isinstance(value, list | tuple | dict | set | np.ndarray):
+        try:
+            return copy.deepcopy(value)
+        except Exception:
+            return value
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
     if isinstance(a, np.random.Generator | np.random.SeedSequence) or isinstance(
         b, np.random.Generator | np.random.SeedSequence
     ):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, NoneOr, Options, check_array, check_param
+from neurolearn._params import (
+    Boolean,
+    Interval,
+    NoneOr,
+    Options,
+    changed_params,
+    check_array,
+    check_param,
+    init_param_names,
+    snapshot_params,
+)
 from neurolearn._rng import as_generator
 from neurolearn.errors import BackendError, DivergenceError, ParameterError, ParameterTypeError
 from neurolearn.spiking._connectivity import Connectivity, random_connectivity
@@ -16,6 +26,26 @@ __all__ = ["SpikingEINetwork", "ENGINES"]
 ENGINES = ("numba", "brian2")
 
 _POS = Interval(float, 0, None, "neither")
+
+#: parameters both engines read afresh at every run: a change takes effect on the next run and
+#: the simulation continues; any other change rebuilds the network at step 0
+_RUNTIME = (
+    "tau_m_ms",
+    "v_rest_mv",
+    "v_threshold_mv",
+    "v_reset_mv",
+    "tau_exc_ms",
+    "tau_inh_ms",
+    "e_exc_mv",
+    "e_inh_mv",
+    "input_rate_hz",
+    "w_input",
+    "plasticity",
+    "target_rate_hz",
+    "tau_stdp_ms",
+    "learning_rate",
+    "w_max",
+)
 _NONNEG = Interval(float, 0, None, "left")
 _REAL = Interval(float)
 
@@ -115,6 +145,15 @@ class SpikingEINetwork:
         Brian2 code-generation target (cython caches go to :func:`brian2_cache_dir`).
     seed : int, Generator or None, default=None
         Seeds connectivity, initial state, biases and the external drive (one child stream each).
+
+    Parameters are validated on every :meth:`run`. The neuron, synapse-time-constant, drive
+    and plasticity-rule parameters (``tau_m_ms``, ``v_rest_mv``, ``v_threshold_mv``,
+    ``v_reset_mv``, ``tau_exc_ms``, ``tau_inh_ms``, ``e_exc_mv``, ``e_inh_mv``,
+    ``input_rate_hz``, ``w_input``, ``plasticity``, ``target_rate_hz``, ``tau_stdp_ms``,
+    ``learning_rate``, ``w_max``) take effect on the next run, which continues the simulation.
+    Any other change (sizes, connectivity, weights, biases, ``dt_ms``, ``refractory_ms``,
+    ``delay_ms``, ``synapse``, ``record_v``, ``backend``, ``seed``) rebuilds the network at step 0
+    on the next run, discarding learned weights.
 
     Attributes
     ----------
@@ -280,6 +319,7 @@ class SpikingEINetwork:
             conn = self.connectivity
         n = conn.n
         self.params_ = p
+        self._built_params_ = snapshot_params(self, init_param_names(self))
         self.connectivity_ = conn
         self.weights_ = conn.weight.copy()
         self.bias_mv_ = p["bias_mv"] + p["bias_spread_mv"] * rng_bias.uniform(-1.0, 1.0, n)
@@ -302,12 +342,35 @@ class SpikingEINetwork:
         -------
         self
         """
-        if not hasattr(self, "connectivity_"):
-            return self.build()
+        if self._sync_params():
+            return self
         self.step_ = 0
         self._state = None
         self._engine = None
         return self
+
+    def _sync_params(self) -> bool:
+        """Validate the parameters; build or rebuild if needed (True), else apply runtime ones."""
+        if not hasattr(self, "connectivity_"):
+            self.build()
+            return True
+        p = self._validated()
+        built = self._built_params_
+        structural = [k for k in init_param_names(self) if k not in _RUNTIME]
+        if changed_params(built, self, structural):
+            self.build()
+            return True
+        runtime = changed_params(built, self, _RUNTIME)
+        if runtime:
+            if p["backend"] == "brian2" and p["plasticity"] and not built["plasticity"]:
+                raise ParameterError(
+                    f"The 'plasticity' parameter of {type(self).__name__} was False when the "
+                    "Brian2 network was built (no plastic synapses); build a new network with "
+                    "plasticity=True to run with plasticity."
+                )
+            self.params_ = p
+            built.update(snapshot_params(self, runtime))
+        return False
 
     @property
     def plastic_mask_(self) -> np.ndarray:
@@ -360,8 +423,7 @@ class SpikingEINetwork:
         DivergenceError
             When the membrane potential becomes non-finite.
         """
-        if not hasattr(self, "connectivity_"):
-            self.build()
+        self._sync_params()
         p = self.params_
         name = type(self).__name__
         duration_ms = check_param(f"{name}.run", "duration_ms", duration_ms, _POS)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Interval, Options, check_array, check_param
+from neurolearn._params import (
+    Interval,
+    Options,
+    changed_params,
+    check_array,
+    check_param,
+    init_param_names,
+    snapshot_params,
+)
 from neurolearn._rng import as_generator
 from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
 from neurolearn.spiking.network import SpikingEINetwork
@@ -88,6 +96,10 @@ class SpikingReservoir:
     backend : {"numba", "brian2"}, default="numba"
     seed : int, Generator or None, default=None
 
+    Parameters are validated on every use. ``step_ms`` and ``filter_tau_ms`` take effect on the
+    next :meth:`run`; any other change rebuilds the network and input weights (discarding
+    adaptation) on the next use.
+
     Attributes
     ----------
     network_ : SpikingEINetwork
@@ -142,6 +154,8 @@ class SpikingReservoir:
         self.backend = backend
         self.seed = seed
 
+    _runtime_params = ("step_ms", "filter_tau_ms")
+
     _constraints = {
         "n": Interval(int, 2, None),
         "excitatory_fraction": Interval(float, 0, 1, "neither"),
@@ -194,11 +208,21 @@ class SpikingReservoir:
         )
         self.adapted_ = False
         self._p = p
+        self._built_params_ = snapshot_params(self, init_param_names(self))
         return self
 
     def _ensure(self):
+        """Validate; build on first use, rebuild after a structural change."""
         if not hasattr(self, "network_"):
             self.initialize()
+            return
+        p = self._params()
+        structural = [k for k in init_param_names(self) if k not in self._runtime_params]
+        if changed_params(self._built_params_, self, structural):
+            self.initialize()
+            return
+        self._p.update({k: p[k] for k in self._runtime_params})
+        self._built_params_.update(snapshot_params(self, self._runtime_params))
 
     def _check_u(self, u) -> np.ndarray:
         arr = check_array(type(self).__name__, "u", u, ndim=(1, 2), shape_doc="(T, 1)")
