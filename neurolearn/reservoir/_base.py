@@ -241,7 +241,16 @@ def run_batch(reservoirs, u):
     """
     reservoirs = list(reservoirs)
     if not reservoirs:
-        raise ParameterError("run_batch needs at least one reservoir.")
+        raise ParameterError(
+            "The 'reservoirs' parameter of run_batch must hold at least one reservoir. "
+            "Got an empty sequence instead."
+        )
+    bad = [type(r).__name__ for r in reservoirs if not isinstance(r, ReservoirBase)]
+    if bad:
+        raise ParameterTypeError(
+            "The 'reservoirs' parameter of run_batch must hold ESN or EIReservoir objects. "
+            f"Got {bad[0]} instead."
+        )
     for r in reservoirs:
         r._ensure_initialized()
     first = reservoirs[0]

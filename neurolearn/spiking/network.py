@@ -316,7 +316,11 @@ class SpikingEINetwork:
                 rng=rng_conn,
             )
         else:
-            conn = self.connectivity
+            # the given arrays are public fields: check and sort them before the engines see them
+            c = self.connectivity
+            conn = Connectivity.from_arrays(
+                c.n_exc, c.n_inh, pre=c.pre, post=c.post, weight=c.weight
+            )
         n = conn.n
         self.params_ = p
         self._built_params_ = snapshot_params(self, init_param_names(self))
