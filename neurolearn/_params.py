@@ -64,7 +64,7 @@ def _fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class Interval(Constraint):
-    """A real or integer number in an interval.
+    """A finite real or integer number in an interval (NaN and +-inf are refused).
 
     ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``; ``None`` bounds are open.
     """
@@ -104,7 +104,8 @@ class Interval(Constraint):
             if not isinstance(value, numbers.Real):
                 raise _Invalid(True)
             value = float(value)
-            if math.isnan(value):
+            # inf passes every bound check but no model is defined there: refused like NaN
+            if not math.isfinite(value):
                 raise _Invalid(False)
         lo_in = self.closed in ("both", "left")
         hi_in = self.closed in ("both", "right")

@@ -33,7 +33,7 @@ def gain(x, *, baseline_rate_hz: float = 5.0, max_rate_hz: float = 100.0):
     """
     from neurolearn._kernels.numba.rnnfit import soc_gain
 
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("gain", "x", x, allow_nonfinite=True)
     out = np.empty(x.size)
     soc_gain(np.ascontiguousarray(x).ravel(), float(baseline_rate_hz), float(max_rate_hz), out)
     return out.reshape(x.shape)
@@ -43,7 +43,7 @@ def gain_slope(x, *, baseline_rate_hz: float = 5.0, max_rate_hz: float = 100.0):
     """``g'(x)`` for :func:`gain` (used by the linearisation around fixed points)."""
     from neurolearn._kernels.numba.rnnfit import soc_gain_slope
 
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("gain_slope", "x", x, allow_nonfinite=True)
     out = np.empty(x.size)
     soc_gain_slope(
         np.ascontiguousarray(x).ravel(), float(baseline_rate_hz), float(max_rate_hz), out

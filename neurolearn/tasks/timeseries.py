@@ -7,7 +7,7 @@ import numpy as np
 from neurolearn._kernels.numba import timeseries as ts_kernels
 from neurolearn._params import Interval, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError
+from neurolearn.errors import DivergenceError, ParameterError
 
 __all__ = ["narma", "mackey_glass", "lorenz", "delayed_targets", "LORENZ_LYAPUNOV"]
 
@@ -31,7 +31,7 @@ def narma(u, order: int = 10) -> np.ndarray:
     0.19375
     """
     order = check_param("narma", "order", order, Interval(int, 1, None))
-    u = check_array("narma", "u", np.ravel(np.asarray(u, dtype=float)), ndim=1)
+    u = np.ravel(check_array("narma", "u", u))
     y = np.zeros(u.shape[0])
     bad = ts_kernels.narma_fill(u, order, y)
     if bad >= 0:
@@ -47,7 +47,7 @@ def delayed_targets(u, max_delay: int, start: int) -> np.ndarray:
     >>> delayed_targets(np.arange(6.0), 2, 2).tolist()
     [[1.0, 0.0], [2.0, 1.0], [3.0, 2.0], [4.0, 3.0]]
     """
-    u = np.ravel(np.asarray(u, dtype=float))
+    u = np.ravel(check_array("delayed_targets", "u", u))
     if start < max_delay:
         raise ValueError(f"start ({start}) must be >= max_delay ({max_delay}).")
     t = np.arange(start, u.shape[0])
@@ -82,11 +82,24 @@ def mackey_glass(
     """
     n_samples = check_param("mackey_glass", "n_samples", n_samples, Interval(int, 1, None))
     dt = check_param("mackey_glass", "dt", dt, Interval(float, 0, None, "neither"))
+    positive, finite = Interval(float, 0, None, "neither"), Interval(float)
+    for name, value, rule in (
+        ("tau", tau, positive),
+        ("beta", beta, finite),
+        ("gamma", gamma, finite),
+        ("exponent", exponent, finite),
+        ("sample_every", sample_every, positive),
+        ("transient", transient, Interval(float, 0, None)),
+    ):
+        check_param("mackey_glass", name, value, rule)
     rng = as_generator(seed, "mackey_glass")
     lag = int(round(tau / dt))
     every = int(round(sample_every / dt))
     if lag < 1 or every < 1:
-        raise ValueError("tau and sample_every must be at least one integration step dt.")
+        raise ParameterError(
+            "The 'tau' and 'sample_every' parameters of mackey_glass must be at least one "
+            f"integration step dt={dt}. Got tau={tau}, sample_every={sample_every} instead."
+        )
     n_transient = int(round(transient / dt))
     total = n_transient + n_samples * every
     x = np.empty(lag + total + 1)
@@ -121,6 +134,10 @@ def lorenz(
     """
     n_samples = check_param("lorenz", "n_samples", n_samples, Interval(int, 1, None))
     dt = check_param("lorenz", "dt", dt, Interval(float, 0, None, "neither"))
+    for name, value in (("sigma", sigma), ("rho", rho), ("beta", beta)):
+        check_param("lorenz", name, value, Interval(float))
+    check_param("lorenz", "transient", transient, Interval(float, 0, None))
+    substeps = check_param("lorenz", "substeps", substeps, Interval(int, 1, None))
     rng = as_generator(seed, "lorenz")
     state = np.array([1.0, 1.0, 20.0]) + rng.standard_normal(3)
     out = np.empty((n_samples, 3))

@@ -14,11 +14,12 @@ import math
 
 import numpy as np
 
-from neurolearn._params import Interval, check_param
+from neurolearn._params import Boolean, Interval, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.teacher.networks import activation_code
-from neurolearn.teacher.rules import GradientDescent
-from neurolearn.teacher.training import epoch_orders
+from neurolearn.errors import ParameterTypeError
+from neurolearn.teacher.networks import TwoLayerNetwork, activation_code
+from neurolearn.teacher.rules import GradientDescent, LearningRule
+from neurolearn.teacher.training import check_data, epoch_orders
 
 __all__ = ["update_field", "update_jacobian", "curl_diagnostics", "lyapunov_exponent"]
 
@@ -147,11 +148,32 @@ def lyapunov_exponent(
     check_param(
         "lyapunov_exponent", "perturbation", perturbation, Interval(float, 0, None, "neither")
     )
+    learning_rate = check_param(
+        "lyapunov_exponent", "learning_rate", learning_rate, Interval(float, 0, None, "neither")
+    )
+    batch_size = check_param("lyapunov_exponent", "batch_size", batch_size, Interval(int, 1, None))
+    rescale_norms = check_param("lyapunov_exponent", "rescale_norms", rescale_norms, Boolean())
     rule = GradientDescent() if rule is None else rule
-    if not hasattr(student, "w1_"):
-        student.initialize()
+    if not isinstance(rule, LearningRule):
+        raise ParameterTypeError(
+            f"The 'rule' parameter of lyapunov_exponent must be a LearningRule or None. "
+            f"Got {rule!r} instead."
+        )
+    if not isinstance(student, TwoLayerNetwork):
+        raise ParameterTypeError(
+            "The 'student' parameter of lyapunov_exponent must be a TwoLayerNetwork. "
+            f"Got {type(student).__name__} instead."
+        )
+    check_data("lyapunov_exponent", data)
+    student._prepare_for_training()
     x = student.check_inputs(data.x_train, "x_train")
-    y = np.ascontiguousarray(data.y_train, dtype=float)
+    y = check_array(
+        "lyapunov_exponent",
+        "y_train",
+        data.y_train,
+        shape=(x.shape[0], student.n_outputs),
+        shape_doc=f"(n_train, {student.n_outputs})",
+    )
     s1, s2 = rule.signs(student.n_inputs, student.n_hidden)
     fb_rng, order_rng, dir_rng = as_generator(seed, "lyapunov_exponent").spawn(3)
     feedback = rule.feedback(student.n_outputs, student.n_hidden, fb_rng)

@@ -266,8 +266,15 @@ def integrate_odes(
         np.empty(n),
     )
     cov = _full_cov(q, r, tt).copy()
-    s_in = np.ones(k) if hidden_input_signs is None else np.asarray(hidden_input_signs, float)
-    s_out = np.ones(k) if hidden_signs is None else np.asarray(hidden_signs, float)
+    s_in, s_out = (
+        np.ones(k)
+        if signs is None
+        else check_array("integrate_odes", name, signs, shape=(k,), shape_doc=f"({k},)")
+        for name, signs in (
+            ("hidden_input_signs", hidden_input_signs),
+            ("hidden_signs", hidden_signs),
+        )
+    )
     now = 0.0
     for idx, target in enumerate(times):
         n_steps = int(round((target - now) / dt))
