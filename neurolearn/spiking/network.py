@@ -430,6 +430,10 @@ class SpikingEINetwork:
         self._sync_params()
         p = self.params_
         name = type(self).__name__
+        # the current weights and biases are public attributes: check them before the engine
+        n_syn, n_all = self.connectivity_.n_synapses, self.connectivity_.n
+        self.weights_ = check_array(name, "weights_", self.weights_, shape=(n_syn,))
+        self.bias_mv_ = check_array(name, "bias_mv_", self.bias_mv_, shape=(n_all,))
         duration_ms = check_param(f"{name}.run", "duration_ms", duration_ms, _POS)
         plastic = (
             p["plasticity"]

@@ -24,6 +24,7 @@ from neurolearn.rnnfit.recording import Recording
 from neurolearn.rnnfit.soc import SOCircuit
 from neurolearn.spiking import Connectivity, SpikingEINetwork, SpikingReservoir
 from neurolearn.tasks.teacher import make_teacher_data
+from neurolearn.tasks.timeseries import lorenz, mackey_glass, narma
 from neurolearn.teacher import (
     CurlDescent,
     EnsembleTrainer,
@@ -33,6 +34,8 @@ from neurolearn.teacher import (
     TwoLayerNetwork,
     make_teacher,
 )
+from neurolearn.teacher.diagnostics import lyapunov_exponent
+from neurolearn.teacher.theory import integrate_odes
 from neurolearn.zo import MLP, SPSA, minimize, train, zo_gradient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -396,6 +399,45 @@ CASES = [
         lambda: train(MLP(layer_sizes=(2, 1)), "spsa", np.zeros((4, 2)), np.zeros((4, 1)), steps=1),
         ParameterTypeError,
         "rule",
+    ),
+    # -- tasks and theory -------------------------------------------------------------------
+    ("narma-complex", lambda: narma(np.ones(20) * 1j), ParameterTypeError, "u"),
+    ("mackey-glass-tau-nan", lambda: mackey_glass(10, tau=float("nan")), ParameterError, "tau"),
+    ("mackey-glass-tau-small", lambda: mackey_glass(10, tau=0.01), ParameterError, "tau"),
+    ("lorenz-substeps", lambda: lorenz(10, substeps=0), ParameterError, "substeps"),
+    ("lorenz-rho-inf", lambda: lorenz(10, rho=float("inf")), ParameterError, "rho"),
+    (
+        "ode-signs-shape",
+        lambda: integrate_odes(
+            0.1 * np.eye(2),
+            np.zeros((2, 2)),
+            np.eye(2),
+            np.ones(2),
+            np.ones(2),
+            learning_rate=0.5,
+            alpha=[0, 1],
+            hidden_signs=np.ones(3),
+        ),
+        ParameterError,
+        "hidden_signs",
+    ),
+    (
+        "lyapunov-batch-size",
+        lambda: lyapunov_exponent(_student(), _teacher_data(), batch_size=0),
+        ParameterError,
+        "batch_size",
+    ),
+    (
+        "lyapunov-y-shape",
+        lambda: lyapunov_exponent(_student(n_outputs=2), _teacher_data()),
+        ParameterError,
+        "y_train",
+    ),
+    (
+        "esn-radius-inf",
+        lambda: ESN(spectral_radius=float("inf")).run(U),
+        ParameterError,
+        "spectral_radius",
     ),
     # -- rnnfit ----------------------------------------------------------------------------
     (
