@@ -70,7 +70,8 @@ class ESN(ReservoirBase):
     Parameters are validated on every use. ``leak``, ``backend`` and ``device`` take effect on
     the next run with the same weights; a change of any other parameter (``n``, ``n_inputs``,
     ``spectral_radius``, ``density``, the input and bias parameters, ``seed``) redraws the
-    weights on the next run, so the model then equals a new one built with the new values.
+    weights on the next run, so with an int ``seed`` the model then equals a new one built
+    with the new values.
     A reservoir made by :meth:`from_weights` refuses such a change.
 
     Attributes

@@ -215,6 +215,11 @@ class MLP:
         X = check_array("MLP", "X", X, ndim=2, shape=(None, n_in), shape_doc=f"(n, {n_in})")
         if Y is None:
             return X
+        if X.shape[0] == 0:
+            raise ParameterError(
+                "The 'X' parameter of MLP must have at least one row for a loss. "
+                f"Got shape {X.shape} instead."
+            )
         Y = check_array(
             "MLP", "Y", Y, ndim=2, shape=(X.shape[0], n_out), shape_doc=f"({X.shape[0]}, {n_out})"
         )

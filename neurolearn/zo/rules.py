@@ -11,6 +11,7 @@ import numpy as np
 
 from neurolearn._params import Boolean, Interval, Options, check_param
 from neurolearn._rng import as_generator
+from neurolearn.errors import ParameterTypeError
 
 __all__ = [
     "Rule",
@@ -86,8 +87,15 @@ class Rule:
         training loop would at that step.
         """
         from neurolearn._kernels.numba import zo as K
+        from neurolearn.zo.network import MLP
 
         p = self.kernel_args()
+        if not isinstance(net, MLP):
+            raise ParameterTypeError(
+                f"The 'net' parameter of {type(self).__name__}.estimate must be an MLP. "
+                f"Got {type(net).__name__} instead."
+            )
+        step = check_param(f"{type(self).__name__}.estimate", "step", step, Interval(int, 0, None))
         theta = net.check_theta(theta).copy()
         X, Y = net.check_data(X, Y)
         lay = net.layout_

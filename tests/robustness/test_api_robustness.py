@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurolearn.errors import ParameterError, ParameterTypeError
+from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
 from neurolearn.reservoir import ESN, EIReservoir, Readout, run_batch
 from neurolearn.rnnfit.circuit import RateCircuit
 from neurolearn.rnnfit.force import ForceStudent
@@ -723,7 +723,7 @@ def test_esn_n_inputs_change_rebuilds_and_checks_the_input_against_the_new_width
 def test_esn_continue_state_after_a_rebuild_is_refused():
     esn = _ran_esn()
     esn.n = 12
-    with pytest.raises(Exception, match="continue_state"):
+    with pytest.raises(NotFittedError, match="continue_state"):
         esn.run(U, continue_state=True)
 
 
