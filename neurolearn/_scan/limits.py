@@ -41,8 +41,11 @@ MEMORY_FRACTION = 0.5
 WORKERS_PER_CORE = 4
 
 
-def available_memory() -> int | None:
+def available_memory(meminfo: str = "/proc/meminfo") -> int | None:
     """Bytes of memory available now, or None where it cannot be read.
+
+    ``MemAvailable`` of ``meminfo``; without it, psutil's figure when installed, else the free
+    physical pages reported by ``os.sysconf``.
 
     Examples
     --------
@@ -51,7 +54,7 @@ def available_memory() -> int | None:
     True
     """
     try:
-        with open("/proc/meminfo") as fh:
+        with open(meminfo) as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
