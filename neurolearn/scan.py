@@ -175,7 +175,9 @@ def scan(
         sizes = " x ".join(f"{len(v)} values of {k}" for k, v in grid_values.items())
         n_points = int(np.prod([len(v) for v in grid_values.values()])) * int(seeds)
         what = f"{sizes} x {seeds} seed{'s' if seeds != 1 else ''}"
-        limits.check_point_count(n_points, per_point, parameter="grid", what=what)
+        limits.check_point_count(
+            n_points, per_point, parameter="grid", what=what, basis="resolved specs and records"
+        )
 
     base_model, base_task, points = build_points(
         model, task, grid_values, overrides, check_base=check_size

@@ -150,9 +150,7 @@ def parse_grid(grid, check_count=None) -> dict[str, list]:
     if isinstance(grid, dict):
         items = list(grid.items())
     elif isinstance(grid, list | tuple):
-        items = [
-            parse_grid_arg(g, check_count) if isinstance(g, str) else tuple(g) for g in grid
-        ]
+        items = [parse_grid_arg(g, check_count) if isinstance(g, str) else tuple(g) for g in grid]
     else:
         raise SpecError(
             "The 'grid' parameter of scan must be a dict {key: values} or a list of "

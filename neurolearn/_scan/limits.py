@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 from neurolearn.errors import ParameterError
 
@@ -82,8 +83,8 @@ def deep_size(obj, _seen: set | None = None) -> int:
     True
     """
     seen = set() if _seen is None else _seen
-    if id(obj) in seen:
-        return 0
+    if id(obj) in seen or isinstance(obj, type | types.ModuleType | types.FunctionType):
+        return 0  # shared by every point (classes, modules, functions)
     seen.add(id(obj))
     size = sys.getsizeof(obj)
     if isinstance(obj, str | bytes | int | float | bool | type(None)):
@@ -132,21 +133,19 @@ def _bytes(n: float) -> str:
     return f"{n:.3g} PB"  # pragma: no cover
 
 
-def _budget_text(bytes_per_point: int) -> str:
-    memory = available_memory()
-    return (
-        f"about {_bytes(bytes_per_point)} a point (resolved specs and store records); "
-        f"a scan may use {MEMORY_FRACTION:.0%} of the {_bytes(memory)} available now"
-    )
-
-
 def check_point_count(
-    n_points: int, bytes_per_point: int, *, parameter: str, what: str
+    n_points: int,
+    bytes_per_point: int,
+    *,
+    parameter: str,
+    what: str,
+    basis: str = "store records",
 ) -> None:
     """Refuse ``n_points`` points when they do not fit the memory budget.
 
     ``parameter`` is the scan parameter named in the message, ``what`` says how the count
-    arises (e.g. ``"1000 values of network.a x 8 seeds"``).
+    arises (e.g. ``"1000 values of network.a x 8 seeds"``), ``basis`` what a point's bytes
+    count.
 
     Examples
     --------
@@ -157,8 +156,10 @@ def check_point_count(
         return
     raise ParameterError(
         f"The '{parameter}' parameter of scan: {what} = {n_points} points need "
-        f"{_bytes(n_points * bytes_per_point)} or more of memory ({_budget_text(bytes_per_point)}"
-        f"), so at most {limit} points. Use fewer values or seeds, or split the scan."
+        f"{_bytes(n_points * bytes_per_point)} or more of memory ({_bytes(bytes_per_point)} a "
+        f"point of {basis}); a scan may use {MEMORY_FRACTION:.0%} of the "
+        f"{_bytes(available_memory())} available now, so at most {limit} points. Use fewer "
+        "values or seeds, or split the scan."
     )
 
 

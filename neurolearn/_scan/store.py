@@ -28,6 +28,7 @@ chunk, a digest that differs (a deleted chunk reads as NaN), no digest, or a dig
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -35,7 +36,7 @@ import os
 import shutil
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -164,9 +165,9 @@ class Verification:
     #: number of done points whose data were checked
     verified: int = 0
     #: ``{flat index: reason}`` of points marked done whose data are damaged
-    damaged: dict = field(default_factory=dict)
+    damaged: dict = dataclasses.field(default_factory=dict)
     #: grid indices of every point whose chunk files are removed before it is recomputed
-    clear: list = field(default_factory=list)
+    clear: list = dataclasses.field(default_factory=list)
 
     def reasons(self) -> dict:
         """Number of damaged points per reason."""

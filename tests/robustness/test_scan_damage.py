@@ -87,7 +87,9 @@ def _logged(log: Path) -> list[int]:
 
 def _cli(*args, cwd, toy=False):
     """Run the real command in a fresh interpreter (with the toy family for toy stores)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
     if toy:
         code = (
             f"import sys; sys.path.insert(0, {str(SCAN_TESTS)!r}); import scan_toy_family; "
