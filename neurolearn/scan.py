@@ -263,7 +263,7 @@ def scan(
             scan_verified=check.verified,
             scan_damaged=len(check.damaged),
             scan_repaired=repaired,
-            scan_damage="; ".join(f"{n} {r}" for r, n in sorted(check.reasons().items())),
+            scan_damage=", ".join(f"{r}: {n}" for r, n in sorted(check.reasons().items())),
         )
     return ds
 

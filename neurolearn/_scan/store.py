@@ -455,14 +455,16 @@ class ScanStore:
                 damaged[flat] = "unreadable chunk"
             elif checksum[index]:
                 if digests[flat].hexdigest() != checksum[index]:
-                    damaged[flat] = "missing or changed data"
+                    damaged[flat] = "data missing or changed"
             elif strict:
-                damaged[flat] = "no checksum"
+                damaged[flat] = "checksum missing"
         # not marked done, but damaged all the same: an unreadable chunk, or a checksum whose
         # status is gone (a deleted status chunk, or a kill between the two writes)
         others = ~marked & (unreadable | ((status == "") & (checksum != "")))
         for flat in np.flatnonzero(others):
-            damaged[int(flat)] = "unreadable chunk" if unreadable.ravel()[flat] else "no status"
+            damaged[int(flat)] = (
+                "unreadable chunk" if unreadable.ravel()[flat] else "status missing"
+            )
         done = marked.copy()
         done.flat[list(damaged)] = False
         clear = [tuple(int(i) for i in np.unravel_index(f, shape)) for f in sorted(damaged)]

@@ -32,14 +32,20 @@ ROOT = Path(neurolearn.__file__).resolve().parent.parent
 GRID = {"network.a": [1.0, 2.0, 3.0], "task.length": [3, 6]}
 SHAPE = (3, 2, 2)  # network.a x task.length x seed
 GRID_ARGS = ["--grid", "network.a=1.0,2.0,3.0", "--grid", "task.length=3,6", "--seeds", "2"]
-#: (case, variable, point index, damage): one damaged point each
+#: (case, variable, point index, damage, reason reported): one damaged point each
 DAMAGE = [
-    ("deleted data chunk", "score", (1, 0, 1), "delete"),
-    ("garbage data chunk", "loss", (2, 1, 0), "garbage"),
-    ("truncated data chunk", "final", (0, 1, 1), "truncate"),
-    ("deleted status chunk", "status", (0, 0, 0), "delete"),
-    ("deleted curve chunk of a padded point", "loss", (1, 0, 0), "delete"),
-    ("deleted worker chunk", "worker", (2, 0, 1), "delete"),
+    ("deleted data chunk", "score", (1, 0, 1), "delete", "data missing or changed"),
+    ("garbage data chunk", "loss", (2, 1, 0), "garbage", "unreadable chunk"),
+    ("truncated data chunk", "final", (0, 1, 1), "truncate", "unreadable chunk"),
+    ("deleted status chunk", "status", (0, 0, 0), "delete", "status missing"),
+    (
+        "deleted curve chunk of a padded point",
+        "loss",
+        (1, 0, 0),
+        "delete",
+        "data missing or changed",
+    ),
+    ("deleted worker chunk", "worker", (2, 0, 1), "delete", "data missing or changed"),
 ]
 
 
@@ -101,8 +107,12 @@ def _cli(*args, cwd, toy=False):
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize(("case", "name", "index", "how"), DAMAGE, ids=[d[0] for d in DAMAGE])
-def test_resume_repairs_exactly_the_damaged_point(tmp_path, reference, case, name, index, how):
+@pytest.mark.parametrize(
+    ("case", "name", "index", "how", "reason"), DAMAGE, ids=[d[0] for d in DAMAGE]
+)
+def test_resume_repairs_exactly_the_damaged_point(
+    tmp_path, reference, case, name, index, how, reason
+):
     out, log = tmp_path / "s.zarr", tmp_path / "log.txt"
     _toy_scan(out, log)
     log.unlink()
@@ -119,7 +129,8 @@ def test_resume_repairs_exactly_the_damaged_point(tmp_path, reference, case, nam
     repairs = zarr.open_group(str(out), mode="r", use_consolidated=False).attrs["repairs"]
     assert [(r["damaged"], r["repaired"]) for r in repairs] == [(1, 1)]
     point = dict(zip(["network.a", "task.length", "seed"], index, strict=True))
-    assert repairs[0]["points"][0]["index"] == point
+    assert repairs[0]["points"] == [{"index": point, "reason": reason}]
+    assert ds.attrs["scan_damage"] == f"{reason}: 1"
     log.unlink()
     again = _toy_scan(out, log, resume=True)
     assert _logged(log) == [] and again.attrs["scan_damaged"] == 0
@@ -140,7 +151,7 @@ def test_cli_resume_repairs_every_kind_of_damage_at_once(tmp_path, reference):
     out, log = tmp_path / "s.zarr", tmp_path / "log.txt"
     _toy_scan(out, log)
     log.unlink()
-    for _, name, index, how in DAMAGE[:4]:
+    for _, name, index, how, _ in DAMAGE[:4]:
         _damage(out, name, index, how)
     args = ["scan", TOY_MODEL, TOY_TASK, *GRID_ARGS, "--out", str(out)]
     args += ["--set", f"network.log={str(log)!r}", "--scheduler", "synchronous"]
@@ -150,8 +161,7 @@ def test_cli_resume_repairs_every_kind_of_damage_at_once(tmp_path, reference):
     assert _logged(log) == expected
     line = next(x for x in done.stdout.splitlines() if x.startswith("resume check:"))
     assert "11 finished points checked; 4 damaged (" in line and "4 repaired" in line
-    assert "1 missing or changed data" in line and "2 unreadable chunk" in line
-    assert "1 no status" in line
+    assert "(data missing or changed: 1, status missing: 1, unreadable chunk: 2)" in line
     same_results(open_scan(out), reference)
 
 
@@ -167,7 +177,7 @@ def test_a_write_cut_between_checksum_and_status_is_recomputed(tmp_path, referen
     group["checksum"][0, 0, 1] = ""
     ds = _toy_scan(out, log, resume=True)
     assert _logged(log) == [1, 11]
-    assert ds.attrs["scan_damaged"] == 1 and ds.attrs["scan_damage"] == "1 no status"
+    assert ds.attrs["scan_damaged"] == 1 and ds.attrs["scan_damage"] == "status missing: 1"
     same_results(ds, reference)
 
 
