@@ -130,7 +130,8 @@ def _add_scan_parser(sub) -> None:
     scan.add_argument(
         "--resume",
         action="store_true",
-        help="finish an existing store: compute its missing and failed points",
+        help="finish an existing store: verify its finished points, then compute the "
+        "missing, failed and damaged ones",
     )
     scan.add_argument("--backend", choices=("numba", "torch", "numpy"), default=None)
     scan.add_argument("--device", default=None, help="cpu (default), cuda or cuda:N (torch)")

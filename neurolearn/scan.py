@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from neurolearn._scan import limits
 from neurolearn._scan.grid import Grid, build_points, parse_grid
-from neurolearn._scan.store import DONE_STATUSES, POINT_VARS, ScanStore, as_text
+from neurolearn._scan.store import POINT_VARS, ScanStore, as_text
 from neurolearn.errors import ParameterError, ParameterTypeError, SpecError
 
 __all__ = ["scan", "open_scan", "summarize", "format_summary", "plot_scan", "parse_grid"]
@@ -40,13 +41,18 @@ def _coord_array(key: str, values: list) -> np.ndarray:
     return np.asarray(values)
 
 
-def _check_options(seeds, seed, workers, scheduler, slurm, out) -> None:
+def _check_options(seeds, seed, workers, scheduler, slurm, out, resume) -> None:
     from neurolearn._params import Interval, check_param
 
     check_param("scan", "seeds", seeds, Interval(int, 1, None))
     check_param("scan", "seed", seed, Interval(int, 0, None))
     if workers is not None:
         check_param("scan", "workers", workers, Interval(int, 1, None))
+        limits.check_workers(workers)
+    if resume not in (True, False, "auto"):
+        raise ParameterTypeError(
+            f"The 'resume' parameter of scan must be True, False or 'auto'. Got {resume!r} instead."
+        )
     given = [
         n
         for n, v in (("workers", workers), ("scheduler", scheduler), ("slurm", slurm))
@@ -106,9 +112,12 @@ def scan(
         Root of the scan's ``SeedSequence``; each point gets its own spawned child.
     overrides : sequence of "key=value", default=()
         Overrides applied to every point (like ``--set``).
-    resume : bool, default=False
-        Finish an existing store: compute only its missing and failed points. A store written
-        by a different scan (spec, grid, seeds, seed or backend) is refused.
+    resume : bool or "auto", default=False
+        Finish an existing store: verify every finished point (its chunks are readable and
+        match the checksum written with it), then compute the missing, failed and damaged
+        points. A store written by a different scan (spec, grid, seeds, seed or backend) is
+        refused, and so is a store that does not exist; ``"auto"`` resumes the store when it
+        exists and starts it otherwise.
     workers : int or None, default=None
         Processes of the embedded LocalCluster (default: one per core).
     scheduler : str, distributed.Client or None, default=None
@@ -129,7 +138,9 @@ def scan(
     Raises
     ------
     SpecError, ParameterError
-        Bad grid, bad option or a store from another scan, before anything is written.
+        Bad grid, bad option, a store from another scan or no store to resume, before anything
+        is written. Also a scan too large for this machine (see :mod:`neurolearn._scan.limits`:
+        more points than fit in half the available memory, or more than 4 workers per core).
 
     Examples
     --------
@@ -149,9 +160,28 @@ def scan(
     from neurolearn.backend import resolve_backend
 
     start = time.perf_counter()
-    _check_options(seeds, seed, workers, scheduler, slurm, out)
-    grid_values = parse_grid(grid)
-    base_model, base_task, points = build_points(model, task, grid_values, overrides)
+    _check_options(seeds, seed, workers, scheduler, slurm, out, resume)
+    store_bytes = limits.store_bytes_per_point()
+    limits.check_point_count(int(seeds), store_bytes, parameter="seeds", what=f"{seeds} seeds")
+
+    def check_count(key, n):  # before a range is expanded into its values
+        what = f"{n} values of {key} x {seeds} seed{'s' if seeds != 1 else ''}"
+        limits.check_point_count(n * int(seeds), store_bytes, parameter="grid", what=what)
+
+    grid_values = parse_grid(grid, check_count)
+
+    def check_size(base_model, base_task):  # before a spec is built for every point
+        per_point = store_bytes + limits.deep_size((base_model, base_task))
+        sizes = " x ".join(f"{len(v)} values of {k}" for k, v in grid_values.items())
+        n_points = int(np.prod([len(v) for v in grid_values.values()])) * int(seeds)
+        what = f"{sizes} x {seeds} seed{'s' if seeds != 1 else ''}"
+        limits.check_point_count(
+            n_points, per_point, parameter="grid", what=what, basis="resolved specs and records"
+        )
+
+    base_model, base_task, points = build_points(
+        model, task, grid_values, overrides, check_base=check_size
+    )
     family = registry.family_module(base_model.network.kind_name)
     if base_task.task.kind_name not in family.TASK_KINDS:
         raise SpecError(
@@ -187,21 +217,34 @@ def scan(
     }
     store = ScanStore(out, identity, coords, dims, attrs)
     resuming = store.check(resume)
-    done = np.isin(store.read_status(), DONE_STATUSES) if resuming else np.zeros(g.full_shape, bool)
-    todo = [
-        (flat, *points[flat // g.seeds])
-        for flat in range(g.n_points)
-        if not done[np.unravel_index(flat, g.full_shape)]
-    ]
-    engine, engine_s, loop_s = None, 0.0, 0.0
+    engine, engine_s, loop_s, check = None, 0.0, 0.0, None
     try:
+        if resuming:
+            # under the store's lock: verify every finished point, clear the damaged ones
+            store.open(True)
+            check = store.verify()
+            store.clear_points(check.clear)
+            done = check.done
+        else:
+            done = np.zeros(g.full_shape, bool)
+        todo = [
+            (flat, *points[flat // g.seeds])
+            for flat in range(g.n_points)
+            if not done[np.unravel_index(flat, g.full_shape)]
+        ]
         if todo:
             engine = engines.open_engine(workers=workers, scheduler=scheduler, slurm=slurm)
             engine_s = time.perf_counter() - start
-        store.open(resuming)
+        if not resuming:
+            store.open(False)
         if todo:
             context = {"entropy": int(seed), "backend": resolved.name, "device": resolved.device}
             loop_s = _drive(engine, store, g, todo, context, int(done.sum()), progress)
+        repaired = 0
+        if check is not None and check.damaged:
+            status = store.read_status()
+            repaired = sum(status.flat[flat] in ("ok", "diverged") for flat in check.damaged)
+            store.log_repair(check, repaired)
     finally:
         store.close()
         if engine is not None:
@@ -215,6 +258,13 @@ def scan(
         scan_computed=len(todo),
         scan_workers=0 if engine is None else engine.n_workers,
     )
+    if check is not None:
+        ds.attrs.update(
+            scan_verified=check.verified,
+            scan_damaged=len(check.damaged),
+            scan_repaired=repaired,
+            scan_damage=", ".join(f"{r}: {n}" for r, n in sorted(check.reasons().items())),
+        )
     return ds
 
 
@@ -272,11 +322,12 @@ def open_scan(store):
             f"The 'store' parameter: {str(path)!r} is not a scan store (no zarr.json)."
         )
     ds = xr.open_zarr(str(path), consolidated=False, chunks=None).load()
-    ds.attrs.pop("scan", None)
-    ds.attrs.pop("writer", None)
+    # store bookkeeping: the identity, the live writer, integrity checks and their log
+    for name in ("scan", "writer", "point_checksum", "repairs"):
+        ds.attrs.pop(name, None)
     metrics = [n for n in ds.attrs.pop("metrics", []) if n in ds.data_vars]
     results = metrics + [n for n in ds.data_vars if n not in metrics and n not in POINT_VARS]
-    ds = ds[results + [n for n in POINT_VARS if n in ds.data_vars]]
+    ds = ds[results + [n for n in POINT_VARS if n in ds.data_vars and n != "checksum"]]
     ds.attrs["metrics"] = metrics
     for name in ("status", "message", "worker"):
         if name in ds:
@@ -335,6 +386,17 @@ def format_summary(ds, *, wall_s: float | None = None, max_messages: int = 5) ->
             f"{ds.attrs['scan_workers']} worker(s)"
         )
     lines.append(timing)
+    if "scan_verified" in ds.attrs:
+        checked, damaged = ds.attrs["scan_verified"], ds.attrs["scan_damaged"]
+        line = f"resume check: {checked} finished point{'s' if checked != 1 else ''} checked; "
+        if damaged:
+            line += (
+                f"{damaged} damaged ({ds.attrs['scan_damage']}), "
+                f"{ds.attrs['scan_repaired']} repaired"
+            )
+        else:
+            line += "none damaged"
+        lines.append(line)
     status = as_text(ds["status"].values)
     bad = np.argwhere((status == "failed") | (status == "diverged"))
     dims = list(ds["status"].dims)

@@ -26,18 +26,18 @@
 # %%
 import neurolearn as nl
 
-ds = nl.scan("esn", "memory-capacity", grid={"network.spectral_radius": "0.2:1.4:7"}, seeds=3, out="mc-radius.zarr", workers=2, resume=True)
+ds = nl.scan("esn", "memory-capacity", grid={"network.spectral_radius": "0.2:1.4:7"}, seeds=3, out="mc-radius.zarr", workers=2, resume="auto")
 ds["memory_capacity"].plot.line(x="network.spectral_radius", hue="seed", marker="o");
 
 # %% [markdown]
 # `"0.2:1.4:7"` means 7 values from 0.2 to 1.4. The scan writes every point to the Zarr store
-# `mc-radius.zarr` as soon as it finishes; `resume=True` makes the cell safe to run again
-# (a second run finds every point done and computes nothing). The same scan from the command
-# line:
+# `mc-radius.zarr` as soon as it finishes; `resume="auto"` makes the cell safe to run again
+# (a second run checks the finished points and computes nothing; `resume=True` insists that
+# the store exists). The same scan from the command line (add `--resume` to finish it later):
 #
 # ```text
 # neurolearn scan esn memory-capacity --grid network.spectral_radius=0.2:1.4:7 --seeds 3 \
-#     --workers 2 --out mc-radius.zarr --resume
+#     --workers 2 --out mc-radius.zarr
 # ```
 #
 # and `neurolearn.plot_scan(store, x=...)` draws the mean over seeds with a band (it is meant
@@ -109,7 +109,7 @@ scan2 = nl.scan(
     out="mc-radius-scaling.zarr",
     overrides=task,
     workers=2,
-    resume=True,
+    resume="auto",
     progress=False,
 )
 ax = plots.scan_heatmap(scan2["memory_capacity"], x="network.spectral_radius")
@@ -153,7 +153,7 @@ bad = nl.scan(
                "network.in_degree_inh=6", "task.max_delay=20", "task.train_steps=500",
                "task.test_steps=200"],
     scheduler="synchronous",
-    resume=True,
+    resume="auto",
     progress=False,
 )
 print(nl.scan.format_summary(bad))

@@ -45,7 +45,7 @@ def _number(text: str, key: str, what: str) -> float | int:
     return value
 
 
-def _parse_range(key: str, text: str) -> list:
+def _parse_range(key: str, text: str, check_count=None) -> list:
     parts = text.split(":")
     log = parts[0].strip().lower() == "log"
     if log:
@@ -67,6 +67,8 @@ def _parse_range(key: str, text: str) -> list:
         raise SpecError(
             f"--grid {key}={text}: a range of 1 value needs START == STOP. Got {start} and {stop}."
         )
+    if check_count is not None:
+        check_count(key, int(num))  # before the values exist: a huge NUM is refused at once
     if log:
         if start <= 0 or stop <= 0:
             raise SpecError(
@@ -83,8 +85,11 @@ def _parse_range(key: str, text: str) -> list:
     return [float(v) for v in values]
 
 
-def parse_grid_arg(item: str) -> tuple[str, list]:
+def parse_grid_arg(item: str, check_count=None) -> tuple[str, list]:
     """Parse one ``--grid KEY=VALUES`` argument into ``(key, values)``.
+
+    ``check_count(key, n)``, when given, is called with the number of values before a range is
+    expanded (and may raise to refuse it).
 
     Examples
     --------
@@ -98,15 +103,17 @@ def parse_grid_arg(item: str) -> tuple[str, list]:
     if "=" not in item:
         raise SpecError(f"--grid {item!r}: expected KEY=VALUES, e.g. network.n=100,200,400.")
     key, _, text = item.partition("=")
-    return key.strip(), _parse_values(key.strip(), text)
+    return key.strip(), _parse_values(key.strip(), text, check_count)
 
 
-def _parse_values(key: str, text: str) -> list:
+def _parse_values(key: str, text: str, check_count=None) -> list:
     text = text.strip()
     if not text:
         raise SpecError(f"--grid {key}: no values given (e.g. {key}=1,2,3 or {key}=0:1:5).")
     if ":" in text and not text.startswith(("'", '"')):
-        return _parse_range(key, text)
+        return _parse_range(key, text, check_count)
+    if check_count is not None:
+        check_count(key, text.count(",") + 1)
     return [_literal(part) for part in text.split(",") if part.strip() != ""]
 
 
@@ -127,12 +134,13 @@ def _check_scalar(key: str, value):
     )
 
 
-def parse_grid(grid) -> dict[str, list]:
+def parse_grid(grid, check_count=None) -> dict[str, list]:
     """Normalise a grid given as a dict (``{key: list or text}``) or a list of ``KEY=VALUES``.
 
     Returns an ordered ``{key: [values]}``; raises :class:`~neurolearn.errors.SpecError` on an
     empty range, a duplicated key or value, a key that is not ``SECTION.KEY``, or a value that
-    is not a scalar.
+    is not a scalar. ``check_count(key, n)``, when given, sees each key's number of values
+    before its range is expanded and may raise to refuse it.
 
     Examples
     --------
@@ -142,7 +150,7 @@ def parse_grid(grid) -> dict[str, list]:
     if isinstance(grid, dict):
         items = list(grid.items())
     elif isinstance(grid, list | tuple):
-        items = [parse_grid_arg(g) if isinstance(g, str) else tuple(g) for g in grid]
+        items = [parse_grid_arg(g, check_count) if isinstance(g, str) else tuple(g) for g in grid]
     else:
         raise SpecError(
             "The 'grid' parameter of scan must be a dict {key: values} or a list of "
@@ -159,8 +167,10 @@ def parse_grid(grid) -> dict[str, list]:
         if key in out:
             raise SpecError(f"--grid {key}: the key is given twice.")
         if isinstance(values, str):
-            values = _parse_values(key, values)
+            values = _parse_values(key, values, check_count)
         elif isinstance(values, np.ndarray | list | tuple | range):
+            if check_count is not None:
+                check_count(key, len(values))
             values = list(values)
         else:
             values = [values]
@@ -218,17 +228,20 @@ def _check_sections(grid: dict, base_overrides, model, task) -> None:
             raise SpecError(f"--grid {key}: the key is also given with --set; give it once.")
 
 
-def build_points(model, task, grid: dict, base_overrides) -> tuple:
+def build_points(model, task, grid: dict, base_overrides, check_base=None) -> tuple:
     """Validate the grid against the specs; return the base specs and one spec pair per point.
 
     Every value is checked alone first (so the message names the key and value), then every
-    combination, so a scan never starts with a point that cannot run.
+    combination, so a scan never starts with a point that cannot run. ``check_base(model,
+    task)``, when given, sees the base specs before any point is built (and may raise).
     """
     base_overrides = specs.parse_overrides(base_overrides)
     base_model = specs.load_model(model, base_overrides)
     base_task = specs.load_task(task, base_overrides)
     specs.check_overrides_used(base_overrides, base_model, base_task)
     _check_sections(grid, base_overrides, base_model, base_task)
+    if check_base is not None:
+        check_base(base_model, base_task)
     for key, values in grid.items():
         for value in values:
             try:

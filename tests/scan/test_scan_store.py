@@ -134,9 +134,16 @@ def test_existing_store_needs_resume_and_same_spec(tmp_path):
     assert sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob("*")) == before
 
 
-def test_resume_of_absent_store_starts_it_and_non_store_is_refused(tmp_path):
-    ds = _scan(tmp_path / "new.zarr", resume=True, seeds=1)
-    assert (ds["status"] == "ok").all()
+def test_resume_of_absent_store_is_refused_auto_starts_it_and_non_store_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="there is no store .*new.zarr' to resume"):
+        _scan(tmp_path / "new.zarr", resume=True, seeds=1)
+    assert not (tmp_path / "new.zarr").exists()
+    ds = _scan(tmp_path / "new.zarr", resume="auto", seeds=1)
+    assert (ds["status"] == "ok").all() and "scan_verified" not in ds.attrs
+    again = _scan(tmp_path / "new.zarr", resume="auto", seeds=1)
+    assert again.attrs["scan_computed"] == 0 and again.attrs["scan_verified"] == 6
+    with pytest.raises(TypeError, match="'resume' parameter of scan must be True, False or"):
+        _scan(tmp_path / "new.zarr", resume="yes", seeds=1)
     other = tmp_path / "other"
     other.mkdir()
     with pytest.raises(ValueError, match="is not a scan store"):

@@ -49,7 +49,7 @@ first = nl.scan(
     out="resume-demo.zarr",
     overrides=task,
     workers=2,
-    resume=True,
+    resume="auto",
     progress=False,
 )
 print(nl.scan.summarize(first))
@@ -100,7 +100,7 @@ scan3 = nl.scan(
     out="mc-leak.zarr",
     overrides=task,
     workers=2,
-    resume=True,
+    resume="auto",
     progress=False,
 )
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), layout="constrained")
@@ -140,7 +140,7 @@ balance = nl.scan(
         "task.train_steps=1500",
     ],
     workers=2,
-    resume=True,
+    resume="auto",
     progress=False,
 )
 mc = balance["memory_capacity"]

@@ -1,0 +1,180 @@
+"""Sane limits of a scan, checked before anything is built, started or written.
+
+Two limits:
+
+* **Points.** The client holds every point's resolved specs while the scan runs and
+  :func:`neurolearn.open_scan` loads the whole store into memory, so a scan whose points need
+  more than :data:`MEMORY_FRACTION` of the memory available now is refused. A point is
+  estimated as the in-memory size of one resolved model + task spec (a deep ``sys.getsizeof``)
+  plus the store's per-point records as loaded (``wall_s``, one metric, ``status``, ``worker``,
+  ``message``, ``checksum``). Metrics and curves add to this, so the estimate is a lower bound.
+  The count is checked before a grid range is expanded into values, so a range of a billion
+  values is refused at once. The available memory is ``MemAvailable`` of ``/proc/meminfo``;
+  elsewhere ``psutil.virtual_memory().available`` when psutil is installed, else the free
+  physical pages (``os.sysconf``); where none of these exists, no point limit applies.
+* **Workers.** The embedded cluster starts one process per worker; more than
+  :data:`WORKERS_PER_CORE` per core only adds start-up time and memory, so ``workers`` above
+  that is refused. A running scheduler or Slurm sets its own size and is not limited.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+from neurolearn.errors import ParameterError
+
+__all__ = [
+    "MEMORY_FRACTION",
+    "WORKERS_PER_CORE",
+    "available_memory",
+    "store_bytes_per_point",
+    "deep_size",
+    "max_points",
+    "check_workers",
+    "check_point_count",
+]
+
+#: a scan's points may use at most this fraction of the memory available when it starts
+MEMORY_FRACTION = 0.5
+#: at most this many embedded-cluster worker processes per core
+WORKERS_PER_CORE = 4
+
+
+def available_memory(meminfo: str = "/proc/meminfo") -> int | None:
+    """Bytes of memory available now, or None where it cannot be read.
+
+    ``MemAvailable`` of ``meminfo``; without it, psutil's figure when installed, else the free
+    physical pages reported by ``os.sysconf``.
+
+    Examples
+    --------
+    >>> m = available_memory()
+    >>> m is None or m > 0
+    True
+    """
+    try:
+        with open(meminfo) as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        return int(psutil.virtual_memory().available)
+    try:
+        pages, size = os.sysconf("SC_AVPHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return int(pages) * int(size) if pages > 0 and size > 0 else None
+
+
+def deep_size(obj, _seen: set | None = None) -> int:
+    """Bytes of ``obj`` and everything it references (each object counted once).
+
+    Examples
+    --------
+    >>> deep_size([1.5, "ab"]) > deep_size([])
+    True
+    """
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or isinstance(obj, type | types.ModuleType | types.FunctionType):
+        return 0  # shared by every point (classes, modules, functions)
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, str | bytes | int | float | bool | type(None)):
+        return size
+    if isinstance(obj, dict):
+        return size + sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    if isinstance(obj, list | tuple | set | frozenset):
+        return size + sum(deep_size(v, seen) for v in obj)
+    if hasattr(obj, "__dict__"):
+        size += deep_size(vars(obj), seen)
+    for slot in getattr(type(obj), "__slots__", ()):
+        if hasattr(obj, slot):
+            size += deep_size(getattr(obj, slot), seen)
+    return size
+
+
+def store_bytes_per_point() -> int:
+    """Memory one point's fixed records take when the store is loaded (a lower bound).
+
+    ``wall_s`` and one metric are float64; ``status``, ``worker``, ``message`` and ``checksum``
+    are loaded as object arrays (a pointer and a ``str`` each).
+
+    Examples
+    --------
+    >>> store_bytes_per_point() > 16
+    True
+    """
+    floats = 2 * 8
+    texts = ("diverged", "local", "", "0" * 32)
+    return floats + sum(8 + sys.getsizeof(t) for t in texts)
+
+
+def max_points(bytes_per_point: int) -> int | None:
+    """The largest number of points that fit the memory budget, or None without a budget."""
+    memory = available_memory()
+    if memory is None:
+        return None
+    return max(int(memory * MEMORY_FRACTION) // max(int(bytes_per_point), 1), 1)
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
+def check_point_count(
+    n_points: int,
+    bytes_per_point: int,
+    *,
+    parameter: str,
+    what: str,
+    basis: str = "store records",
+) -> None:
+    """Refuse ``n_points`` points when they do not fit the memory budget.
+
+    ``parameter`` is the scan parameter named in the message, ``what`` says how the count
+    arises (e.g. ``"1000 values of network.a x 8 seeds"``), ``basis`` what a point's bytes
+    count.
+
+    Examples
+    --------
+    >>> check_point_count(10, 1000, parameter="grid", what="10 values of network.a")
+    """
+    limit = max_points(bytes_per_point)
+    if limit is None or n_points <= limit:
+        return
+    raise ParameterError(
+        f"The '{parameter}' parameter of scan: {what} = {n_points} points need "
+        f"{_bytes(n_points * bytes_per_point)} or more of memory ({_bytes(bytes_per_point)} a "
+        f"point of {basis}); a scan may use {MEMORY_FRACTION:.0%} of the "
+        f"{_bytes(available_memory())} available now, so at most {limit} points. Use fewer "
+        "values or seeds, or split the scan."
+    )
+
+
+def check_workers(workers: int) -> None:
+    """Refuse more embedded-cluster workers than :data:`WORKERS_PER_CORE` per core.
+
+    Examples
+    --------
+    >>> check_workers(1)
+    """
+    cores = os.cpu_count() or 1
+    limit = cores * WORKERS_PER_CORE
+    if workers > limit:
+        raise ParameterError(
+            f"The 'workers' parameter of scan must be at most {limit} ({WORKERS_PER_CORE} "
+            f"processes per core, {cores} cores here). Got {workers} instead. For more "
+            "workers, start a Dask cluster and pass its address (--scheduler) or use --slurm."
+        )
