@@ -132,7 +132,7 @@ def run_specs(
 
     seq, seed_value = _seed_sequence(seed)
     resolved_backend = resolve_backend(backend, device)
-    family = check_specs(model_spec, task_spec)
+    family = check_specs(model_spec, task_spec, backend=resolved_backend)
     check_memory(model_spec, task_spec)
     if out is not None:
         check_out(out)
@@ -228,12 +228,14 @@ def rerun(result, *, out=None, backend=None, device=None):
 
 
 # ---------------------------------------------------------------- checks before a run
-def check_specs(model_spec, task_spec):
+def check_specs(model_spec, task_spec, *, backend=None):
     """Refuse a model/task pair that cannot run; return the family module.
 
-    The task kind must be one the family runs, and the family's ``check_specs(model, task)``
-    hook (cross-field constraints inside one spec and between the two) must pass. Nothing is
-    drawn or compiled, so a refusal costs milliseconds.
+    The task kind must be one the family runs, the family's ``check_specs(model, task)`` hook
+    (cross-field constraints inside one spec and between the two) must pass, and with a
+    resolved ``backend`` (a :class:`~neurolearn.backend.Backend`) the family's
+    ``check_backend(backend)`` hook too. Nothing is drawn or compiled, so a refusal costs
+    milliseconds.
 
     Raises
     ------
@@ -258,6 +260,9 @@ def check_specs(model_spec, task_spec):
     check = getattr(family, "check_specs", None)
     if check is not None:
         check(model_spec, task_spec)
+    check_backend = getattr(family, "check_backend", None)
+    if backend is not None and check_backend is not None:
+        check_backend(backend)
     return family
 
 
