@@ -45,9 +45,7 @@ def _short_message(message: str, limit: int = 40) -> str:
     import re
 
     message = " ".join(str(message).split())
-    return re.sub(
-        r"'([^']{%d})[^']+'" % limit, lambda m: f"'{m.group(1)}...'", message
-    )
+    return re.sub(rf"'([^']{{{limit}}})[^']+'", lambda m: f"'{m.group(1)}...'", message)
 
 
 class _Parser(argparse.ArgumentParser):

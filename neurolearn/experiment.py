@@ -126,16 +126,16 @@ def run_specs(
     figure=True,
 ):
     """:func:`run` on already validated specs (used by scans and :func:`rerun`)."""
-    import xarray as xr
-
-    from neurolearn import __version__
-
     seq, seed_value = _seed_sequence(seed)
     resolved_backend = resolve_backend(backend, device)
     family = check_specs(model_spec, task_spec, backend=resolved_backend)
     check_memory(model_spec, task_spec)
     if out is not None:
         check_out(out)
+
+    import xarray as xr
+
+    from neurolearn import __version__
     status, message, outcome = "ok", "", None
     start = time.perf_counter()
     try:
@@ -414,8 +414,8 @@ def check_out(out) -> None:
     if path.is_dir():
         if any(path.iterdir()):
             raise ParameterError(
-                f"out folder {shown}: must be a new or empty folder. Got a folder that is not empty "
-                "instead (an earlier result would be overwritten)."
+                f"out folder {shown}: must be a new or empty folder. Got a folder that is "
+                "not empty instead (an earlier result would be overwritten)."
             )
         probe_dir = path
     else:

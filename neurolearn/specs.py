@@ -171,10 +171,14 @@ def _load(name_or_path, kind: str, overrides, own_sections: tuple[str, ...], kin
 def _validate(raw: dict, where: str, name: str, kind: str, own_sections, kind_of) -> SpecDoc:
     version = raw.get("spec_version")
     if version != SPEC_VERSION:
-        raise SpecError(f"{where}: spec_version must be {SPEC_VERSION}. Got {short_repr(version)} instead.")
+        raise SpecError(
+            f"{where}: spec_version must be {SPEC_VERSION}. Got {short_repr(version)} instead."
+        )
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise SpecError(f"{where}: description must be a string. Got {short_repr(description)} instead.")
+        raise SpecError(
+            f"{where}: description must be a string. Got {short_repr(description)} instead."
+        )
     module = kind_of(raw, where)
     tables = {}
     for section, body in raw.items():

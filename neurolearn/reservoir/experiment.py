@@ -7,9 +7,6 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr, Options
 from neurolearn._schema import SpecTable, param, spec_table
-from neurolearn.reservoir import protocols
-from neurolearn.reservoir.ei import EIReservoir
-from neurolearn.reservoir.esn import ESN
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
@@ -108,6 +105,9 @@ _ADAPTATION_OF = {
 
 def build_reservoir(model, *, n_inputs: int, seed, backend):
     """The reservoir a model spec describes (not yet adapted)."""
+    from neurolearn.reservoir.ei import EIReservoir
+    from neurolearn.reservoir.esn import ESN
+
     net = model.network
     rule = model.get("rule")
     kwargs = {k: v for k, v in net.to_dict().items() if k != "kind"}
@@ -132,6 +132,9 @@ def build_reservoir(model, *, n_inputs: int, seed, backend):
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Build the reservoir, run the task protocol, return metrics, arrays and a figure."""
     import xarray as xr
+
+    from neurolearn.reservoir import protocols
+    from neurolearn.reservoir.ei import EIReservoir
 
     rng_net, rng_task = seed.spawn(2)
     t = task.task
@@ -188,7 +191,7 @@ def _series(arrays, target, prediction):
     arrays["prediction"] = xr.DataArray(prediction, dims="t")
 
 
-def _adaptation_outputs(res: EIReservoir, metrics, arrays, attrs):
+def _adaptation_outputs(res, metrics, arrays, attrs):
     import xarray as xr
 
     metrics["balance"] = res.balance_

@@ -15,7 +15,6 @@ from neurolearn._params import Interval, Options
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.errors import BackendError, SpecError
 from neurolearn.reservoir.experiment import NoRule  # noqa: F401  (registers rule kind "none")
-from neurolearn.spiking.network import SpikingEINetwork
 
 DEFAULT_KINDS = {"rule": "inhibitory-stdp"}
 REQUIRED_SECTIONS = {"models": ("network",)}
@@ -110,6 +109,8 @@ def check_backend(backend) -> None:
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Baseline, then plasticity: rates, rate spread, CV, weights and raster before/after."""
     import xarray as xr
+
+    from neurolearn.spiking.network import SpikingEINetwork
 
     check_backend(backend)
     t = task.task
@@ -284,4 +285,3 @@ def estimate_memory(model, task) -> int:
     duration = t.baseline_ms + t.plastic_ms
     traces = 8 * net.record_v * duration / net.dt_ms
     return int(network_memory(n, synapses, duration, net) + traces + 16 * synapses)
-

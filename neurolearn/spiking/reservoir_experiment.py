@@ -8,7 +8,6 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import Interval
 from neurolearn._schema import param, spec_table
-from neurolearn.reservoir import protocols
 from neurolearn.reservoir.experiment import RidgeReadout
 from neurolearn.reservoir.experiment import figure as reservoir_figure
 from neurolearn.spiking.experiment import (
@@ -19,7 +18,6 @@ from neurolearn.spiking.experiment import (
     LIFFields,
     check_backend,
 )
-from neurolearn.spiking.reservoir import SpikingReservoir
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
@@ -56,8 +54,10 @@ class SpikingReservoirSpec(LIFFields):
     adapt_steps: int = param(0, Interval(int, 0, None), "input steps of iSTDP before the readout")
 
 
-def build_reservoir(model, seed) -> SpikingReservoir:
-    """The :class:`SpikingReservoir` a model spec describes."""
+def build_reservoir(model, seed):
+    """The :class:`~neurolearn.spiking.SpikingReservoir` a model spec describes."""
+    from neurolearn.spiking.reservoir import SpikingReservoir
+
     net = model.network
     rule = model.get("rule")
     values = net.to_dict()
@@ -82,6 +82,8 @@ def build_reservoir(model, seed) -> SpikingReservoir:
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Memory capacity or NARMA on the spiking reservoir, with the rate reservoir's protocols."""
     import xarray as xr
+
+    from neurolearn.reservoir import protocols
 
     check_backend(backend)
     rng_net, rng_task = seed.spawn(2)
@@ -141,7 +143,4 @@ def estimate_memory(model, task) -> int:
     t = task.task
     extra = 8 * steps * t.max_delay if t.kind_name == "memory-capacity" else 0
     readout_bytes = 8 * fit * (n + 1) + 16 * (n + 1) ** 2
-    return int(
-        network_memory(n, synapses, duration, net) + 16 * steps * n + readout_bytes + extra
-    )
-
+    return int(network_memory(n, synapses, duration, net) + 16 * steps * n + readout_bytes + extra)
