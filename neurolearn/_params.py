@@ -37,6 +37,9 @@ __all__ = [
     "init_param_names",
     "snapshot_params",
     "changed_params",
+    "spec_check",
+    "short_repr",
+    "short_text",
 ]
 
 
@@ -177,6 +180,91 @@ class NoneOr(Constraint):
 
     def check(self, value: Any) -> Any:
         return None if value is None else self.inner.check(value)
+
+
+def short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to its first ``limit`` characters plus ``"..."`` when longer.
+
+    Examples
+    --------
+    >>> short_repr("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."
+    >>> short_repr(1.5)
+    '1.5'
+    """
+    return short_text(repr(value), limit)
+
+
+def short_text(text: str, limit: int = 40) -> str:
+    """``text`` cut to its first ``limit`` characters plus ``"..."`` when longer."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _nonfinite(value: Any) -> bool:
+    """Whether a float anywhere in ``value`` (nested lists and tables included) is NaN or Inf."""
+    if isinstance(value, float | np.floating):
+        return not math.isfinite(float(value))
+    if isinstance(value, list | tuple):
+        return any(_nonfinite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_nonfinite(v) for v in value.values())
+    return False
+
+
+def _strict(constraint: Constraint, value: Any) -> Any:
+    if isinstance(constraint, Interval):
+        if constraint.kind is int and (
+            isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral)
+        ):
+            raise _Invalid(True)
+        return constraint.check(value)
+    if isinstance(constraint, AnyOf):
+        is_type = True
+        for option in constraint.options:
+            try:
+                return _strict(option, value)
+            except _Invalid as exc:
+                is_type = is_type and exc.is_type
+        raise _Invalid(is_type)
+    if isinstance(constraint, NoneOr):
+        return None if value is None else _strict(constraint.inner, value)
+    if isinstance(constraint, ListOf) and isinstance(value, list | tuple):
+        if not value:
+            raise _Invalid(False)
+        return [_strict(constraint.inner, v) for v in value]
+    if isinstance(constraint, ListOf):
+        if not constraint.allow_scalar:
+            raise _Invalid(True)
+        return _strict(constraint.inner, value)
+    return constraint.check(value)
+
+
+def spec_check(constraint: Constraint, value: Any) -> Any:
+    """Check a value read from a spec file or a ``--set`` override; return it normalised.
+
+    Stricter than ``constraint.check``: an int parameter takes only an int (a TOML float such
+    as ``1e12`` or ``100.0`` is refused, not coerced; a bool is never a number), and every
+    float, at any depth, must be finite (``inf``, ``-inf`` and ``nan`` are refused).
+
+    Raises
+    ------
+    _Invalid
+        When the value does not satisfy the constraint.
+
+    Examples
+    --------
+    >>> spec_check(Interval(int, 1, None), 1000)
+    1000
+    >>> try:
+    ...     spec_check(Interval(int, 1, None), 1e12)
+    ... except _Invalid:
+    ...     print("refused")
+    refused
+    """
+    if _nonfinite(value):
+        raise _Invalid(False)
+    return _strict(constraint, value)
 
 
 def check_param(owner: str, name: str, value: Any, constraint: Constraint) -> Any:

@@ -19,7 +19,7 @@ import dataclasses
 import difflib
 from typing import Any, ClassVar
 
-from neurolearn._params import Constraint, _Invalid
+from neurolearn._params import Constraint, _Invalid, _nonfinite, short_repr, short_text, spec_check
 from neurolearn.errors import SpecError
 
 __all__ = ["SpecTable", "param", "spec_table", "table_class", "did_you_mean", "TABLES"]
@@ -77,15 +77,17 @@ class SpecTable:
                     f"Valid keys: {', '.join(sorted(fields))}." if fields else "It takes no keys."
                 )
                 raise SpecError(
-                    f"{where}.{key}: unknown key for kind '{cls.kind_name}'."
+                    f"{where}.{short_text(key)}: unknown key for kind '{cls.kind_name}'."
                     f"{did_you_mean(key, fields)} {valid}"
                 )
             constraint = fields[key].metadata["constraint"]
             try:
-                values[key] = constraint.check(value)
+                values[key] = spec_check(constraint, value)
             except _Invalid:
+                finite = " (finite)" if _nonfinite(value) else ""
                 raise SpecError(
-                    f"{where}.{key}: must be {constraint.description}. Got {value!r} instead."
+                    f"{where}.{key}: must be {constraint.description}{finite}. "
+                    f"Got {short_repr(value)} instead."
                 ) from None
         return cls(**values)
 
@@ -113,11 +115,14 @@ def spec_table(section: str, kind: str):
 def table_class(section: str, kind: str, where: str) -> type[SpecTable]:
     """Look up the registered table class, with a "did you mean" on an unknown kind."""
     try:
+        if not isinstance(kind, str):
+            raise KeyError(kind)
         return TABLES[(section, kind)]
     except KeyError:
         kinds = sorted(k for s, k in TABLES if s == section)
         raise SpecError(
-            f"{where}.kind: unknown {section} kind {kind!r}.{did_you_mean(str(kind), kinds)} "
+            f"{where}.kind: unknown {section} kind {short_repr(kind)}."
+            f"{did_you_mean(str(kind), kinds)} "
             f"Known kinds: {', '.join(kinds) or 'none'}."
         ) from None
 

@@ -40,16 +40,46 @@ def list_specs() -> dict[str, dict[str, str]]:
     return out
 
 
+def _short_message(message: str, limit: int = 40) -> str:
+    """One line, with every quoted value longer than ``limit`` characters cut to ``limit`` + ..."""
+    import re
+
+    message = " ".join(str(message).split())
+    return re.sub(rf"'([^']{{{limit}}})[^']+'", lambda m: f"'{m.group(1)}...'", message)
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` with errors as two lines on stderr: a one-line usage and the error."""
+
+    def error(self, message):
+        positional = [
+            a.metavar or a.dest.upper()
+            for a in self._actions
+            if not a.option_strings and a.dest != argparse.SUPPRESS
+        ]
+        usage = " ".join([f"usage: {self.prog}", *map(str, positional), "[options]"])
+        self.exit(
+            EXIT_BAD_INPUT,
+            f"{usage}  (see {self.prog} -h)\n{self.prog}: error: {_short_message(message)}\n",
+        )
+
+
+def _one_line(exc) -> str:
+    """An exception's message on one line (at most 2000 characters)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 2000 else text[:2000] + "..."
+
+
 def _parser() -> argparse.ArgumentParser:
     from neurolearn._version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="neurolearn",
         description="Simulate brain-inspired learning: reservoirs with adaptive E/I balance, "
         "curl descent, zeroth-order rules, RNNs fit to sparse recordings.",
     )
     parser.add_argument("--version", action="version", version=f"neurolearn {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser("list", help="models and tasks available, one line each")
 
@@ -249,7 +279,10 @@ def main(argv=None) -> int:
     )
 
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # -h, --version (0) and usage errors (2) end here
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -260,11 +293,11 @@ def main(argv=None) -> int:
             warnings.filterwarnings("ignore", category=NeurolearnWarning, message="run of ")
             return commands[args.command](args)
     except (ParameterError, ParameterTypeError, MissingDependencyError, ValueError) as exc:
-        print(f"neurolearn: error: {exc}", file=sys.stderr)
+        print(f"neurolearn: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("neurolearn: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        print(f"neurolearn: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"neurolearn: failed: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED

@@ -19,7 +19,17 @@ from neurolearn._rng import as_generator
 from neurolearn.backend import resolve_backend
 from neurolearn.errors import DivergenceError, NeurolearnWarning, ParameterTypeError
 
-__all__ = ["run", "rerun", "save", "STATUSES"]
+__all__ = [
+    "run",
+    "rerun",
+    "save",
+    "STATUSES",
+    "check_specs",
+    "check_out",
+    "check_memory",
+    "estimate_memory",
+    "available_memory",
+]
 
 STATUSES = ("ok", "diverged", "failed")
 
@@ -116,25 +126,16 @@ def run_specs(
     figure=True,
 ):
     """:func:`run` on already validated specs (used by scans and :func:`rerun`)."""
+    seq, seed_value = _seed_sequence(seed)
+    resolved_backend = resolve_backend(backend, device)
+    family = check_specs(model_spec, task_spec, backend=resolved_backend)
+    check_memory(model_spec, task_spec)
+    if out is not None:
+        check_out(out)
+
     import xarray as xr
 
     from neurolearn import __version__
-
-    seq, seed_value = _seed_sequence(seed)
-    resolved_backend = resolve_backend(backend, device)
-    family = registry.family_module(model_spec.network.kind_name)
-    task_kind = task_spec.task.kind_name
-    if task_kind not in family.TASK_KINDS:
-        from neurolearn.errors import SpecError
-
-        raise SpecError(
-            f"model {model_spec.name!r} (network kind {model_spec.network.kind_name!r}) cannot "
-            f"run task kind {task_kind!r}. It runs: {', '.join(family.TASK_KINDS)}."
-        )
-    check = getattr(family, "check_specs", None)
-    if check is not None:
-        # cross-spec constraints (model vs task) are bad input: raised before anything runs
-        check(model_spec, task_spec)
     status, message, outcome = "ok", "", None
     start = time.perf_counter()
     try:
@@ -224,3 +225,214 @@ def rerun(result, *, out=None, backend=None, device=None):
         device=device or ds.attrs.get("device"),
         out=out,
     )
+
+
+# ---------------------------------------------------------------- checks before a run
+def check_specs(model_spec, task_spec, *, backend=None):
+    """Refuse a model/task pair that cannot run; return the family module.
+
+    The task kind must be one the family runs, the family's ``check_specs(model, task)`` hook
+    (cross-field constraints inside one spec and between the two) must pass, and with a
+    resolved ``backend`` (a :class:`~neurolearn.backend.Backend`) the family's
+    ``check_backend(backend)`` hook too. Nothing is drawn or compiled, so a refusal costs
+    milliseconds.
+
+    Raises
+    ------
+    SpecError
+        Naming the key, its value and what was expected.
+
+    Examples
+    --------
+    >>> from neurolearn import specs
+    >>> check_specs(specs.load_model("esn"), specs.load_task("narma10")).__name__
+    'neurolearn.reservoir.experiment'
+    """
+    from neurolearn.errors import SpecError
+
+    family = registry.family_module(model_spec.network.kind_name)
+    task_kind = task_spec.task.kind_name
+    if task_kind not in family.TASK_KINDS:
+        raise SpecError(
+            f"model {model_spec.name!r} (network kind {model_spec.network.kind_name!r}) cannot "
+            f"run task kind {task_kind!r}. It runs: {', '.join(family.TASK_KINDS)}."
+        )
+    check = getattr(family, "check_specs", None)
+    if check is not None:
+        check(model_spec, task_spec)
+    check_backend = getattr(family, "check_backend", None)
+    if backend is not None and check_backend is not None:
+        check_backend(backend)
+    return family
+
+
+def estimate_memory(model_spec, task_spec) -> int:
+    """Estimated peak memory of one run, in bytes, from its resolved specs (nothing allocated).
+
+    Each family's ``estimate_memory(model, task)`` hook adds up the sizes of the large arrays
+    its run holds at once (states T x N, dense matrices, spike records, BPTT graphs, batches);
+    its docstring gives the formula. A scan multiplies it by the points that run at once.
+
+    Examples
+    --------
+    >>> from neurolearn import specs
+    >>> small = estimate_memory(specs.load_model("esn", ["network.n=100"]),
+    ...                         specs.load_task("narma10"))
+    >>> big = estimate_memory(specs.load_model("esn", ["network.n=10000"]),
+    ...                       specs.load_task("narma10"))
+    >>> big > 100 * small
+    True
+    """
+    family = registry.family_module(model_spec.network.kind_name)
+    hook = getattr(family, "estimate_memory", None)
+    return 0 if hook is None else int(hook(model_spec, task_spec))
+
+
+def available_memory() -> int | None:
+    """Memory this machine can still hand out, in bytes, or None when it cannot be read.
+
+    ``MemAvailable`` of ``/proc/meminfo`` on Linux, else the free physical pages that
+    ``os.sysconf`` reports.
+
+    Examples
+    --------
+    >>> available_memory() is None or available_memory() > 0
+    True
+    """
+    import os
+
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GB``-style size (powers of 1024).
+
+    Examples
+    --------
+    >>> format_bytes(3 * 1024**3)
+    '3.0 GB'
+    """
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
+def check_memory(model_spec, task_spec, *, copies: int = 1, available: int | None = None) -> int:
+    """Refuse a run (or ``copies`` runs at once) whose estimated memory exceeds what is free.
+
+    Parameters
+    ----------
+    copies : int, default=1
+        Runs held in memory at the same time (a scan's concurrent points).
+    available : int or None, default=None
+        Bytes available; None reads :func:`available_memory` (no check when unknown).
+
+    Returns
+    -------
+    int
+        The estimate in bytes (all copies).
+
+    Raises
+    ------
+    SpecError
+        With the estimate, the available memory and the spec sizes behind the estimate.
+
+    Examples
+    --------
+    >>> from neurolearn import specs
+    >>> m, t = specs.load_model("esn", ["network.n=100"]), specs.load_task("narma10")
+    >>> check_memory(m, t) > 0
+    True
+    """
+    from neurolearn.errors import SpecError
+
+    need = estimate_memory(model_spec, task_spec) * int(copies)
+    free = available_memory() if available is None else available
+    if free is not None and need > free:
+        family = registry.family_module(model_spec.network.kind_name)
+        sizes = []
+        for key in getattr(family, "MEMORY_KEYS", ()):
+            section, _, name = key.partition(".")
+            table = model_spec.get(section) or task_spec.get(section)
+            if table is not None and hasattr(table, name):
+                sizes.append(f"{key} = {getattr(table, name)}")
+        runs = f" x {copies} runs at once" if copies > 1 else ""
+        raise SpecError(
+            f"{model_spec.name} on {task_spec.name}: needs an estimated "
+            f"{format_bytes(need)} of memory{runs} ({', '.join(sizes) or 'resolved spec'}), "
+            f"more than the {format_bytes(free)} available; use smaller sizes."
+        )
+    return need
+
+
+def check_out(out) -> None:
+    """Refuse an ``out`` folder that cannot take a new result, before anything runs.
+
+    ``out`` must be a new folder (its parent writable) or an existing empty one; an existing
+    file, a non-empty folder (an earlier result would be overwritten or mixed in) or a place
+    that cannot be written is refused. Nothing is created.
+
+    Raises
+    ------
+    ParameterError, ParameterTypeError
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_out(tempfile.mkdtemp() + "/new-run")
+    """
+    import os
+    import tempfile
+
+    from neurolearn._params import short_text
+    from neurolearn.errors import ParameterError, ParameterTypeError
+
+    if not isinstance(out, str | os.PathLike):
+        raise ParameterTypeError(
+            f"The 'out' parameter of run must be a path. Got {type(out).__name__} instead."
+        )
+    path = Path(out)
+    shown = short_text(str(out), 80)
+    if str(out) == "":
+        raise ParameterError("The 'out' parameter of run must be a folder path. Got '' instead.")
+    if path.exists() and not path.is_dir():
+        raise ParameterError(
+            f"out folder {shown}: must be a new or empty folder. Got an existing file instead."
+        )
+    if path.is_dir():
+        if any(path.iterdir()):
+            raise ParameterError(
+                f"out folder {shown}: must be a new or empty folder. Got a folder that is "
+                "not empty instead (an earlier result would be overwritten)."
+            )
+        probe_dir = path
+    else:
+        probe_dir = path.parent
+        while not probe_dir.exists() and probe_dir != probe_dir.parent:
+            probe_dir = probe_dir.parent
+        if not probe_dir.is_dir():
+            raise ParameterError(
+                f"out folder {shown}: must be a new or empty folder. Got a path under the file "
+                f"{short_text(str(probe_dir), 80)} instead."
+            )
+    try:
+        fd, probe = tempfile.mkstemp(dir=probe_dir, prefix=".neurolearn-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ParameterError(
+            f"out folder {shown}: must be a folder that can be written. Got "
+            f"{short_text(str(probe_dir), 80)}, which cannot be written ({exc.strerror})."
+        ) from None

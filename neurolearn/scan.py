@@ -78,6 +78,19 @@ def _check_options(seeds, seed, workers, scheduler, slurm, out, resume) -> None:
         )
 
 
+def _check_points(points, backend, seeds, workers, scheduler, slurm) -> None:
+    """Every point passes the run's checks; the points run at once here fit in memory."""
+    from neurolearn.experiment import check_memory, check_specs, estimate_memory
+
+    for model_spec, task_spec in points:
+        check_specs(model_spec, task_spec, backend=backend)
+    if slurm is not None or (scheduler is not None and scheduler != "synchronous"):
+        return  # the points run on other machines
+    at_once = 1 if scheduler == "synchronous" else (workers or os.cpu_count() or 1)
+    biggest = max(points, key=lambda pair: estimate_memory(*pair))
+    check_memory(*biggest, copies=min(at_once, len(points) * seeds))
+
+
 def scan(
     model,
     task,
@@ -189,6 +202,7 @@ def scan(
             f"It runs: {', '.join(family.TASK_KINDS)}."
         )
     resolved = resolve_backend(backend, device)
+    _check_points(points, resolved, int(seeds), workers, scheduler, slurm)
     if slurm is not None:
         read_slurm_config(slurm)
     g = Grid(values=grid_values, seeds=int(seeds))

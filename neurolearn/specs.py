@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neurolearn import registry
+from neurolearn._params import short_repr, short_text
 from neurolearn._schema import SpecDoc, did_you_mean, table_class
 from neurolearn.errors import SpecError
 
@@ -62,13 +63,15 @@ def _locate(name_or_path: str | Path, kind: str) -> Path:
     text = str(name_or_path)
     if text.endswith(".toml") or "/" in text or "\\" in text:
         path = Path(text)
+        if path.is_dir():
+            raise SpecError(f"{kind[:-1]} spec file {short_repr(text)} is a folder, not a file.")
         if not path.is_file():
-            raise SpecError(f"{kind[:-1]} spec file {text!r} does not exist.")
+            raise SpecError(f"{kind[:-1]} spec file {short_repr(text)} does not exist.")
         return path
     names = available(kind)
     if text not in names:
         raise SpecError(
-            f"unknown {kind[:-1]} {text!r}.{did_you_mean(text, names)} "
+            f"unknown {kind[:-1]} {short_repr(text)}.{did_you_mean(text, names)} "
             f"Available: {', '.join(names) or 'none'} (see `neurolearn list`)."
         )
     return names[text]
@@ -78,8 +81,16 @@ def _read(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
+    except UnicodeDecodeError:
+        raise SpecError(
+            f"{short_text(path, 120)}: not a UTF-8 text file; a spec is a TOML text file."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+        raise SpecError(f"{short_text(path, 120)}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise SpecError(
+            f"{short_text(path, 120)}: cannot be read ({exc.strerror or exc})."
+        ) from None
 
 
 def _display(path: Path) -> str:
@@ -104,13 +115,19 @@ def parse_overrides(items) -> list[tuple[str, Any]]:
         if isinstance(item, tuple):
             out.append(item)
             continue
+        if not isinstance(item, str):
+            raise SpecError(
+                f"override {short_repr(item)}: expected a 'KEY=VALUE' string or a (key, value) "
+                "pair."
+            )
         if "=" not in item:
-            raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. network.n=1000.")
+            raise SpecError(f"--set {short_repr(item)}: expected KEY=VALUE, e.g. network.n=1000.")
         key, _, raw = item.partition("=")
         key = key.strip()
-        if not key or key.count(".") < 1:
+        if not key or key.count(".") < 1 or "" in key.split("."):
             raise SpecError(
-                f"--set {item!r}: the key must be a dotted path SECTION.KEY, e.g. network.n."
+                f"--set {short_repr(item)}: the key must be a dotted path SECTION.KEY, "
+                "e.g. network.n."
             )
         try:
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
@@ -133,10 +150,12 @@ def _apply_overrides(raw: dict, overrides, sections: set[str], where: str) -> No
         if section not in sections:
             continue
         node = raw.setdefault(section, {})
+        if not isinstance(node, dict):
+            raise SpecError(f"{where}: --set {short_text(key)}: {section!r} is not a table.")
         for part in rest[:-1]:
             nxt = node.setdefault(part, {})
             if not isinstance(nxt, dict):
-                raise SpecError(f"{where}: --set {key}: {part!r} is not a table.")
+                raise SpecError(f"{where}: --set {short_text(key)}: {part!r} is not a table.")
             node = nxt
         node[rest[-1]] = value
 
@@ -152,10 +171,14 @@ def _load(name_or_path, kind: str, overrides, own_sections: tuple[str, ...], kin
 def _validate(raw: dict, where: str, name: str, kind: str, own_sections, kind_of) -> SpecDoc:
     version = raw.get("spec_version")
     if version != SPEC_VERSION:
-        raise SpecError(f"{where}: spec_version must be {SPEC_VERSION}. Got {version!r} instead.")
+        raise SpecError(
+            f"{where}: spec_version must be {SPEC_VERSION}. Got {short_repr(version)} instead."
+        )
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise SpecError(f"{where}: description must be a string. Got {description!r} instead.")
+        raise SpecError(
+            f"{where}: description must be a string. Got {short_repr(description)} instead."
+        )
     module = kind_of(raw, where)
     tables = {}
     for section, body in raw.items():
@@ -163,12 +186,13 @@ def _validate(raw: dict, where: str, name: str, kind: str, own_sections, kind_of
             continue
         if not isinstance(body, dict):
             raise SpecError(
-                f"{where}: unknown top-level key {section!r}."
+                f"{where}: unknown top-level key {short_repr(section)}."
                 f"{did_you_mean(section, list(own_sections) + list(_TOP_KEYS))}"
             )
         if section not in own_sections:
             raise SpecError(
-                f"{where}: unknown section [{section}].{did_you_mean(section, own_sections)} "
+                f"{where}: unknown section [{short_text(section)}]."
+                f"{did_you_mean(section, own_sections)} "
                 f"Valid sections: {', '.join(own_sections)}."
             )
         body = dict(body)
@@ -195,9 +219,9 @@ def _module_of(raw: dict, where: str, section: str, spec: str, known: dict, load
     if not isinstance(table, dict) or "kind" not in table:
         raise SpecError(f"{where}: a {spec} spec needs a [{section}] table with a 'kind' key.")
     kind = table["kind"]
-    if kind not in known:
+    if not isinstance(kind, str) or kind not in known:
         raise SpecError(
-            f"{where}: {section}.kind: unknown {section} kind {kind!r}."
+            f"{where}: {section}.kind: unknown {section} kind {short_repr(kind)}."
             f"{did_you_mean(str(kind), known)} Known kinds: {', '.join(sorted(known))}."
         )
     return load(kind)
@@ -242,7 +266,8 @@ def check_overrides_used(overrides, model: SpecDoc, task: SpecDoc) -> None:
         section = key.split(".")[0]
         if section not in sections:
             raise SpecError(
-                f"--set {key}: unknown section {section!r}.{did_you_mean(section, sections)} "
+                f"--set {short_text(key)}: unknown section {short_repr(section)}."
+                f"{did_you_mean(section, sections)} "
                 f"Valid sections: {', '.join(sorted(sections))}."
             )
 

@@ -12,16 +12,34 @@ Examples
 (60, 1)
 """
 
-from neurolearn.reservoir._base import run_batch
-from neurolearn.reservoir.ei import ADAPTATIONS, EIReservoir, draw_target_rates
-from neurolearn.reservoir.esn import ESN, spectral_radius
-from neurolearn.reservoir.protocols import (
-    lorenz_prediction,
-    mackey_glass_prediction,
-    memory_capacity,
-    narma_prediction,
-)
-from neurolearn.reservoir.readout import Readout
+import importlib as _importlib
+
+# public name -> defining module, imported on first use so that reading a spec file
+# (which imports the family's spec tables) stays fast
+_WHERE = {
+    "run_batch": "neurolearn.reservoir._base",
+    "ADAPTATIONS": "neurolearn.reservoir.ei",
+    "EIReservoir": "neurolearn.reservoir.ei",
+    "draw_target_rates": "neurolearn.reservoir.ei",
+    "ESN": "neurolearn.reservoir.esn",
+    "spectral_radius": "neurolearn.reservoir.esn",
+    "lorenz_prediction": "neurolearn.reservoir.protocols",
+    "mackey_glass_prediction": "neurolearn.reservoir.protocols",
+    "memory_capacity": "neurolearn.reservoir.protocols",
+    "narma_prediction": "neurolearn.reservoir.protocols",
+    "Readout": "neurolearn.reservoir.readout",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(_importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'neurolearn.reservoir' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | set(globals()))
+
 
 __all__ = [
     "EIReservoir",

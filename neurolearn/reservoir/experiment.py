@@ -7,9 +7,6 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr, Options
 from neurolearn._schema import SpecTable, param, spec_table
-from neurolearn.reservoir import protocols
-from neurolearn.reservoir.ei import EIReservoir
-from neurolearn.reservoir.esn import ESN
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
@@ -108,6 +105,9 @@ _ADAPTATION_OF = {
 
 def build_reservoir(model, *, n_inputs: int, seed, backend):
     """The reservoir a model spec describes (not yet adapted)."""
+    from neurolearn.reservoir.ei import EIReservoir
+    from neurolearn.reservoir.esn import ESN
+
     net = model.network
     rule = model.get("rule")
     kwargs = {k: v for k, v in net.to_dict().items() if k != "kind"}
@@ -132,6 +132,9 @@ def build_reservoir(model, *, n_inputs: int, seed, backend):
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Build the reservoir, run the task protocol, return metrics, arrays and a figure."""
     import xarray as xr
+
+    from neurolearn.reservoir import protocols
+    from neurolearn.reservoir.ei import EIReservoir
 
     rng_net, rng_task = seed.spawn(2)
     t = task.task
@@ -188,7 +191,7 @@ def _series(arrays, target, prediction):
     arrays["prediction"] = xr.DataArray(prediction, dims="t")
 
 
-def _adaptation_outputs(res: EIReservoir, metrics, arrays, attrs):
+def _adaptation_outputs(res, metrics, arrays, attrs):
     import xarray as xr
 
     metrics["balance"] = res.balance_
@@ -259,3 +262,83 @@ def figure(ds):
     fig.suptitle(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- checks before a run
+MEMORY_KEYS = ("network.n", "task.train_steps", "task.test_steps")
+
+
+def _driven_steps(task, washout: int) -> tuple[int, int, int]:
+    """``(steps the reservoir is driven, steps the readout is fit on, input width)``."""
+    t = task.task
+    kind = t.kind_name
+    if kind == "memory-capacity":
+        return washout + t.train_steps + t.test_steps, washout + t.train_steps, 1
+    if kind == "narma":
+        return washout + t.train_steps + t.test_steps, washout + t.train_steps, 1
+    if kind == "mackey-glass":
+        steps = washout + t.train_steps + t.test_steps + t.free_run_steps
+        return steps, washout + t.train_steps, 1
+    driven = washout + t.train_steps + t.repeats * (washout + t.free_run_steps)
+    return driven, washout + t.train_steps, 3
+
+
+def estimate_memory(model, task) -> int:
+    """Peak memory (bytes) of one run: the largest of its phases, float64 throughout.
+
+    With ``n`` units, ``T`` driven steps of which ``T_fit`` fit the readout, ``d`` inputs:
+
+    - weights: an ESN draws dense ``(n, n)`` uniforms, normals and a mask, ``17 n^2``, plus
+      the sparse matrix and its rescaled copy, ``24 density n^2``; an E/I reservoir keeps
+      ``k = in_degree_exc + in_degree_inh`` indices and weights per unit and assembles a
+      sparse matrix from them, ``64 n k``;
+    - states ``8 T n`` (the run) and ``8 T_fit (n + 1)`` (the readout's design matrix), the
+      normal equations ``16 (n + 1)^2``, the task's series and targets (``8 T max_delay`` for
+      memory capacity; the Mackey-Glass integration keeps ``8 (transient + T sample_every)
+      / dt`` points);
+    - adaptation: ``8 n steps / record_every`` recorded rates (local rule) or ``8 n steps``
+      states (global balance, row rescaling).
+    """
+    net = model.network
+    n = net.n
+    rule = model.get("rule")
+    readout = model.get("readout") or RidgeReadout()
+    steps, fit, d = _driven_steps(task, readout.washout)
+    if net.kind_name == "esn":
+        weights = 17 * n * n + 24 * net.density * n * n
+    else:
+        weights = 64 * n * (net.in_degree_exc + net.in_degree_inh)
+    weights += 8 * n * (d + 4)
+    run = 8 * steps * n + 8 * fit * (n + 1) + 16 * (n + 1) ** 2 + 8 * steps * (d + 2)
+    t = task.task
+    if t.kind_name == "memory-capacity":
+        run += 8 * steps * t.max_delay
+    if t.kind_name == "mackey-glass":
+        run += 8 * (500.0 + (steps + t.test_steps) * t.sample_every) / t.dt
+    adapt = 0
+    if rule is not None and rule.kind_name == "local-ei-adaptation":
+        adapt = 8 * n * (rule.steps // rule.record_every + 2) + 8 * rule.steps
+    elif rule is not None and rule.kind_name != "none":
+        adapt = 8 * n * rule.steps + 8 * rule.steps
+    return int(weights + max(run, adapt))
+
+
+def check_specs(model, task) -> None:
+    """Cross-field constraints of a reservoir model: refused before anything is drawn."""
+    from neurolearn.errors import SpecError
+
+    net = model.network
+    rule = model.get("rule")
+    if net.kind_name == "esn" and rule is not None and rule.kind_name != "none":
+        raise SpecError(
+            f"{model.source}: rule.kind: an ESN takes rule kind 'none'. Got "
+            f"{rule.kind_name!r} instead (it applies to E/I reservoirs only)."
+        )
+    if net.kind_name == "ei-reservoir":
+        n_exc = int(round(net.excitatory_fraction * net.n))
+        if n_exc < 1 or net.n - n_exc < 1:
+            raise SpecError(
+                f"{model.source}: network.excitatory_fraction: must leave at least one E and "
+                f"one I unit among network.n = {net.n}. Got {net.excitatory_fraction} "
+                f"({n_exc} E, {net.n - n_exc} I) instead."
+            )

@@ -291,8 +291,47 @@ def evaluate(student, data, recorded, metric):
     return out, p_test
 
 
+MEMORY_KEYS = ("network.n_units", "task.n_neurons", "task.n_conditions")
+
+
+def estimate_memory(model, task) -> int:
+    """Peak memory (bytes) of an rnnfit run: the teacher, its recordings, the student's fit.
+
+    With ``n`` teacher neurons, ``u`` student units, ``C`` conditions (training, validation
+    and test), ``T = (prep_ms + move_ms) / dt_ms + 1`` steps:
+
+    - the teacher: the stability optimisation holds about 20 dense ``(n, n)`` float64 matrices
+      (weights, gradients, the Lyapunov solutions and the complex Schur forms), ``160 n^2``;
+    - the recordings: states and rates of every condition, kept whole and restricted to the
+      recorded neurons, ``32 C T n``;
+    - BPTT (``b`` = 4 or 8 bytes per number): the weights with their gradient and two Adam
+      moments ``4 b (u^2 + u (n_outputs + 3))`` and the graph of one batch, about 6 tensors of
+      ``batch T u`` numbers, ``6 b batch T u``; FORCE: ``P``, ``J`` and the rank-one update
+      ``32 u^2``;
+    - evaluation: the student's states, rates and outputs on the training and test sets
+      ``24 C T u``, and the linear maps between student and teacher ``16 (u + n)^2``.
+    """
+    net, rule, t = model.network, model.rule, task.task
+    n, u = t.n_neurons, net.n_units
+    conditions = t.n_conditions + t.n_validation_conditions + t.n_test_conditions
+    steps = (t.prep_ms + t.move_ms) / t.dt_ms + 1
+    total = 160 * n * n + 32 * conditions * steps * n
+    if rule.kind_name == "force":
+        fit = 32 * u * u
+    else:
+        b = 4 if rule.dtype == "float32" else 8
+        batch = rule.batch_size or t.n_conditions
+        fit = 4 * b * (u * u + u * (t.n_outputs + 3)) + 6 * b * batch * steps * u
+    total += fit + 24 * conditions * steps * u + 16 * (u + n) ** 2
+    return int(total)
+
+
 def check_specs(model, task) -> None:
-    """The student's Euler step must equal the recording's time step."""
+    """Cross-field constraints of an rnnfit run: refused before anything is drawn.
+
+    The student's Euler step must equal the recording's and not exceed its time constant,
+    and every recorded neuron needs its own student unit.
+    """
     from neurolearn.errors import SpecError
 
     net, data = model.network, task.task
@@ -301,6 +340,19 @@ def check_specs(model, task) -> None:
         raise SpecError(
             f"{model.source}: network.dt_ms = {net.dt_ms} must equal the recording's "
             f"task.dt_ms = {dt_data} ({task.source}); set both to the same value."
+        )
+    if net.dt_ms > net.tau_ms:
+        raise SpecError(
+            f"{model.source}: network.dt_ms: must not exceed network.tau_ms ({net.tau_ms}). "
+            f"Got {net.dt_ms} instead."
+        )
+    recorded = int(round(data.recorded_fraction * data.n_neurons))
+    fits_recorded = model.rule.kind_name != "force" or model.rule.fit_recorded
+    if fits_recorded and recorded > net.n_units:
+        raise SpecError(
+            f"{model.source}: network.n_units: must be at least the number of recorded neurons "
+            f"({recorded} = task.recorded_fraction {data.recorded_fraction} x task.n_neurons "
+            f"{data.n_neurons}). Got {net.n_units} instead."
         )
 
 

@@ -7,11 +7,35 @@
   :class:`neurolearn.reservoir.Readout`.
 """
 
-from neurolearn.spiking._brian2 import brian2_cache_dir, required_brian2, standalone_scan
-from neurolearn.spiking._connectivity import Connectivity, random_connectivity
-from neurolearn.spiking._record import SpikeRecord, first_divergence
-from neurolearn.spiking.network import ENGINES, SpikingEINetwork
-from neurolearn.spiking.reservoir import ADAPTATIONS, SpikingReservoir, filtered_states
+import importlib as _importlib
+
+# public name -> defining module, imported on first use so that reading a spec file
+# (which imports the family's spec tables) stays fast
+_WHERE = {
+    "brian2_cache_dir": "neurolearn.spiking._brian2",
+    "required_brian2": "neurolearn.spiking._brian2",
+    "standalone_scan": "neurolearn.spiking._brian2",
+    "Connectivity": "neurolearn.spiking._connectivity",
+    "random_connectivity": "neurolearn.spiking._connectivity",
+    "SpikeRecord": "neurolearn.spiking._record",
+    "first_divergence": "neurolearn.spiking._record",
+    "ENGINES": "neurolearn.spiking.network",
+    "SpikingEINetwork": "neurolearn.spiking.network",
+    "ADAPTATIONS": "neurolearn.spiking.reservoir",
+    "SpikingReservoir": "neurolearn.spiking.reservoir",
+    "filtered_states": "neurolearn.spiking.reservoir",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(_importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'neurolearn.spiking' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | set(globals()))
+
 
 __all__ = [
     "Connectivity",

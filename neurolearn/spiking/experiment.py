@@ -15,7 +15,6 @@ from neurolearn._params import Interval, Options
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.errors import BackendError, SpecError
 from neurolearn.reservoir.experiment import NoRule  # noqa: F401  (registers rule kind "none")
-from neurolearn.spiking.network import SpikingEINetwork
 
 DEFAULT_KINDS = {"rule": "inhibitory-stdp"}
 REQUIRED_SECTIONS = {"models": ("network",)}
@@ -110,6 +109,8 @@ def check_backend(backend) -> None:
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Baseline, then plasticity: rates, rate spread, CV, weights and raster before/after."""
     import xarray as xr
+
+    from neurolearn.spiking.network import SpikingEINetwork
 
     check_backend(backend)
     t = task.task
@@ -239,3 +240,48 @@ def figure(ds):
     fig.suptitle(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- checks before a run
+MEMORY_KEYS = ("network.n_exc", "network.n_inh", "task.plastic_ms")
+
+
+def network_memory(n: int, synapses: float, duration_ms: float, net_table) -> float:
+    """Bytes of a LIF E/I network of ``n`` neurons run for ``duration_ms`` (numba engine).
+
+    ``80`` bytes per synapse (pre, post, weight, their unsorted copies and the sort order),
+    the ``[pre, post]`` mask drawn in blocks of 512 rows (``9 min(n, 512) n``), per chunk of
+    2000 steps the external Poisson counts (``10 chunk n``) and the spike buffer, the delay
+    queue, and the spike record at the largest rate the refractory period allows:
+    ``32 n duration / refractory`` (step and id, chunk copies and the concatenation).
+    """
+    dt = net_table.dt_ms
+    chunk = min(2000, max(1, duration_ms / dt))
+    ref_steps = max(1, round(net_table.refractory_ms / dt))
+    ext = 10 * chunk * n if getattr(net_table, "input_rate_hz", 0) > 0 else 0
+    spikes_max = n * (duration_ms / net_table.refractory_ms + 1)
+    return (
+        80 * synapses
+        + 9 * min(n, 512) * n
+        + ext
+        + 16 * n * (chunk / ref_steps + 1)
+        + 8 * n * (net_table.delay_ms / dt + 2)
+        + 32 * spikes_max
+        + 200 * n
+    )
+
+
+def estimate_memory(model, task) -> int:
+    """Peak memory (bytes) of a ``spiking-ei`` run on ``rate-homeostasis``.
+
+    :func:`network_memory` for ``n = n_exc + n_inh`` neurons with ``connection_prob n^2``
+    synapses over ``baseline_ms + plastic_ms`` (both records are kept), plus the recorded
+    voltage traces ``8 record_v (baseline_ms + plastic_ms) / dt_ms`` and two weight copies
+    (``16`` bytes per synapse).
+    """
+    net, t = model.network, task.task
+    n = net.n_exc + net.n_inh
+    synapses = net.connection_prob * n * n
+    duration = t.baseline_ms + t.plastic_ms
+    traces = 8 * net.record_v * duration / net.dt_ms
+    return int(network_memory(n, synapses, duration, net) + traces + 16 * synapses)

@@ -8,7 +8,6 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import Interval
 from neurolearn._schema import param, spec_table
-from neurolearn.reservoir import protocols
 from neurolearn.reservoir.experiment import RidgeReadout
 from neurolearn.reservoir.experiment import figure as reservoir_figure
 from neurolearn.spiking.experiment import (
@@ -19,7 +18,6 @@ from neurolearn.spiking.experiment import (
     LIFFields,
     check_backend,
 )
-from neurolearn.spiking.reservoir import SpikingReservoir
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
@@ -56,8 +54,10 @@ class SpikingReservoirSpec(LIFFields):
     adapt_steps: int = param(0, Interval(int, 0, None), "input steps of iSTDP before the readout")
 
 
-def build_reservoir(model, seed) -> SpikingReservoir:
-    """The :class:`SpikingReservoir` a model spec describes."""
+def build_reservoir(model, seed):
+    """The :class:`~neurolearn.spiking.SpikingReservoir` a model spec describes."""
+    from neurolearn.spiking.reservoir import SpikingReservoir
+
     net = model.network
     rule = model.get("rule")
     values = net.to_dict()
@@ -82,6 +82,8 @@ def build_reservoir(model, seed) -> SpikingReservoir:
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Memory capacity or NARMA on the spiking reservoir, with the rate reservoir's protocols."""
     import xarray as xr
+
+    from neurolearn.reservoir import protocols
 
     check_backend(backend)
     rng_net, rng_task = seed.spawn(2)
@@ -112,3 +114,33 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     metrics["rate_exc_hz"] = reservoir.mean_rate_hz_
     attrs = {"adaptation": reservoir.adaptation, "engine": reservoir.backend}
     return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_figure, attrs=attrs)
+
+
+# ---------------------------------------------------------------- checks before a run
+MEMORY_KEYS = ("network.n", "task.train_steps", "task.test_steps")
+
+
+def estimate_memory(model, task) -> int:
+    """Peak memory (bytes) of a spiking-reservoir run.
+
+    With ``n`` neurons, ``T`` input values (washout, training and test steps, plus
+    ``adapt_steps``) each held ``step_ms``: :func:`neurolearn.spiking.experiment.network_memory`
+    with ``n min(in_degree, n - 1)`` synapses over ``T step_ms``, the filtered states and their
+    per-step contributions (``16 T n``), and the readout's design matrix and normal equations
+    (``8 T_fit (n + 1) + 16 (n + 1)^2``), ``T_fit = washout + train_steps``.
+    """
+    from neurolearn.reservoir.experiment import _driven_steps
+    from neurolearn.spiking.experiment import network_memory
+
+    net = model.network
+    n = net.n
+    readout = model.get("readout") or RidgeReadout()
+    steps, fit, _ = _driven_steps(task, readout.washout)
+    rule = model.get("rule")
+    adapt = net.adapt_steps if rule is not None and rule.kind_name != "none" else 0
+    synapses = n * min(net.in_degree, n - 1)
+    duration = (steps + adapt) * net.step_ms
+    t = task.task
+    extra = 8 * steps * t.max_delay if t.kind_name == "memory-capacity" else 0
+    readout_bytes = 8 * fit * (n + 1) + 16 * (n + 1) ** 2
+    return int(network_memory(n, synapses, duration, net) + 16 * steps * n + readout_bytes + extra)

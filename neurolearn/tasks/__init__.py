@@ -4,14 +4,31 @@ Time series: :func:`narma`, :func:`mackey_glass`, :func:`lorenz`; metrics: :func
 :func:`memory_capacity_curve`, :func:`valid_prediction_time`.
 """
 
-from neurolearn.tasks.metrics import memory_capacity_curve, nrmse, valid_prediction_time
-from neurolearn.tasks.timeseries import (
-    LORENZ_LYAPUNOV,
-    delayed_targets,
-    lorenz,
-    mackey_glass,
-    narma,
-)
+import importlib as _importlib
+
+# public name -> defining module, imported on first use so that reading a spec file
+# (which imports the family's spec tables) stays fast
+_WHERE = {
+    "memory_capacity_curve": "neurolearn.tasks.metrics",
+    "nrmse": "neurolearn.tasks.metrics",
+    "valid_prediction_time": "neurolearn.tasks.metrics",
+    "LORENZ_LYAPUNOV": "neurolearn.tasks.timeseries",
+    "delayed_targets": "neurolearn.tasks.timeseries",
+    "lorenz": "neurolearn.tasks.timeseries",
+    "mackey_glass": "neurolearn.tasks.timeseries",
+    "narma": "neurolearn.tasks.timeseries",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(_importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'neurolearn.tasks' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | set(globals()))
+
 
 __all__ = [
     "narma",

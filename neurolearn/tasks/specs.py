@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from neurolearn._params import Interval
 from neurolearn._schema import SpecTable, param, spec_table
-from neurolearn.tasks.timeseries import LORENZ_LYAPUNOV
+
+#: Largest Lyapunov exponent of the Lorenz system at (10, 28, 8/3).
+LORENZ_LYAPUNOV = 0.9056
 
 DEFAULT_KINDS = {"metric": None}
 REQUIRED_SECTIONS = {"tasks": ("task",)}

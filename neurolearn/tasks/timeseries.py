@@ -8,11 +8,9 @@ from neurolearn._kernels.numba import timeseries as ts_kernels
 from neurolearn._params import Interval, check_array, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import DivergenceError, ParameterError
+from neurolearn.tasks.specs import LORENZ_LYAPUNOV  # with the task tables (no numba there)
 
 __all__ = ["narma", "mackey_glass", "lorenz", "delayed_targets", "LORENZ_LYAPUNOV"]
-
-#: Largest Lyapunov exponent of the Lorenz system at (10, 28, 8/3).
-LORENZ_LYAPUNOV = 0.9056
 
 
 def narma(u, order: int = 10) -> np.ndarray:

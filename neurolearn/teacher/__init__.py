@@ -6,17 +6,35 @@ Public API::
     from neurolearn.tasks.teacher import make_teacher_data
 """
 
-from neurolearn.teacher.ensemble import EnsembleTrainer
-from neurolearn.teacher.networks import (
-    TwoLayerNetwork,
-    make_teacher,
-    mean_squared_error,
-    two_layer_backward,
-    two_layer_forward,
-)
-from neurolearn.teacher.online import OnlineTrainer
-from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent, LearningRule
-from neurolearn.teacher.training import MinibatchTrainer
+import importlib as _importlib
+
+# public name -> defining module, imported on first use so that reading a spec file
+# (which imports the family's spec tables) stays fast
+_WHERE = {
+    "EnsembleTrainer": "neurolearn.teacher.ensemble",
+    "TwoLayerNetwork": "neurolearn.teacher.networks",
+    "make_teacher": "neurolearn.teacher.networks",
+    "mean_squared_error": "neurolearn.teacher.networks",
+    "two_layer_backward": "neurolearn.teacher.networks",
+    "two_layer_forward": "neurolearn.teacher.networks",
+    "OnlineTrainer": "neurolearn.teacher.online",
+    "CurlDescent": "neurolearn.teacher.rules",
+    "FeedbackAlignment": "neurolearn.teacher.rules",
+    "GradientDescent": "neurolearn.teacher.rules",
+    "LearningRule": "neurolearn.teacher.rules",
+    "MinibatchTrainer": "neurolearn.teacher.training",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(_importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'neurolearn.teacher' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | set(globals()))
+
 
 __all__ = [
     "TwoLayerNetwork",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid
+from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid, short_repr
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.teacher.networks import ACTIVATIONS, INITS, TwoLayerNetwork, make_teacher
 from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent
@@ -393,3 +393,72 @@ def _figure_online(ds):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- checks before a run
+MEMORY_KEYS = ("network.n_hidden", "task.n_inputs", "task.n_train", "train.epochs")
+
+
+def estimate_memory(model, task) -> int:
+    """Peak memory (bytes) of a student-teacher run, float64 throughout.
+
+    Finite data (``teacher``), with ``M`` inputs, ``K`` outputs, ``N`` hidden units, ``P``
+    training and ``Q`` test samples: the epoch permutations ``16 epochs P`` (drawn, then
+    stacked), the data and labels with their noise ``16 (P + Q)(M + K)``, hidden activities
+    of the student and the teacher on a whole set ``16 (P + Q)(N + N_teacher)``, and with
+    ``curl_diagnostics`` the update field's Jacobian and its parts ``32 D^2``,
+    ``D = N (M + K)``.
+
+    Online (``teacher-online``): the test set ``16 Q M``, one record's fresh samples
+    ``16 M^2 record_every_alpha`` (``M record_every_alpha`` steps of ``M`` inputs, drawn
+    together), hidden activities ``8 Q (N + N_teacher)`` and the recorded order parameters
+    ``8 points (N^2 + N N_teacher + N)``, ``points = alpha_max / record_every_alpha + 1``.
+    """
+    net, t = model.network, task.task
+    n, m = net.n_hidden, t.n_inputs
+    if t.kind_name == "teacher":
+        k, p, q = t.n_outputs, t.n_train, t.n_test
+        train = model.train
+        total = 16 * train.epochs * p + 16 * (p + q) * (m + k)
+        total += 16 * (p + q) * (n + t.teacher_hidden)
+        if train.curl_diagnostics:
+            total += 32 * (n * (m + k)) ** 2
+        return int(total + 64 * (n * (m + k) + t.teacher_hidden * (m + k)))
+    q = t.n_test
+    points = t.alpha_max / t.record_every_alpha + 1
+    total = 16 * q * m + 16 * m * m * t.record_every_alpha + 8 * q * (n + t.teacher_hidden)
+    total += 8 * points * (n * n + n * t.teacher_hidden + n) + 64 * (n + t.teacher_hidden) * m
+    return int(total)
+
+
+def check_specs(model, task) -> None:
+    """Cross-field constraints of a student-teacher run: refused before anything is drawn.
+
+    Flipped neurons must exist (counts at most, indices below, ``task.n_inputs`` and
+    ``network.n_hidden``), and feedback alignment has no online order-parameter theory.
+    """
+    from neurolearn.errors import SpecError
+
+    rule, t = model.rule, task.task
+    if isinstance(rule, FeedbackAlignmentTable) and t.kind_name == "teacher-online":
+        raise SpecError(
+            f"{model.source}: rule.kind: must be 'gradient-descent' or 'curl-descent' for the "
+            "teacher-online task (its order-parameter theory needs backpropagated errors). "
+            "Got 'feedback-alignment' instead."
+        )
+    sizes = {
+        "flipped_inputs": ("task.n_inputs", t.n_inputs),
+        "flipped_hidden": ("network.n_hidden", model.network.n_hidden),
+    }
+    for key, (size_key, size) in sizes.items():
+        flips = getattr(rule, key, 0)
+        if isinstance(flips, int) and flips > size:
+            raise SpecError(
+                f"{model.source}: rule.{key}: must be a count in [0, {size}] ({size_key} = "
+                f"{size}). Got {flips} instead."
+            )
+        if isinstance(flips, list) and any(i >= size for i in flips):
+            raise SpecError(
+                f"{model.source}: rule.{key}: must hold indices in [0, {size - 1}] ({size_key} "
+                f"= {size}). Got {short_repr(flips)} instead."
+            )

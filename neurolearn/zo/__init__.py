@@ -5,20 +5,37 @@ Every rule trains the same :class:`MLP` (a flat parameter vector), counts its fo
 (queries) and can report single gradient estimates for diagnostics against the true gradient.
 """
 
-from neurolearn.zo.generic import minimize, zo_gradient
-from neurolearn.zo.network import MLP
-from neurolearn.zo.rules import (
-    RULES,
-    SPSA,
-    Backprop,
-    EvolutionStrategies,
-    ForwardGradient,
-    NodePerturbation,
-    OUWeightNoise,
-    Rule,
-    WeightPerturbation,
-)
-from neurolearn.zo.training import TrainResult, train
+import importlib as _importlib
+
+# public name -> defining module, imported on first use so that reading a spec file
+# (which imports the family's spec tables) stays fast
+_WHERE = {
+    "minimize": "neurolearn.zo.generic",
+    "zo_gradient": "neurolearn.zo.generic",
+    "MLP": "neurolearn.zo.network",
+    "RULES": "neurolearn.zo.rules",
+    "SPSA": "neurolearn.zo.rules",
+    "Backprop": "neurolearn.zo.rules",
+    "EvolutionStrategies": "neurolearn.zo.rules",
+    "ForwardGradient": "neurolearn.zo.rules",
+    "NodePerturbation": "neurolearn.zo.rules",
+    "OUWeightNoise": "neurolearn.zo.rules",
+    "Rule": "neurolearn.zo.rules",
+    "WeightPerturbation": "neurolearn.zo.rules",
+    "TrainResult": "neurolearn.zo.training",
+    "train": "neurolearn.zo.training",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(_importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'neurolearn.zo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | set(globals()))
+
 
 __all__ = [
     "MLP",

@@ -274,3 +274,72 @@ def figure(ds):
     from neurolearn.zo.compare import plot_runs
 
     return plot_runs({ds.attrs.get("rule", ds.attrs.get("model", "run")): ds})
+
+
+# ---------------------------------------------------------------- checks before a run
+MEMORY_KEYS = ("network.hidden", "train.batch_size", "train.query_budget")
+_MLP_ACTS = ("tanh", "relu", "sigmoid", "linear")
+_DIGITS = (1797, 64, 10)  # images, pixels, classes of the bundled digits
+
+
+def _task_shape(task) -> tuple[int, int, int, int]:
+    """``(n_train, n_test, n_inputs, n_outputs)`` of a task spec, without loading data."""
+    t = task.task
+    if t.kind_name == "digits":
+        n, m, k = _DIGITS
+        n_test = int(round(t.test_fraction * n))
+        return n - n_test, n_test, m, k
+    return t.n_train, t.n_test, t.n_inputs, t.n_outputs
+
+
+def estimate_memory(model, task) -> int:
+    """Peak memory (bytes) of a zeroth-order run, float64 throughout.
+
+    With ``D`` parameters (weights and biases of ``n_inputs, *hidden, n_outputs``), ``W`` the
+    sum of the layer widths, ``B`` the batch, ``S`` steps (query budget / queries per step,
+    capped by ``max_steps``) and ``q`` queries per step: the parameter vector, its
+    perturbations, estimate and optimiser state ``8 D (2 q + 4)``; activations of ``q``
+    perturbed forward passes on a batch ``16 q B W``; the batch index plan ``16 S B``
+    (permutations, then their concatenation) and per-step losses ``32 S``; the training and
+    test sets with their labels ``16 (P + Q)(n_inputs + n_outputs)`` and their activations in
+    the recorded evaluations ``16 (P + Q) W``.
+    """
+    n_train, n_test, m, k = _task_shape(task)
+    sizes = [m, *model.network.hidden, k]
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    widths = sum(sizes)
+    q = build_rule(model).queries_per_step()
+    budget = model.get("train") or QueryBudget()
+    steps = max(1, min(budget.max_steps, budget.query_budget // q))
+    batch = min(budget.batch_size, n_train)
+    total = 8 * params * (2 * q + 4) + 16 * q * batch * widths + 16 * steps * batch + 32 * steps
+    total += 16 * (n_train + n_test) * (m + k) + 16 * (n_train + n_test) * widths
+    return int(total)
+
+
+def check_backend(backend) -> None:
+    """The zeroth-order kernels exist for numba and torch only."""
+    from neurolearn.errors import BackendError
+
+    if backend.name == "numpy":
+        raise BackendError("The zeroth-order family runs on backend='numba' or 'torch'.")
+
+
+def check_specs(model, task) -> None:
+    """Cross-field constraints of a zeroth-order run: refused before anything is drawn.
+
+    ``output_activation = 'task'`` on a teacher task copies the teacher's activation, which
+    must then be one of the MLP's.
+    """
+    from neurolearn.errors import SpecError
+
+    t, net = task.task, model.network
+    if t.kind_name == "teacher" and net.output_activation == "task":
+        act = net.activation if t.teacher_activation == "student" else t.teacher_activation
+        if act not in _MLP_ACTS:
+            raise SpecError(
+                f"{model.source}: network.output_activation: 'task' copies the teacher's "
+                f"activation, which must then be one of {', '.join(map(repr, _MLP_ACTS))}. "
+                f"Got task.teacher_activation = {act!r} ({task.source}) instead; set "
+                "network.output_activation explicitly."
+            )
