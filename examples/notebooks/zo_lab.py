@@ -156,7 +156,7 @@ all_runs = compare_rules("digits", overrides=[f"train.query_budget={BUDGET}"])
 print(f"{'model':>22} {'test accuracy':>14} {'steps':>7} {'train s':>8}")
 for name, ds in all_runs.items():
     print(f"{name:>22} {float(ds['test_accuracy']):>14.3f} {int(ds['steps']):>7} "
-          f"{float(ds['train_wall_s']):>8.2f}")
+          f"{ds.attrs['train_wall_s']:>8.2f}")
 plot_runs(all_runs, metric="test_accuracy");
 
 # %% [markdown]

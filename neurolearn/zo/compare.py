@@ -3,6 +3,8 @@ and against wall time)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = ["ZO_MODELS", "compare_rules", "plot_runs", "table_rows"]
 
 #: the shipped models of the family, backprop first
@@ -49,9 +51,11 @@ def table_rows(runs: dict) -> list[dict]:
     rows = []
     for name, ds in runs.items():
         row = {"model": name, "status": ds.attrs["status"]}
-        for key in ("test_accuracy", "test_loss", "queries", "steps", "train_wall_s"):
+        for key in ("test_accuracy", "test_loss", "queries", "steps"):
             if key in ds:
                 row[key] = float(ds[key])
+        if "train_wall_s" in ds.attrs:
+            row["train_wall_s"] = float(ds.attrs["train_wall_s"])
         rows.append(row)
     return rows
 
@@ -74,7 +78,7 @@ def plot_runs(runs: dict, *, metric: str = "test_loss"):
             continue
         y = ds[f"curve_{metric}"].values
         axes[0].plot(ds["curve_queries"].values, y, label=name)
-        axes[1].plot(ds["curve_wall_s"].values, y, label=name)
+        axes[1].plot(np.asarray(ds.attrs["curve_wall_s"], dtype=float), y, label=name)
     axes[0].set_xlabel("queries (forward passes)")
     axes[1].set_xlabel("training wall time (s)")
     for ax in axes:

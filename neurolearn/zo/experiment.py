@@ -250,7 +250,6 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     coords = {"step": res.steps}
     arrays = {
         "curve_queries": xr.DataArray(res.queries, dims="step", coords=coords),
-        "curve_wall_s": xr.DataArray(res.wall_s, dims="step", coords=coords),
     }
     for name, curve in res.curves.items():
         arrays[f"curve_{name}"] = xr.DataArray(curve, dims="step", coords=coords)
@@ -259,13 +258,18 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         "train_loss": float(res.curves["train_loss"][-1]),
         "queries": float(res.total_queries),
         "steps": float(steps),
-        "train_wall_s": float(res.wall_s[-1]),
         "n_params": float(net.n_params),
     }
     if "test_accuracy" in res.curves:
         metrics["test_accuracy"] = float(res.curves["test_accuracy"][-1])
         metrics["train_accuracy"] = float(res.curves["train_accuracy"][-1])
-    attrs = {"rule": rule.name, "layer_sizes": ",".join(map(str, net.layer_sizes))}
+    attrs = {
+        "rule": rule.name,
+        "layer_sizes": ",".join(map(str, net.layer_sizes)),
+        # timings are attributes: the data variables of a run depend only on spec and seed
+        "train_wall_s": float(res.wall_s[-1]),
+        "curve_wall_s": np.asarray(res.wall_s, dtype=float),
+    }
     return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
 
 

@@ -48,18 +48,32 @@ def test_memory_capacity_positive_and_grows_with_size():
     assert totals[0] < totals[1] < totals[2]
 
 
-def test_narma10_with_the_shared_readout():
-    out = narma_prediction(
-        SpikingReservoir(n=200, seed=0),
-        train_steps=1500,
-        test_steps=500,
-        washout=50,
-        ridge=1e-4,
-        seed=0,
-    )
-    # measured 0.91 here: better than the mean (NRMSE 1) but not than a readout of u(t) alone
-    # (0.88); the spiking states carry little memory (MC ~ 2), which NARMA-10 needs
-    assert 0.0 < out["nrmse"] < 1.0
+class _InputAlone:
+    """A "reservoir" whose state is the current input: the readout of u(t) alone."""
+
+    def run(self, u):
+        return np.asarray(u, dtype=float)
+
+
+NARMA = dict(washout=50, ridge=1e-4)
+
+
+def test_narma10_is_no_better_than_a_readout_of_the_input_alone():
+    """Same series, same readout: the spiking states against u(t) alone.
+
+    Measured (train 1500 / test 500): 0.911 vs 0.879 at n = 200; larger networks overfit
+    (n = 800: 1.08). With the default 5000 / 2000 steps at n = 800, seeds 0, 1, 2: 0.850, 0.878,
+    0.868 against 0.861, 0.877, 0.861. The filtered spikes carry too little memory (MC ~ 2-3)
+    to help on NARMA-10, so the claim that the spiking reservoir beats the current input does
+    not hold; this test pins what does: it is far from useless (below the mean's NRMSE 1) and
+    within a few percent of the input-alone readout, on the same data.
+    """
+    kw = dict(train_steps=1500, test_steps=500, seed=0, **NARMA)
+    spiking = narma_prediction(SpikingReservoir(n=200, seed=0), **kw)
+    alone = narma_prediction(_InputAlone(), **kw)
+    np.testing.assert_array_equal(spiking["target"], alone["target"])  # the same scored data
+    assert spiking["nrmse"] < 1.0
+    assert abs(spiking["nrmse"] - alone["nrmse"]) < 0.05 * alone["nrmse"]
 
 
 def test_istdp_adaptation_changes_inhibition_then_freezes():
