@@ -438,19 +438,18 @@ class ScanStore:
         unreadable = unreadable | bad
         marked = np.isin(status, DONE_STATUSES)
         flats = [int(f) for f in np.flatnonzero(marked)]
+        where = {flat: tuple(int(i) for i in np.unravel_index(flat, shape)) for flat in flats}
         digests = {flat: _new_digest() for flat in flats}
         for name in sorted(set(self._point_arrays()) - {"status", "checksum"}):
             values, bad = _read_points(self.arrays[name], n)
             unreadable |= bad
             text = values.dtype.kind == "U"
-            for flat in flats:
-                index = np.unravel_index(flat, shape)
+            for flat, index in where.items():
                 if not bad[index]:
                     _feed(digests[flat], name, str(values[index]) if text else values[index])
         strict = "point_checksum" in self.group.attrs  # written with checksums from the start
         damaged = {}
-        for flat in flats:
-            index = np.unravel_index(flat, shape)
+        for flat, index in where.items():
             if unreadable[index]:
                 damaged[flat] = "unreadable chunk"
             elif checksum[index]:
