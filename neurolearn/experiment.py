@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from neurolearn import registry, specs
+from neurolearn._memory import available_memory, format_bytes
 from neurolearn._rng import as_generator
 from neurolearn.backend import resolve_backend
 from neurolearn.errors import DivergenceError, NeurolearnWarning, ParameterTypeError
@@ -142,6 +143,7 @@ def run_specs(
     import xarray as xr
 
     from neurolearn import __version__
+
     status, message, outcome = "ok", "", None
     start = time.perf_counter()
     try:
@@ -312,47 +314,6 @@ def estimate_memory(model_spec, task_spec) -> int:
     family = registry.family_module(model_spec.network.kind_name)
     hook = getattr(family, "estimate_memory", None)
     return 0 if hook is None else int(hook(model_spec, task_spec))
-
-
-def available_memory() -> int | None:
-    """Memory this machine can still hand out, in bytes, or None when it cannot be read.
-
-    ``MemAvailable`` of ``/proc/meminfo`` on Linux, else the free physical pages that
-    ``os.sysconf`` reports.
-
-    Examples
-    --------
-    >>> available_memory() is None or available_memory() > 0
-    True
-    """
-    import os
-
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def format_bytes(n: float) -> str:
-    """``1.5 GB``-style size (powers of 1024).
-
-    Examples
-    --------
-    >>> format_bytes(3 * 1024**3)
-    '3.0 GB'
-    """
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PB"  # pragma: no cover
 
 
 def check_memory(model_spec, task_spec, *, copies: int = 1, available: int | None = None) -> int:

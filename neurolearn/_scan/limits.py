@@ -23,6 +23,7 @@ import os
 import sys
 import types
 
+from neurolearn._memory import available_memory, format_bytes
 from neurolearn.errors import ParameterError
 
 __all__ = [
@@ -40,38 +41,6 @@ __all__ = [
 MEMORY_FRACTION = 0.5
 #: at most this many embedded-cluster worker processes per core
 WORKERS_PER_CORE = 4
-
-
-def available_memory(meminfo: str = "/proc/meminfo") -> int | None:
-    """Bytes of memory available now, or None where it cannot be read.
-
-    ``MemAvailable`` of ``meminfo``; without it, psutil's figure when installed, else the free
-    physical pages reported by ``os.sysconf``.
-
-    Examples
-    --------
-    >>> m = available_memory()
-    >>> m is None or m > 0
-    True
-    """
-    try:
-        with open(meminfo) as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        return int(psutil.virtual_memory().available)
-    try:
-        pages, size = os.sysconf("SC_AVPHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-    return int(pages) * int(size) if pages > 0 and size > 0 else None
 
 
 def deep_size(obj, _seen: set | None = None) -> int:
@@ -125,14 +94,6 @@ def max_points(bytes_per_point: int) -> int | None:
     return max(int(memory * MEMORY_FRACTION) // max(int(bytes_per_point), 1), 1)
 
 
-def _bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    return f"{n:.3g} PB"  # pragma: no cover
-
-
 def check_point_count(
     n_points: int,
     bytes_per_point: int,
@@ -156,9 +117,10 @@ def check_point_count(
         return
     raise ParameterError(
         f"The '{parameter}' parameter of scan: {what} = {n_points} points need "
-        f"{_bytes(n_points * bytes_per_point)} or more of memory ({_bytes(bytes_per_point)} a "
+        f"{format_bytes(n_points * bytes_per_point)} or more of memory "
+        f"({format_bytes(bytes_per_point)} a "
         f"point of {basis}); a scan may use {MEMORY_FRACTION:.0%} of the "
-        f"{_bytes(available_memory())} available now, so at most {limit} points. Use fewer "
+        f"{format_bytes(available_memory())} available now, so at most {limit} points. Use fewer "
         "values or seeds, or split the scan."
     )
 

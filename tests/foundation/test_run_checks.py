@@ -179,10 +179,12 @@ PAIRS = [
 
 
 def test_every_family_has_an_estimate():
-    families = {registry.family_module(kind) for kind in registry.MODEL_FAMILIES}
+    # test-only kinds that other tests in this process registered are not shipped families
+    shipped = {k for k, v in registry.MODEL_FAMILIES.items() if v.startswith("neurolearn.")}
+    families = {registry.family_module(kind) for kind in shipped}
     assert all(callable(getattr(f, "estimate_memory", None)) for f in families)
     covered = {specs.load_model(m).network.kind_name for m, _, _ in PAIRS}
-    assert covered == set(registry.MODEL_FAMILIES)
+    assert covered == shipped
 
 
 @pytest.mark.parametrize("model, task, key", PAIRS)

@@ -24,6 +24,7 @@ if str(SCAN_TESTS) not in sys.path:
 from scan_helpers import TOY_MODEL, TOY_TASK, same_results  # noqa: E402
 
 import neurolearn  # noqa: E402
+from neurolearn import _memory  # noqa: E402
 from neurolearn._scan import limits  # noqa: E402
 from neurolearn.errors import ParameterError  # noqa: E402
 from neurolearn.scan import format_summary, open_scan, scan  # noqa: E402
@@ -300,6 +301,6 @@ def test_point_limit_counts_the_specs_of_every_point(tmp_path, monkeypatch):
 def test_available_memory_reads_meminfo_and_falls_back(tmp_path):
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       2048 kB\nMemFree:  512 kB\nMemAvailable:   1024 kB\n")
-    assert limits.available_memory(str(meminfo)) == 1024 * 1024
-    fallback = limits.available_memory(str(tmp_path / "absent"))
+    assert _memory.available_memory(str(meminfo)) == 1024 * 1024
+    fallback = _memory.available_memory(str(tmp_path / "absent"))
     assert fallback is None or fallback > 0
