@@ -569,6 +569,7 @@ CASES = [
         ParameterError,
         "post",
     ),
+    ("spiking-weights-mutated", lambda: _mutated_weights().run(1.0), ParameterError, "weights_"),
     ("spiking-reservoir-n", lambda: SpikingReservoir(n=1).run(U), ParameterError, "n"),
     (
         "spiking-reservoir-u",
@@ -601,6 +602,12 @@ def _mutated_recording():
     rec = _recording()
     rec.rates = np.full(rec.rates.shape, "x")
     return rec
+
+
+def _mutated_weights():
+    net = SpikingEINetwork(n_exc=8, n_inh=2, seed=0).build()
+    net.weights_ = net.weights_[:-1]
+    return net
 
 
 def _mutated_connectivity():
