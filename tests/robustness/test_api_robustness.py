@@ -22,7 +22,12 @@ from neurolearn.rnnfit.circuit import RateCircuit
 from neurolearn.rnnfit.force import ForceStudent
 from neurolearn.rnnfit.recording import Recording
 from neurolearn.rnnfit.soc import SOCircuit
-from neurolearn.spiking import Connectivity, SpikingEINetwork, SpikingReservoir
+from neurolearn.spiking import (
+    Connectivity,
+    SpikingEINetwork,
+    SpikingReservoir,
+    filtered_states,
+)
 from neurolearn.tasks.teacher import make_teacher_data
 from neurolearn.tasks.timeseries import lorenz, mackey_glass, narma
 from neurolearn.teacher import (
@@ -570,6 +575,18 @@ CASES = [
         "post",
     ),
     ("spiking-weights-mutated", lambda: _mutated_weights().run(1.0), ParameterError, "weights_"),
+    (
+        "spiking-filtered-ids",
+        lambda: filtered_states(np.array([0]), np.array([5]), 2, 0, 1, 1, 0.5),
+        ParameterError,
+        "spike_ids",
+    ),
+    (
+        "spiking-filtered-decay",
+        lambda: filtered_states(np.array([0]), np.array([0]), 2, 0, 1, 1, 1.5),
+        ParameterError,
+        "decay_per_step",
+    ),
     ("spiking-reservoir-n", lambda: SpikingReservoir(n=1).run(U), ParameterError, "n"),
     (
         "spiking-reservoir-u",
