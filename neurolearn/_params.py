@@ -11,6 +11,7 @@ Spec files reuse the same constraints, so a bad value reads the same from Python
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import math
 import numbers
@@ -462,7 +463,12 @@ def init_param_names(obj) -> tuple[str, ...]:
     >>> init_param_names(Model())
     ('n', 'seed')
     """
-    sig = inspect.signature(type(obj).__init__)
+    return _init_param_names(type(obj))
+
+
+@functools.cache
+def _init_param_names(cls: type) -> tuple[str, ...]:
+    sig = inspect.signature(cls.__init__)
     return tuple(
         name
         for name, par in sig.parameters.items()

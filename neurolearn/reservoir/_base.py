@@ -45,17 +45,17 @@ class ReservoirBase:
         self._built_params_ = snapshot_params(self, init_param_names(self))
         return self
 
-    def _structural_params(self) -> tuple[str, ...]:
-        return tuple(k for k in init_param_names(self) if k not in self._runtime_params)
-
     def _ensure_initialized(self):
         """Validate the parameters; draw, redraw or recompile as their changes require."""
-        self._validate()
         built = getattr(self, "_built_params_", None)
         if built is None or not hasattr(self, "w_in_"):
             self.initialize()
             return
-        structural = changed_params(built, self, self._structural_params())
+        changed = changed_params(built, self, init_param_names(self))
+        if not changed:
+            return  # the values the weights were built from were validated then
+        self._validate()
+        structural = [k for k in changed if k not in self._runtime_params]
         if structural:
             if getattr(self, "_weights_given_", False):
                 name = structural[0]
@@ -66,10 +66,8 @@ class ReservoirBase:
                 )
             self.initialize()
             return
-        runtime = changed_params(built, self, self._runtime_params)
-        if runtime:
-            self._compile()
-            built.update(snapshot_params(self, runtime))
+        self._compile()
+        built.update(snapshot_params(self, changed))
 
     # -- inputs -----------------------------------------------------------------------------
     def _check_input(self, u, name="u"):

@@ -22,6 +22,10 @@ class Readout:
         Leading steps of every sequence left out of the fit (and of :meth:`score`).
     fit_intercept : bool, default=True
 
+    Parameters are validated at every :meth:`fit`, :meth:`partial_fit` and solve: a changed
+    ``ridge`` or ``fit_intercept`` takes effect at the next solve (a :meth:`partial_fit` keeps
+    its accumulated statistics), ``washout`` at the next :meth:`fit`.
+
     Attributes
     ----------
     coef_ : ndarray of shape (n_states, n_outputs)

@@ -45,6 +45,21 @@ def filtered_states(
     >>> s[:, 0].tolist()   # spike at 0 seen at step 1 (0.5), then 0.5**3 + spike at 3 (1.0)
     [0.5, 1.125]
     """
+    owner = "filtered_states"
+    n = check_param(owner, "n", n, Interval(int, 1, None))
+    start_step = check_param(owner, "start_step", start_step, Interval(int, 0, None))
+    hold_steps = check_param(owner, "hold_steps", hold_steps, Interval(int, 1, None))
+    n_values = check_param(owner, "n_values", n_values, Interval(int, 0, None))
+    decay_per_step = check_param(owner, "decay_per_step", decay_per_step, Interval(float, 0, 1))
+    spike_steps = check_array(owner, "spike_steps", spike_steps, ndim=1, dtype=np.int64)
+    spike_ids = check_array(
+        owner, "spike_ids", spike_ids, ndim=1, shape=spike_steps.shape, dtype=np.int64
+    )
+    if spike_ids.size and (spike_ids.min() < 0 or spike_ids.max() >= n):
+        raise ParameterError(
+            f"The 'spike_ids' parameter of {owner} must hold neuron indices in [0, {n}). "
+            f"Got values in [{spike_ids.min()}, {spike_ids.max()}] instead."
+        )
     local = spike_steps - start_step
     keep = (local >= 0) & (local < n_values * hold_steps)
     local, ids = local[keep], spike_ids[keep]

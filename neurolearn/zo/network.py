@@ -88,6 +88,10 @@ class MLP:
         biases); biases start at zero.
     init_scale : float, default=1.0
 
+    The network holds no weights (``theta`` is passed to every call), so every parameter is
+    validated and takes effect at the next call. ``layer_sizes`` is also checked at
+    construction: a layer of width 0 is refused where it is written.
+
     Attributes
     ----------
     layout_ : Layout

@@ -22,7 +22,12 @@ from neurolearn.rnnfit.circuit import RateCircuit
 from neurolearn.rnnfit.force import ForceStudent
 from neurolearn.rnnfit.recording import Recording
 from neurolearn.rnnfit.soc import SOCircuit
-from neurolearn.spiking import Connectivity, SpikingEINetwork, SpikingReservoir
+from neurolearn.spiking import (
+    Connectivity,
+    SpikingEINetwork,
+    SpikingReservoir,
+    filtered_states,
+)
 from neurolearn.tasks.teacher import make_teacher_data
 from neurolearn.tasks.timeseries import lorenz, mackey_glass, narma
 from neurolearn.teacher import (
@@ -569,6 +574,19 @@ CASES = [
         ParameterError,
         "post",
     ),
+    ("spiking-weights-mutated", lambda: _mutated_weights().run(1.0), ParameterError, "weights_"),
+    (
+        "spiking-filtered-ids",
+        lambda: filtered_states(np.array([0]), np.array([5]), 2, 0, 1, 1, 0.5),
+        ParameterError,
+        "spike_ids",
+    ),
+    (
+        "spiking-filtered-decay",
+        lambda: filtered_states(np.array([0]), np.array([0]), 2, 0, 1, 1, 1.5),
+        ParameterError,
+        "decay_per_step",
+    ),
     ("spiking-reservoir-n", lambda: SpikingReservoir(n=1).run(U), ParameterError, "n"),
     (
         "spiking-reservoir-u",
@@ -601,6 +619,12 @@ def _mutated_recording():
     rec = _recording()
     rec.rates = np.full(rec.rates.shape, "x")
     return rec
+
+
+def _mutated_weights():
+    net = SpikingEINetwork(n_exc=8, n_inh=2, seed=0).build()
+    net.weights_ = net.weights_[:-1]
+    return net
 
 
 def _mutated_connectivity():
@@ -845,6 +869,7 @@ def test_force_student_time_step_change_after_fit_takes_effect():
     np.testing.assert_allclose(fine[0, 1], 0.5 * coarse[0, 1])
 
 
+@pytest.mark.filterwarnings("ignore::neurolearn.errors.UnreachableTargetWarning")
 def test_soc_circuit_change_after_build_raises_until_rebuilt():
     soc = SOCircuit(n=12, max_iter=5, seed=0).build()
     soc.tau_ms = 50.0
@@ -885,3 +910,16 @@ def test_spiking_reservoir_changes_take_effect_or_rebuild():
     np.testing.assert_array_equal(
         res.run(u), SpikingReservoir(n=40, step_ms=5.0, filter_tau_ms=3.0, seed=0).run(u)
     )
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_brian2_network_refuses_plasticity_it_was_built_without():
+    pytest.importorskip("brian2")
+    net = SpikingEINetwork(n_exc=8, n_inh=2, plasticity=False, backend="brian2", seed=0)
+    net.run(1.0)
+    net.w_max = 5.0  # a runtime parameter: accepted, the run continues
+    net.run(1.0)
+    assert net.step_ == 20
+    net.plasticity = True
+    with pytest.raises(ParameterError, match="'plasticity'"):
+        net.run(1.0)
