@@ -8,17 +8,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from needs_torch import TORCH_MISSING, require_torch, torch_available  # noqa: E402
 
-def _torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # torch-dependent tests never skip: a missing torch is a broken test install
+    if item.get_closest_marker("torch") is not None and not torch_available():
+        pytest.fail(f"{item.nodeid}: {TORCH_MISSING}", pytrace=False)
 
 
 def _cuda_available():
-    if not _torch_available():
+    if not torch_available():
         return False
     import torch
 
@@ -35,8 +36,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(params=["numba", "torch", "numpy"])
 def backend(request):
     """Every test that takes this fixture runs on every backend."""
-    if request.param == "torch" and not _torch_available():
-        pytest.fail("torch is part of the test install (neurolearn[all]) but is missing")
+    if request.param == "torch":
+        require_torch()
     return request.param
 
 

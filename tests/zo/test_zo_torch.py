@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from needs_torch import optional_torch
 
-torch = pytest.importorskip("torch")
-
-from neurolearn.errors import BackendError  # noqa: E402
-from neurolearn.zo import (  # noqa: E402
+from neurolearn.errors import BackendError
+from neurolearn.zo import (
     MLP,
     SPSA,
     Backprop,
@@ -14,6 +13,9 @@ from neurolearn.zo import (  # noqa: E402
     NodePerturbation,
     train,
 )
+
+torch = optional_torch()
+pytestmark = pytest.mark.torch
 
 
 @pytest.fixture(autouse=True, scope="module")
