@@ -35,7 +35,18 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(params=["numba", "torch", "numpy"])
 def backend(request):
-    """Every test that takes this fixture runs on every backend."""
+    """Every test that takes this fixture runs on each of numba, torch and numpy.
+
+    Kernel-level tests of the families with all three backends take it: the reservoir
+    (states against the naive reference, closed loop, batches, backend agreement) and the
+    teacher trainer (GD identities, norms, thresholds, divergence, agreement with numba).
+    The others have fewer backends, tested where they exist: zo runs numba and torch
+    (backprop, SPSA, forward gradient; numpy refused), the numba kernels against the reference
+    in ``zo/test_zo_kernels.py`` and torch equal to numba with the same noise in
+    ``zo/test_zo_torch.py``; the rnnfit BPTT student is torch-only and FORCE numba-only; the
+    E/I adaptation kernels of the reservoir are numba-only; spiking networks have engines
+    (numba, Brian2), compared in ``spiking/test_spiking_engines.py``, and refuse torch.
+    """
     if request.param == "torch":
         require_torch()
     return request.param
