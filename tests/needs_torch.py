@@ -39,5 +39,3 @@ def require_torch():
     if torch is None:
         pytest.fail(TORCH_MISSING, pytrace=False)
     return torch
-
-
