@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from needs_torch import TORCH_MISSING, require_torch, torch_available  # noqa: E402
+from needs import TORCH_MISSING, require_torch, torch_available  # noqa: E402
 
 
 @pytest.hookimpl(tryfirst=True)

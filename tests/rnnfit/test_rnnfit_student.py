@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import reference_rnnfit as ref
-from needs_torch import optional_torch
+from needs import optional_torch
 
 from neurolearn.errors import BackendError, ParameterError
 from neurolearn.rnnfit import Recording, RNNStudent

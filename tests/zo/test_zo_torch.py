@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from needs_torch import optional_torch
+from needs import optional_torch
 
 from neurolearn.errors import BackendError
 from neurolearn.zo import (

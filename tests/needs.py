@@ -1,4 +1,5 @@
-"""Torch in the tests: part of the test install, so a test that needs it fails without it.
+"""Optional packages in the tests: all are part of the test install (``neurolearn[all]``), so a
+test that needs one fails without it, with a message naming what to install; none skips.
 
 Mark a test (or a module, ``pytestmark = pytest.mark.torch``) that needs PyTorch; the root
 ``conftest.py`` fails it at setup with :data:`TORCH_MISSING` when torch cannot be imported,
@@ -39,3 +40,18 @@ def require_torch():
     if torch is None:
         pytest.fail(TORCH_MISSING, pytrace=False)
     return torch
+
+
+def require(module: str, extra: str):
+    """Import ``module`` inside a test, failing the test (naming ``extra``) when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(
+            f"{module} is part of the test install but cannot be imported ({exc}): install it "
+            f"with `pip install 'neurolearn[{extra}]'` (or `make test`, which installs every "
+            "extra)",
+            pytrace=False,
+        )
