@@ -8,17 +8,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from needs import TORCH_MISSING, require_torch, torch_available  # noqa: E402
 
-def _torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # torch-dependent tests never skip: a missing torch is a broken test install
+    if item.get_closest_marker("torch") is not None and not torch_available():
+        pytest.fail(f"{item.nodeid}: {TORCH_MISSING}", pytrace=False)
 
 
 def _cuda_available():
-    if not _torch_available():
+    if not torch_available():
         return False
     import torch
 
@@ -34,9 +35,20 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(params=["numba", "torch", "numpy"])
 def backend(request):
-    """Every test that takes this fixture runs on every backend."""
-    if request.param == "torch" and not _torch_available():
-        pytest.fail("torch is part of the test install (neurolearn[all]) but is missing")
+    """Every test that takes this fixture runs on each of numba, torch and numpy.
+
+    Kernel-level tests of the families with all three backends take it: the reservoir
+    (states against the naive reference, closed loop, batches, backend agreement) and the
+    teacher trainer (GD identities, norms, thresholds, divergence, agreement with numba).
+    The others have fewer backends, tested where they exist: zo runs numba and torch
+    (backprop, SPSA, forward gradient; numpy refused), the numba kernels against the reference
+    in ``zo/test_zo_kernels.py`` and torch equal to numba with the same noise in
+    ``zo/test_zo_torch.py``; the rnnfit BPTT student is torch-only and FORCE numba-only; the
+    E/I adaptation kernels of the reservoir are numba-only; spiking networks have engines
+    (numba, Brian2), compared in ``spiking/test_spiking_engines.py``, and refuse torch.
+    """
+    if request.param == "torch":
+        require_torch()
     return request.param
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from needs import require
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -14,7 +15,7 @@ DOCS = ROOT / "docs"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    pytest.importorskip("sphinx", reason="the docs extra provides sphinx")
+    require("sphinx", "docs")
     out = tmp_path_factory.mktemp("html")
     env = dict(os.environ, NEUROLEARN_DOCS_EXECUTE="off")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))

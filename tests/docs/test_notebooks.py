@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from needs import require
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "examples" / "notebooks"
@@ -22,7 +23,7 @@ def test_every_lab_has_its_solutions_and_every_solution_its_lab():
 
 
 def _execute(path: Path, tmp_path: Path, monkeypatch):
-    jupytext = pytest.importorskip("jupytext", reason="the docs extra provides jupytext")
+    jupytext = require("jupytext", "docs")
     from nbclient import NotebookClient
 
     nb = jupytext.read(path)
@@ -64,7 +65,7 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
 
 
 def test_labs_start_with_three_lines_of_code():
-    jupytext = pytest.importorskip("jupytext", reason="the docs extra provides jupytext")
+    jupytext = require("jupytext", "docs")
     for path in LABS:
         nb = jupytext.read(path)
         first_code = next(c for c in nb.cells if c.cell_type == "code")

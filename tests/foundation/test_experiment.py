@@ -37,6 +37,7 @@ def test_rerun_reproduces_the_numbers():
     assert float(again["nrmse"]) == float(ds["nrmse"])
 
 
+@pytest.mark.torch
 def test_torch_backend_gives_the_same_numbers():
     a = nl.run("esn", "memory-capacity", seed=1, overrides=SMALL + ["task.max_delay=10"])
     b = nl.run(
@@ -46,8 +47,10 @@ def test_torch_backend_gives_the_same_numbers():
     np.testing.assert_allclose(b["mc_curve"], a["mc_curve"], atol=1e-8)
 
 
+@pytest.mark.torch
 def test_cuda_without_gpu_is_a_clear_error():
-    torch = pytest.importorskip("torch")
+    import torch
+
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     with pytest.raises(BackendError, match="no CUDA GPU"):

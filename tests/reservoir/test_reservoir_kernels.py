@@ -15,15 +15,17 @@ def small_ei(seed=0, **kw):
     return EIReservoir(**params).initialize()
 
 
-def test_esn_numba_equals_reference(rng):
-    esn = ESN(n=12, density=0.3, leak=0.7, bias_scaling=0.2, n_inputs=2, seed=1).initialize()
+def test_esn_equals_reference(backend, rng):
+    esn = ESN(
+        n=12, density=0.3, leak=0.7, bias_scaling=0.2, n_inputs=2, seed=1, backend=backend
+    ).initialize()
     u = rng.uniform(-1, 1, (40, 2))
     ref = reference.esn_states(esn.W_, esn.w_in_, esn.bias_, 0.7, u)
     np.testing.assert_allclose(esn.run(u), ref, rtol=0, atol=1e-13)
 
 
-def test_ei_numba_equals_reference(rng):
-    res = small_ei(leak=0.3, threshold=0.1)
+def test_ei_equals_reference(backend, rng):
+    res = small_ei(leak=0.3, threshold=0.1, backend=backend)
     u = rng.uniform(-1, 1, (40, 1))
     W = (res.A_E - res.A_I).toarray()
     ref = reference.ei_states(W, res.w_in_, 0.3, 10.0, 0.1, u)
@@ -129,8 +131,8 @@ def test_readout_on_several_sequences_with_washout(rng):
     np.testing.assert_allclose(ro_list.coef_, ro.coef_)
 
 
-def test_closed_loop_equals_manual_feedback(rng):
-    esn = ESN(n=20, spectral_radius=0.8, seed=2)
+def test_closed_loop_equals_manual_feedback(backend, rng):
+    esn = ESN(n=20, spectral_radius=0.8, seed=2, backend=backend)
     u = np.sin(np.arange(400) / 5.0)[:, None]
     states = esn.run(u)
     ro = Readout(ridge=1e-8).fit(states[:-1], u[1:])

@@ -8,7 +8,8 @@ import pytest
 import neurolearn as nl
 from neurolearn.cli import main
 
-pytest.importorskip("torch")
+# the BPTT student runs on torch
+pytestmark = pytest.mark.torch
 
 TINY = [
     "task.n_neurons=30",

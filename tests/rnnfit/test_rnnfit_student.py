@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 import reference_rnnfit as ref
+from needs import optional_torch
 
 from neurolearn.errors import BackendError, ParameterError
 from neurolearn.rnnfit import Recording, RNNStudent
 
-torch = pytest.importorskip("torch")
+torch = optional_torch()
+pytestmark = pytest.mark.torch
 
 
 def _data(rng, c=3, t=12, k=2, n_neurons=6, shift=0.0):

@@ -9,12 +9,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scan_helpers  # noqa: E402,F401  (puts the toy family on the path of every worker)
+from needs import require  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def cluster():
     """One 2-process, single-threaded LocalCluster for every test that needs Dask."""
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed", "all")
     from neurolearn._scan.engine import PINNED_THREADS
 
     with distributed.LocalCluster(

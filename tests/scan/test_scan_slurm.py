@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from needs import require
 from scan_helpers import TOY_MODEL, TOY_TASK
 
 from neurolearn._scan.slurm import read_slurm_config, slurm_cluster
@@ -23,7 +24,7 @@ job_script_prologue = ["module load python"]
 
 
 def test_job_script_pins_threads_and_uses_config(tmp_path):
-    pytest.importorskip("dask_jobqueue")
+    require("dask_jobqueue", "slurm")
     path = tmp_path / "slurm.toml"
     path.write_text(CONFIG)
     cluster, jobs = slurm_cluster(path)

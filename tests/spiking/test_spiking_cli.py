@@ -119,7 +119,7 @@ def test_dt_above_refractory_is_bad_input(capsys):
     assert "network.dt_ms" in err and "refractory_ms" in err and "10.0" in err
 
 
+@pytest.mark.torch
 def test_torch_backend_is_refused_clearly():
-    pytest.importorskip("torch")
     ds = nl.run("spiking-ei", "rate-homeostasis", backend="torch", overrides=EI_FAST)
     assert ds.attrs["status"] == "failed" and "network.engine" in ds.attrs["message"]

@@ -43,24 +43,30 @@ def _scored_data(seed):
     teacher_seed, data_seed, student_seed = streams[:3]
     t = TRAINED
     teacher = make_teacher(
-        t["n_inputs"], t["teacher_hidden"], 1, activation="tanh", output_activation="tanh",
-        init_scale=1.0, seed=teacher_seed,
-    )  # fmt: skip
-    data = make_teacher_data(
-        teacher, t["n_train"], t["n_test"], data_seed, input_std=np.sqrt(0.5)
+        t["n_inputs"],
+        t["teacher_hidden"],
+        1,
+        activation="tanh",
+        output_activation="tanh",
+        init_scale=1.0,
+        seed=teacher_seed,
     )
+    data = make_teacher_data(teacher, t["n_train"], t["n_test"], data_seed, input_std=np.sqrt(0.5))
     student = TwoLayerNetwork(
-        n_inputs=t["n_inputs"], n_hidden=t["n_hidden"], n_outputs=1, activation="tanh",
-        init="uniform", init_scale=2.0, seed=student_seed,
-    ).initialize()  # fmt: skip
+        n_inputs=t["n_inputs"],
+        n_hidden=t["n_hidden"],
+        n_outputs=1,
+        activation="tanh",
+        init="uniform",
+        init_scale=2.0,
+        seed=student_seed,
+    ).initialize()
     return data, student
 
 
 @pytest.mark.parametrize("model", ["backprop", "curl-descent", "feedback-alignment"])
 def test_cli_run_json_beats_predicting_the_mean(model, tmp_path, capsys):
-    sizes = [
-        f"task.{k}={v}" if k != "n_hidden" else f"network.{k}={v}" for k, v in TRAINED.items()
-    ]
+    sizes = [f"task.{k}={v}" if k != "n_hidden" else f"network.{k}={v}" for k, v in TRAINED.items()]
     args = ["run", model, "teacher", "--json", "--seed", "3", "--out", str(tmp_path)]
     assert main(args + _set(sizes + ["train.epochs=500", "train.record_every=50"])) == 0
     out = json.loads(capsys.readouterr().out)

@@ -175,7 +175,7 @@ def _setup(seed=0, n_train=60, act="tanh"):
     return data, student.initialize()
 
 
-def test_curl_without_flips_is_gradient_descent_exactly():
+def test_curl_without_flips_is_gradient_descent_exactly(backend):
     data, student = _setup()
     a = TwoLayerNetwork(
         **{
@@ -184,12 +184,10 @@ def test_curl_without_flips_is_gradient_descent_exactly():
         }
     )
     a.initialize()
-    ha = MinibatchTrainer(rule=GradientDescent(), epochs=15, seed=4).fit(a, data).history_
-    hb = (
-        MinibatchTrainer(rule=CurlDescent(flipped_inputs=0, flipped_hidden=[]), epochs=15, seed=4)
-        .fit(student, data)
-        .history_
-    )
+    gd = MinibatchTrainer(rule=GradientDescent(), epochs=15, seed=4, backend=backend)
+    ha = gd.fit(a, data).history_
+    curl = CurlDescent(flipped_inputs=0, flipped_hidden=[])
+    hb = MinibatchTrainer(rule=curl, epochs=15, seed=4, backend=backend).fit(student, data).history_
     assert np.array_equal(ha.train_error, hb.train_error)
     assert np.array_equal(a.w1_, student.w1_) and np.array_equal(a.w2_, student.w2_)
 
@@ -226,28 +224,29 @@ def test_linear_output_gd_direction_is_the_gradient():
     "rule",
     [GradientDescent(), CurlDescent(flipped_inputs=[1, 3]), FeedbackAlignment(flipped_hidden=1)],
 )
-def test_numpy_backend_equals_numba_and_is_deterministic(rule):
-    runs = {}
-    for backend in ("numba", "numpy", "numba"):
+def test_backend_equals_numba_and_is_deterministic(rule, backend):
+    runs = []
+    for name in ("numba", backend, backend):
         data, student = _setup(n_train=47)
         tr = MinibatchTrainer(
-            rule=rule, epochs=6, batch_size=10, record_every=2, seed=9, backend=backend
+            rule=rule, epochs=6, batch_size=10, record_every=2, seed=9, backend=name
         ).fit(student, data)
-        runs.setdefault(backend, []).append((tr.history_.train_error, student.w1_))
-    np.testing.assert_allclose(runs["numba"][0][0], runs["numpy"][0][0], rtol=1e-10)
-    np.testing.assert_allclose(runs["numba"][0][1], runs["numpy"][0][1], rtol=1e-9, atol=1e-12)
-    assert np.array_equal(runs["numba"][0][0], runs["numba"][1][0])
+        runs.append((tr.history_.train_error, student.w1_))
+    (err_ref, w_ref), (err, w), (err_again, w_again) = runs
+    np.testing.assert_allclose(err, err_ref, rtol=1e-10)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-9, atol=1e-12)
+    assert np.array_equal(err, err_again) and np.array_equal(w, w_again)
 
 
-def test_rescaling_preserves_norms():
+def test_rescaling_preserves_norms(backend):
     data, student = _setup()
     n1, n2 = np.linalg.norm(student.w1_), np.linalg.norm(student.w2_)
-    MinibatchTrainer(epochs=5, rescale_norms=True, seed=0).fit(student, data)
+    MinibatchTrainer(epochs=5, rescale_norms=True, seed=0, backend=backend).fit(student, data)
     assert np.linalg.norm(student.w1_) == pytest.approx(n1, rel=1e-12)
     assert np.linalg.norm(student.w2_) == pytest.approx(n2, rel=1e-12)
 
 
-def test_threshold_and_early_stop():
+def test_threshold_and_early_stop(backend):
     data, student = _setup(act="linear")
     tr = MinibatchTrainer(
         epochs=400,
@@ -256,6 +255,7 @@ def test_threshold_and_early_stop():
         stop_at_threshold=True,
         rescale_norms=False,
         seed=0,
+        backend=backend,
     ).fit(student, data)
     h = tr.history_
     k = int(h.epochs_to_threshold)
@@ -263,12 +263,13 @@ def test_threshold_and_early_stop():
     assert np.all(np.isnan(h.train_error[k + 1 :]))
 
 
-def test_divergence_is_reported_with_epoch():
+def test_divergence_is_reported_with_epoch(backend):
     data, student = _setup(act="linear")
+    trainer = MinibatchTrainer(
+        epochs=200, learning_rate=1e4, rescale_norms=False, seed=0, backend=backend
+    )
     with pytest.raises(DivergenceError) as info:
-        MinibatchTrainer(epochs=200, learning_rate=1e4, rescale_norms=False, seed=0).fit(
-            student, data
-        )
+        trainer.fit(student, data)
     assert info.value.step is not None and 1 <= info.value.step <= 200
 
 

@@ -23,17 +23,26 @@ curl_speedup = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(curl_speedup)
 
 
-def _ratio(n_train, seeds):
+def _epochs(n_train, seeds):
     gd = [curl_speedup.epochs_to_threshold(n_train, s, GradientDescent()) for s in seeds]
     cd = [
         curl_speedup.epochs_to_threshold(n_train, s, CurlDescent(flipped_hidden=1)) for s in seeds
     ]
     assert not np.isnan(gd).any() and not np.isnan(cd).any()
+    return np.asarray(gd), np.asarray(cd)
+
+
+def _ratio(n_train, seeds):
+    gd, cd = _epochs(n_train, seeds)
     return np.mean(gd) / np.mean(cd)
 
 
 def test_no_speed_up_with_little_data():
-    assert 0.6 < _ratio(100, range(5)) < 1.5
+    # measured at P = 100, seeds 0-9: curl descent needs as many epochs as GD or more in every
+    # paired run (GD / curl 0.75-1.0 per seed, 0.89 over seeds 0-4, 0.86 over 0-9)
+    gd, cd = _epochs(100, range(5))
+    assert np.all(gd <= cd)
+    assert np.mean(gd) / np.mean(cd) < 0.95
 
 
 @pytest.mark.slow

@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-
-import neurolearn as nl  # noqa: E402
-from neurolearn.errors import ParameterError  # noqa: E402
-from neurolearn.tasks.teacher import make_teacher_data  # noqa: E402
-from neurolearn.teacher import (  # noqa: E402
+import neurolearn as nl
+from neurolearn.errors import ParameterError
+from neurolearn.tasks.teacher import make_teacher_data
+from neurolearn.teacher import (
     CurlDescent,
     GradientDescent,
     MinibatchTrainer,
     TwoLayerNetwork,
     make_teacher,
 )
-from neurolearn.teacher.ensemble import EnsembleTrainer  # noqa: E402
+from neurolearn.teacher.ensemble import EnsembleTrainer
+
+pytestmark = pytest.mark.torch
 
 
 def _students(n, act="tanh"):

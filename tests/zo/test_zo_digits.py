@@ -61,6 +61,22 @@ def test_node_perturbation_reaches_90_percent_within_20000_queries(split):
     assert res.curves["test_accuracy"][-1] >= 0.90
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shipped_node_perturbation_reaches_96_percent_within_20000_queries(seed):
+    """The README's claim, through the shipped spec (measured: 96.0, 98.0, 97.8%)."""
+    ds = nl.run(
+        "node-perturbation",
+        "digits",
+        seed=seed,
+        overrides=["train.query_budget=20000"],
+        figure=False,
+    )
+    assert ds.attrs["status"] == "ok", ds.attrs["message"]
+    assert int(ds["queries"]) == 20000
+    assert float(ds["test_accuracy"]) >= 0.96
+
+
 def test_same_seed_same_numbers_different_seed_different():
     args = dict(overrides=["train.query_budget=300", "train.n_records=3"])
     a = nl.run("spsa", "digits", seed=3, **args)
