@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from neurolearn._kernels.numba.teacher import _activate_rows, _dot, _sum_squares, _tanh
+from neurolearn._kernels.numba.elementary import dot as _dot
+from neurolearn._kernels.numba.elementary import sum_squares as _sum_squares
+from neurolearn._kernels.numba.elementary import tanh as _tanh
+from neurolearn._kernels.numba.teacher import _activate_rows
 
 
 @njit(cache=True)
