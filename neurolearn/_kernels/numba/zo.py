@@ -242,11 +242,20 @@ def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
     With ``node_sigma != 0`` the pre-activations get ``node_sigma * node_noise[l-1, n, j]``
     added (node perturbation).
     """
+    _forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma, H[0], 0)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma, first, mode):
+    """:func:`forward`; ``mode`` 1 also stores the first layer's noise-free pre-activations
+    (``W x + b``) in ``first (B, sizes[1])``, ``mode`` 2 takes them from there instead of
+    recomputing (the noisy pass of node perturbation: the input layer is the same)."""
     n_layers = sizes.shape[0] - 1
     batch = idx.shape[0]
-    for n in range(batch):
-        for j in range(sizes[0]):
-            H[0, n, j] = X[idx[n], j]
+    if mode != 2:
+        for n in range(batch):
+            for j in range(sizes[0]):
+                H[0, n, j] = X[idx[n], j]
     for layer in range(n_layers):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
@@ -254,14 +263,20 @@ def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
         bo = b_off[layer]
         last = layer == n_layers - 1
         code = act // 8 if last else act % 8
-        pre = np.dot(
-            np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
-        )
+        if layer == 0 and mode == 2:
+            pre = first[:batch, :n_out].copy()
+        else:
+            pre = np.dot(
+                np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
+            )
+            if bo >= 0:
+                for n in range(batch):
+                    for i in range(n_out):
+                        pre[n, i] += theta[bo + i]
+            if layer == 0 and mode == 1:
+                first[:batch, :n_out] = pre
         for n in range(batch):
             row = pre[n]
-            if bo >= 0:
-                for i in range(n_out):
-                    row[i] += theta[bo + i]
             if node_sigma != 0.0:
                 for i in range(n_out):
                     row[i] += node_sigma * node_noise[layer, n, i]
@@ -486,7 +501,8 @@ def estimate_np(
     n_layers = sizes.shape[0] - 1
     batch = idx.shape[0]
     grad[:] = 0.0
-    forward(theta, sizes, w_off, b_off, act, X, idx, H_clean, H_clean, 0.0)
+    first = np.empty((batch, sizes[1]))
+    _forward(theta, sizes, w_off, b_off, act, X, idx, H_clean, H_clean, 0.0, first, 1)
     base = sample_losses(H_clean, sizes, loss, Y, idx, clean_losses)
     queries = 1
     scale = 1.0 / (sigma * batch * n_probes)
@@ -498,7 +514,7 @@ def estimate_np(
                 for i in range(sizes[layer + 1]):
                     noise[layer, n, i] = compact[pos]
                     pos += 1
-        forward(theta, sizes, w_off, b_off, act, X, idx, H, noise, sigma)
+        _forward(theta, sizes, w_off, b_off, act, X, idx, H, noise, sigma, first, 2)
         sample_losses(H, sizes, loss, Y, idx, losses)
         queries += 1
         for layer in range(n_layers):
