@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
 import numpy as np
 from numba import njit
@@ -21,11 +21,12 @@ __all__ = ["tanh", "dot", "sum_squares"]
 # tanh|u| = -m / (m + 2) with m = expm1(-2|u|) = 2^k (1 + expm1(r)) - 1, where
 # -2|u| = k ln2 + r, |r| <= ln2 / 2 (ln2 split in a high part exact in k * ln2_hi and a low part)
 # and expm1(r) its Taylor polynomial to degree 13 (truncation below 1e-17 relative).
-getcontext().prec = 40
-_LN2 = Decimal(2).ln()
-_LN2_HI = math.ldexp(round(math.ldexp(float(_LN2), 32)), -32)
-_LN2_LO = float(_LN2 - Decimal(_LN2_HI))
-_INV_LN2 = float(1 / _LN2)
+with localcontext() as _ctx:
+    _ctx.prec = 40
+    _LN2 = Decimal(2).ln()
+    _LN2_HI = math.ldexp(round(math.ldexp(float(_LN2), 32)), -32)
+    _LN2_LO = float(_LN2 - Decimal(_LN2_HI))
+    _INV_LN2 = float(1 / _LN2)
 _TANH_CLAMP = 20.0  # tanh(20) rounds to 1.0; keeps 2^k a normal number
 _C = tuple(1.0 / math.factorial(n) for n in range(1, 14))
 
