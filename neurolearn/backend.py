@@ -12,13 +12,18 @@ from dataclasses import dataclass
 
 from neurolearn.errors import BackendError, MissingDependencyError
 
-__all__ = ["Backend", "resolve_backend", "import_torch", "BACKENDS", "FASTMATH"]
+__all__ = ["Backend", "resolve_backend", "import_torch", "BACKENDS", "FASTMATH", "FASTMATH_SUMS"]
 
 BACKENDS = ("numba", "torch", "numpy")
 
 #: fastmath setting of every jitted kernel: off, so kernels keep IEEE semantics, match their
 #: numpy references to rounding, and let NaN propagate for divergence detection.
 FASTMATH = False
+
+#: fastmath flags of the small reduction helpers (dot products, sums of squares) that kernels
+#: call in their inner loops: reassociation and fused multiply-add only, so the sums vectorise
+#: while NaN and infinity still propagate. Results differ from a left-to-right sum by rounding.
+FASTMATH_SUMS = {"reassoc", "contract"}
 
 
 @dataclass(frozen=True)

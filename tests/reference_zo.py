@@ -1,7 +1,10 @@
-"""Naive numpy reference of the zeroth-order kernels: same hash noise, same math, plain loops
-over steps and probes, matrices instead of index arithmetic."""
+"""Naive numpy reference of the zeroth-order kernels: same hash noise (Box-Muller for weight
+noise, the ziggurat for node noise), same math, plain loops over steps and probes, matrices
+instead of index arithmetic."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -38,6 +41,63 @@ def gauss(key, n):
     r = np.sqrt(-2.0 * np.log(u1))
     both = np.stack([r * np.cos(2.0 * np.pi * u2), r * np.sin(2.0 * np.pi * u2)], axis=1)
     return both.ravel()[:n]
+
+
+def _zig_tables(layers=128):
+    """Ziggurat edges for exp(-x^2/2): bisection on r until the top layer closes at x = 0."""
+
+    def edges_for(r):
+        area = r * math.exp(-r * r / 2) + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2))
+        xs = [area / math.exp(-r * r / 2), r]
+        for _ in range(layers - 2):
+            y = math.exp(-(xs[-1] ** 2) / 2) + area / xs[-1]
+            if y >= 1:
+                return None
+            xs.append(math.sqrt(-2 * math.log(y)))
+        closing = math.exp(-(xs[-1] ** 2) / 2) + area / xs[-1]
+        return None if closing > 1 else xs + [0.0]
+
+    lo, hi = 2.0, 5.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if edges_for(mid) is None else (lo, mid)
+    xs = np.array(edges_for(hi))
+    return hi, xs, np.exp(-xs * xs / 2)
+
+
+def ziggurat(key, n):
+    """Number i: hash of key + (i+1) G1 + attempt G2 -> layer (7 bits), sign (bit 7), abscissa
+    (top 53 bits); wedge and tail tests from further hashes."""
+    r, xs, fs = _zig_tables()
+    out = np.empty(n)
+    with np.errstate(over="ignore"):
+        for i in range(n):
+            base = np.uint64(key) + np.uint64(i + 1) * G1
+            attempt = 0
+            while True:
+                h = mix(base + np.uint64(attempt) * G2)
+                layer = int(h & np.uint64(127))
+                sign = -1.0 if int(h >> np.uint64(7)) & 1 else 1.0
+                x = int(h >> np.uint64(11)) * 2.0**-53 * xs[layer]
+                if x < xs[layer + 1]:
+                    break
+                h1 = mix(h + G1)
+                if layer == 0:
+                    u1 = 1.0 - int(h1 >> np.uint64(11)) * 2.0**-53
+                    u2 = 1.0 - int(mix(h1 + G1) >> np.uint64(11)) * 2.0**-53
+                    xt = -math.log(u1) / r
+                    if -2.0 * math.log(u2) > xt * xt:
+                        x = r + xt
+                        break
+                else:
+                    y = fs[layer] + int(h1 >> np.uint64(11)) * 2.0**-53 * (
+                        fs[layer + 1] - fs[layer]
+                    )
+                    if y < math.exp(-x * x / 2):
+                        break
+                attempt += 1
+            out[i] = sign * x
+    return out
 
 
 def signs(key, n):
@@ -162,7 +222,7 @@ def reference_train(net: RefMLP, rule, theta, X, Y, batches, seed, p):
                 for i, o in zip(net.sizes[:-1], net.sizes[1:], strict=True)
             ]
             for k in range(q):
-                z = gauss(key_of(seed, step, k), len(idx) * sum(net.sizes[1:]))
+                z = ziggurat(key_of(seed, step, k), len(idx) * sum(net.sizes[1:]))
                 ends = np.cumsum([len(idx) * o for o in net.sizes[1:]])[:-1]
                 noise = [
                     blk.reshape(len(idx), o)

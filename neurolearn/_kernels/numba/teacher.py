@@ -14,6 +14,9 @@ import math
 import numpy as np
 from numba import njit
 
+from neurolearn._kernels.numba.elementary import dot as _dot
+from neurolearn._kernels.numba.elementary import sum_squares as _sum_squares
+from neurolearn._kernels.numba.elementary import tanh as _tanh
 from neurolearn.backend import FASTMATH
 
 __all__ = [
@@ -35,7 +38,7 @@ def activation(u, code):
     if code == 0:
         return u
     if code == 1:
-        return math.tanh(u)
+        return _tanh(u)
     if code == 2:
         return u if u > 0.0 else 0.0
     if code == 3:
@@ -52,7 +55,7 @@ def activation_derivative(u, code):
     if code == 0:
         return 1.0
     if code == 1:
-        t = math.tanh(u)
+        t = _tanh(u)
         return 1.0 - t * t
     if code == 2:
         return 1.0 if u > 0.0 else 0.0
@@ -60,6 +63,29 @@ def activation_derivative(u, code):
         s = activation(u, 3)
         return s * (1.0 - s)
     return _SQRT_2_OVER_PI * math.exp(-0.5 * u * u)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _derivative_at(u, h, code):
+    """phi'(u) given ``h = phi(u)`` (tanh and sigmoid reuse ``h`` instead of recomputing)."""
+    if code == 1:
+        return 1.0 - h * h
+    if code == 3:
+        return h * (1.0 - h)
+    return activation_derivative(u, code)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _activate_rows(pre, out, rows, code):
+    """``out[:rows] = phi(pre[:rows])`` for C-contiguous 2-D arrays (tanh loop vectorised)."""
+    src = pre[:rows].ravel()
+    dst = out[:rows].ravel()
+    if code == 1:
+        for i in range(src.shape[0]):
+            dst[i] = _tanh(src[i])
+    else:
+        for i in range(src.shape[0]):
+            dst[i] = activation(src[i], code)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -93,20 +119,6 @@ def _frobenius(w):
     return math.sqrt(s)
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _batch_buffers(nb, n_inputs, n_hidden, n_out):
-    """Scratch arrays of one mini-batch: x, y, pre-activations, hidden, z, error, back."""
-    return (
-        np.empty((nb, n_inputs)),
-        np.empty((nb, n_out)),
-        np.empty((nb, n_hidden)),
-        np.empty((nb, n_hidden)),
-        np.empty((nb, n_out)),
-        np.empty((nb, n_out)),
-        np.empty((nb, n_hidden)),
-    )
-
-
 _ERROR_ROWS = 64
 
 
@@ -123,10 +135,11 @@ def _dense_error(w1, w2, x, y, act, out_act, pre, z):
             pb, zb = pre, z
         else:
             pb, zb = pre[: r1 - r0], z[: r1 - r0]
-        np.dot(x[r0:r1], w1.T, pb)
         for p in range(r1 - r0):
+            xr = x[r0 + p]
             for j in range(pb.shape[1]):
-                pb[p, j] = activation(pb[p, j], act)
+                pb[p, j] = _dot(w1[j], xr)
+        _activate_rows(pb, pb, r1 - r0, act)
         np.dot(pb, w2.T, zb)
         for p in range(r1 - r0):
             for k in range(zb.shape[1]):
@@ -189,13 +202,18 @@ def train_minibatch_epochs(
     n_out = w2.shape[0]
     n_epochs = orders.shape[0]
     nb_full = min(batch_size, n_samples)
-    # Small dense products go through BLAS (np.dot with caller-side buffers); the element-wise
-    # parts stay in explicit loops.
-    grad1 = np.empty((n_hidden, n_inputs))
-    grad2 = np.empty((n_out, n_hidden))
-    full = _batch_buffers(nb_full, n_inputs, n_hidden, n_out)
-    last = n_samples % nb_full
-    tail = _batch_buffers(max(last, 1), n_inputs, n_hidden, n_out)
+    # Per sample: the hidden pre-activations as dot products of contiguous rows (vectorised
+    # sums), then the rank-one update of W1 applied sample by sample (vectorised axpy over the
+    # inputs). Mini-batches are too small for BLAS calls to pay for themselves.
+    pre = np.empty((nb_full, n_hidden))
+    hid = np.empty((nb_full, n_hidden))
+    back = np.empty((nb_full, n_hidden))
+    err = np.empty((nb_full, n_out))
+    signed = np.empty(n_inputs)
+    flip_inputs = False
+    for m in range(n_inputs):
+        if input_signs[m] != 1.0:
+            flip_inputs = True
     err_pre = np.empty((_ERROR_ROWS, n_hidden))
     err_z = np.empty((_ERROR_ROWS, n_out))
     fb = feedback if use_feedback else w2
@@ -204,49 +222,53 @@ def train_minibatch_epochs(
         while start < n_samples:
             stop = min(start + nb_full, n_samples)
             nb = stop - start
-            buf = full if nb == nb_full else tail
-            xb, yb, pre, hid, z, err, back = buf
             for b in range(nb):
-                p = orders[ep, start + b]
-                for m in range(n_inputs):
-                    xb[b, m] = x[p, m]
-                for k in range(n_out):
-                    yb[b, k] = y[p, k]
-            np.dot(xb, w1.T, pre)
-            for b in range(nb):
+                xr = x[orders[ep, start + b]]
                 for j in range(n_hidden):
-                    hid[b, j] = activation(pre[b, j], act)
-            # products with the (few) outputs: plain loops beat BLAS call overhead
-            grad2[:, :] = 0.0
+                    pre[b, j] = _dot(w1[j], xr)
+            _activate_rows(pre, hid, nb, act)
             for b in range(nb):
+                yr = y[orders[ep, start + b]]
                 for k in range(n_out):
-                    acc = 0.0
-                    for j in range(n_hidden):
-                        acc += w2[k, j] * hid[b, j]
-                    e = activation(acc, out_act) - yb[b, k]
-                    err[b, k] = e
-                    for j in range(n_hidden):
-                        grad2[k, j] += e * hid[b, j]
+                    err[b, k] = activation(_dot(w2[k], hid[b]), out_act) - yr[k]
                 for j in range(n_hidden):
                     acc = 0.0
                     for k in range(n_out):
                         acc += err[b, k] * fb[k, j]
-                    back[b, j] = acc * activation_derivative(pre[b, j], act)
-            np.dot(back.T, xb, grad1)
+                    back[b, j] = acc * _derivative_at(pre[b, j], hid[b, j], act)
             scale = step_size / nb
+            # W2 after the feedback signal was formed from the old W2
             for k in range(n_out):
                 for j in range(n_hidden):
-                    w2[k, j] -= scale * grad2[k, j] * hidden_signs[j]
-            for j in range(n_hidden):
-                for m in range(n_inputs):
-                    w1[j, m] -= scale * grad1[j, m] * input_signs[m]
+                    g = 0.0
+                    for b in range(nb):
+                        g += err[b, k] * hid[b, j]
+                    w2[k, j] -= scale * g * hidden_signs[j]
+            for b in range(nb):
+                xr = x[orders[ep, start + b]]
+                if flip_inputs:
+                    for m in range(n_inputs):
+                        signed[m] = xr[m] * input_signs[m]
+                    xr = signed
+                for j in range(n_hidden):
+                    c = scale * back[b, j]
+                    row = w1[j]
+                    for m in range(n_inputs):
+                        row[m] -= c * xr[m]
             if norm1 > 0.0:
-                f1 = _frobenius(w1)
-                f2 = _frobenius(w2)
+                f1 = math.sqrt(_sum_squares(w1))
+                f2 = math.sqrt(_sum_squares(w2))
                 if not (math.isfinite(f1) and math.isfinite(f2)) or f1 == 0.0 or f2 == 0.0:
                     return ep + 1, -1
-                w1 *= norm1 / f1
-                w2 *= norm2 / f2
+                r1 = norm1 / f1
+                r2 = norm2 / f2
+                for j in range(n_hidden):
+                    row = w1[j]
+                    for m in range(n_inputs):
+                        row[m] *= r1
+                for k in range(n_out):
+                    for j in range(n_hidden):
+                        w2[k, j] *= r2
             start = stop
         epoch = epoch_offset + ep + 1
         train_err = -1.0

@@ -22,6 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
+from neurolearn._kernels.numba.elementary import tanh as _tanh
 from neurolearn.backend import FASTMATH
 
 RULE_CODES = {
@@ -101,6 +102,91 @@ def fill_direction(key, kind, out):
             out[2 * m + 1] = r * math.sin(angle)
 
 
+# Ziggurat tables (Marsaglia & Tsang 2000) for the node-perturbation noise: 128 layers of equal
+# area under f(x) = exp(-x^2 / 2), x >= 0. Layer 0 is the base strip [0, r] x [0, f(r)] plus the
+# tail beyond r; layer j >= 1 is the box [0, X[j]] x [F[j], F[j+1]]. r solves the closing
+# condition (the top layer ends at x = 0, f = 1) by bisection.
+_ZIG_LAYERS = 128
+
+
+def _ziggurat_edges(r, n):
+    f = lambda x: math.exp(-0.5 * x * x)  # noqa: E731
+    area = r * f(r) + math.sqrt(math.pi / 2.0) * math.erfc(r / math.sqrt(2.0))
+    edges = [area / f(r), r]
+    for _ in range(n - 2):
+        y = f(edges[-1]) + area / edges[-1]
+        if y >= 1.0:
+            return None, y
+        edges.append(math.sqrt(-2.0 * math.log(y)))
+    return edges + [0.0], f(edges[-1]) + area / edges[-1]
+
+
+def _ziggurat_tables(n=_ZIG_LAYERS):
+    lo, hi = 2.0, 5.0  # the closing value rises above 1 as r falls
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        edges, top = _ziggurat_edges(mid, n)
+        if edges is None or top > 1.0:
+            lo = mid
+        else:
+            hi = mid
+    edges, _ = _ziggurat_edges(hi, n)
+    x = np.array(edges)
+    return hi, x, np.exp(-0.5 * x * x)
+
+
+_ZIG_R, _ZIG_X, _ZIG_F = _ziggurat_tables()
+_ZIG_MASK = np.uint64(_ZIG_LAYERS - 1)
+_U7 = np.uint64(7)
+_U11 = np.uint64(11)
+_TWO_M53 = 2.0**-53
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _unit53(h):
+    """A float in [0, 1) from the top 53 bits of a hash."""
+    return float(h >> _U11) * _TWO_M53
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def ziggurat_at(key, i):
+    """Standard normal number ``i`` of the stream ``key`` by the ziggurat method.
+
+    A pure function of ``(key, i)``: attempt ``a`` of number ``i`` uses the hash of
+    ``key + (i + 1) G1 + a G2`` (layer from its low 7 bits, sign from bit 7, abscissa from the
+    top 53); the rare wedge and tail tests hash further. About 99% of numbers take one hash, a
+    multiply and a compare, with no transcendental function.
+    """
+    base = np.uint64(key) + (np.uint64(i) + _ONE) * _GOLDEN
+    attempt = np.uint64(0)
+    while True:
+        h = mix64(base + attempt * _GOLDEN2)
+        layer = h & _ZIG_MASK
+        sign = -1.0 if ((h >> _U7) & _ONE) == _ONE else 1.0
+        x = _unit53(h) * _ZIG_X[layer]
+        if x < _ZIG_X[layer + 1]:
+            return sign * x
+        h1 = mix64(h + _GOLDEN)
+        if layer == 0:
+            u1 = 1.0 - _unit53(h1)  # (0, 1]
+            u2 = 1.0 - _unit53(mix64(h1 + _GOLDEN))
+            xt = -math.log(u1) / _ZIG_R
+            if -2.0 * math.log(u2) > xt * xt:
+                return sign * (_ZIG_R + xt)
+        else:
+            y = _ZIG_F[layer] + _unit53(h1) * (_ZIG_F[layer + 1] - _ZIG_F[layer])
+            if y < math.exp(-0.5 * x * x):
+                return sign * x
+        attempt += _ONE
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def fill_ziggurat(key, start, out):
+    """Numbers ``start .. start + len(out) - 1`` of the ziggurat stream ``key``."""
+    for i in range(out.shape[0]):
+        out[i] = ziggurat_at(key, start + i)
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def fill_direction_range(key, kind, start, out):
     """Numbers ``start .. start + len(out) - 1`` of stream ``key`` (0 Gaussian, 1 Rademacher)."""
@@ -112,12 +198,23 @@ def fill_direction_range(key, kind, start, out):
 @njit(cache=True, fastmath=FASTMATH)
 def _activate(a, act):
     if act == 1:
-        return math.tanh(a)
+        return _tanh(a)
     if act == 2:
         return a if a > 0.0 else 0.0
     if act == 3:
         return 1.0 / (1.0 + math.exp(-a))
     return a
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _activate_row(src, dst, act):
+    """``dst[i] = phi(src[i])`` over a row (the tanh loop vectorises)."""
+    if act == 1:
+        for i in range(src.shape[0]):
+            dst[i] = _tanh(src[i])
+    else:
+        for i in range(src.shape[0]):
+            dst[i] = _activate(src[i], act)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -145,11 +242,20 @@ def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
     With ``node_sigma != 0`` the pre-activations get ``node_sigma * node_noise[l-1, n, j]``
     added (node perturbation).
     """
+    _forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma, H[0], 0)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma, first, mode):
+    """:func:`forward`; ``mode`` 1 also stores the first layer's noise-free pre-activations
+    (``W x + b``) in ``first (B, sizes[1])``, ``mode`` 2 takes them from there instead of
+    recomputing (the noisy pass of node perturbation: the input layer is the same)."""
     n_layers = sizes.shape[0] - 1
     batch = idx.shape[0]
-    for n in range(batch):
-        for j in range(sizes[0]):
-            H[0, n, j] = X[idx[n], j]
+    if mode != 2:
+        for n in range(batch):
+            for j in range(sizes[0]):
+                H[0, n, j] = X[idx[n], j]
     for layer in range(n_layers):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
@@ -157,17 +263,24 @@ def forward(theta, sizes, w_off, b_off, act, X, idx, H, node_noise, node_sigma):
         bo = b_off[layer]
         last = layer == n_layers - 1
         code = act // 8 if last else act % 8
-        pre = np.dot(
-            np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
-        )
+        if layer == 0 and mode == 2:
+            pre = first[:batch, :n_out].copy()
+        else:
+            pre = np.dot(
+                np.ascontiguousarray(H[layer, :batch, :n_in]), _weights(theta, wo, n_in, n_out)
+            )
+            if bo >= 0:
+                for n in range(batch):
+                    for i in range(n_out):
+                        pre[n, i] += theta[bo + i]
+            if layer == 0 and mode == 1:
+                first[:batch, :n_out] = pre
         for n in range(batch):
-            for i in range(n_out):
-                a = pre[n, i]
-                if bo >= 0:
-                    a += theta[bo + i]
-                if node_sigma != 0.0:
-                    a += node_sigma * node_noise[layer, n, i]
-                H[layer + 1, n, i] = _activate(a, code)
+            row = pre[n]
+            if node_sigma != 0.0:
+                for i in range(n_out):
+                    row[i] += node_sigma * node_noise[layer, n, i]
+            _activate_row(row, H[layer + 1, n, :n_out], code)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -381,25 +494,27 @@ def estimate_np(
 ):
     """Node perturbation: Gaussian noise on every pre-activation of every sample;
     ``dW_l = (dL_n / sigma) xi_l,n h_(l-1),n^T`` averaged over samples and probes, with the
-    presynaptic activity ``h`` of the clean pass. The noise of a probe is one stream, layer by
-    layer, sample by sample (``compact`` holds it, ``batch * sum(sizes[1:])`` numbers).
+    presynaptic activity ``h`` of the clean pass. The noise of a probe is one ziggurat stream
+    (:func:`ziggurat_at`), layer by layer, sample by sample (``compact`` holds it,
+    ``batch * sum(sizes[1:])`` numbers).
     Returns ``(queries, clean_loss)``."""
     n_layers = sizes.shape[0] - 1
     batch = idx.shape[0]
     grad[:] = 0.0
-    forward(theta, sizes, w_off, b_off, act, X, idx, H_clean, H_clean, 0.0)
+    first = np.empty((batch, sizes[1]))
+    _forward(theta, sizes, w_off, b_off, act, X, idx, H_clean, H_clean, 0.0, first, 1)
     base = sample_losses(H_clean, sizes, loss, Y, idx, clean_losses)
     queries = 1
     scale = 1.0 / (sigma * batch * n_probes)
     for k in range(n_probes):
-        fill_direction(noise_key(seed, step, k), 0, compact)
+        fill_ziggurat(noise_key(seed, step, k), 0, compact)
         pos = 0
         for layer in range(n_layers):
             for n in range(batch):
                 for i in range(sizes[layer + 1]):
                     noise[layer, n, i] = compact[pos]
                     pos += 1
-        forward(theta, sizes, w_off, b_off, act, X, idx, H, noise, sigma)
+        _forward(theta, sizes, w_off, b_off, act, X, idx, H, noise, sigma, first, 2)
         sample_losses(H, sizes, loss, Y, idx, losses)
         queries += 1
         for layer in range(n_layers):
