@@ -26,6 +26,7 @@ __all__ = [
     "STATUSES",
     "check_specs",
     "check_out",
+    "check_writable",
     "check_memory",
     "estimate_memory",
     "available_memory",
@@ -136,6 +137,7 @@ def run_specs(
     import xarray as xr
 
     from neurolearn import __version__
+
     status, message, outcome = "ok", "", None
     start = time.perf_counter()
     try:
@@ -394,7 +396,6 @@ def check_out(out) -> None:
     >>> check_out(tempfile.mkdtemp() + "/new-run")
     """
     import os
-    import tempfile
 
     from neurolearn._params import short_text
     from neurolearn.errors import ParameterError, ParameterTypeError
@@ -411,12 +412,38 @@ def check_out(out) -> None:
         raise ParameterError(
             f"out folder {shown}: must be a new or empty folder. Got an existing file instead."
         )
+    if path.is_dir() and any(path.iterdir()):
+        raise ParameterError(
+            f"out folder {shown}: must be a new or empty folder. Got a folder that is "
+            "not empty instead (an earlier result would be overwritten)."
+        )
+    check_writable(path)
+
+
+def check_writable(out) -> None:
+    """Refuse a path where a folder cannot be created or written, creating nothing.
+
+    The path itself when it is a folder, else its nearest existing parent, must be a folder
+    in which a file can be created (tried with a temporary file, removed at once).
+
+    Raises
+    ------
+    ParameterError
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_writable(tempfile.mkdtemp() + "/new/store.zarr")
+    """
+    import os
+    import tempfile
+
+    from neurolearn._params import short_text
+    from neurolearn.errors import ParameterError
+
+    path = Path(out)
+    shown = short_text(str(out), 80)
     if path.is_dir():
-        if any(path.iterdir()):
-            raise ParameterError(
-                f"out folder {shown}: must be a new or empty folder. Got a folder that is "
-                "not empty instead (an earlier result would be overwritten)."
-            )
         probe_dir = path
     else:
         probe_dir = path.parent
@@ -424,7 +451,7 @@ def check_out(out) -> None:
             probe_dir = probe_dir.parent
         if not probe_dir.is_dir():
             raise ParameterError(
-                f"out folder {shown}: must be a new or empty folder. Got a path under the file "
+                f"out path {shown}: must be a new or empty folder. Got a path under the file "
                 f"{short_text(str(probe_dir), 80)} instead."
             )
     try:
@@ -433,6 +460,6 @@ def check_out(out) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise ParameterError(
-            f"out folder {shown}: must be a folder that can be written. Got "
+            f"out path {shown}: must be in a folder that can be written. Got "
             f"{short_text(str(probe_dir), 80)}, which cannot be written ({exc.strerror})."
         ) from None

@@ -404,10 +404,10 @@ def estimate_memory(model, task) -> int:
 
     Finite data (``teacher``), with ``M`` inputs, ``K`` outputs, ``N`` hidden units, ``P``
     training and ``Q`` test samples: the epoch permutations of one chunk of epochs, ``24 E``
-    for ``E = min(epochs, 2^21 // P) P`` entries (drawn, stacked, cast), the data and labels with their noise ``16 (P + Q)(M + K)``, hidden activities
-    of the student and the teacher on a whole set ``16 (P + Q)(N + N_teacher)``, and with
-    ``curl_diagnostics`` the update field's Jacobian and its parts ``32 D^2``,
-    ``D = N (M + K)``.
+    for ``E = min(epochs, 2^21 // P) P`` entries (drawn, stacked, cast), the data and labels
+    with their noise ``16 (P + Q)(M + K)``, hidden activities of the student and the teacher
+    on a whole set ``16 (P + Q)(N + N_teacher)``, and with ``curl_diagnostics`` the update
+    field's Jacobian and its parts ``32 D^2``, ``D = N (M + K)``.
 
     Online (``teacher-online``): the test set ``16 Q M``, one record's fresh samples
     ``16 M^2 record_every_alpha`` (``M record_every_alpha`` steps of ``M`` inputs, drawn

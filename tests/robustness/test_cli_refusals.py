@@ -148,6 +148,13 @@ CASES = [
         ["run", "ei-reservoir-global", "memory-capacity", "--set", f"network.n={BIG * 10}"],
         "memory",
     ),
+    ("esn-out-unwritable", ["run", "esn", "narma10", "--out", "/sys/neurolearn-run"], "written"),
+    ("esn-out-under-file", ["run", "esn", "narma10", "--out", "{file}/run"], "under the file"),
+    (
+        "scan-out-unwritable",
+        ["scan", "esn", "narma10", "--grid", "network.n=10,20", "--out", "/sys/nl.zarr"],
+        "written",
+    ),
     ("ei-out-is-file", ["run", "ei-reservoir", "narma10", "--out", "{file}"], "existing file"),
     ("ei-wrong-task", ["run", "ei-reservoir", "teacher"], "cannot run task kind"),
     # ------------------------------------------------------------ spiking E/I
