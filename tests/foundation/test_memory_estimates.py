@@ -144,7 +144,8 @@ RUNS = [
             "network.hidden=[2000]",
             "rule.n_probes=4",
             "train.batch_size=500",
-            "train.query_budget=800",
+            "train.query_budget=80",
+            "train.n_records=2",
         ],
     ),
     (
