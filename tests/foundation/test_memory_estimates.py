@@ -56,12 +56,17 @@ EI_WARM = [
     "readout.washout=20",
 ]
 RNN_WARM = [
-    "task.n_neurons=20",
-    "task.soc_max_iter=5",
-    "network.n_units=20",
-    "task.n_conditions=4",
-    "task.n_test_conditions=2",
-    "task.n_validation_conditions=2",
+    "task.n_neurons=30",
+    "network.n_units=30",
+    "task.prep_ms=200",
+    "task.move_ms=300",
+    "metric.fixed_points=false",
+]
+RNN_BIG = [
+    "task.n_neurons=60",
+    "task.n_conditions=64",
+    "task.n_test_conditions=32",
+    "task.n_validation_conditions=16",
     "metric.fixed_points=false",
 ]
 
@@ -152,25 +157,13 @@ RUNS = [
         "sparse-rnn",
         "soc-reaching",
         [*RNN_WARM, "rule.n_epochs=2"],
-        [
-            "task.n_neurons=300",
-            "task.soc_max_iter=20",
-            "rule.n_epochs=3",
-            "network.n_units=300",
-            "metric.fixed_points=false",
-        ],
+        [*RNN_BIG, "network.n_units=600", "rule.n_epochs=2"],
     ),
     (
         "force-rnn",
         "soc-reaching",
         [*RNN_WARM, "rule.n_epochs=1"],
-        [
-            "task.n_neurons=100",
-            "task.soc_max_iter=20",
-            "rule.n_epochs=1",
-            "network.n_units=1000",
-            "metric.fixed_points=false",
-        ],
+        [*RNN_BIG, "network.n_units=1500", "rule.n_epochs=1"],
     ),
 ]
 
