@@ -62,12 +62,11 @@ RNN_WARM = [
     "task.move_ms=300",
     "metric.fixed_points=false",
 ]
-RNN_BIG = [
-    "task.n_neurons=60",
-    "task.n_conditions=64",
-    "task.n_test_conditions=32",
-    "task.n_validation_conditions=16",
-    "metric.fixed_points=false",
+RNN_BIG = ["task.n_neurons=60", "metric.fixed_points=false"]
+MANY_CONDITIONS = [
+    "task.n_conditions=32",
+    "task.n_test_conditions=16",
+    "task.n_validation_conditions=8",
 ]
 
 #: (model, task, warm-up overrides, measured overrides)
@@ -157,7 +156,7 @@ RUNS = [
         "sparse-rnn",
         "soc-reaching",
         [*RNN_WARM, "rule.n_epochs=2"],
-        [*RNN_BIG, "network.n_units=600", "rule.n_epochs=2"],
+        [*RNN_BIG, *MANY_CONDITIONS, "network.n_units=600", "rule.n_epochs=2"],
     ),
     (
         "force-rnn",
