@@ -166,8 +166,10 @@ RUNS = [
     ),
 ]
 
-#: the estimate must lie within this factor of the measured peak, both ways
-FACTOR = 3.0
+#: Estimates are upper bounds of the big arrays (the spike records assume the largest rate the
+#: refractory period allows), so they may exceed the measured peak (1.2x to 2.9x when written)
+#: but must not fall much below it.
+LOW, HIGH = 0.8, 3.5
 
 
 def test_runs_cover_every_family():
@@ -196,6 +198,6 @@ def test_estimate_within_a_factor_of_the_measured_peak(model, task, warm, big):
     assert out["status"] == "ok"
     assert out["peak"] > 20 * 2**20, "the measured run is too small to dominate the interpreter"
     ratio = out["estimate"] / out["peak"]
-    assert 1 / FACTOR <= ratio <= FACTOR, (
+    assert LOW <= ratio <= HIGH, (
         f"estimate {out['estimate'] / 2**20:.0f} MB vs measured peak {out['peak'] / 2**20:.0f} MB"
     )
