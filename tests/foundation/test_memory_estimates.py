@@ -176,7 +176,8 @@ def test_runs_cover_every_family():
     from neurolearn import registry, specs
 
     kinds = {specs.load_model(model).network.kind_name for model, *_ in RUNS}
-    assert {registry.MODEL_FAMILIES[k] for k in kinds} == set(registry.MODEL_FAMILIES.values())
+    shipped = {m for m in registry.MODEL_FAMILIES.values() if m.startswith("neurolearn.")}
+    assert {registry.MODEL_FAMILIES[k] for k in kinds} == shipped
 
 
 @pytest.mark.slow
