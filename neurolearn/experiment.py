@@ -27,6 +27,7 @@ __all__ = [
     "STATUSES",
     "check_specs",
     "check_out",
+    "check_writable",
     "check_memory",
     "estimate_memory",
     "available_memory",
@@ -131,14 +132,20 @@ def run_specs(
     out=None,
     progress=False,
     figure=True,
+    check_resources=True,
 ):
-    """:func:`run` on already validated specs (used by scans and :func:`rerun`)."""
+    """:func:`run` on already validated specs (used by scans and :func:`rerun`).
+
+    ``check_resources=False`` skips the memory and out-folder checks, for a caller (a scan)
+    that made them for all its points at once before starting.
+    """
     seq, seed_value = _seed_sequence(seed)
     resolved_backend = resolve_backend(backend, device)
     family = check_specs(model_spec, task_spec, backend=resolved_backend)
-    check_memory(model_spec, task_spec)
-    if out is not None:
-        check_out(out)
+    if check_resources:
+        check_memory(model_spec, task_spec)
+        if out is not None:
+            check_out(out)
 
     import xarray as xr
 
@@ -381,7 +388,6 @@ def check_out(out) -> None:
     >>> check_out(tempfile.mkdtemp() + "/new-run")
     """
     import os
-    import tempfile
 
     from neurolearn._params import short_text
     from neurolearn.errors import ParameterError, ParameterTypeError
@@ -398,12 +404,38 @@ def check_out(out) -> None:
         raise ParameterError(
             f"out folder {shown}: must be a new or empty folder. Got an existing file instead."
         )
+    if path.is_dir() and any(path.iterdir()):
+        raise ParameterError(
+            f"out folder {shown}: must be a new or empty folder. Got a folder that is "
+            "not empty instead (an earlier result would be overwritten)."
+        )
+    check_writable(path)
+
+
+def check_writable(out) -> None:
+    """Refuse a path where a folder cannot be created or written, creating nothing.
+
+    The path itself when it is a folder, else its nearest existing parent, must be a folder
+    in which a file can be created (tried with a temporary file, removed at once).
+
+    Raises
+    ------
+    ParameterError
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_writable(tempfile.mkdtemp() + "/new/store.zarr")
+    """
+    import os
+    import tempfile
+
+    from neurolearn._params import short_text
+    from neurolearn.errors import ParameterError
+
+    path = Path(out)
+    shown = short_text(str(out), 80)
     if path.is_dir():
-        if any(path.iterdir()):
-            raise ParameterError(
-                f"out folder {shown}: must be a new or empty folder. Got a folder that is "
-                "not empty instead (an earlier result would be overwritten)."
-            )
         probe_dir = path
     else:
         probe_dir = path.parent
@@ -411,7 +443,7 @@ def check_out(out) -> None:
             probe_dir = probe_dir.parent
         if not probe_dir.is_dir():
             raise ParameterError(
-                f"out folder {shown}: must be a new or empty folder. Got a path under the file "
+                f"out path {shown}: must be a new or empty folder. Got a path under the file "
                 f"{short_text(str(probe_dir), 80)} instead."
             )
     try:
@@ -420,6 +452,6 @@ def check_out(out) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise ParameterError(
-            f"out folder {shown}: must be a folder that can be written. Got "
+            f"out path {shown}: must be in a folder that can be written. Got "
             f"{short_text(str(probe_dir), 80)}, which cannot be written ({exc.strerror})."
         ) from None

@@ -4,8 +4,11 @@ A model spec's ``network.kind`` selects the family module that declares its tabl
 a task spec's ``task.kind`` selects the module that declares the task tables. A family module
 provides ``run_experiment(model, task, *, seed, backend, progress) -> Outcome`` and
 ``TASK_KINDS`` (the task kinds it can run), and may provide ``check_specs(model, task)`` that
-raises :class:`~neurolearn.errors.SpecError` for a model/task combination that cannot work
-(checked before the run starts, so the CLI exits 2).
+raises :class:`~neurolearn.errors.SpecError` for a model/task combination that cannot work,
+``check_backend(backend)`` for a backend it cannot use, and ``estimate_memory(model, task)``
+(the run's peak bytes, with ``MEMORY_KEYS`` naming the spec keys that drive it). All are
+called before the run starts (see :func:`neurolearn.experiment.check_specs` and
+:func:`neurolearn.experiment.check_memory`), so the CLI exits 2.
 """
 
 from __future__ import annotations

@@ -78,10 +78,12 @@ def _check_options(seeds, seed, workers, scheduler, slurm, out, resume) -> None:
         )
 
 
-def _check_points(points, backend, seeds, workers, scheduler, slurm) -> None:
-    """Every point passes the run's checks; the points run at once here fit in memory."""
-    from neurolearn.experiment import check_memory, check_specs, estimate_memory
+def _check_points(points, backend, seeds, workers, scheduler, slurm, out) -> None:
+    """The store's place can be written, every point passes the run's checks, and the points
+    run at once here fit in memory."""
+    from neurolearn.experiment import check_memory, check_specs, check_writable, estimate_memory
 
+    check_writable(out)
     for model_spec, task_spec in points:
         check_specs(model_spec, task_spec, backend=backend)
     if slurm is not None or (scheduler is not None and scheduler != "synchronous"):
@@ -202,7 +204,7 @@ def scan(
             f"It runs: {', '.join(family.TASK_KINDS)}."
         )
     resolved = resolve_backend(backend, device)
-    _check_points(points, resolved, int(seeds), workers, scheduler, slurm)
+    _check_points(points, resolved, int(seeds), workers, scheduler, slurm, out)
     if slurm is not None:
         read_slurm_config(slurm)
     g = Grid(values=grid_values, seeds=int(seeds))

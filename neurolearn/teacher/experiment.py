@@ -403,11 +403,11 @@ def estimate_memory(model, task) -> int:
     """Peak memory (bytes) of a student-teacher run, float64 throughout.
 
     Finite data (``teacher``), with ``M`` inputs, ``K`` outputs, ``N`` hidden units, ``P``
-    training and ``Q`` test samples: the epoch permutations ``16 epochs P`` (drawn, then
-    stacked), the data and labels with their noise ``16 (P + Q)(M + K)``, hidden activities
-    of the student and the teacher on a whole set ``16 (P + Q)(N + N_teacher)``, and with
-    ``curl_diagnostics`` the update field's Jacobian and its parts ``32 D^2``,
-    ``D = N (M + K)``.
+    training and ``Q`` test samples: the epoch permutations of one chunk of epochs, ``24 E``
+    for ``E = min(epochs, 2^21 // P) P`` entries (drawn, stacked, cast), the data and labels
+    with their noise ``16 (P + Q)(M + K)``, hidden activities of the student and the teacher
+    on a whole set ``16 (P + Q)(N + N_teacher)``, and with ``curl_diagnostics`` the update
+    field's Jacobian and its parts ``32 D^2``, ``D = N (M + K)``.
 
     Online (``teacher-online``): the test set ``16 Q M``, one record's fresh samples
     ``16 M^2 record_every_alpha`` (``M record_every_alpha`` steps of ``M`` inputs, drawn
@@ -419,7 +419,8 @@ def estimate_memory(model, task) -> int:
     if t.kind_name == "teacher":
         k, p, q = t.n_outputs, t.n_train, t.n_test
         train = model.train
-        total = 16 * train.epochs * p + 16 * (p + q) * (m + k)
+        entries = min(train.epochs, max(1, 2**21 // p)) * p
+        total = 24 * entries + 16 * (p + q) * (m + k)
         total += 16 * (p + q) * (n + t.teacher_hidden)
         if train.curl_diagnostics:
             total += 32 * (n * (m + k)) ** 2

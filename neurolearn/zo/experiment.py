@@ -299,24 +299,32 @@ def _task_shape(task) -> tuple[int, int, int, int]:
 def estimate_memory(model, task) -> int:
     """Peak memory (bytes) of a zeroth-order run, float64 throughout.
 
-    With ``D`` parameters (weights and biases of ``n_inputs, *hidden, n_outputs``), ``W`` the
-    sum of the layer widths, ``B`` the batch, ``S`` steps (query budget / queries per step,
-    capped by ``max_steps``) and ``q`` queries per step: the parameter vector, its
-    perturbations, estimate and optimiser state ``8 D (2 q + 4)``; activations of ``q``
-    perturbed forward passes on a batch ``16 q B W``; the batch index plan ``16 S B``
-    (permutations, then their concatenation) and per-step losses ``32 S``; the training and
-    test sets with their labels ``16 (P + Q)(n_inputs + n_outputs)`` and their activations in
-    the recorded evaluations ``16 (P + Q) W``.
+    With ``D`` parameters (weights and biases of ``n_inputs, *hidden, n_outputs``), ``L``
+    layers, ``w`` the widest layer, ``W`` the sum of the layer widths, ``B`` the batch and
+    ``S`` steps (query budget / queries per step, capped by ``max_steps``), the training
+    kernel holds: the parameter vector and its work vectors ``48 D``; the activation, noise
+    and error buffers of one batch ``8 B w (3 L + 4) + 8 B W`` (perturbed passes run one
+    after another), and for evolution strategies those of the whole population at once
+    ``8 pop (L + 1) B w`` with its perturbations ``16 pop D``; the batch index plan ``16 S B``
+    and per-step losses ``32 S``; the training and test sets with their labels
+    ``16 (P + Q)(n_inputs + n_outputs)`` and their activations in the recorded evaluations
+    ``16 (P + Q) W``.
     """
     n_train, n_test, m, k = _task_shape(task)
     sizes = [m, *model.network.hidden, k]
+    layers = len(sizes) - 1
     params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    widths = sum(sizes)
+    widest, widths = max(sizes), sum(sizes)
+    rule = model.rule
     q = build_rule(model).queries_per_step()
     budget = model.get("train") or QueryBudget()
     steps = max(1, min(budget.max_steps, budget.query_budget // q))
     batch = min(budget.batch_size, n_train)
-    total = 8 * params * (2 * q + 4) + 16 * q * batch * widths + 16 * steps * batch + 32 * steps
+    total = 48 * params + 8 * batch * widest * (3 * layers + 4) + 8 * batch * (widths - m)
+    if rule.kind_name == "evolution-strategies":
+        pop = rule.population
+        total += 8 * pop * (layers + 1) * batch * widest + 16 * pop * params
+    total += 16 * steps * batch + 32 * steps
     total += 16 * (n_train + n_test) * (m + k) + 16 * (n_train + n_test) * widths
     return int(total)
 

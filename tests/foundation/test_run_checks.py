@@ -179,8 +179,7 @@ PAIRS = [
 
 
 def test_every_family_has_an_estimate():
-    # test-only kinds that other tests in this process registered are not shipped families
-    shipped = {k for k, v in registry.MODEL_FAMILIES.items() if v.startswith("neurolearn.")}
+    shipped = {k for k, m in registry.MODEL_FAMILIES.items() if m.startswith("neurolearn.")}
     families = {registry.family_module(kind) for kind in shipped}
     assert all(callable(getattr(f, "estimate_memory", None)) for f in families)
     covered = {specs.load_model(m).network.kind_name for m, _, _ in PAIRS}
@@ -239,3 +238,24 @@ def test_cross_field_constraints_refused_before_running(monkeypatch):
         _forbid_running(monkeypatch, module)
         with pytest.raises(SpecError):
             nl.run(model, task, overrides=overrides)
+
+
+def test_scan_refuses_when_the_points_run_at_once_do_not_fit(tmp_path, monkeypatch):
+    """One point fits, two concurrent workers do not: refused before the store is written."""
+    over = ["task.train_steps=200", "task.test_steps=50"]
+    m = specs.load_model("esn", [*over, "network.n=40"])
+    t = specs.load_task("narma10", [*over, "network.n=40"])
+    one = experiment.estimate_memory(m, t)
+    monkeypatch.setattr(experiment, "available_memory", lambda: int(1.5 * one))
+    out = tmp_path / "s.zarr"
+    with pytest.raises(SpecError, match="x 2 runs at once"):
+        nl.scan(
+            "esn",
+            "narma10",
+            grid={"network.n": [20, 40]},
+            out=out,
+            overrides=over,
+            workers=2,
+            progress=False,
+        )
+    assert not out.exists()

@@ -148,6 +148,13 @@ CASES = [
         ["run", "ei-reservoir-global", "memory-capacity", "--set", f"network.n={BIG * 10}"],
         "memory",
     ),
+    ("esn-out-unwritable", ["run", "esn", "narma10", "--out", "/sys/neurolearn-run"], "written"),
+    ("esn-out-under-file", ["run", "esn", "narma10", "--out", "{file}/run"], "under the file"),
+    (
+        "scan-out-unwritable",
+        ["scan", "esn", "narma10", "--grid", "network.n=10,20", "--out", "/sys/nl.zarr"],
+        "written",
+    ),
     ("ei-out-is-file", ["run", "ei-reservoir", "narma10", "--out", "{file}"], "existing file"),
     ("ei-wrong-task", ["run", "ei-reservoir", "teacher"], "cannot run task kind"),
     # ------------------------------------------------------------ spiking E/I
@@ -557,8 +564,7 @@ def test_table_is_large_and_covers_every_family():
         if argv[0] in seen and len(argv) > 2 and argv[1] in specs.available("models"):
             kind = specs.load_model(argv[1]).network.kind_name
             seen[argv[0]].add(registry.MODEL_FAMILIES[kind])
-    # test-only kinds that other tests in this process registered are not shipped families
-    families = {v for v in registry.MODEL_FAMILIES.values() if v.startswith("neurolearn.")}
+    families = {m for m in registry.MODEL_FAMILIES.values() if m.startswith("neurolearn.")}
     assert seen["run"] == families and seen["scan"] == families
     assert SUBPROCESS <= {case[0] for case in CASES}
 

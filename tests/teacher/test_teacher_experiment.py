@@ -156,19 +156,20 @@ def test_bad_input_exit_codes(capsys):
     assert main(["run", "curl-descent", "teacher", "--set", "rule.flipped_hiden=2"]) == 2
     assert "flipped_hidden" in capsys.readouterr().err
     assert main(["run", "curl-descent", "teacher", "--set", "rule.flipped_inputs=[1, -2]"]) == 2
-    # a flip index beyond the network is only known at run time: status failed, exit 1
+    # a flip index beyond the network is checked against network.n_hidden before the run
     code = main(
         ["run", "curl-descent", "teacher", "--json"]
         + _set(SMALL)
         + ["--set", "rule.flipped_hidden=[7]"]
     )
-    assert code == 1
-    out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "failed" and "'flipped_hidden'" in out["message"]
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "rule.flipped_hidden" in captured.err
     code = main(
         ["run", "feedback-alignment", "teacher-online", "--json", "--set", "task.alpha_max=1"]
     )
-    assert code == 1 and "feedback-alignment" in json.loads(capsys.readouterr().out)["message"]
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and "feedback-alignment" in captured.err
 
 
 def test_divergence_is_recorded_with_its_epoch(capsys):

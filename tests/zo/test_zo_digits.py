@@ -182,6 +182,5 @@ def test_divergence_is_recorded_by_run():
 
 
 def test_numpy_backend_is_refused_clearly():
-    with pytest.warns(nl.errors.NeurolearnWarning):
-        ds = nl.run("spsa", "digits", backend="numpy", overrides=["train.query_budget=20"])
-    assert ds.attrs["status"] == "failed" and "numba" in ds.attrs["message"]
+    with pytest.raises(nl.errors.BackendError, match="numba"):
+        nl.run("spsa", "digits", backend="numpy", overrides=["train.query_budget=20"])
