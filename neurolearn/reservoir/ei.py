@@ -169,9 +169,9 @@ def closed_form_balance(k_exc: int, k_inh: int, excitatory_fraction: float) -> f
 
     Examples
     --------
-    >>> closed_form_balance(40, 10, 0.8)
-    0.0
-    >>> closed_form_balance(50, 50, 0.8)
+    >>> abs(closed_form_balance(40, 10, 0.8)) < 1e-12
+    True
+    >>> round(closed_form_balance(50, 50, 0.8), 12)
     -1.875
     """
     mu_e = 1.0 / ((k_exc + k_inh) * excitatory_fraction)
@@ -235,8 +235,9 @@ class EIReservoir(ReservoirBase):
     check_every : int, default=500
         Steps between convergence checks of the local rule.
     global_search : {"secant", "bisection"}, default="secant"
-        How global tuning finds its scalar: a batched bracket (all candidates in one kernel
-        call) refined by Illinois regula falsi, or the plain doubling + bisection.
+        How global tuning finds its scalar: a linear-response first guess from one run, then
+        secant / Illinois steps on the measured mean rate (typically 3-5 runs), or the plain
+        doubling + bisection (typically 10-20 runs).
     record_every : int, default=10
         The rate trajectory during adaptation stores the mean rate of every window of this
         many steps.
@@ -269,8 +270,7 @@ class EIReservoir(ReservoirBase):
         One entry per check of the local rule: ``step``, ``eta``, ``fraction_within``,
         ``mean_abs_error`` of the check window.
     global_evaluations_ : int
-        Simulations of the adaptation input spent by global tuning (batched candidates count
-        one each).
+        Simulations of the adaptation input spent by global tuning.
     inhibition_scale_ : float
         The scalar applied to ``A_I`` by global adaptation (1 otherwise).
     unreachable_ : ndarray of bool, shape (n,)
@@ -655,23 +655,6 @@ class EIReservoir(ReservoirBase):
             return torch_kernels.adapt_local(*args, device=self._backend().torch_device())
         return _adapt_local_numpy(*args)
 
-    def _global_rates(self, u, scales) -> np.ndarray:
-        """Population mean rate on ``u`` for each scale of ``A_I`` (one batched call)."""
-        scales = np.atleast_1d(np.asarray(scales, dtype=np.float64))
-        base = self._compiled
-        E = self.A_E
-        I = self.A_I
-        nets = []
-        for s in scales:
-            W = (E - s * I).tocsr()
-            W.sort_indices()
-            nets.append(Net(base.kind, W, base.w_in, base.bias, base.leak, base.gain, base.threshold))
-        v0 = np.zeros((scales.size, self.n))
-        s0 = np.stack([base.initial_output(v0[0])] * scales.size)
-        states, _, _ = simulate(nets, u[None], s0, v0, self._backend())
-        self.global_evaluations_ += scales.size
-        return states.mean(axis=(1, 2))
-
     def _adapt_global(self, u):
         """Rate-matched global tuning: one scalar on ``A_I``, mean rate = mean target."""
         self.global_evaluations_ = 0
@@ -693,57 +676,114 @@ class EIReservoir(ReservoirBase):
         self.inh_w_ = self.inh_w_ * scale
         self.inhibition_scale_ = scale
 
-    def _global_secant(self, u, target, tol, ladder=8, max_refine=12):
-        """Bracket on a batched ladder of scales, then Illinois regula falsi on the bracket.
+    def _global_secant(self, u, target, tol, max_runs=12):
+        """Secant search with a linear-response first guess and an Illinois bracket.
 
-        The mean rate falls monotonically with inhibition (up to the noise of a finite run), so
-        a sign change of ``rate - target`` between two ladder rungs brackets the root; the
-        Illinois modification of regula falsi halves the weight of an end that is kept twice,
-        which keeps the superlinear convergence of the secant method inside the bracket.
+        One run at the drawn inhibition (scale 1) records the rates; from them the potential
+        splits into a part without inhibition and the inhibitory part,
+        ``v_i(t) = d_i(t) - s h_i(t)``. Holding the presynaptic rates fixed, the mean rate at
+        scale ``s`` is ``mean sigmoid(c (d - s h - theta))``, solved for the target by Newton's
+        method: the first guess. From then on every run is one secant step on the measured
+        mean-rate curve (monotone in ``s``); once two runs bracket the target, the Illinois
+        variant of regula falsi keeps the bracket and its superlinear convergence.
         """
-        rungs = np.concatenate([[0.0], 2.0 ** np.arange(-(ladder // 2) + 1, ladder // 2 + 1)])
-        rates = self._global_rates(u, rungs)
-        if rates[0] < target:
-            return None, False
-        while rates[-1] > target and rungs[-1] < 1e6:
-            more = rungs[-1] * 2.0 ** np.arange(1, ladder + 1)
-            rungs = np.concatenate([rungs, more])
-            rates = np.concatenate([rates, self._global_rates(u, more)])
-        above = np.flatnonzero(rates >= target)
-        below = np.flatnonzero(rates < target)
-        if below.size == 0:
-            return float(rungs[-1]), False
-        hi_i = below[0]
-        lo_i = above[above < hi_i].max()
-        a, fa = rungs[lo_i], rates[lo_i] - target
-        b, fb = rungs[hi_i], rates[hi_i] - target
+        states = self._global_run(u, 1.0, store=True)
+        fa = float(states.mean()) - target
         if abs(fa) < tol:
-            return float(a), True
-        if abs(fb) < tol:
-            return float(b), True
-        side = 0
-        for _ in range(max_refine):
-            c = (a * fb - b * fa) / (fb - fa)
-            fc = float(self._global_rates(u, c)[0]) - target
-            if abs(fc) < tol:
-                return float(c), True
-            if fc > 0:  # still above the target rate: more inhibition needed, c is the new a
-                a, fa = c, fc
-                if side == 1:
-                    fb *= 0.5
-                side = 1
+            return 1.0, True
+        guess = self._linear_response_scale(u, states, target)
+        if guess is None:  # even without inhibition the mean rate is below target
+            if float(self._global_run(u, 0.0).mean()) < target:
+                return None, False
+            guess = 0.0
+        a, b, fb = 1.0, guess, float(self._global_run(u, guess).mean()) - target
+        self._search_trace = [(1.0, fa), (guess, fb)]
+        lo = hi = None  # bracket: (scale, f) with f > 0 (too active) and f < 0
+        for s_, f_ in ((a, fa), (b, fb)):
+            if f_ > 0:
+                lo = (s_, f_) if lo is None or s_ > lo[0] else lo
             else:
-                b, fb = c, fc
-                if side == -1:
-                    fa *= 0.5
-                side = -1
-        return float(c), False
+                hi = (s_, f_) if hi is None or s_ < hi[0] else hi
+        side = 0
+        for _ in range(max_runs - 2):
+            if abs(fb) < tol:
+                return float(b), True
+            if lo is not None and hi is not None:
+                (s_lo, f_lo), (s_hi, f_hi) = lo, hi
+                c = (s_lo * f_hi - s_hi * f_lo) / (f_hi - f_lo)
+            else:
+                slope = (fb - fa) / (b - a) if b != a else -1.0
+                c = b - fb / slope if slope < 0 else (2.0 * b + 0.5 if fb > 0 else 0.5 * b)
+                c = max(c, 0.0)
+            fc = float(self._global_run(u, c).mean()) - target
+            self._search_trace.append((c, fc))
+            a, fa, b, fb = b, fb, c, fc
+            if fc > 0:
+                if side == 1 and hi is not None:
+                    hi = (hi[0], 0.5 * hi[1])
+                lo, side = (c, fc), 1
+            else:
+                if side == -1 and lo is not None:
+                    lo = (lo[0], 0.5 * lo[1])
+                hi, side = (c, fc), -1
+        return float(b), abs(fb) < tol
+
+    def _global_run(self, u, scale, store=False):
+        """Rates (T, n) of one run with ``A_I`` scaled by ``scale`` (or the mean rate per
+        unit without storing)."""
+        base = self._compiled
+        W = (self.A_E - scale * self.A_I).tocsr()
+        W.sort_indices()
+        net = Net(base.kind, W, base.w_in, base.bias, base.leak, base.gain, base.threshold)
+        v0 = np.zeros((1, self.n))
+        s0 = base.initial_output(v0)
+        states, _, _ = simulate([net], u[None], s0, v0, self._backend())
+        self.global_evaluations_ += 1
+        return states[0] if store else states[0].mean(axis=0)
+
+    def _linear_response_scale(self, u, states, target):
+        """The scale at which the frozen-rate surrogate meets ``target`` (None if even 0 can't)."""
+        n_steps = states.shape[0]
+        prev = np.vstack([self._compiled.initial_output(np.zeros((1, self.n))), states[:-1]])
+        drive = (self.A_E @ prev.T).T
+        drive = drive + u @ self.w_in_.T
+        inh = (self.A_I @ prev.T).T
+        if self.leak:
+            for t in range(1, n_steps):
+                drive[t] += self.leak * drive[t - 1]
+                inh[t] += self.leak * inh[t - 1]
+        # a guess needs no more than ~500 time points
+        every = max(1, n_steps // 500)
+        drive, inh = drive[::every], inh[::every]
+        c, theta = float(self.gain), float(self.threshold)
+
+        def f(s):
+            r = 1.0 / (1.0 + np.exp(-c * (drive - s * inh - theta)))
+            return float(r.mean()) - target, float(-(c * r * (1 - r) * inh).mean())
+
+        lo, hi = 0.0, 1.0
+        if f(0.0)[0] < 0:
+            return None
+        while f(hi)[0] > 0 and hi < 1e6:
+            lo, hi = hi, 2.0 * hi
+        s = 0.5 * (lo + hi)
+        for _ in range(30):
+            val, slope = f(s)
+            if abs(val) < 1e-6:
+                break
+            if val > 0:
+                lo = s
+            else:
+                hi = s
+            step = s - val / slope if slope < 0 else None
+            s = step if step is not None and lo < step < hi else 0.5 * (lo + hi)
+        return s
 
     def _global_bisection(self, u, target, tol, iterations=40):
         """Doubling then bisection of the scalar on ``A_I`` (one run per evaluation)."""
 
         def mean_rate(scale):
-            return float(self._global_rates(u, scale)[0])
+            return float(self._global_run(u, scale).mean())
 
         lo, hi = 0.0, 1.0
         rate_lo = None  # the rate at lo, once known from the doubling
