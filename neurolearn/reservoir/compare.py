@@ -141,7 +141,9 @@ def _fmt(values, digits=3):
 
 
 def _pct(g):
-    return "n/a" if not np.isfinite(g) else f"{100 * g:+.0f}%"
+    if not np.isfinite(g):
+        return "n/a"
+    return "+0%" if round(100 * g) == 0 else f"{100 * g:+.0f}%"
 
 
 # -- robustness --------------------------------------------------------------------------------
@@ -319,13 +321,13 @@ def local_vs_global(
     Returns
     -------
     xarray.Dataset
-        ``score (task, method, rho, seed)`` with ``method`` in ``local``/``global``;
+        ``score (task, rule, rho, seed)`` with ``rule`` in ``local``/``global``;
         ``final_balance``, ``fraction_within`` of the same shape.
 
     Examples
     --------
     >>> ds = local_vs_global(n=60, seeds=1, rhos=(0.5,), tasks=("narma10",), quick=True)
-    >>> list(ds["method"].values)
+    >>> list(ds["rule"].values)
     ['local', 'global']
     """
     import xarray as xr
@@ -347,10 +349,10 @@ def local_vs_global(
                     within[ti, mi, ri, s] = res.fraction_within_
                 if progress is not None:
                     progress(f"local vs global {task} rho={rho} seed {s}")
-    dims = ("task", "method", "rho", "seed")
+    dims = ("task", "rule", "rho", "seed")
     return xr.Dataset(
         {"score": (dims, score), "final_balance": (dims, final), "fraction_within": (dims, within)},
-        coords={"task": list(tasks), "method": ["local", "global"], "rho": rhos},
+        coords={"task": list(tasks), "rule": ["local", "global"], "rho": rhos},
         attrs={"n": n, "seeds": seeds, "gain": GAIN_DEFINITION, "comparison": "local-vs-global"},
     )
 
@@ -371,12 +373,12 @@ def local_vs_global_table(ds) -> str:
         )
         for rho in ds["rho"].values:
             sel = {"task": task, "rho": rho}
-            loc = ds["score"].sel(method="local", **sel).values
-            glo = ds["score"].sel(method="global", **sel).values
-            bl = ds["final_balance"].sel(method="local", **sel).values
-            bg = ds["final_balance"].sel(method="global", **sel).values
-            wl = 100 * np.mean(ds["fraction_within"].sel(method="local", **sel).values)
-            wg = 100 * np.mean(ds["fraction_within"].sel(method="global", **sel).values)
+            loc = ds["score"].sel(rule="local", **sel).values
+            glo = ds["score"].sel(rule="global", **sel).values
+            bl = ds["final_balance"].sel(rule="local", **sel).values
+            bg = ds["final_balance"].sel(rule="global", **sel).values
+            wl = 100 * np.mean(ds["fraction_within"].sel(rule="local", **sel).values)
+            wg = 100 * np.mean(ds["fraction_within"].sel(rule="global", **sel).values)
             g = relative_gain(np.mean(loc), np.mean(glo), better)
             lines.append(
                 f"{rho:>5.2f} {_fmt(loc):>17} {_fmt(glo):>17} {_pct(g):>7} {_fmt(bl):>16} "
@@ -398,7 +400,7 @@ def local_vs_global_figure(ds, axes=None):
     for ax, task in zip(axes, tasks, strict=True):
         label, better = TASKS[str(task)]
         for method, color in (("local", "C0"), ("global", "C2")):
-            v = ds["score"].sel(task=task, method=method)
+            v = ds["score"].sel(task=task, rule=method)
             ax.errorbar(
                 ds["rho"].values,
                 v.mean("seed").values,

@@ -221,7 +221,7 @@ def test_comparisons_share_networks_and_inputs():
     rob = compare.robustness(betas=(0.0,), **common)
     lvg = compare.local_vs_global(rhos=(0.5,), balance=0.0, **common)
     het = compare.heterogeneity(balance=0.0, **common)
-    assert float(lvg["score"].sel(method="local").squeeze()) == float(
+    assert float(lvg["score"].sel(rule="local").squeeze()) == float(
         het["score"].sel(targets="homogeneous").squeeze()
     )
     assert float(rob["score"].sel(mode="adapted").squeeze()) == float(
