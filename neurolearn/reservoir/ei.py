@@ -20,10 +20,10 @@ from neurolearn._params import (
 from neurolearn._rng import as_generator
 from neurolearn.errors import (
     DivergenceError,
+    NotConvergedWarning,
     NotFittedError,
     ParameterError,
     ParameterTypeError,
-    NotConvergedWarning,
     UnreachableTargetWarning,
 )
 from neurolearn.reservoir._base import ReservoirBase
@@ -289,13 +289,14 @@ class EIReservoir(ReservoirBase):
 
     Local rule: :math:`A_I[i, j] \leftarrow \max(0, A_I[i, j] + \eta (r_i(t) - \rho_i))`.
     The adaptation input is consumed in chunks of ``check_every`` steps (one jitted kernel
-    call each, the state carried over). After each chunk the chunk-mean rate of every unit is
-    compared with its target. The schedule moves to the next (smaller) ``eta`` when the
-    criterion is met or the mean error stopped falling (by less than 10% from the previous
-    check); it stops when the criterion is met in the last phase, both on those windowed rates and on
-    the rates with the weights frozen, driven from rest by all the input used so far. A fixed ``eta`` lets the
-    weights follow slow input fluctuations (a correlated input such as Mackey-Glass), the
-    annealed one averages them out. Units already silent-below-target with zero inhibition
+    call each, the state carried over). After each chunk the mean rate of every unit over
+    the last (up to 4) chunks of the current phase is compared with its target. The
+    schedule moves to the next (smaller) ``eta`` when the criterion is met or the mean error
+    stopped falling (by less than 10% from the previous check). It stops when the criterion
+    is met in the last phase, both on those windowed rates and on the rates with the weights
+    frozen, driven from rest by all the input used so far. A fixed ``eta`` lets the weights
+    follow slow input fluctuations (a correlated input such as Mackey-Glass); the annealed
+    one averages them out. Units below target with all their inhibition at zero
     cannot be helped and are excluded (``unreachable_``).
 
     Row rescaling solves, per unit, :math:`(1-\lambda_i)(\theta + \mathrm{logit}(\rho_i)/c)
@@ -872,8 +873,21 @@ class EIReservoir(ReservoirBase):
 
 
 def _adapt_local_numpy(
-    exc_idx, exc_w, inh_idx, inh_w, w_in, leak, gain, threshold, u, eta, target, v, record_every,
-    record, rate_sum,
+    exc_idx,
+    exc_w,
+    inh_idx,
+    inh_w,
+    w_in,
+    leak,
+    gain,
+    threshold,
+    u,
+    eta,
+    target,
+    v,
+    record_every,
+    record,
+    rate_sum,
 ):
     """The local rule as a plain numpy loop (same contract as the numba kernel)."""
     r = 1.0 / (1.0 + np.exp(-gain * (v - threshold)))

@@ -13,7 +13,12 @@ from neurolearn.tasks import lorenz, mackey_glass
 
 @pytest.mark.parametrize(
     ("n", "f_e", "k", "k_e", "k_i"),
-    [(300, 0.8, 50, 40, 10), (500, 0.8, 50, 40, 10), (100, 0.75, 20, 15, 5), (200, 0.5, 30, 15, 15)],
+    [
+        (300, 0.8, 50, 40, 10),
+        (500, 0.8, 50, 40, 10),
+        (100, 0.75, 20, 15, 5),
+        (200, 0.5, 30, 15, 15),
+    ],
 )
 def test_total_in_degree_is_split_like_the_populations(n, f_e, k, k_e, k_i):
     res = EIReservoir(n=n, excitatory_fraction=f_e, in_degree=k, seed=0).initialize()
