@@ -76,7 +76,7 @@ def relative_gain(value, reference, better="higher"):
 
     Examples
     --------
-    >>> relative_gain(23.0, 10.0, "higher")
+    >>> round(relative_gain(23.0, 10.0, "higher"), 6)
     1.3
     >>> relative_gain(0.2, 0.4, "lower")
     1.0
@@ -328,7 +328,7 @@ def local_vs_global(
     Examples
     --------
     >>> ds = local_vs_global(n=60, seeds=1, rhos=(0.5,), tasks=("narma10",), quick=True)
-    >>> list(ds["rule"].values)
+    >>> ds["rule"].values.tolist()
     ['local', 'global']
     """
     import xarray as xr
@@ -443,7 +443,7 @@ def heterogeneity(
     Examples
     --------
     >>> ds = heterogeneity(n=60, seeds=1, tasks=("memory-capacity",), quick=True)
-    >>> list(ds["targets"].values)
+    >>> ds["targets"].values.tolist()
     ['homogeneous', 'heterogeneous']
     """
     import xarray as xr
