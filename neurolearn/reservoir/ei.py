@@ -540,7 +540,12 @@ class EIReservoir(ReservoirBase):
             self._adapt_rows(u)
         self.adapted_ = True
         self._compile()
-        self.adapted_rates_ = self.mean_rates(used)
+        last = getattr(self, "_global_last", None)
+        if mode == "global" and last is not None and last[0] == self.inhibition_scale_:
+            self.adapted_rates_ = last[1]  # the last run of the search had these weights
+        else:
+            self.adapted_rates_ = self.mean_rates(used)
+        self._global_last = None
         if mode == "local":
             self._mark_unreachable(self.adapted_rates_)
         within = np.abs(self.adapted_rates_ - self.target_rate_) <= self.tolerance
@@ -740,7 +745,9 @@ class EIReservoir(ReservoirBase):
         s0 = base.initial_output(v0)
         states, _, _ = simulate([net], u[None], s0, v0, self._backend())
         self.global_evaluations_ += 1
-        return states[0] if store else states[0].mean(axis=0)
+        rates = states[0].mean(axis=0)
+        self._global_last = (float(scale), rates)  # the frozen rates if this scale is kept
+        return states[0] if store else rates
 
     def _linear_response_scale(self, u, states, target):
         """The scale at which the frozen-rate surrogate meets ``target`` (None if even 0 can't)."""
