@@ -6,7 +6,7 @@
   all inhibition), both aiming at the same homogeneous target rate;
 * :func:`heterogeneity` - homogeneous against Beta-distributed targets, both local.
 
-Each returns an :class:`xarray.Dataset` (every value, per seed); ``*_table`` formats it as
+Each returns an ``xarray.Dataset`` (every value, per seed); ``*_table`` formats it as
 mean +- sd over seeds with the gain, ``*_figure`` draws it. Every gain is
 :func:`relative_gain`. For one seed, the fixed, adapted, local and global reservoirs share the
 network draw and every task input.
@@ -183,9 +183,9 @@ def robustness(
 ):
     """Fixed (untuned) reservoirs against the same reservoirs after local adaptation, over beta0.
 
-    For every seed and starting balance ``beta0`` (``balance`` of :class:`EIReservoir`), one
-    network is scored as drawn and, separately, after local adaptation on that task's input
-    (default targets Beta(2, 2)).
+    For every seed and starting balance ``beta0`` (``balance`` of
+    :class:`~neurolearn.reservoir.EIReservoir`), one network is scored as drawn and,
+    separately, after local adaptation on that task's input (default targets Beta(2, 2)).
 
     Parameters
     ----------
@@ -194,7 +194,7 @@ def robustness(
     betas : sequence of float
         Starting balances.
     tasks : sequence of str
-        Keys of :data:`TASKS`.
+        Keys of ``TASKS``.
     target_rate : float, dict or None
         Targets of the local rule (None: Beta(2, 2)).
     quick : bool, default=False

@@ -192,7 +192,8 @@ class EIReservoir(ReservoirBase):
     excitatory_fraction : float in (0, 1), default=0.8
     in_degree : int, default=50
         Total in-degree ``k``, split as ``k_E = round(k f_E)`` from E units and
-        ``k_I = k - k_E`` from I units (40 and 10 by default; see :func:`ei_in_degrees`).
+        ``k_I = k - k_E`` from I units (40 and 10 by default; see
+        :func:`~neurolearn.reservoir.ei.ei_in_degrees`).
     in_degree_exc, in_degree_inh : int or None, default=None
         Override ``k_E`` / ``k_I``. No self-connections; each must not exceed its
         population size minus one.
