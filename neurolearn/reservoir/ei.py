@@ -555,12 +555,6 @@ class EIReservoir(ReservoirBase):
         self.last_state_ = None
         return self
 
-    def _schedule(self, n_steps: int) -> np.ndarray:
-        """``eta`` per step when the phases split ``n_steps`` equally (no stopping rule)."""
-        rates = self._learning_rates()
-        phase = np.minimum(np.arange(n_steps) * rates.size // n_steps, rates.size - 1)
-        return rates[phase]
-
     def _adapt_local(self, u) -> int:
         """The local rule with its annealing schedule and stopping rule; returns steps used."""
         rates = self._learning_rates()

@@ -84,9 +84,15 @@ def test_local_adaptation_kernel_equals_reference(rng):
     assert got.min() >= 0
 
 
-def test_schedule_splits_adaptation_into_equal_phases():
-    res = EIReservoir(n=10, in_degree_exc=2, in_degree_inh=1, learning_rate=[1.0, 2.0, 3.0])
-    np.testing.assert_array_equal(res._schedule(6), [1, 1, 2, 2, 3, 3])
+def test_schedule_anneals_through_its_phases_in_order():
+    """Each phase of the schedule is used in turn, and the rule stops in the last one."""
+    u = np.random.default_rng(0).uniform(-0.8, 0.8, (6000, 1))
+    res = EIReservoir(n=60, in_degree=10, learning_rate=[3e-2, 1e-2, 1e-3, 1e-4], seed=0)
+    res.adapt(u)
+    etas = [c["eta"] for c in res.convergence_]
+    assert etas == sorted(etas, reverse=True)
+    assert etas[0] == 3e-2 and etas[-1] == 1e-4 and set(etas) == {3e-2, 1e-2, 1e-3, 1e-4}
+    assert res.converged_ and res.convergence_[-1]["fraction_within"] >= 0.95
 
 
 @pytest.mark.parametrize("make", [lambda s: ESN(n=15, leak=0.5, seed=s), lambda s: small_ei(s)])
