@@ -18,6 +18,7 @@ __all__ = [
     "NotFittedError",
     "NeurolearnWarning",
     "UnreachableTargetWarning",
+    "NotConvergedWarning",
 ]
 
 
@@ -73,3 +74,7 @@ class NeurolearnWarning(UserWarning):
 
 class UnreachableTargetWarning(NeurolearnWarning):
     """Some units cannot reach their target rate (e.g. their inhibition is already zero)."""
+
+
+class NotConvergedWarning(NeurolearnWarning):
+    """An iterative procedure (e.g. local E/I adaptation) stopped before meeting its criterion."""

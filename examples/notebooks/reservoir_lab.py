@@ -55,7 +55,7 @@ import neurolearn as nl
 SMALL = os.environ.get("NEUROLEARN_LAB_SMALL", "0") == "1"
 N_UNITS = 100 if SMALL else 300
 DEGREE = 10 if SMALL else 30  # E and I inputs per unit
-ADAPT_STEPS = 1000 if SMALL else 2000
+ADAPT_STEPS = 2000 if SMALL else 4000
 MAX_DELAY = 40 if SMALL else 100
 SIZES = (60, 120) if SMALL else (60, 200, 500)
 SEEDS = 2 if SMALL else 4
@@ -156,8 +156,7 @@ task_overrides = [
 models = ("ei-reservoir", "ei-reservoir-global")
 capacity = {model: np.zeros((len(SIZES), SEEDS)) for model in models}
 for i, n in enumerate(SIZES):
-    degree = min(50, n // 10)
-    net = [f"network.n={n}", f"network.in_degree_exc={degree}", f"network.in_degree_inh={degree}"]
+    net = [f"network.n={n}", f"network.in_degree={min(50, n // 5)}"]
     for model in models:
         for seed in range(SEEDS):
             result = nl.run(
@@ -193,9 +192,36 @@ for i, n in enumerate(SIZES):
 
 # %% [markdown]
 # **What to look for.** Srinivasan, Plenz & Girvan (2025) report that local adaptation beats
-# global tuning. In neurolearn's own measurements (README, 5 seeds) the local reservoir is
-# ahead at $N = 60$ but the globally tuned one is ahead at $N = 500$ on both memory capacity and
-# NARMA-10: the answer depends on the size of the network. Check whether your curves cross.
+# global tuning. Here the global baseline is *rate-matched*: one scalar on all inhibition, tuned
+# until the mean rate equals the mean target, which already lands near the best balance. In
+# neurolearn's own measurements (README, N = 300, 5 seeds) the two end within a few percent of
+# each other at the same homogeneous target; the advantage of the local rule is elsewhere.
+#
+# ## 4. Where local adaptation wins: any starting balance
+#
+# `neurolearn.reservoir.compare` holds the paper's three comparisons. The first starts fixed
+# (untuned) reservoirs at several global balances $\beta_0$ and scores each one as drawn and
+# after local adaptation (same network, same input).
+
+# %%
+from neurolearn.reservoir import compare
+
+robust = compare.robustness(
+    n=100 if SMALL else 300,
+    seeds=1 if SMALL else 3,
+    betas=(-1.0, -0.5, 0.0, 0.5),
+    tasks=("memory-capacity",),
+    quick=SMALL,
+)
+print(compare.robustness_table(robust))
+compare.robustness_figure(robust);
+
+# %% [markdown]
+# Badly balanced fixed reservoirs (over-inhibited or saturated) lose most of their memory;
+# after local adaptation every starting point ends at the same balance and the same capacity.
+# At the best fixed balance, the adapted reservoir is a little worse. The two other
+# comparisons are `compare.local_vs_global` and `compare.heterogeneity` (`neurolearn demo`
+# runs all three).
 #
 # ## Exercises
 #

@@ -20,17 +20,30 @@ from neurolearn._params import (
 from neurolearn._rng import as_generator
 from neurolearn.errors import (
     DivergenceError,
+    NotConvergedWarning,
     NotFittedError,
     ParameterError,
     ParameterTypeError,
     UnreachableTargetWarning,
 )
 from neurolearn.reservoir._base import ReservoirBase
+from neurolearn.reservoir._connectivity import (
+    ADAPTATIONS,
+    GLOBAL_SEARCHES,
+    INH_WEIGHT_STD,
+    closed_form_balance,
+    ei_in_degrees,
+)
 from neurolearn.reservoir._engine import KIND_EI, Net, simulate
 
-__all__ = ["EIReservoir", "draw_target_rates", "ADAPTATIONS"]
+__all__ = [
+    "EIReservoir",
+    "draw_target_rates",
+    "ei_in_degrees",
+    "closed_form_balance",
+    "ADAPTATIONS",
+]
 
-ADAPTATIONS = ("none", "local", "global", "row-rescale")
 BETA_2_2 = {"dist": "beta", "a": 2.0, "b": 2.0}
 
 
@@ -96,18 +109,26 @@ class EIReservoir(ReservoirBase):
     r"""E/I rate reservoir whose balance adapts locally toward target firing rates.
 
     Excitatory (E) and inhibitory (I) units obey Dale's law: two non-negative sparse matrices
-    ``A_E`` and ``A_I``, each unit receiving exactly ``in_degree_exc`` inputs from E units and
-    ``in_degree_inh`` from I units (Srinivasan, Plenz & Girvan 2025).
+    ``A_E`` and ``A_I``; every unit receives exactly ``k_E`` inputs from E units and ``k_I``
+    from I units (Srinivasan, Plenz & Girvan 2025).
 
     Parameters
     ----------
     n : int, default=500
     excitatory_fraction : float in (0, 1), default=0.8
-    in_degree_exc, in_degree_inh : int, default=50
-        Presynaptic E and I partners of every unit (no self-connections).
+    in_degree : int, default=50
+        Total in-degree ``k``, split as ``k_E = round(k f_E)`` from E units and
+        ``k_I = k - k_E`` from I units (40 and 10 by default; see
+        :func:`~neurolearn.reservoir.ei.ei_in_degrees`).
+    in_degree_exc, in_degree_inh : int or None, default=None
+        Override ``k_E`` / ``k_I``. No self-connections; each must not exceed its
+        population size minus one.
     weight_cv : float, default=0.2
-        E weights are ``|Normal(mu_E, cv mu_E)|`` with ``mu_E = 1 / (in_degree_exc f_E)``;
-        I weights ``|Normal(mu_I, cv mu_E)|`` with ``mu_I = (f_E / f_I) mu_E``.
+        E weights are ``|Normal(mu_E, cv mu_E)|`` with ``mu_E = 1 / (k f_E)``, ``k = k_E + k_I``;
+        I weights ``|Normal(mu_I, cv mu_X)|`` with ``mu_I = (f_E / f_I) mu_E``.
+    inh_weight_std : {"mu_E", "mu_I"}, default="mu_E"
+        ``mu_X`` above: the inhibitory spread is ``cv mu_E`` (as the paper's parameter table
+        is read) or ``cv mu_I``.
     gain : float, default=10.0
         Sigmoid gain ``c``.
     threshold : float, default=0.0
@@ -124,16 +145,26 @@ class EIReservoir(ReservoirBase):
         ``beta = (1/N) 1^T (A_E - A_I) 1`` equals this value.
     adaptation : {"local", "global", "row-rescale", "none"}, default="local"
         What :meth:`adapt` does. ``local``: the paper's rule, every inhibitory synapse onto
-        unit i moves by ``eta (r_i - rho_i)``. ``global``: one scalar on ``A_I``, found by
-        bisection so that the population mean rate equals the mean target. ``row-rescale``:
-        each unit's inhibitory row is scaled once, solved from the fixed point ``r = rho``
-        under the mean input. ``none``: weights stay as drawn.
+        unit i moves by ``eta (r_i - rho_i)``. ``global``: rate-matched global tuning, one
+        scalar on ``A_I`` such that the population mean rate equals the mean target.
+        ``row-rescale``: each unit's inhibitory row is scaled once, solved from the fixed
+        point ``r = rho`` under the mean input. ``none``: weights stay as drawn.
     target_rate : float, array of shape (n,), dict or None, default=None
         Targets ``rho_i`` in (0, 1): a float (homogeneous), an array, or a distribution
         dict such as ``{"dist": "beta", "a": 2, "b": 2}``; None means Beta(2, 2).
-    learning_rate : float or sequence of float, default=(1e-2, 1e-3)
-        ``eta`` of the local rule; a sequence is a schedule whose phases split the
-        adaptation input into equal parts.
+    learning_rate : float or sequence of float, default=(1e-2, 1e-3, 1e-4)
+        ``eta`` of the local rule; a sequence is an annealing schedule of phases (see Notes).
+    tolerance : float, default=0.05
+        A unit meets its target when its mean rate is within this of ``rho_i``.
+    criterion : float in (0, 1], default=0.95
+        Local adaptation has converged when this share of the reachable units meets its
+        target (in a check window of the last phase).
+    check_every : int, default=500
+        Steps between convergence checks of the local rule.
+    global_search : {"secant", "bisection"}, default="secant"
+        How global tuning finds its scalar: a linear-response first guess from one run, then
+        secant / Illinois steps on the measured mean rate (typically 3-5 runs), or the plain
+        doubling + bisection (typically 10-20 runs).
     record_every : int, default=10
         The rate trajectory during adaptation stores the mean rate of every window of this
         many steps.
@@ -150,22 +181,39 @@ class EIReservoir(ReservoirBase):
 
     Attributes
     ----------
-    exc_idx_, exc_w_ : ndarray of shape (n, in_degree_exc)
+    exc_idx_, exc_w_ : ndarray of shape (n, k_E)
         Presynaptic E indices and weights of each unit.
-    inh_idx_, inh_w_ : ndarray of shape (n, in_degree_inh)
+    inh_idx_, inh_w_ : ndarray of shape (n, k_I)
         Presynaptic I indices and (non-negative) weights; :meth:`adapt` changes ``inh_w_``.
+    in_degree_exc_, in_degree_inh_ : int
+        The in-degrees used.
+    initial_balance_ : float
+        ``beta`` of the weights as constructed (after ``balance``), before adaptation.
     w_in_ : ndarray of shape (n, n_inputs)
     target_rate_ : ndarray of shape (n,)
     rate_trajectory_ : ndarray of shape (n_windows, n)
         Mean rate of every unit in each ``record_every`` window of the adaptation (local).
     trajectory_steps_ : ndarray of shape (n_windows,)
         The adaptation step at the end of each window.
+    adapt_steps_ : int
+        Input steps the adaptation used (local: up to convergence; global: per evaluation).
+    converged_ : bool
+        Whether local adaptation met its criterion before the input ran out (global: whether
+        the mean rate met the mean target within ``2e-4``).
+    convergence_ : list of dict
+        One entry per check of the local rule: ``step``, ``eta``, ``fraction_within``,
+        ``mean_abs_error`` of the check window.
+    global_evaluations_ : int
+        Simulations of the adaptation input spent by global tuning.
     inhibition_scale_ : float
         The scalar applied to ``A_I`` by global adaptation (1 otherwise).
     unreachable_ : ndarray of bool, shape (n,)
         Units that cannot reach their target (below it with inhibition at zero).
     adapted_rates_ : ndarray of shape (n,)
-        Mean rate of every unit on the adaptation input with the final, frozen weights.
+        Mean rate of every unit on the adaptation input it used, with the final, frozen
+        weights.
+    fraction_within_ : float
+        Share of reachable units whose ``adapted_rates_`` are within ``tolerance`` of target.
 
     Notes
     -----
@@ -174,6 +222,17 @@ class EIReservoir(ReservoirBase):
         r(t) = \frac{1}{1 + e^{-c (v(t) - \theta)}}
 
     Local rule: :math:`A_I[i, j] \leftarrow \max(0, A_I[i, j] + \eta (r_i(t) - \rho_i))`.
+    The adaptation input is consumed in chunks of ``check_every`` steps (one jitted kernel
+    call each, the state carried over). After each chunk the mean rate of every unit over
+    the last (up to 4) chunks of the current phase is compared with its target. The
+    schedule moves to the next (smaller) ``eta`` when the criterion is met or the mean error
+    stopped falling (by less than 10% from the previous check). It stops when the criterion
+    is met in the last phase, both on those windowed rates and on the rates with the weights
+    frozen, driven from rest by all the input used so far. A fixed ``eta`` lets the weights
+    follow slow input fluctuations (a correlated input such as Mackey-Glass); the annealed
+    one averages them out. Units below target with all their inhibition at zero
+    cannot be helped and are excluded (``unreachable_``).
+
     Row rescaling solves, per unit, :math:`(1-\lambda_i)(\theta + \mathrm{logit}(\rho_i)/c)
     = (A_E \rho)_i - \omega_i (A_I \rho)_i + (W_{in} \bar u)_i` for :math:`\omega_i`: a unit
     above target needs *more* inhibition (larger :math:`\omega_i`); :math:`\omega_i < 0` would
@@ -187,11 +246,10 @@ class EIReservoir(ReservoirBase):
 
     Examples
     --------
-    >>> res = EIReservoir(n=100, in_degree_exc=10, in_degree_inh=10, target_rate=0.3, seed=0)
-    >>> u = np.random.default_rng(1).uniform(-1, 1, (2000, 1))
+    >>> res = EIReservoir(n=100, in_degree=20, target_rate=0.3, seed=0)
+    >>> u = np.random.default_rng(1).uniform(-1, 1, (4000, 1))
     >>> _ = res.adapt(u)
-    >>> report = res.target_report(u)
-    >>> bool(report["fraction_within"] > 0.9)
+    >>> bool(res.converged_ and res.fraction_within_ >= 0.95)
     True
     """
 
@@ -200,9 +258,11 @@ class EIReservoir(ReservoirBase):
         *,
         n=500,
         excitatory_fraction=0.8,
-        in_degree_exc=50,
-        in_degree_inh=50,
+        in_degree=50,
+        in_degree_exc=None,
+        in_degree_inh=None,
         weight_cv=0.2,
+        inh_weight_std="mu_E",
         gain=10.0,
         threshold=0.0,
         leak=0.0,
@@ -212,7 +272,11 @@ class EIReservoir(ReservoirBase):
         balance=None,
         adaptation="local",
         target_rate=None,
-        learning_rate=(1e-2, 1e-3),
+        learning_rate=(1e-2, 1e-3, 1e-4),
+        tolerance=0.05,
+        criterion=0.95,
+        check_every=500,
+        global_search="secant",
         record_every=10,
         seed=None,
         backend=None,
@@ -220,9 +284,11 @@ class EIReservoir(ReservoirBase):
     ):
         self.n = n
         self.excitatory_fraction = excitatory_fraction
+        self.in_degree = in_degree
         self.in_degree_exc = in_degree_exc
         self.in_degree_inh = in_degree_inh
         self.weight_cv = weight_cv
+        self.inh_weight_std = inh_weight_std
         self.gain = gain
         self.threshold = threshold
         self.leak = leak
@@ -233,6 +299,10 @@ class EIReservoir(ReservoirBase):
         self.adaptation = adaptation
         self.target_rate = target_rate
         self.learning_rate = learning_rate
+        self.tolerance = tolerance
+        self.criterion = criterion
+        self.check_every = check_every
+        self.global_search = global_search
         self.record_every = record_every
         self.seed = seed
         self.backend = backend
@@ -245,16 +315,25 @@ class EIReservoir(ReservoirBase):
         "adaptation",
         "learning_rate",
         "record_every",
+        "tolerance",
+        "criterion",
+        "check_every",
+        "global_search",
         "backend",
         "device",
     )
 
+    #: the convergence check averages rates over up to this many recent chunks of one phase
+    CHECK_WINDOW = 4
+
     _constraints = {
         "n": Interval(int, 2, None),
         "excitatory_fraction": Interval(float, 0, 1, "neither"),
-        "in_degree_exc": Interval(int, 1, None),
-        "in_degree_inh": Interval(int, 1, None),
+        "in_degree": Interval(int, 2, None),
+        "in_degree_exc": NoneOr(Interval(int, 1, None)),
+        "in_degree_inh": NoneOr(Interval(int, 1, None)),
         "weight_cv": Interval(float, 0, None),
+        "inh_weight_std": Options(INH_WEIGHT_STD),
         "gain": Interval(float, 0, None, "neither"),
         "threshold": Interval(float),
         "leak": Interval(float, 0, 1, "left"),
@@ -263,6 +342,10 @@ class EIReservoir(ReservoirBase):
         "n_inputs": Interval(int, 1, None),
         "balance": NoneOr(Interval(float)),
         "adaptation": Options(ADAPTATIONS),
+        "tolerance": Interval(float, 0, 1, "neither"),
+        "criterion": Interval(float, 0, 1, "right"),
+        "check_every": Interval(int, 1, None),
+        "global_search": Options(GLOBAL_SEARCHES),
         "record_every": Interval(int, 1, None),
         "backend": NoneOr(Options(("numba", "torch", "numpy"))),
     }
@@ -272,23 +355,11 @@ class EIReservoir(ReservoirBase):
         p = check_params(
             "EIReservoir", {k: getattr(self, k) for k in self._constraints}, self._constraints
         )
-        n_exc = int(round(p["excitatory_fraction"] * p["n"]))
-        n_inh = p["n"] - n_exc
-        if n_exc < 1 or n_inh < 1:
-            raise ParameterError(
-                f"EIReservoir needs at least one E and one I unit: n={p['n']} with "
-                f"excitatory_fraction={p['excitatory_fraction']} gives {n_exc} E, {n_inh} I."
-            )
-        for name, pool in (("in_degree_exc", n_exc), ("in_degree_inh", n_inh)):
-            # a unit of the same population cannot pick itself
-            if p[name] > pool - 1:
-                raise ParameterError(
-                    f"The '{name}' parameter of EIReservoir must be at most {pool - 1} (the "
-                    f"population size minus the unit itself) for n={p['n']}. "
-                    f"Got {p[name]} instead."
-                )
+        sizes = ei_in_degrees(
+            p["n"], p["excitatory_fraction"], p["in_degree"], p["in_degree_exc"], p["in_degree_inh"]
+        )
         self._learning_rates()
-        return n_exc, n_inh
+        return sizes
 
     def _learning_rates(self) -> np.ndarray:
         lr = self.learning_rate
@@ -306,17 +377,19 @@ class EIReservoir(ReservoirBase):
         return rates
 
     def _build(self):
-        n_exc, n_inh = self._validate()
+        n_exc, n_inh, k_exc, k_inh = self._validate()
         n = self.n
         rng_e, rng_i, rng_in, rng_t = as_generator(self.seed, "EIReservoir").spawn(4)
         f_e = n_exc / n
-        mu_e = 1.0 / (self.in_degree_exc * f_e)
+        mu_e = 1.0 / ((k_exc + k_inh) * f_e)
         mu_i = (f_e / (1.0 - f_e)) * mu_e
-        sd = self.weight_cv * mu_e
-        self.exc_idx_ = _sample_in_degree(rng_e, n, np.arange(n_exc), self.in_degree_exc)
-        self.exc_w_ = np.abs(rng_e.normal(mu_e, sd, self.exc_idx_.shape))
-        self.inh_idx_ = _sample_in_degree(rng_i, n, np.arange(n_exc, n), self.in_degree_inh)
-        self.inh_w_ = np.abs(rng_i.normal(mu_i, sd, self.inh_idx_.shape))
+        sd_e = self.weight_cv * mu_e
+        sd_i = self.weight_cv * (mu_e if self.inh_weight_std == "mu_E" else mu_i)
+        self.in_degree_exc_, self.in_degree_inh_ = k_exc, k_inh
+        self.exc_idx_ = _sample_in_degree(rng_e, n, np.arange(n_exc), k_exc)
+        self.exc_w_ = np.abs(rng_e.normal(mu_e, sd_e, self.exc_idx_.shape))
+        self.inh_idx_ = _sample_in_degree(rng_i, n, np.arange(n_exc, n), k_inh)
+        self.inh_w_ = np.abs(rng_i.normal(mu_i, sd_i, self.inh_idx_.shape))
         n_driven = max(1, int(round(self.input_fraction * n)))
         driven = np.sort(rng_in.choice(n, n_driven, replace=False))
         self.w_in_ = np.zeros((n, self.n_inputs))
@@ -337,16 +410,21 @@ class EIReservoir(ReservoirBase):
                     f"mean excitatory input; inhibition cannot be negative). Got {self.balance}."
                 )
             self.inh_w_ *= scale
+        self.initial_balance_ = float((self.exc_w_.sum() - self.inh_w_.sum()) / n)
         self.inhibition_scale_ = 1.0
         self.unreachable_ = np.zeros(n, dtype=bool)
         self.rate_trajectory_ = np.empty((0, n))
         self.trajectory_steps_ = np.empty(0, dtype=np.int64)
+        self.convergence_ = []
+        self.adapt_steps_ = 0
+        self.global_evaluations_ = 0
+        self.converged_ = False
         self.adapted_ = False
         self._compile()
 
     def _compile(self):
         n = self.n
-        rows = np.repeat(np.arange(n), self.in_degree_exc + self.in_degree_inh)
+        rows = np.repeat(np.arange(n), self.in_degree_exc_ + self.in_degree_inh_)
         cols = np.concatenate([self.exc_idx_, self.inh_idx_], axis=1).ravel()
         vals = np.concatenate([self.exc_w_, -self.inh_w_], axis=1).ravel()
         W = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
@@ -369,7 +447,7 @@ class EIReservoir(ReservoirBase):
     def A_E(self) -> sp.csr_matrix:
         """Excitatory weights as a sparse (n, n) matrix (non-negative)."""
         self._ensure_initialized()
-        rows = np.repeat(np.arange(self.n), self.in_degree_exc)
+        rows = np.repeat(np.arange(self.n), self.in_degree_exc_)
         return sp.csr_matrix(
             (self.exc_w_.ravel(), (rows, self.exc_idx_.ravel())), shape=(self.n, self.n)
         )
@@ -378,7 +456,7 @@ class EIReservoir(ReservoirBase):
     def A_I(self) -> sp.csr_matrix:
         """Inhibitory weights as a sparse (n, n) matrix (non-negative; subtracted)."""
         self._ensure_initialized()
-        rows = np.repeat(np.arange(self.n), self.in_degree_inh)
+        rows = np.repeat(np.arange(self.n), self.in_degree_inh_)
         return sp.csr_matrix(
             (self.inh_w_.ravel(), (rows, self.inh_idx_.ravel())), shape=(self.n, self.n)
         )
@@ -393,87 +471,288 @@ class EIReservoir(ReservoirBase):
     def adapt(self, u):
         """Adapt the inhibitory weights on input ``u`` (shape (T, n_inputs)), then freeze them.
 
-        What happens depends on ``adaptation``; see the class docstring. Returns self.
+        What happens depends on ``adaptation``; see the class docstring. For the local rule
+        ``u`` is the most input it may use: it stops once converged (``adapt_steps_``).
+        Returns self.
         """
         self._ensure_initialized()
         u = self._check_input(u)
         if u.ndim != 2:
             raise ParameterError("EIReservoir.adapt takes one input sequence of shape (T, d).")
         mode = self.adaptation
+        used = u
         if mode == "local":
-            self._adapt_local(u)
+            used = u[: self._adapt_local(u)]
         elif mode == "global":
             self._adapt_global(u)
         elif mode == "row-rescale":
             self._adapt_rows(u)
         self.adapted_ = True
         self._compile()
-        self.adapted_rates_ = self.mean_rates(u)
+        last = getattr(self, "_global_last", None)
+        if mode == "global" and last is not None and last[0] == self.inhibition_scale_:
+            self.adapted_rates_ = last[1]  # the last run of the search had these weights
+        else:
+            self.adapted_rates_ = self.mean_rates(used)
+        self._global_last = None
         if mode == "local":
             self._mark_unreachable(self.adapted_rates_)
+        within = np.abs(self.adapted_rates_ - self.target_rate_) <= self.tolerance
+        reachable = ~self.unreachable_
+        self.fraction_within_ = float(within[reachable].mean()) if reachable.any() else 0.0
         self.last_state_ = None
         return self
 
-    def _schedule(self, n_steps: int) -> np.ndarray:
+    def _adapt_local(self, u) -> int:
+        """The local rule with its annealing schedule and stopping rule; returns steps used."""
         rates = self._learning_rates()
-        phase = np.minimum(np.arange(n_steps) * rates.size // n_steps, rates.size - 1)
-        return rates[phase]
+        n, n_steps, every = self.n, u.shape[0], self.check_every
+        record = np.zeros((n_steps // self.record_every, self.n))
+        steps = []
+        v = np.zeros(n)
+        rate_sum = np.zeros(n)
+        leak = np.full(n, float(self.leak))
+        phase, t, row, previous, recent = 0, 0, 0, np.inf, []
+        self.convergence_ = []
+        self.converged_ = False
+        u = np.ascontiguousarray(u)
+        while t < n_steps:
+            chunk = u[t : t + every]
+            length = chunk.shape[0]
+            windows = length // self.record_every
+            part = np.zeros((windows, n))
+            bad = self._adapt_chunk(chunk, np.full(length, rates[phase]), v, part, rate_sum, leak)
+            if bad >= 0:
+                raise DivergenceError(
+                    f"rates became NaN/Inf during adaptation at step {t + bad}.", t + bad
+                )
+            record[row : row + windows] = part
+            steps.extend(t + (np.arange(windows) + 1) * self.record_every)
+            row += windows
+            t += length
+            recent = (recent + [(rate_sum.copy(), length)])[-self.CHECK_WINDOW :]
+            mean_rate = sum(x for x, _ in recent) / sum(m for _, m in recent)
+            err = np.abs(mean_rate - self.target_rate_)
+            silent = np.all(self.inh_w_ <= 0.0, axis=1) & (mean_rate < self.target_rate_)
+            reachable = ~silent
+            frac = float((err[reachable] <= self.tolerance).mean()) if reachable.any() else 0.0
+            mean_err = float(err[reachable].mean()) if reachable.any() else float(err.mean())
+            self.convergence_.append(
+                {
+                    "step": t,
+                    "eta": float(rates[phase]),
+                    "fraction_within": frac,
+                    "mean_abs_error": mean_err,
+                }
+            )
+            if frac >= self.criterion:
+                if phase == rates.size - 1 and self._frozen_fraction(u[:t]) >= self.criterion:
+                    self.converged_ = True
+                    break
+                if phase == rates.size - 1:
+                    continue
+                phase, recent = phase + 1, []
+            elif phase < rates.size - 1 and mean_err > 0.9 * previous:
+                phase, recent = phase + 1, []
+            previous = mean_err
+        self.rate_trajectory_ = record[:row]
+        self.trajectory_steps_ = np.asarray(steps, dtype=np.int64)
+        self.adapt_steps_ = t
+        if not self.converged_:
+            warnings.warn(
+                f"local adaptation did not converge in {t} steps: {100 * frac:.0f}% of reachable "
+                f"units within {self.tolerance} of their targets (criterion "
+                f"{100 * self.criterion:.0f}%); give it a longer adaptation input.",
+                NotConvergedWarning,
+                stacklevel=3,
+            )
+        return t
 
-    def _adapt_local(self, u):
-        n_windows = u.shape[0] // self.record_every
-        record = np.zeros((n_windows, self.n))
-        bad = nb_kernels.adapt_local(
+    def _frozen_fraction(self, u) -> float:
+        """Share of reachable units within ``tolerance`` of target on ``u``, weights frozen."""
+        self._compile()
+        rates = self.mean_rates(u)
+        err = np.abs(rates - self.target_rate_)
+        reachable = ~(np.all(self.inh_w_ <= 0.0, axis=1) & (rates < self.target_rate_))
+        return float((err[reachable] <= self.tolerance).mean()) if reachable.any() else 0.0
+
+    def _adapt_chunk(self, u, eta, v, record, rate_sum, leak) -> int:
+        """One chunk of the local rule on the reservoir's backend (in place on ``inh_w_``)."""
+        args = (
             self.exc_idx_,
             self.exc_w_,
             self.inh_idx_,
             self.inh_w_,
             self.w_in_,
-            np.full(self.n, float(self.leak)),
+            leak,
             float(self.gain),
             float(self.threshold),
-            np.ascontiguousarray(u),
-            self._schedule(u.shape[0]),
+            u,
+            eta,
             self.target_rate_,
-            np.zeros(self.n),
+            v,
             self.record_every,
             record,
+            rate_sum,
         )
-        if bad >= 0:
-            raise DivergenceError(f"rates became NaN/Inf during adaptation at step {bad}.", bad)
-        self.rate_trajectory_ = record
-        self.trajectory_steps_ = (np.arange(n_windows) + 1) * self.record_every
+        name = self._backend().name
+        if name == "numba":
+            return nb_kernels.adapt_local(*args)
+        if name == "torch":
+            from neurolearn._kernels.torch import reservoir as torch_kernels
 
-    def _adapt_global(self, u, iterations: int = 40, tol: float = 2e-4):
-        base = self.inh_w_.copy()
+            return torch_kernels.adapt_local(*args, device=self._backend().torch_device())
+        return _adapt_local_numpy(*args)
+
+    def _adapt_global(self, u):
+        """Rate-matched global tuning: one scalar on ``A_I``, mean rate = mean target."""
+        self.global_evaluations_ = 0
         target = float(self.target_rate_.mean())
+        tol = 2e-4
+        if self.global_search == "bisection":
+            scale, ok = self._global_bisection(u, target, tol)
+        else:
+            scale, ok = self._global_secant(u, target, tol)
+        self.converged_ = ok
+        self.adapt_steps_ = u.shape[0]
+        if scale is None:
+            # even without inhibition the population is below its mean target
+            self.inh_w_ = self.inh_w_ * 0.0
+            self.inhibition_scale_ = 0.0
+            self._compile()
+            self.unreachable_ = self.mean_rates(u) < self.target_rate_
+            return
+        self.inh_w_ = self.inh_w_ * scale
+        self.inhibition_scale_ = scale
+
+    def _global_secant(self, u, target, tol, max_runs=12):
+        """Secant search with a linear-response first guess and an Illinois bracket.
+
+        One run at the drawn inhibition (scale 1) records the rates; from them the potential
+        splits into a part without inhibition and the inhibitory part,
+        ``v_i(t) = d_i(t) - s h_i(t)``. Holding the presynaptic rates fixed, the mean rate at
+        scale ``s`` is ``mean sigmoid(c (d - s h - theta))``, solved for the target by Newton's
+        method: the first guess. From then on every run is one secant step on the measured
+        mean-rate curve (monotone in ``s``); once two runs bracket the target, the Illinois
+        variant of regula falsi keeps the bracket and its superlinear convergence.
+        """
+        states = self._global_run(u, 1.0, store=True)
+        fa = float(states.mean()) - target
+        if abs(fa) < tol:
+            return 1.0, True
+        guess = self._linear_response_scale(u, states, target)
+        if guess is None:  # even without inhibition the mean rate is below target
+            if float(self._global_run(u, 0.0).mean()) < target:
+                return None, False
+            guess = 0.0
+        a, b, fb = 1.0, guess, float(self._global_run(u, guess).mean()) - target
+        self._search_trace = [(1.0, fa), (guess, fb)]
+        lo = hi = None  # bracket: (scale, f) with f > 0 (too active) and f < 0
+        for s_, f_ in ((a, fa), (b, fb)):
+            if f_ > 0:
+                lo = (s_, f_) if lo is None or s_ > lo[0] else lo
+            else:
+                hi = (s_, f_) if hi is None or s_ < hi[0] else hi
+        side = 0
+        for _ in range(max_runs - 2):
+            if abs(fb) < tol:
+                return float(b), True
+            if lo is not None and hi is not None:
+                (s_lo, f_lo), (s_hi, f_hi) = lo, hi
+                c = (s_lo * f_hi - s_hi * f_lo) / (f_hi - f_lo)
+            else:
+                slope = (fb - fa) / (b - a) if b != a else -1.0
+                c = b - fb / slope if slope < 0 else (2.0 * b + 0.5 if fb > 0 else 0.5 * b)
+                c = max(c, 0.0)
+            fc = float(self._global_run(u, c).mean()) - target
+            self._search_trace.append((c, fc))
+            a, fa, b, fb = b, fb, c, fc
+            if fc > 0:
+                if side == 1 and hi is not None:
+                    hi = (hi[0], 0.5 * hi[1])
+                lo, side = (c, fc), 1
+            else:
+                if side == -1 and lo is not None:
+                    lo = (lo[0], 0.5 * lo[1])
+                hi, side = (c, fc), -1
+        return float(b), abs(fb) < tol
+
+    def _global_run(self, u, scale, store=False):
+        """Rates (T, n) of one run with ``A_I`` scaled by ``scale`` (or the mean rate per
+        unit without storing)."""
+        base = self._compiled
+        W = (self.A_E - scale * self.A_I).tocsr()
+        W.sort_indices()
+        net = Net(base.kind, W, base.w_in, base.bias, base.leak, base.gain, base.threshold)
+        v0 = np.zeros((1, self.n))
+        s0 = base.initial_output(v0)
+        states, _, _ = simulate([net], u[None], s0, v0, self._backend())
+        self.global_evaluations_ += 1
+        rates = states[0].mean(axis=0)
+        self._global_last = (float(scale), rates)  # the frozen rates if this scale is kept
+        return states[0] if store else rates
+
+    def _linear_response_scale(self, u, states, target):
+        """The scale at which the frozen-rate surrogate meets ``target`` (None if even 0 can't)."""
+        n_steps = states.shape[0]
+        prev = np.vstack([self._compiled.initial_output(np.zeros((1, self.n))), states[:-1]])
+        drive = (self.A_E @ prev.T).T
+        drive = drive + u @ self.w_in_.T
+        inh = (self.A_I @ prev.T).T
+        if self.leak:
+            for t in range(1, n_steps):
+                drive[t] += self.leak * drive[t - 1]
+                inh[t] += self.leak * inh[t - 1]
+        # a guess needs no more than ~500 time points
+        every = max(1, n_steps // 500)
+        drive, inh = drive[::every], inh[::every]
+        c, theta = float(self.gain), float(self.threshold)
+
+        def f(s):
+            r = 1.0 / (1.0 + np.exp(-c * (drive - s * inh - theta)))
+            return float(r.mean()) - target, float(-(c * r * (1 - r) * inh).mean())
+
+        lo, hi = 0.0, 1.0
+        if f(0.0)[0] < 0:
+            return None
+        while f(hi)[0] > 0 and hi < 1e6:
+            lo, hi = hi, 2.0 * hi
+        s = 0.5 * (lo + hi)
+        for _ in range(30):
+            val, slope = f(s)
+            if abs(val) < 1e-6:
+                break
+            if val > 0:
+                lo = s
+            else:
+                hi = s
+            step = s - val / slope if slope < 0 else None
+            s = step if step is not None and lo < step < hi else 0.5 * (lo + hi)
+        return s
+
+    def _global_bisection(self, u, target, tol, iterations=40):
+        """Doubling then bisection of the scalar on ``A_I`` (one run per evaluation)."""
 
         def mean_rate(scale):
-            self.inh_w_ = base * scale
-            self._compile()
-            return float(self.mean_rates(u).mean())
+            return float(self._global_run(u, scale).mean())
 
         lo, hi = 0.0, 1.0
         rate_lo = None  # the rate at lo, once known from the doubling
         while (rate_hi := mean_rate(hi)) > target and hi < 1e6:
             lo, hi, rate_lo = hi, hi * 2.0, rate_hi
         if (rate_lo if rate_lo is not None else mean_rate(lo)) < target:
-            # even without inhibition the population is below its mean target
-            self.inh_w_ = base * 0.0
-            self.inhibition_scale_ = 0.0
-            self.unreachable_ = self.mean_rates(u) < self.target_rate_
-            return
+            return None, False
         scale = 0.5 * (lo + hi)
         for _ in range(iterations):
             scale = 0.5 * (lo + hi)
             rate = mean_rate(scale)
             if abs(rate - target) < tol:
-                break
+                return scale, True
             if rate > target:
                 lo = scale
             else:
                 hi = scale
-        self.inh_w_ = base * scale
-        self.inhibition_scale_ = scale
+        return scale, False
 
     def _adapt_rows(self, u):
         rho = self.target_rate_
@@ -495,9 +774,9 @@ class EIReservoir(ReservoirBase):
                 stacklevel=3,
             )
 
-    def _mark_unreachable(self, rates, tol: float = 0.05):
+    def _mark_unreachable(self, rates):
         no_inhibition = np.all(self.inh_w_ <= 0.0, axis=1)
-        self.unreachable_ = no_inhibition & (rates < self.target_rate_ - tol)
+        self.unreachable_ = no_inhibition & (rates < self.target_rate_ - self.tolerance)
         if self.unreachable_.any():
             warnings.warn(
                 f"{int(self.unreachable_.sum())} unit(s) cannot reach their target rate: their "
@@ -541,3 +820,40 @@ class EIReservoir(ReservoirBase):
             "mean_target": float(self.target_rate_.mean()),
             "mean_abs_error": float(err.mean()),
         }
+
+
+def _adapt_local_numpy(
+    exc_idx,
+    exc_w,
+    inh_idx,
+    inh_w,
+    w_in,
+    leak,
+    gain,
+    threshold,
+    u,
+    eta,
+    target,
+    v,
+    record_every,
+    record,
+    rate_sum,
+):
+    """The local rule as a plain numpy loop (same contract as the numba kernel)."""
+    r = 1.0 / (1.0 + np.exp(-gain * (v - threshold)))
+    rate_sum[:] = 0.0
+    window = np.zeros_like(v)
+    for t in range(u.shape[0]):
+        pre = (exc_w * r[exc_idx]).sum(1) - (inh_w * r[inh_idx]).sum(1) + w_in @ u[t]
+        v[:] = leak * v + pre
+        r = 1.0 / (1.0 + np.exp(-gain * (v - threshold)))
+        np.maximum(inh_w + (eta[t] * (r - target))[:, None], 0.0, out=inh_w)
+        window += r
+        rate_sum += r
+        if not np.all(np.isfinite(r)):
+            return t
+        row = (t + 1) // record_every - 1
+        if (t + 1) % record_every == 0 and row < record.shape[0]:
+            record[row] = window / record_every
+            window[:] = 0.0
+    return -1

@@ -7,6 +7,7 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr, Options
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.reservoir._connectivity import GLOBAL_SEARCHES, INH_WEIGHT_STD, ei_in_degrees
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
@@ -39,9 +40,19 @@ class EINetwork(SpecTable):
 
     n: int = param(500, Interval(int, 2, None), "number of units")
     excitatory_fraction: float = param(0.8, _FRACTION, "fraction of E units")
-    in_degree_exc: int = param(50, Interval(int, 1, None), "E inputs per unit")
-    in_degree_inh: int = param(50, Interval(int, 1, None), "I inputs per unit")
+    in_degree: int = param(
+        50, Interval(int, 2, None), "total inputs per unit k, split k f_E from E, k f_I from I"
+    )
+    in_degree_exc: int | None = param(
+        None, NoneOr(Interval(int, 1, None)), "E inputs per unit (overrides k f_E)"
+    )
+    in_degree_inh: int | None = param(
+        None, NoneOr(Interval(int, 1, None)), "I inputs per unit (overrides k f_I)"
+    )
     weight_cv: float = param(0.2, Interval(float, 0, None), "weight std / mean E weight")
+    inh_weight_std: str = param(
+        "mu_E", Options(INH_WEIGHT_STD), "I weight std is weight_cv times mu_E or mu_I"
+    )
     gain: float = param(10.0, _POS, "sigmoid gain c")
     threshold: float = param(0.0, Interval(float), "sigmoid threshold theta")
     leak: float = param(0.0, Interval(float, 0, 1, "left"), "potential leak lambda")
@@ -62,19 +73,29 @@ class LocalAdaptation(SpecTable):
     target_rate: object = param(
         {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s) in (0, 1)"
     )
-    learning_rate: object = param([1e-2, 1e-3], ListOf(_POS), "eta, or a schedule of phases")
-    steps: int = param(2000, Interval(int, 1, None), "adaptation steps on task input")
+    learning_rate: object = param(
+        [1e-2, 1e-3, 1e-4], ListOf(_POS), "eta, or an annealing schedule of phases"
+    )
+    steps: int = param(20000, Interval(int, 1, None), "most adaptation steps on task input")
+    tolerance: float = param(0.05, _FRACTION, "a unit meets its target within this rate")
+    criterion: float = param(
+        0.95, Interval(float, 0, 1, "right"), "converged: this share of units meets its target"
+    )
+    check_every: int = param(500, Interval(int, 1, None), "steps between convergence checks")
     record_every: int = param(10, Interval(int, 1, None), "window of the rate trajectory")
 
 
 @spec_table("rule", "global-ei-balance")
 class GlobalBalance(SpecTable):
-    """One scalar on all inhibition so the population mean rate meets the mean target."""
+    """Rate-matched global tuning: one scalar on all inhibition, mean rate = mean target."""
 
     target_rate: object = param(
         {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s); their mean is matched"
     )
     steps: int = param(2000, Interval(int, 1, None), "adaptation steps on task input")
+    search: str = param(
+        "secant", Options(GLOBAL_SEARCHES), "batched bracket + Illinois, or plain bisection"
+    )
 
 
 @spec_table("rule", "row-rescaling")
@@ -124,8 +145,10 @@ def build_reservoir(model, *, n_inputs: int, seed, backend):
     if rule_kind != "none":
         extra["target_rate"] = rule.target_rate
     if rule_kind == "local-ei-adaptation":
-        extra["learning_rate"] = rule.learning_rate
-        extra["record_every"] = rule.record_every
+        for key in ("learning_rate", "record_every", "tolerance", "criterion", "check_every"):
+            extra[key] = getattr(rule, key)
+    if rule_kind == "global-ei-balance":
+        extra["global_search"] = rule.search
     return EIReservoir(**kwargs, **extra, **common)
 
 
@@ -195,7 +218,11 @@ def _adaptation_outputs(res, metrics, arrays, attrs):
     import xarray as xr
 
     metrics["balance"] = res.balance_
+    metrics["initial_balance"] = res.initial_balance_
     metrics["n_unreachable"] = float(res.unreachable_.sum())
+    attrs["initial_balance"] = res.initial_balance_
+    attrs["in_degree_exc"] = res.in_degree_exc_
+    attrs["in_degree_inh"] = res.in_degree_inh_
     arrays["target_rate"] = xr.DataArray(res.target_rate_, dims="unit")
     if res.rate_trajectory_.shape[0]:
         arrays["rate_trajectory"] = xr.DataArray(
@@ -205,8 +232,16 @@ def _adaptation_outputs(res, metrics, arrays, attrs):
         )
     if res.adapted_:
         arrays["adapted_rate"] = xr.DataArray(res.adapted_rates_, dims="unit")
-        within = np.abs(res.adapted_rates_ - res.target_rate_) <= 0.05
-        metrics["fraction_within_target"] = float(within.mean())
+        metrics["fraction_within_target"] = res.fraction_within_
+        metrics["adapt_steps_used"] = float(res.adapt_steps_)
+        attrs["adaptation_converged"] = int(res.converged_)
+        attrs["convergence_criterion"] = (
+            f">= {100 * res.criterion:.0f}% of reachable units within {res.tolerance} of their "
+            "target rate (frozen weights, adaptation input)"
+        )
+        if res.adaptation == "global":
+            metrics["global_evaluations"] = float(res.global_evaluations_)
+            metrics["inhibition_scale"] = res.inhibition_scale_
     attrs["adaptation"] = res.adaptation
 
 
@@ -325,7 +360,7 @@ def estimate_memory(model, task) -> int:
 
 def check_specs(model, task) -> None:
     """Cross-field constraints of a reservoir model: refused before anything is drawn."""
-    from neurolearn.errors import SpecError
+    from neurolearn.errors import ParameterError, SpecError
 
     net = model.network
     rule = model.get("rule")
@@ -342,3 +377,10 @@ def check_specs(model, task) -> None:
                 f"one I unit among network.n = {net.n}. Got {net.excitatory_fraction} "
                 f"({n_exc} E, {net.n - n_exc} I) instead."
             )
+        # each unit draws k_E distinct E and k_I distinct I partners (not itself)
+        try:
+            ei_in_degrees(
+                net.n, net.excitatory_fraction, net.in_degree, net.in_degree_exc, net.in_degree_inh
+            )
+        except ParameterError as exc:
+            raise SpecError(f"{model.source}: network: {exc}") from None

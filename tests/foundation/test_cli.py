@@ -150,7 +150,12 @@ def test_same_spec_and_seed_give_identical_result_files(tmp_path):
 def test_demo_quick(tmp_path, capsys):
     assert main(["demo", "--quick", "--seeds", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "memory-capacity" in out and "narma10" in out and "local gain" in out
+    # robustness first, then local vs rate-matched global, then heterogeneity
+    first = [out.index(h) for h in ("Robustness", "Local vs rate-matched", "Heterogeneous vs")]
+    assert first == sorted(first)
+    assert "memory-capacity" in out and "narma10" in out and "ratio of scores" in out
     summary = json.loads((tmp_path / "demo.json").read_text())
-    assert {row["task"] for row in summary["rows"]} == {"memory-capacity", "narma10"}
+    assert list(summary["comparisons"]) == ["robustness", "local_vs_global", "heterogeneity"]
+    rob = summary["comparisons"]["robustness"]
+    assert rob["coords"]["task"]["data"] == ["memory-capacity", "narma10"]
     assert (tmp_path / "demo.png").stat().st_size > 10_000

@@ -29,7 +29,7 @@ from neurolearn import plots
 SMALL = os.environ.get("NEUROLEARN_LAB_SMALL", "0") == "1"
 N_UNITS = 100 if SMALL else 300
 DEGREE = 10 if SMALL else 30
-ADAPT_STEPS = 1000 if SMALL else 2000
+ADAPT_STEPS = 2000 if SMALL else 4000
 MAX_DELAY = 40 if SMALL else 100
 common = dict(n=N_UNITS, in_degree_exc=DEGREE, in_degree_inh=DEGREE, seed=0)
 u_adapt = np.random.default_rng(1).uniform(-0.8, 0.8, (ADAPT_STEPS, 1))

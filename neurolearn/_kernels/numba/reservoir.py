@@ -184,9 +184,10 @@ def adapt_local(
     u,
     learning_rate,
     target,
-    v0,
+    v,
     record_every,
     rate_record,
+    rate_sum,
 ):
     """Local inhibitory adaptation toward per-unit target rates, in place on ``inh_w``.
 
@@ -195,17 +196,20 @@ def adapt_local(
     ``A_I[i, j] <- max(0, A_I[i, j] + eta_t (r_i - rho_i))``.
 
     Fixed in-degree ("ELL") layout: ``exc_idx/exc_w (n, k_E)``, ``inh_idx/inh_w (n, k_I)``.
-    ``learning_rate (T,)`` is the per-step schedule. ``rate_record (T // record_every, n)``
-    receives the mean rate of each window. Returns the first non-finite step or -1.
+    ``learning_rate (T,)`` is the per-step schedule. ``v (n,)`` is the potential at the start
+    and is left at the end, so that successive calls continue one run (a chunked adaptation
+    with a convergence check between chunks). ``rate_record (T // record_every, n)`` receives
+    the mean rate of each window; ``rate_sum (n,)`` the sum of every unit's rate over the
+    ``T`` steps. Returns the first non-finite step or -1.
     """
     n = exc_idx.shape[0]
     n_steps = u.shape[0]
     d = u.shape[1]
-    v = v0.copy()
     r = np.empty(n)
     r_new = np.empty(n)
     for i in range(n):
         r[i] = _sigmoid(gain * (v[i] - threshold))
+        rate_sum[i] = 0.0
     window = np.zeros(n)
     row = 0
     for t in range(n_steps):
@@ -227,6 +231,7 @@ def adapt_local(
                 w = inh_w[i, p] + dw
                 inh_w[i, p] = w if w > 0.0 else 0.0
             window[i] += r[i]
+            rate_sum[i] += r[i]
         if _first_nonfinite(r):
             return t
         if (t + 1) % record_every == 0 and row < rate_record.shape[0]:

@@ -45,3 +45,61 @@ def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True)
             if bool(bad.any()):
                 diverged_at[bad] = t
     return states, s, v, diverged_at
+
+
+def adapt_local(
+    exc_idx,
+    exc_w,
+    inh_idx,
+    inh_w,
+    w_in,
+    leak,
+    gain,
+    threshold,
+    u,
+    learning_rate,
+    target,
+    v,
+    record_every,
+    rate_record,
+    rate_sum,
+    device=None,
+):
+    """The local inhibitory rule of :func:`neurolearn._kernels.numba.reservoir.adapt_local`.
+
+    Same arguments (numpy arrays, updated in place: ``inh_w``, ``v``, ``rate_record``,
+    ``rate_sum``); the step runs as gathers over the fixed in-degree layout on ``device``.
+    Returns the first non-finite step or -1.
+    """
+    import torch
+
+    def t(x, dtype=torch.float64):
+        return torch.as_tensor(x, dtype=dtype, device=device)
+
+    e_idx, i_idx = t(exc_idx, torch.long), t(inh_idx, torch.long)
+    e_w, i_w, win = t(exc_w), t(inh_w).clone(), t(w_in)
+    lam, rho, eta = t(leak), t(target), t(learning_rate)
+    drive = t(u) @ win.T
+    vv = t(v).clone()
+    r = torch.sigmoid(gain * (vv - threshold))
+    total = torch.zeros_like(r)
+    window = torch.zeros_like(r)
+    bad = -1
+    for step in range(u.shape[0]):
+        pre = (e_w * r[e_idx]).sum(1) - (i_w * r[i_idx]).sum(1) + drive[step]
+        vv = lam * vv + pre
+        r = torch.sigmoid(gain * (vv - threshold))
+        i_w = torch.clamp(i_w + (eta[step] * (r - rho))[:, None], min=0.0)
+        window += r
+        total += r
+        if not bool(torch.isfinite(r).all()):
+            bad = step
+            break
+        row = (step + 1) // record_every - 1
+        if (step + 1) % record_every == 0 and row < rate_record.shape[0]:
+            rate_record[row] = window.cpu().numpy() / record_every
+            window.zero_()
+    inh_w[...] = i_w.cpu().numpy()
+    v[...] = vv.cpu().numpy()
+    rate_sum[...] = total.cpu().numpy()
+    return bad
