@@ -140,6 +140,10 @@ class EIReservoir(ReservoirBase):
     seed : int, Generator or None, default=None
     backend : {"numba", "torch", "numpy"} or None, default=None
     device : str or None, default=None
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the recurrent weights and the returned states when running.
+        ``"float32"`` halves the bytes streamed per step; the nonlinearity is still
+        evaluated in float64 on the numba and numpy backends.
 
     Attributes
     ----------
@@ -210,6 +214,7 @@ class EIReservoir(ReservoirBase):
         seed=None,
         backend=None,
         device=None,
+        dtype="float64",
     ):
         self.n = n
         self.excitatory_fraction = excitatory_fraction
@@ -230,6 +235,7 @@ class EIReservoir(ReservoirBase):
         self.seed = seed
         self.backend = backend
         self.device = device
+        self.dtype = dtype
 
     _constraints = {
         "n": Interval(int, 2, None),
@@ -247,6 +253,7 @@ class EIReservoir(ReservoirBase):
         "adaptation": Options(ADAPTATIONS),
         "record_every": Interval(int, 1, None),
         "backend": NoneOr(Options(("numba", "torch", "numpy"))),
+        "dtype": Options(("float64", "float32")),
     }
 
     # -- construction -------------------------------------------------------------------
