@@ -250,11 +250,15 @@ def _run_single(net: Net, u, s, v, store, dtype):
     return states, s, v, run_adaptive(serial, parallel, n_steps)
 
 
-#: the adaptive driver runs chunks of about this many seconds, and re-measures the slower path
-#: with a short probe every few chunks (the load on a shared machine changes while it runs)
+#: the adaptive driver runs chunks of about CHUNK_S seconds on the faster path; a path is
+#: (re)measured on a probe of at most PROBE_S seconds (by its last known speed), and the
+#: slower path is re-probed after REPROBE_AFTER chunks, an interval that doubles (up to
+#: REPROBE_MAX) each time, so a path that keeps losing costs a vanishing share of the run
 CHUNK_S = 0.05
-PROBE_S = 0.005
-REPROBE_EVERY = 8
+PROBE_S = 0.004
+PROBE_STEPS = 4
+REPROBE_AFTER = 4
+REPROBE_MAX = 64
 
 
 def run_adaptive(serial, parallel, n_steps: int) -> int:
@@ -262,10 +266,9 @@ def run_adaptive(serial, parallel, n_steps: int) -> int:
     ``parallel(t0, t1)`` is faster per step right now; returns the first non-finite step or -1.
 
     Both functions advance the same state in place and return a divergence step relative to
-    ``t0`` (or -1). Each path is timed on short probes first and re-probed every
-    :data:`REPROBE_EVERY` chunks, so a parallel step that stalls because another process took
-    a core (every thread waits for the slowest at each step) is abandoned within one chunk,
-    and taken up again when the core comes back.
+    ``t0`` (or -1). A parallel step ends with every thread waiting for the slowest, so when
+    another process takes a core it can become many times slower than the serial one; this
+    driver notices within one probe and runs serially until a re-probe finds the core free.
 
     Examples
     --------
@@ -278,20 +281,22 @@ def run_adaptive(serial, parallel, n_steps: int) -> int:
     paths = {"parallel": parallel, "serial": serial}
     untimed = set(paths)  # a kernel's first call in a process loads or compiles it
     per_step: dict[str, float] = {}
+    fresh: set[str] = set()
+    wait = REPROBE_AFTER
+    since = 0
     t = 0
-    chunks = 0
     while t < n_steps:
-        pending = [name for name in paths if name not in per_step]
-        if pending:
-            name = pending[0]
+        stale = [name for name in paths if name not in fresh]
+        if stale:
+            name = stale[0]
             if name in untimed:
                 size = 1
-            elif per_step:
-                size = max(1, int(PROBE_S / max(min(per_step.values()), 1e-9)))
+            elif name in per_step:
+                size = min(max(1, int(PROBE_S / max(per_step[name], 1e-9))), 64)
             else:
-                size = 8
+                size = PROBE_STEPS
         else:
-            name = min(per_step, key=per_step.get)
+            name = min(fresh, key=per_step.get)
             size = max(1, int(CHUNK_S / max(per_step[name], 1e-9)))
         size = min(size, n_steps - t)
         start = time.perf_counter()
@@ -303,10 +308,14 @@ def run_adaptive(serial, parallel, n_steps: int) -> int:
             untimed.discard(name)
         else:
             per_step[name] = elapsed / size
+            fresh.add(name)
         t += size
-        chunks += 1
-        if not pending and chunks % REPROBE_EVERY == 0:
-            del per_step[max(per_step, key=per_step.get)]
+        if not stale:
+            since += 1
+            if since >= wait:
+                fresh.discard(max(per_step, key=per_step.get))
+                since = 0
+                wait = min(2 * wait, REPROBE_MAX)
     return -1
 
 
