@@ -67,13 +67,16 @@ DTYPES = ("float64", "float32")
 
 #: A lone reservoir runs its CSR step on several threads only when every thread gets at least
 #: this many non-zeros per step: below it, starting and joining threads every step costs more
-#: than it saves (measured crossover on the 2-core benchmark machine: ~30 000 non-zeros).
+#: than it saves. Measured on 2 shared cores (OpenMP layer, ESN density 0.1): 2 threads lose
+#: at 49 000 non-zeros (115 vs 72 us/step) and win at 100 000 (125 vs 160 us/step).
 MIN_NNZ_PER_THREAD = 40_000
 
-#: Density from which a dense ``W`` through BLAS beats the CSR loop (measured crossover per
-#: dtype, ``benchmarks/bench_reservoir.py``: below it CSR's fewer bytes win, above it the
-#: vectorised ``gemv`` does).
-DENSE_FROM_DENSITY = {"float64": 0.35, "float32": 0.35}
+#: Density from which a dense ``W`` through BLAS ``gemv`` beats the CSR loop, per dtype.
+#: Measured (one thread, N = 200 and 1000, us/step CSR vs dense): float64 crossover between
+#: 0.3 and 0.4 at N = 1000 (186 vs 210 at 0.3, 274 vs 208 at 0.4) and near 0.25 at N = 200;
+#: float32 between 0.1 and 0.2 (55 vs 85 at 0.1, 107 vs 93 at 0.2 at N = 1000). Below it the
+#: CSR loop's fewer bytes win, above it the vectorised dense product does.
+DENSE_FROM_DENSITY = {"float64": 0.3, "float32": 0.15}
 
 #: One network driven by B input sequences uses the sparse-times-block kernel from this many
 #: sequences per thread on; fewer run one sequence per thread.
@@ -122,15 +125,14 @@ def kernel_arrays(net: Net, dtype: str):
     negative-index test in the kernel); ``dense`` is set when the density is at or above
     :data:`DENSE_FROM_DENSITY`.
     """
-    key = ("arrays", dtype)
+    density = net.W.nnz / float(net.n * net.n)
+    use_dense = density >= DENSE_FROM_DENSITY[dtype]
+    key = ("arrays", dtype, use_dense)
     if key not in net.cache:
         W = sp.csr_matrix(net.W)
         W.sort_indices()
         index_type = np.uint16 if net.n <= 65536 else np.uint32
-        density = W.nnz / float(net.n * net.n)
-        dense = None
-        if density >= DENSE_FROM_DENSITY[dtype]:
-            dense = np.ascontiguousarray(W.toarray(), dtype=dtype)
+        dense = np.ascontiguousarray(W.toarray(), dtype=dtype) if use_dense else None
         net.cache[key] = (
             W.indptr.astype(np.int64),
             W.indices.astype(index_type),
