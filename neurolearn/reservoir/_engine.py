@@ -168,27 +168,43 @@ def _simulate_numba(nets, u, s0, v0, store, n_batch, dtype):
         else:
             nb_kernels.run_csr_multi(net.kind, indptr, indices, data, *common, *outs)
     else:
+        import numba
+
         indptr, indices, data = _stack_csr(nets, dtype)
-        nb_kernels.run_batch(
-            nets[0].kind,
-            indptr,
-            indices,
-            data,
-            np.ascontiguousarray(np.stack([net.w_in for net in nets])),
-            np.ascontiguousarray(np.stack([net.bias for net in nets])),
-            np.ascontiguousarray(np.stack([net.leak for net in nets])),
-            np.array([net.gain for net in nets], dtype=np.float64),
-            np.array([net.threshold for net in nets], dtype=np.float64),
-            u,
-            s0,
-            v0,
-            states,
-            s_final,
-            v_final,
-            diverged_at,
-        )
+        # one reservoir at a time to whichever thread is free: a thread that loses its core to
+        # another process then holds up only the reservoir it is running
+        previous = numba.set_parallel_chunksize(1)
+        try:
+            _run_batch_kernel(
+                nets, indptr, indices, data, u, s0, v0, states, s_final, v_final, diverged_at
+            )
+        finally:
+            numba.set_parallel_chunksize(previous)
     _raise_if_diverged(diverged_at)
     return (states if store else None), s_final, v_final
+
+
+def _run_batch_kernel(
+    nets, indptr, indices, data, u, s0, v0, states, s_final, v_final, diverged_at
+):
+    nb_kernels.run_batch(
+        nets[0].kind,
+        indptr,
+        indices,
+        data,
+        np.ascontiguousarray(np.stack([net.w_in for net in nets])),
+        np.ascontiguousarray(np.stack([net.bias for net in nets])),
+        np.ascontiguousarray(np.stack([net.leak for net in nets])),
+        np.array([net.gain for net in nets], dtype=np.float64),
+        np.array([net.threshold for net in nets], dtype=np.float64),
+        u,
+        s0,
+        v0,
+        states,
+        s_final,
+        v_final,
+        diverged_at,
+    )
 
 
 def _stack_csr(nets: list[Net], dtype):
@@ -257,9 +273,9 @@ def _run_single(net: Net, u, s, v, store, dtype):
 #: slower path is re-probed after REPROBE_AFTER chunks, an interval that doubles (up to
 #: REPROBE_MAX) each time, so a path that keeps losing costs a vanishing share of the run
 CHUNK_S = 0.05
-PROBE_S = 0.004
+PROBE_S = 0.002
 PROBE_STEPS = 4
-REPROBE_AFTER = 4
+REPROBE_AFTER = 8
 REPROBE_MAX = 64
 
 
