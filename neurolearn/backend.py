@@ -150,16 +150,17 @@ def _configure_threading_layer() -> None:
 
     if parallel._is_initialized:
         return
-    if numba.config.THREADING_LAYER == "default":
-        layers = available_threading_layers()
-        if layers:
-            numba.config.THREADING_LAYER = layers[0]
     # OpenMP workers spin this many iterations (tens of microseconds) at the end of a parallel
     # region before they sleep: enough to catch the next step's region, short enough that an
     # idle worker does not take a core from the serial code, or from another process, for
     # long (libgomp's default spins about a hundred times longer; measured on 2 shared cores,
     # that made the serial chunks between row-split probes ~40% slower)
+    # (read when libgomp loads, so set before the layers are probed)
     os.environ.setdefault("GOMP_SPINCOUNT", "20000")
+    if numba.config.THREADING_LAYER == "default":
+        layers = available_threading_layers()
+        if layers:
+            numba.config.THREADING_LAYER = layers[0]
 
 
 def numba_threading_layer() -> str:

@@ -302,6 +302,8 @@ def run_adaptive(serial, parallel, n_steps: int) -> int:
     fresh: set[str] = set()
     wait = REPROBE_AFTER
     since = 0
+    streak = 0
+    last = None
     t = 0
     while t < n_steps:
         stale = [name for name in paths if name not in fresh]
@@ -315,7 +317,11 @@ def run_adaptive(serial, parallel, n_steps: int) -> int:
                 size = PROBE_STEPS
         else:
             name = min(fresh, key=per_step.get)
-            size = max(1, int(CHUNK_S / max(per_step[name], 1e-9)))
+            streak = streak + 1 if name == last else 0
+            # a path chosen on a short probe starts with short chunks that double: a probe
+            # that caught a lucky moment costs little
+            size = min(max(1, int(CHUNK_S / max(per_step[name], 1e-9))), PROBE_STEPS << streak)
+        last = name
         size = min(size, n_steps - t)
         start = time.perf_counter()
         bad = paths[name](t, t + size)
