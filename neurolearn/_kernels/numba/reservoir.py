@@ -348,11 +348,32 @@ def _multi_group(
                 for c in range(m):
                     pre[base + np.uintp(c)] += prod[i, c]
             else:
-                for p in range(indptr[i], indptr[i + 1]):
-                    w = data[np.uintp(p)]
-                    col = np.uintp(indices[np.uintp(p)]) * np.uintp(m)
+                # four non-zeros per pass over the row of the block: one load and one store
+                # of the partial sums for four multiply-adds
+                p = np.uintp(indptr[i])
+                stop = np.uintp(indptr[i + 1])
+                um = np.uintp(m)
+                while p + np.uintp(4) <= stop:
+                    w0 = data[p]
+                    w1 = data[p + np.uintp(1)]
+                    w2 = data[p + np.uintp(2)]
+                    w3 = data[p + np.uintp(3)]
+                    c0 = np.uintp(indices[p]) * um
+                    c1 = np.uintp(indices[p + np.uintp(1)]) * um
+                    c2 = np.uintp(indices[p + np.uintp(2)]) * um
+                    c3 = np.uintp(indices[p + np.uintp(3)]) * um
                     for c in range(m):
-                        pre[base + np.uintp(c)] += w * s_flat[col + np.uintp(c)]
+                        uc = np.uintp(c)
+                        pre[base + uc] += (w0 * s_flat[c0 + uc] + w1 * s_flat[c1 + uc]) + (
+                            w2 * s_flat[c2 + uc] + w3 * s_flat[c3 + uc]
+                        )
+                    p += np.uintp(4)
+                while p < stop:
+                    w0 = data[p]
+                    c0 = np.uintp(indices[p]) * um
+                    for c in range(m):
+                        pre[base + np.uintp(c)] += w0 * s_flat[c0 + np.uintp(c)]
+                    p += np.uintp(1)
         bad = _activate(
             kind,
             pre,
