@@ -400,3 +400,13 @@ def test_cuda_batch_matches_numba(rng):
     for net in nets:
         net.backend, net.device = "torch", "cuda"
     np.testing.assert_allclose(run_batch(nets, u), ref, rtol=0, atol=1e-10)
+
+
+def test_result_attributes_report_threads_and_layer():
+    import neurolearn as nl
+    from neurolearn.backend import available_threading_layers, available_threads
+
+    small = ["network.n=30", "task.train_steps=300", "task.test_steps=100", "readout.washout=50"]
+    ds = nl.run("esn", "narma10", seed=0, overrides=small)
+    assert ds.attrs["numba_threading_layer"] in available_threading_layers()
+    assert ds.attrs["numba_threads"] == available_threads()
