@@ -2,8 +2,11 @@
 
 Each ``benchmarks/bench_NAME.py`` defines ``run(quick: bool) -> list[dict]``: one row per case,
 with at least ``case``, ``ours_s``, ``peer``, ``peer_s`` and ``ratio`` (peer time / our time,
-so > 1 means neurolearn is faster), plus any extra columns. The runner prints one table per
-benchmark and writes ``benchmarks/results/NAME.json`` with the rows and the machine it ran on.
+so > 1 means neurolearn is faster), plus any extra columns; or a dict ``{"rows": [...],
+"extra": {...}}`` with further measurements. The runner prints one table per benchmark and
+writes ``benchmarks/results/NAME.json`` with the rows, the extras and the machine it ran on.
+``--markdown`` prints the README tables of benchmarks that define ``markdown(payload)`` from
+their JSON, without running anything.
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {available()})")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print README tables from the saved JSON"
+    )
     args = parser.parse_args(argv)
     names = args.names or available()
     unknown = [n for n in names if n not in available()]
@@ -85,9 +91,20 @@ def main(argv=None) -> int:
         return 2
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
+    suffix = "-quick" if args.quick else ""
+    if args.markdown:
+        for name in names:
+            module = _load(name)
+            path = out_dir / f"{name}{suffix}.json"
+            if hasattr(module, "markdown") and path.exists():
+                print(module.markdown(json.loads(path.read_text())))
+        return 0
     for name in names:
         start = time.perf_counter()
-        rows = _load(name).run(quick=args.quick)
+        result = _load(name).run(quick=args.quick)
+        rows, extra = (
+            (result["rows"], result["extra"]) if isinstance(result, dict) else (result, {})
+        )
         print_table(name, rows)
         payload = {
             "benchmark": name,
@@ -96,7 +113,8 @@ def main(argv=None) -> int:
             "total_s": time.perf_counter() - start,
             "rows": rows,
         }
-        suffix = "-quick" if args.quick else ""
+        if extra:
+            payload["extra"] = extra
         (out_dir / f"{name}{suffix}.json").write_text(json.dumps(payload, indent=2))
     return 0
 

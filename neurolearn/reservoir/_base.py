@@ -6,6 +6,7 @@ import numpy as np
 
 from neurolearn._params import (
     Interval,
+    Options,
     changed_params,
     check_array,
     check_param,
@@ -14,7 +15,7 @@ from neurolearn._params import (
 )
 from neurolearn.backend import resolve_backend
 from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
-from neurolearn.reservoir._engine import Net, closed_loop, simulate
+from neurolearn.reservoir._engine import DTYPES, Net, closed_loop, simulate
 
 __all__ = ["ReservoirBase", "run_batch"]
 
@@ -150,7 +151,9 @@ class ReservoirBase:
                 )
             initial_state = self.last_state_
         s0, v0 = self._initial(initial_state, u3.shape[0])
-        states, s_fin, v_fin = simulate([self._net()], u3, s0, v0, self._backend())
+        states, s_fin, v_fin = simulate(
+            [self._net()], u3, s0, v0, self._backend(), dtype=self._dtype()
+        )
         self.last_state_ = (s_fin if batched else s_fin[0], v_fin if batched else v_fin[0])
         return states if batched else states[0]
 
@@ -214,6 +217,11 @@ class ReservoirBase:
     def _backend(self):
         return resolve_backend(self.backend, self.device)
 
+    def _dtype(self) -> str:
+        return check_param(
+            self._owner(), "dtype", getattr(self, "dtype", "float64"), Options(DTYPES)
+        )
+
 
 def run_batch(reservoirs, u):
     """Run many reservoirs of the same kind and size together, in one kernel call.
@@ -221,8 +229,8 @@ def run_batch(reservoirs, u):
     Parameters
     ----------
     reservoirs : sequence of EIReservoir or ESN
-        Different seeds or parameter values; same ``n`` and ``n_inputs``. The backend of the
-        first one is used.
+        Different seeds or parameter values; same ``n`` and ``n_inputs``. The backend and
+        ``dtype`` of the first one are used.
     u : array of shape (T, d) or (B, T, d)
         One input for all, or one per reservoir.
 
@@ -258,5 +266,5 @@ def run_batch(reservoirs, u):
     nets: list[Net] = [r._net() for r in reservoirs]
     v0 = np.zeros((n_batch, first.n))
     s0 = np.stack([nets[b if len(nets) > 1 else 0].initial_output(v0[b]) for b in range(n_batch)])
-    states, _, _ = simulate(nets, u3, s0, v0, first._backend())
+    states, _, _ = simulate(nets, u3, s0, v0, first._backend(), dtype=first._dtype())
     return states

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from neurolearn._kernels.numba import reservoir as nb_kernels
-from neurolearn.backend import Backend, import_torch
+from neurolearn.backend import Backend, available_threads, import_torch, threads_for
 from neurolearn.errors import DivergenceError, ParameterError
 
 KIND_ESN = nb_kernels.KIND_ESN
@@ -26,6 +27,8 @@ class Net:
     leak: np.ndarray  # (n,)
     gain: float = 1.0
     threshold: float = 0.0
+    #: kernel-ready arrays, filled on first use (see :func:`kernel_arrays`)
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -40,21 +43,6 @@ class Net:
         if self.kind == KIND_EI:
             return 1.0 / (1.0 + np.exp(-self.gain * (v0 - self.threshold)))
         return np.zeros_like(v0)
-
-
-def _stack_csr(nets: list[Net]):
-    n = nets[0].n
-    nnz = max(net.W.nnz for net in nets)
-    indptr = np.zeros((len(nets), n + 1), dtype=np.int64)
-    indices = np.zeros((len(nets), max(nnz, 1)), dtype=np.int32)
-    data = np.zeros((len(nets), max(nnz, 1)), dtype=np.float64)
-    for b, net in enumerate(nets):
-        W = net.W.tocsr()
-        W.sort_indices()
-        indptr[b] = W.indptr
-        indices[b, : W.nnz] = W.indices
-        data[b, : W.nnz] = W.data
-    return indptr, indices, data
 
 
 def _check_batch(nets: list[Net], u: np.ndarray) -> int:
@@ -74,6 +62,27 @@ def _check_batch(nets: list[Net], u: np.ndarray) -> int:
     return n_batch
 
 
+#: dtypes of the recurrent weights and state (the nonlinearity is always float64)
+DTYPES = ("float64", "float32")
+
+#: A lone reservoir runs its CSR step on several threads only when every thread gets at least
+#: this many non-zeros per step: below it, starting and joining threads every step costs more
+#: than it saves. Measured on 2 shared cores (OpenMP layer, ESN density 0.1): 2 threads lose
+#: at 49 000 non-zeros (115 vs 72 us/step) and win at 100 000 (125 vs 160 us/step).
+MIN_NNZ_PER_THREAD = 40_000
+
+#: Density from which a dense ``W`` through BLAS ``gemv`` beats the CSR loop, per dtype.
+#: Measured (one thread, N = 200 and 1000, us/step CSR vs dense): float64 crossover between
+#: 0.3 and 0.4 at N = 1000 (186 vs 210 at 0.3, 274 vs 208 at 0.4) and near 0.25 at N = 200;
+#: float32 between 0.1 and 0.2 (55 vs 85 at 0.1, 107 vs 93 at 0.2 at N = 1000). Below it the
+#: CSR loop's fewer bytes win, above it the vectorised dense product does.
+DENSE_FROM_DENSITY = {"float64": 0.3, "float32": 0.15}
+
+#: One network driven by B input sequences uses the sparse-times-block kernel from this many
+#: sequences per thread on; fewer run one sequence per thread.
+MIN_SEQUENCES_PER_GROUP = 4
+
+
 def simulate(
     nets: list[Net],
     u: np.ndarray,
@@ -81,18 +90,22 @@ def simulate(
     v0: np.ndarray,
     backend: Backend,
     store: bool = True,
+    dtype: str = "float64",
 ):
     """Run ``nets`` (one, or one per batch entry) on ``u (Bu, T, d)`` from ``(s0, v0) (B, n)``.
 
-    Returns ``(states (B, T, n) or None, s_final (B, n), v_final (B, n))``.
+    ``dtype`` is that of the recurrent weights and the returned states (``"float64"`` or
+    ``"float32"``). Returns ``(states (B, T, n) or None, s_final (B, n), v_final (B, n))``.
     Raises :class:`DivergenceError` naming the batch entry and step of the first NaN/Inf.
     """
     n_batch = _check_batch(nets, u)
+    if dtype not in DTYPES:
+        raise ParameterError(f"The 'dtype' parameter must be one of {DTYPES}. Got {dtype!r}.")
     if backend.name == "numba":
-        return _simulate_numba(nets, u, s0, v0, store, n_batch)
+        return _simulate_numba(nets, u, s0, v0, store, n_batch, dtype)
     if backend.name == "torch":
-        return _simulate_torch(nets, u, s0, v0, store, backend)
-    return _simulate_numpy(nets, u, s0, v0, store, n_batch)
+        return _simulate_torch(nets, u, s0, v0, store, backend, dtype)
+    return _simulate_numpy(nets, u, s0, v0, store, n_batch, dtype)
 
 
 def _raise_if_diverged(diverged_at) -> None:
@@ -105,89 +118,253 @@ def _raise_if_diverged(diverged_at) -> None:
         )
 
 
-#: from this many recurrent weights per step on, a lone reservoir splits its rows over threads
-ROW_PARALLEL_NNZ = 20_000
+def kernel_arrays(net: Net, dtype: str):
+    """``(indptr int64, indices uint16|uint32, data, dense W or None)`` for the kernels, cached.
+
+    Indices are unsigned and as narrow as ``n`` allows (fewer bytes per non-zero, no
+    negative-index test in the kernel); ``dense`` is set when the density is at or above
+    :data:`DENSE_FROM_DENSITY`.
+    """
+    density = net.W.nnz / float(net.n * net.n)
+    use_dense = density >= DENSE_FROM_DENSITY[dtype]
+    key = ("arrays", dtype, use_dense)
+    if key not in net.cache:
+        W = sp.csr_matrix(net.W)
+        W.sort_indices()
+        index_type = np.uint16 if net.n <= 65536 else np.uint32
+        dense = np.ascontiguousarray(W.toarray(), dtype=dtype) if use_dense else None
+        net.cache[key] = (
+            W.indptr.astype(np.int64),
+            W.indices.astype(index_type),
+            W.data.astype(dtype),
+            dense,
+        )
+    return net.cache[key]
 
 
-def _simulate_numba(nets, u, s0, v0, store, n_batch):
-    if n_batch == 1 and nets[0].W.nnz >= ROW_PARALLEL_NNZ:
-        return _simulate_numba_rows(nets[0], u[0], s0[0], v0[0], store)
-    indptr, indices, data = _stack_csr(nets)
-    w_in = np.ascontiguousarray(np.stack([net.w_in for net in nets]))
-    bias = np.ascontiguousarray(np.stack([net.bias for net in nets]))
-    leak = np.ascontiguousarray(np.stack([net.leak for net in nets]))
-    gain = np.array([net.gain for net in nets], dtype=np.float64)
-    threshold = np.array([net.threshold for net in nets], dtype=np.float64)
+def _simulate_numba(nets, u, s0, v0, store, n_batch, dtype):
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    s0 = np.ascontiguousarray(s0, dtype=dtype)
+    v0 = np.ascontiguousarray(v0, dtype=np.float64)
+    if n_batch == 1:
+        states, s, v, bad = _run_single(nets[0], u[0], s0[0].copy(), v0[0].copy(), store, dtype)
+        _raise_if_diverged([bad])
+        return (states[None] if store else None), s[None], v[None]
     n = nets[0].n
-    states = np.empty((n_batch, u.shape[1] if store else 0, n))
-    s_final = np.empty((n_batch, n))
+    states = np.empty((n_batch, u.shape[1] if store else 0, n), dtype=dtype)
+    s_final = np.empty((n_batch, n), dtype=dtype)
     v_final = np.empty((n_batch, n))
-    diverged_at = np.empty(n_batch, dtype=np.int64)
+    diverged_at = np.full(n_batch, -1, dtype=np.int64)
+    threads = available_threads()
+    if len(nets) == 1 and n_batch >= MIN_SEQUENCES_PER_GROUP:
+        net = nets[0]
+        indptr, indices, data, dense = kernel_arrays(net, dtype)
+        groups = max(1, min(threads, n_batch // MIN_SEQUENCES_PER_GROUP))
+        bounds = np.linspace(0, n_batch, groups + 1).round().astype(np.int64)
+        common = (net.w_in, net.bias, net.leak, net.gain, net.threshold, u, s0, v0)
+        outs = (states, s_final, v_final, diverged_at, bounds)
+        if dense is not None:
+            nb_kernels.run_dense_multi(net.kind, dense, *common, *outs)
+        else:
+            nb_kernels.run_csr_multi(net.kind, indptr, indices, data, *common, *outs)
+    else:
+        import numba
+
+        indptr, indices, data = _stack_csr(nets, dtype)
+        # one reservoir at a time to whichever thread is free: a thread that loses its core to
+        # another process then holds up only the reservoir it is running
+        previous = numba.set_parallel_chunksize(1)
+        try:
+            _run_batch_kernel(
+                nets, indptr, indices, data, u, s0, v0, states, s_final, v_final, diverged_at
+            )
+        finally:
+            numba.set_parallel_chunksize(previous)
+    _raise_if_diverged(diverged_at)
+    return (states if store else None), s_final, v_final
+
+
+def _run_batch_kernel(
+    nets, indptr, indices, data, u, s0, v0, states, s_final, v_final, diverged_at
+):
     nb_kernels.run_batch(
         nets[0].kind,
         indptr,
         indices,
         data,
-        w_in,
-        bias,
-        leak,
-        gain,
-        threshold,
-        np.ascontiguousarray(u),
-        np.ascontiguousarray(s0),
-        np.ascontiguousarray(v0),
-        states,
-        s_final,
-        v_final,
-        diverged_at,
-    )
-    _raise_if_diverged(diverged_at)
-    return (states if store else None), s_final, v_final
-
-
-def _simulate_numba_rows(net, u, s0, v0, store):
-    W = net.W.tocsr()
-    W.sort_indices()
-    states = np.empty((u.shape[0] if store else 0, net.n))
-    s_final, v_final = np.empty(net.n), np.empty(net.n)
-    bad = nb_kernels.run_rows_parallel(
-        net.kind,
-        W.indptr.astype(np.int64),
-        W.indices.astype(np.int32),
-        W.data,
-        net.w_in,
-        net.bias,
-        net.leak,
-        net.gain,
-        net.threshold,
-        np.ascontiguousarray(u),
+        np.ascontiguousarray(np.stack([net.w_in for net in nets])),
+        np.ascontiguousarray(np.stack([net.bias for net in nets])),
+        np.ascontiguousarray(np.stack([net.leak for net in nets])),
+        np.array([net.gain for net in nets], dtype=np.float64),
+        np.array([net.threshold for net in nets], dtype=np.float64),
+        u,
         s0,
         v0,
         states,
         s_final,
         v_final,
+        diverged_at,
     )
-    _raise_if_diverged([bad])
-    return (states[None] if store else None), s_final[None], v_final[None]
 
 
-def _simulate_numpy(nets, u, s0, v0, store, n_batch):
-    """Plain numpy loop (scipy sparse products): the slow, obviously-correct backend."""
+def _stack_csr(nets: list[Net], dtype):
+    arrays = [kernel_arrays(net, dtype) for net in nets]
     n = nets[0].n
-    states = np.empty((n_batch, u.shape[1], n)) if store else None
-    s_final = np.empty((n_batch, n))
+    nnz = max(a[2].shape[0] for a in arrays)
+    indptr = np.zeros((len(nets), n + 1), dtype=np.int64)
+    indices = np.zeros((len(nets), max(nnz, 1)), dtype=arrays[0][1].dtype)
+    data = np.zeros((len(nets), max(nnz, 1)), dtype=dtype)
+    for b, (ip, ix, dat, _) in enumerate(arrays):
+        indptr[b] = ip
+        indices[b, : ix.shape[0]] = ix
+        data[b, : dat.shape[0]] = dat
+    return indptr, indices, data
+
+
+def row_blocks(indptr: np.ndarray, n_blocks: int) -> np.ndarray:
+    """First row of each of ``n_blocks`` contiguous row blocks with about equal non-zeros,
+    followed by ``n``.
+
+    Examples
+    --------
+    >>> row_blocks(np.array([0, 5, 10, 10, 20]), 2).tolist()
+    [0, 2, 4]
+    """
+    n = indptr.shape[0] - 1
+    targets = np.linspace(0, indptr[-1], n_blocks + 1)[1:-1]
+    inner = np.searchsorted(indptr, targets, side="left")
+    return np.concatenate([[0], np.clip(inner, 1, n - 1), [n]]).astype(np.int64)
+
+
+def _run_single(net: Net, u, s, v, store, dtype):
+    """One reservoir: dense or CSR, serial or row-parallel (chosen while running)."""
+    indptr, indices, data, dense = kernel_arrays(net, dtype)
+    n_steps = u.shape[0]
+    states = np.empty((n_steps if store else 0, net.n), dtype=dtype)
+    args = (net.w_in, net.bias, net.leak, net.gain, net.threshold)
+    if dense is not None:
+        from threadpoolctl import threadpool_limits
+
+        # BLAS threads would need the same per-step barrier as the row split: keep it serial
+        with threadpool_limits(limits=1, user_api="blas"):
+            bad = nb_kernels.run_dense(net.kind, dense, *args, u, s, v, states)
+        return states, s, v, bad
+    threads = threads_for(data.shape[0], available_threads(), MIN_NNZ_PER_THREAD)
+
+    def serial(t0, t1):
+        return nb_kernels.run_csr(
+            net.kind, indptr, indices, data, *args, u[t0:t1], s, v, states[t0:t1]
+        )
+
+    if threads == 1:
+        return states, s, v, serial(0, n_steps)
+    blocks = row_blocks(indptr, threads)
+
+    def parallel(t0, t1):
+        return nb_kernels.run_csr_rows(
+            net.kind, indptr, indices, data, *args, u[t0:t1], s, v, states[t0:t1], blocks
+        )
+
+    return states, s, v, run_adaptive(serial, parallel, n_steps)
+
+
+#: the adaptive driver runs chunks of about CHUNK_S seconds on the faster path; a path is
+#: (re)measured on a probe of at most PROBE_S seconds (by its last known speed), and the
+#: slower path is re-probed after REPROBE_AFTER chunks, an interval that doubles (up to
+#: REPROBE_MAX) each time, so a path that keeps losing costs a vanishing share of the run
+CHUNK_S = 0.05
+PROBE_S = 0.002
+PROBE_STEPS = 4
+REPROBE_AFTER = 8
+REPROBE_MAX = 64
+
+
+def run_adaptive(serial, parallel, n_steps: int) -> int:
+    """Run ``n_steps`` in chunks, each on whichever of ``serial(t0, t1)`` and
+    ``parallel(t0, t1)`` is faster per step right now; returns the first non-finite step or -1.
+
+    Both functions advance the same state in place and return a divergence step relative to
+    ``t0`` (or -1). A parallel step ends with every thread waiting for the slowest, so when
+    another process takes a core it can become many times slower than the serial one; this
+    driver notices within one probe and runs serially until a re-probe finds the core free.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> run_adaptive(lambda a, b: calls.append(b - a) or -1, lambda a, b: -1, 100)
+    -1
+    >>> sum(calls) <= 100
+    True
+    """
+    paths = {"parallel": parallel, "serial": serial}
+    untimed = set(paths)  # a kernel's first call in a process loads or compiles it
+    per_step: dict[str, float] = {}
+    fresh: set[str] = set()
+    wait = REPROBE_AFTER
+    since = 0
+    streak = 0
+    last = None
+    t = 0
+    while t < n_steps:
+        stale = [name for name in paths if name not in fresh]
+        if stale:
+            name = stale[0]
+            if name in untimed:
+                size = 1
+            elif name in per_step:
+                size = min(max(1, int(PROBE_S / max(per_step[name], 1e-9))), 64)
+            else:
+                size = PROBE_STEPS
+        else:
+            name = min(fresh, key=per_step.get)
+            streak = streak + 1 if name == last else 0
+            # a path chosen on a short probe starts with short chunks that double: a probe
+            # that caught a lucky moment costs little
+            size = min(max(1, int(CHUNK_S / max(per_step[name], 1e-9))), PROBE_STEPS << streak)
+        last = name
+        size = min(size, n_steps - t)
+        start = time.perf_counter()
+        bad = paths[name](t, t + size)
+        elapsed = time.perf_counter() - start
+        if bad >= 0:
+            return t + bad
+        if name in untimed:
+            untimed.discard(name)
+        else:
+            per_step[name] = elapsed / size
+            fresh.add(name)
+        t += size
+        if not stale:
+            since += 1
+            if since >= wait:
+                fresh.discard(max(per_step, key=per_step.get))
+                since = 0
+                wait = min(2 * wait, REPROBE_MAX)
+    return -1
+
+
+def _simulate_numpy(nets, u, s0, v0, store, n_batch, dtype="float64"):
+    """Plain numpy loop (scipy sparse products): the slow, obviously-correct backend.
+
+    With ``dtype="float32"`` the weights and the stored state are float32 (the product is
+    accumulated in float64, like the numba kernels); the nonlinearity runs in float64.
+    """
+    n = nets[0].n
+    states = np.empty((n_batch, u.shape[1], n), dtype=dtype) if store else None
+    s_final = np.empty((n_batch, n), dtype=dtype)
     v_final = np.empty((n_batch, n))
     for b in range(n_batch):
         net = nets[b if len(nets) > 1 else 0]
+        W = net.W.astype(dtype).astype(np.float64)
         ub = u[b if u.shape[0] > 1 else 0]
-        s, v = s0[b].copy(), v0[b].copy()
+        s, v = s0[b].astype(dtype), v0[b].astype(np.float64)
         for t in range(ub.shape[0]):
-            pre = net.W @ s + net.w_in @ ub[t] + net.bias
+            pre = W @ s.astype(np.float64) + net.w_in @ ub[t] + net.bias
             if net.kind == KIND_ESN:
-                s = (1.0 - net.leak) * s + net.leak * np.tanh(pre)
+                s = ((1.0 - net.leak) * s + net.leak * np.tanh(pre)).astype(dtype)
             else:
                 v = net.leak * v + pre
-                s = 1.0 / (1.0 + np.exp(-net.gain * (v - net.threshold)))
+                s = (1.0 / (1.0 + np.exp(-net.gain * (v - net.threshold)))).astype(dtype)
             if store:
                 states[b, t] = s
             if not np.all(np.isfinite(s)):
@@ -198,19 +375,21 @@ def _simulate_numpy(nets, u, s0, v0, store, n_batch):
     return states, s_final, v_final
 
 
-def _simulate_torch(nets, u, s0, v0, store, backend):
+def _simulate_torch(nets, u, s0, v0, store, backend, dtype="float64"):
     torch = import_torch()
     dev = backend.torch_device()
+    torch_dtype = getattr(torch, dtype)
 
     def t(x):
-        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float64, device=dev)
+        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch_dtype, device=dev)
 
     n_batch = max(len(nets), u.shape[0])
 
     def expand(x):
         return x.expand(n_batch, *x.shape[1:]) if x.shape[0] == 1 else x
 
-    W = expand(t(np.stack([net.W.toarray() for net in nets])))
+    # one network for many inputs stays one matrix: the step is then one matmul, not bmm
+    W = t(np.stack([net.W.toarray() for net in nets]))
     w_in = expand(t(np.stack([net.w_in for net in nets])))
     bias = expand(t(np.stack([net.bias for net in nets])))
     leak = expand(t(np.stack([net.leak for net in nets])))
@@ -231,14 +410,14 @@ def _simulate_torch(nets, u, s0, v0, store, backend):
 
 def closed_loop(net: Net, w_out, b_out, s0, v0, n_steps: int):
     """Free-running prediction; returns ``(states (T, n), outputs (T, d))``."""
-    indptr, indices, data = _stack_csr([net])
+    indptr, indices, data, _ = kernel_arrays(net, "float64")
     states = np.empty((n_steps, net.n))
     outputs = np.empty((n_steps, w_out.shape[0]))
     bad = nb_kernels.run_closed_loop(
         net.kind,
-        indptr[0],
-        indices[0],
-        data[0],
+        indptr,
+        indices,
+        data,
         net.w_in,
         net.bias,
         net.leak,

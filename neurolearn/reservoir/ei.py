@@ -171,6 +171,10 @@ class EIReservoir(ReservoirBase):
     seed : int, Generator or None, default=None
     backend : {"numba", "torch", "numpy"} or None, default=None
     device : str or None, default=None
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the recurrent weights and the returned states when running.
+        ``"float32"`` halves the bytes streamed per step; the nonlinearity is still
+        evaluated in float64 on the numba and numpy backends.
 
     Parameters are validated on every use. ``gain``, ``threshold``, ``leak``, ``adaptation``,
     ``learning_rate``, ``record_every``, ``backend`` and ``device`` take effect on the next use
@@ -281,6 +285,7 @@ class EIReservoir(ReservoirBase):
         seed=None,
         backend=None,
         device=None,
+        dtype="float64",
     ):
         self.n = n
         self.excitatory_fraction = excitatory_fraction
@@ -307,6 +312,7 @@ class EIReservoir(ReservoirBase):
         self.seed = seed
         self.backend = backend
         self.device = device
+        self.dtype = dtype
 
     _runtime_params = (
         "gain",
@@ -348,6 +354,7 @@ class EIReservoir(ReservoirBase):
         "global_search": Options(GLOBAL_SEARCHES),
         "record_every": Interval(int, 1, None),
         "backend": NoneOr(Options(("numba", "torch", "numpy"))),
+        "dtype": Options(("float64", "float32")),
     }
 
     # -- construction -------------------------------------------------------------------

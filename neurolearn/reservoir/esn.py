@@ -66,6 +66,10 @@ class ESN(ReservoirBase):
     seed : int, Generator or None, default=None
     backend : {"numba", "torch", "numpy"} or None, default=None
     device : str or None, default=None
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the recurrent weights and the returned states when running.
+        ``"float32"`` halves the bytes streamed per step; the nonlinearity is still
+        evaluated in float64 on the numba and numpy backends.
 
     Parameters are validated on every use. ``leak``, ``backend`` and ``device`` take effect on
     the next run with the same weights; a change of any other parameter (``n``, ``n_inputs``,
@@ -107,6 +111,7 @@ class ESN(ReservoirBase):
         seed=None,
         backend=None,
         device=None,
+        dtype="float64",
     ):
         self.n = n
         self.spectral_radius = spectral_radius
@@ -120,6 +125,7 @@ class ESN(ReservoirBase):
         self.seed = seed
         self.backend = backend
         self.device = device
+        self.dtype = dtype
 
     _runtime_params = ("leak", "backend", "device")
 
@@ -134,6 +140,7 @@ class ESN(ReservoirBase):
         "bias_scaling": Interval(float, 0, None),
         "n_inputs": Interval(int, 1, None),
         "backend": NoneOr(Options(("numba", "torch", "numpy"))),
+        "dtype": Options(("float64", "float32")),
     }
 
     def _validate(self):
@@ -172,7 +179,9 @@ class ESN(ReservoirBase):
         return self._compiled
 
     @classmethod
-    def from_weights(cls, W, w_in, bias=None, *, leak=1.0, backend=None, device=None) -> ESN:
+    def from_weights(
+        cls, W, w_in, bias=None, *, leak=1.0, backend=None, device=None, dtype="float64"
+    ) -> ESN:
         """An ESN with the given weights (e.g. to compare with another library's reservoir).
 
         Examples
@@ -199,7 +208,9 @@ class ESN(ReservoirBase):
             if bias is None
             else check_array("ESN", "bias", np.ravel(bias), ndim=1, shape=(n,), shape_doc=f"({n},)")
         )
-        esn = cls(n=n, n_inputs=w_in.shape[1], leak=leak, backend=backend, device=device)
+        esn = cls(
+            n=n, n_inputs=w_in.shape[1], leak=leak, backend=backend, device=device, dtype=dtype
+        )
         esn._validate()
         esn._set_weights(W, w_in, bias)
         esn.last_state_ = None

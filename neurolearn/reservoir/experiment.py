@@ -7,6 +7,7 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr, Options
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.backend import available_threads, numba_threading_layer
 from neurolearn.reservoir._connectivity import GLOBAL_SEARCHES, INH_WEIGHT_STD, ei_in_degrees
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
@@ -202,6 +203,10 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         arrays["target"] = xr.DataArray(out["free_run_target"], dims=("t", "variable"))
         arrays["prediction"] = xr.DataArray(out["free_run"], dims=("t", "variable"))
     attrs = {}
+    if backend.name == "numba":
+        attrs.update(
+            numba_threads=available_threads(), numba_threading_layer=numba_threading_layer()
+        )
     if isinstance(reservoir, EIReservoir):
         _adaptation_outputs(reservoir, metrics, arrays, attrs)
     return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)

@@ -1,15 +1,31 @@
 """Jitted reservoir kernels: pure functions over arrays, caller-allocated outputs.
 
-Two unit kinds share one sparse (CSR) recurrent step, ``pre = W s + W_in u + b``:
+Two unit kinds share one recurrent step, ``pre = W s + W_in u + b``:
 
 * ``KIND_ESN`` (tanh echo-state network, state ``x``):
   ``x <- (1 - a) x + a tanh(pre)``
 * ``KIND_EI`` (E/I rate reservoir, potential ``v`` and rate ``r``):
   ``v <- lam v + pre``, ``r = 1 / (1 + exp(-c (v - theta)))``; the stored state is ``r``.
 
-Batches: weights carry a leading axis ``Bw`` and inputs ``Bu``; each is 1 or the batch size
-``B``. Reservoirs are independent, so the batch is split over threads (``prange``) and every
-thread runs its reservoir's whole time loop into its own output slice.
+Layouts and paths (the engine in :mod:`neurolearn.reservoir._engine` chooses):
+
+* ``run_csr`` one reservoir, serial; ``run_csr_rows`` one reservoir, rows of each step split
+  over threads; ``run_batch`` many reservoirs, one whole time loop per thread;
+  ``run_csr_multi`` one reservoir driven by many input sequences: the state is an ``(n, B)``
+  block and each weight is read once per step for the whole block (sparse times dense);
+  ``run_dense`` / ``run_dense_multi`` dense ``W`` through BLAS ``gemv`` / ``gemm``.
+* CSR indices are unsigned (``uint16`` when ``n <= 65536``, else ``uint32``) and every array
+  index inside the hot loops is cast to ``uintp``: signed indices make numba emit a negative-
+  index wraparound test per load, which cost more than the multiply-add itself.
+* A row's dot product keeps four partial sums, so consecutive non-zeros do not wait for one
+  another's addition; the result differs from a left-to-right sum only by rounding.
+* The recurrent weights and the state may be float32 (half the bytes per non-zero); the
+  pre-activation, the nonlinearity and the E/I potential are always computed in float64.
+* ``tanh`` and the logistic function are evaluated from one ``expm1`` written out here
+  (Cody-Waite reduction by ln 2, degree-13 polynomial, scaling by ``2**k`` through the exponent
+  bits) so that the loop over units vectorises; libm's scalar ``tanh`` dominated small
+  reservoirs. Relative error ~1e-16, NaN propagates, ``tanh(+-inf) = +-1`` as in libm.
+* Divergence: the step where the stored state first holds NaN/Inf is returned (or -1).
 """
 
 from __future__ import annotations
@@ -22,6 +38,19 @@ from neurolearn.backend import FASTMATH
 KIND_ESN = 0
 KIND_EI = 1
 
+_LOG2E = 1.4426950408889634
+# ln 2 split so that k * _LN2_HI is exact for |k| < 2**20
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+# adding 1.5 * 2**52 rounds a double of magnitude < 2**51 to the nearest integer, held in the
+# low bits of the sum's representation (whose bits are _ROUND_BITS + k)
+_ROUND = 6755399441055744.0
+_ROUND_BITS = 4843621399236968448
+_BIG = 1.7976931348623157e308
+# tanh(x) rounds to +-1 beyond |x| = 19.1; exp(-x) stays a normal double up to x = 708
+_TANH_CLIP = 40.0
+_EXP_CLIP = 700.0
+
 
 @njit(cache=True, fastmath=FASTMATH)
 def _sigmoid(x):
@@ -31,25 +60,169 @@ def _sigmoid(x):
     return z / (1.0 + z)
 
 
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _row_dot(indptr, indices, data, s, i):
+    """``sum_p data[p] * s[indices[p]]`` over row ``i``, four partial sums."""
+    p = np.uintp(indptr[i])
+    stop = np.uintp(indptr[i + 1])
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    four = np.uintp(4)
+    while p + four <= stop:
+        a0 += data[p] * s[np.uintp(indices[p])]
+        a1 += data[p + np.uintp(1)] * s[np.uintp(indices[p + np.uintp(1)])]
+        a2 += data[p + np.uintp(2)] * s[np.uintp(indices[p + np.uintp(2)])]
+        a3 += data[p + np.uintp(3)] * s[np.uintp(indices[p + np.uintp(3)])]
+        p += four
+    while p < stop:
+        a0 += data[p] * s[np.uintp(indices[p])]
+        p += np.uintp(1)
+    return (a0 + a1) + (a2 + a3)
+
+
 @njit(cache=True, fastmath=FASTMATH)
-def _advance(kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u_t, s, v, pre):
-    """One step of one reservoir, in place on ``s`` (stored state) and ``v`` (EI potential)."""
-    n = s.shape[0]
+def _drive_rows(indptr, indices, data, w_in, bias, u_t, s, pre, r0, r1):
+    """``pre[i] = b_i + (W s)_i + (W_in u_t)_i`` for rows ``r0 <= i < r1``."""
     d = u_t.shape[0]
-    for i in range(n):
-        acc = bias[i]
-        for p in range(indptr[i], indptr[i + 1]):
-            acc += data[p] * s[indices[p]]
+    for i in range(r0, r1):
+        acc = bias[i] + _row_dot(indptr, indices, data, s, i)
         for k in range(d):
             acc += w_in[i, k] * u_t[k]
         pre[i] = acc
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _activate(kind, pre, s_old, s_new, v, leak, gain, threshold, y, q, kd, kd_bits, kb, kb_val):
+    """Unit update from ``pre`` (float64): ``s_new`` (may be ``s_old``) and, for E/I, ``v``.
+
+    ``y, q, kd (float64)`` and ``kb (int64)`` are work arrays of the same length as ``pre``;
+    ``kd_bits`` is ``kd`` viewed as int64 and ``kb_val`` is ``kb`` viewed as float64.
+    Returns 1 when a new state is NaN/Inf, else 0.
+    """
+    m = pre.shape[0]
     if kind == KIND_ESN:
-        for i in range(n):
-            s[i] = (1.0 - leak[i]) * s[i] + leak[i] * np.tanh(pre[i])
+        for i in range(m):
+            z = 2.0 * abs(pre[i])
+            if z > _TANH_CLIP:
+                z = _TANH_CLIP
+            y[i] = z
     else:
+        for i in range(m):
+            vi = leak[i] * v[i] + pre[i]
+            v[i] = vi
+            z = abs(gain * (vi - threshold))
+            if z > _EXP_CLIP:
+                z = _EXP_CLIP
+            y[i] = -z
+    # expm1(y) = 2**k (expm1(r) + 1) - 1 with y = k ln2 + r, |r| <= ln2 / 2
+    for i in range(m):
+        x = y[i] * _LOG2E + _ROUND
+        k = x - _ROUND
+        r = (y[i] - k * _LN2_HI) - k * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        q[i] = p * r
+        kd[i] = x
+    for i in range(m):
+        kb[i] = (kd_bits[i] - _ROUND_BITS + 1023) << 52
+    bad = 0
+    if kind == KIND_ESN:
+        for i in range(m):
+            scale = kb_val[i]
+            em1 = scale * q[i] + (scale - 1.0)
+            th = em1 / (em1 + 2.0)
+            if pre[i] < 0.0:
+                th = -th
+            x = (1.0 - leak[i]) * s_old[i] + leak[i] * th
+            s_new[i] = x
+            if not abs(x) <= _BIG:
+                bad = 1
+    else:
+        for i in range(m):
+            e = kb_val[i] * (q[i] + 1.0)
+            sig = 1.0 / (1.0 + e)
+            if gain * (v[i] - threshold) < 0.0:
+                sig = e * sig
+            s_new[i] = sig
+            if not abs(sig) <= _BIG:
+                bad = 1
+    return bad
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _run_csr(kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out):
+    n = s.shape[0]
+    store = states_out.shape[0] > 0
+    pre = np.empty(n)
+    y = np.empty(n)
+    q = np.empty(n)
+    kd = np.empty(n)
+    kb = np.empty(n, dtype=np.int64)
+    kd_bits = kd.view(np.int64)
+    kb_val = kb.view(np.float64)
+    for t in range(u.shape[0]):
+        _drive_rows(indptr, indices, data, w_in, bias, u[t], s, pre, 0, n)
+        bad = _activate(kind, pre, s, s, v, leak, gain, threshold, y, q, kd, kd_bits, kb, kb_val)
+        if store:
+            states_out[t, :] = s
+        if bad:
+            return t
+    return -1
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def run_csr(kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out):
+    """One reservoir over ``T = u.shape[0]`` steps, serial, in place on ``s`` and ``v``.
+
+    Shapes: ``indptr (n+1,)``, ``indices/data (nnz,)``, ``w_in (n, d)``, ``bias/leak (n,)``,
+    ``u (T, d)``, ``s (n,)`` (dtype of ``data``), ``v (n,)`` float64, ``states_out (T, n)``
+    or ``(0, n)`` to keep only the final state. Returns the first non-finite step or -1.
+    """
+    return _run_csr(
+        kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out
+    )
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def run_dense(kind, W, w_in, bias, leak, gain, threshold, u, s, v, states_out):
+    """:func:`run_csr` with a dense ``W (n, n)``: the product is one BLAS ``gemv`` per step."""
+    n = s.shape[0]
+    d = u.shape[1]
+    store = states_out.shape[0] > 0
+    prod = np.empty(n, dtype=s.dtype)
+    pre = np.empty(n)
+    y = np.empty(n)
+    q = np.empty(n)
+    kd = np.empty(n)
+    kb = np.empty(n, dtype=np.int64)
+    kd_bits = kd.view(np.int64)
+    kb_val = kb.view(np.float64)
+    for t in range(u.shape[0]):
+        np.dot(W, s, prod)
         for i in range(n):
-            v[i] = leak[i] * v[i] + pre[i]
-            s[i] = _sigmoid(gain * (v[i] - threshold))
+            acc = bias[i] + prod[i]
+            for k in range(d):
+                acc += w_in[i, k] * u[t, k]
+            pre[i] = acc
+        bad = _activate(kind, pre, s, s, v, leak, gain, threshold, y, q, kd, kd_bits, kb, kb_val)
+        if store:
+            states_out[t, :] = s
+        if bad:
+            return t
+    return -1
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -79,7 +252,7 @@ def run_batch(
     v_final,
     diverged_at,
 ):
-    """Advance ``B`` reservoirs over ``T`` steps.
+    """Advance ``B`` reservoirs over ``T`` steps, one reservoir's whole time loop per thread.
 
     Shapes: ``indptr (Bw, n+1)``, ``indices/data (Bw, nnz_max)``, ``w_in (Bw, n, d)``,
     ``bias/leak (Bw, n)``, ``gain/threshold (Bw,)``, ``u (Bu, T, d)``, ``s0/v0 (B, n)``,
@@ -87,9 +260,6 @@ def run_batch(
     ``s_final/v_final (B, n)``, ``diverged_at (B,)`` (first non-finite step or -1).
     """
     n_batch = s0.shape[0]
-    n = s0.shape[1]
-    n_steps = u.shape[1]
-    store = states_out.shape[1] > 0
     w_stride = 1 if indptr.shape[0] > 1 else 0
     u_stride = 1 if u.shape[0] > 1 else 0
     for b in prange(n_batch):
@@ -97,31 +267,245 @@ def run_batch(
         ub = b * u_stride
         s = s0[b].copy()
         v = v0[b].copy()
-        pre = np.empty(n)
-        diverged_at[b] = -1
-        for t in range(n_steps):
-            _advance(
-                kind,
-                indptr[wb],
-                indices[wb],
-                data[wb],
-                w_in[wb],
-                bias[wb],
-                leak[wb],
-                gain[wb],
-                threshold[wb],
-                u[ub, t],
-                s,
-                v,
-                pre,
-            )
-            if store:
-                states_out[b, t, :] = s
-            if _first_nonfinite(s):
-                diverged_at[b] = t
-                break
+        diverged_at[b] = _run_csr(
+            kind,
+            indptr[wb],
+            indices[wb],
+            data[wb],
+            w_in[wb],
+            bias[wb],
+            leak[wb],
+            gain[wb],
+            threshold[wb],
+            u[ub],
+            s,
+            v,
+            states_out[b],
+        )
         s_final[b, :] = s
         v_final[b, :] = v
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _multi_group(
+    kind,
+    indptr,
+    indices,
+    data,
+    W,
+    dense,
+    w_in,
+    bias,
+    leak,
+    gain,
+    threshold,
+    u,
+    s0,
+    v0,
+    states_out,
+    s_final,
+    v_final,
+    diverged_at,
+    b0,
+    b1,
+):
+    """Sequences ``b0 <= b < b1`` of :func:`run_csr_multi` (state block ``(n, b1 - b0)``)."""
+    n = s0.shape[1]
+    m = b1 - b0
+    d = u.shape[2]
+    store = states_out.shape[1] > 0
+    size = n * m
+    s_flat = np.empty(size, dtype=s0.dtype)
+    S = s_flat.reshape((n, m))
+    v_flat = np.empty(size)
+    leak_flat = np.empty(size)
+    for i in range(n):
+        for c in range(m):
+            S[i, c] = s0[b0 + c, i]
+            v_flat[i * m + c] = v0[b0 + c, i]
+            leak_flat[i * m + c] = leak[i]
+    prod = np.empty((n, m), dtype=s0.dtype)
+    pre = np.empty(size)
+    y = np.empty(size)
+    q = np.empty(size)
+    kd = np.empty(size)
+    kb = np.empty(size, dtype=np.int64)
+    kd_bits = kd.view(np.int64)
+    kb_val = kb.view(np.float64)
+    for c in range(m):
+        diverged_at[b0 + c] = -1
+    for t in range(u.shape[1]):
+        if dense:
+            np.dot(W, S, prod)
+        for i in range(n):
+            base = np.uintp(i * m)
+            for c in range(m):
+                acc = bias[i]
+                for k in range(d):
+                    acc += w_in[i, k] * u[b0 + c, t, k]
+                pre[base + np.uintp(c)] = acc
+            if dense:
+                for c in range(m):
+                    pre[base + np.uintp(c)] += prod[i, c]
+            else:
+                # four non-zeros per pass over the row of the block: one load and one store
+                # of the partial sums for four multiply-adds
+                p = np.uintp(indptr[i])
+                stop = np.uintp(indptr[i + 1])
+                um = np.uintp(m)
+                while p + np.uintp(4) <= stop:
+                    w0 = data[p]
+                    w1 = data[p + np.uintp(1)]
+                    w2 = data[p + np.uintp(2)]
+                    w3 = data[p + np.uintp(3)]
+                    c0 = np.uintp(indices[p]) * um
+                    c1 = np.uintp(indices[p + np.uintp(1)]) * um
+                    c2 = np.uintp(indices[p + np.uintp(2)]) * um
+                    c3 = np.uintp(indices[p + np.uintp(3)]) * um
+                    for c in range(m):
+                        uc = np.uintp(c)
+                        pre[base + uc] += (w0 * s_flat[c0 + uc] + w1 * s_flat[c1 + uc]) + (
+                            w2 * s_flat[c2 + uc] + w3 * s_flat[c3 + uc]
+                        )
+                    p += np.uintp(4)
+                while p < stop:
+                    w0 = data[p]
+                    c0 = np.uintp(indices[p]) * um
+                    for c in range(m):
+                        pre[base + np.uintp(c)] += w0 * s_flat[c0 + np.uintp(c)]
+                    p += np.uintp(1)
+        bad = _activate(
+            kind,
+            pre,
+            s_flat,
+            s_flat,
+            v_flat,
+            leak_flat,
+            gain,
+            threshold,
+            y,
+            q,
+            kd,
+            kd_bits,
+            kb,
+            kb_val,
+        )
+        if store:
+            for c in range(m):
+                for i in range(n):
+                    states_out[b0 + c, t, i] = S[i, c]
+        if bad:
+            for c in range(m):
+                if diverged_at[b0 + c] < 0:
+                    for i in range(n):
+                        if not abs(S[i, c]) <= _BIG:
+                            diverged_at[b0 + c] = t
+                            break
+    for c in range(m):
+        for i in range(n):
+            s_final[b0 + c, i] = S[i, c]
+            v_final[b0 + c, i] = v_flat[i * m + c]
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def run_csr_multi(
+    kind,
+    indptr,
+    indices,
+    data,
+    w_in,
+    bias,
+    leak,
+    gain,
+    threshold,
+    u,
+    s0,
+    v0,
+    states_out,
+    s_final,
+    v_final,
+    diverged_at,
+    group_bounds,
+):
+    """One reservoir driven by ``B`` input sequences: sparse times dense block each step.
+
+    The state is held as an ``(n, B_g)`` block per group of sequences, so each non-zero
+    ``W_ij`` is loaded once per step and multiplied into a contiguous row of ``B_g`` states.
+    Groups (``group_bounds``, e.g. ``[0, 16, 32]``) run on separate threads with no
+    synchronisation. Shapes as :func:`run_batch` without the weight batch axis;
+    ``u (B, T, d)``. A sequence that diverges is recorded in ``diverged_at`` and the others run on.
+    """
+    dummy = np.empty((0, 0), dtype=data.dtype)
+    for g in prange(group_bounds.shape[0] - 1):
+        _multi_group(
+            kind,
+            indptr,
+            indices,
+            data,
+            dummy,
+            False,
+            w_in,
+            bias,
+            leak,
+            gain,
+            threshold,
+            u,
+            s0,
+            v0,
+            states_out,
+            s_final,
+            v_final,
+            diverged_at,
+            group_bounds[g],
+            group_bounds[g + 1],
+        )
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def run_dense_multi(
+    kind,
+    W,
+    w_in,
+    bias,
+    leak,
+    gain,
+    threshold,
+    u,
+    s0,
+    v0,
+    states_out,
+    s_final,
+    v_final,
+    diverged_at,
+    group_bounds,
+):
+    """:func:`run_csr_multi` with a dense ``W``: one BLAS ``gemm`` per step and group."""
+    empty_i = np.empty(1, dtype=np.int64)
+    empty_u = np.empty(0, dtype=np.uint16)
+    empty_d = np.empty(0, dtype=W.dtype)
+    for g in prange(group_bounds.shape[0] - 1):
+        _multi_group(
+            kind,
+            empty_i,
+            empty_u,
+            empty_d,
+            W,
+            True,
+            w_in,
+            bias,
+            leak,
+            gain,
+            threshold,
+            u,
+            s0,
+            v0,
+            states_out,
+            s_final,
+            v_final,
+            diverged_at,
+            group_bounds[g],
+            group_bounds[g + 1],
+        )
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -154,19 +538,21 @@ def run_closed_loop(
     d = w_out.shape[0]
     s = s0.copy()
     v = v0.copy()
-    pre = np.empty(n)
-    y = np.empty(d)
+    y = np.empty((1, d))
+    no_store = np.empty((0, n), dtype=s.dtype)
     for t in range(n_steps):
         if t > 0:
-            _advance(kind, indptr, indices, data, w_in, bias, leak, gain, threshold, y, s, v, pre)
+            _run_csr(
+                kind, indptr, indices, data, w_in, bias, leak, gain, threshold, y, s, v, no_store
+            )
         for k in range(d):
             acc = b_out[k]
             for i in range(n):
                 acc += w_out[k, i] * s[i]
-            y[k] = acc
+            y[0, k] = acc
             y_out[t, k] = acc
         states_out[t, :] = s
-        if _first_nonfinite(y):
+        if _first_nonfinite(y[0]):
             return t
     return -1
 
@@ -243,55 +629,57 @@ def adapt_local(
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def run_rows_parallel(
-    kind,
-    indptr,
-    indices,
-    data,
-    w_in,
-    bias,
-    leak,
-    gain,
-    threshold,
-    u,
-    s0,
-    v0,
-    states_out,
-    s_final,
-    v_final,
+def run_csr_rows(
+    kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out, blocks
 ):
-    """One large reservoir, rows of each step split over threads (same equations as
-    :func:`run_batch` with ``B = 1``; 1-D/2-D arrays without the batch axis).
-    Returns the first non-finite step or -1.
+    """:func:`run_csr` with the rows of each step split over threads.
 
-    The step is written out here rather than shared with :func:`_advance` through per-row
-    helper functions: measured, such helpers made the serial kernel ~30% slower at N = 100.
+    ``blocks`` holds the first row of each block and ``n`` (blocks of about equal non-zeros,
+    one per thread). Each block writes its rows of the next state into the other half of a
+    two-row buffer, so all blocks read the same previous state. Same numbers as
+    :func:`run_csr` bit for bit.
     """
-    n = s0.shape[0]
-    d = u.shape[1]
-    s = s0.copy()
-    v = v0.copy()
-    s_new = np.empty(n)
+    n = s.shape[0]
+    n_blocks = blocks.shape[0] - 1
     store = states_out.shape[0] > 0
-    for t in range(u.shape[0]):
-        for i in prange(n):
-            acc = bias[i]
-            for p in range(indptr[i], indptr[i + 1]):
-                acc += data[p] * s[indices[p]]
-            for k in range(d):
-                acc += w_in[i, k] * u[t, k]
-            if kind == KIND_ESN:
-                s_new[i] = (1.0 - leak[i]) * s[i] + leak[i] * np.tanh(acc)
-            else:
-                v[i] = leak[i] * v[i] + acc
-                s_new[i] = _sigmoid(gain * (v[i] - threshold))
-        s[:] = s_new
-        if store:
-            states_out[t, :] = s
-        if _first_nonfinite(s):
-            s_final[:] = s
-            v_final[:] = v
+    buf = np.empty((2, n), dtype=s.dtype)
+    buf[0, :] = s
+    pre = np.empty(n)
+    y = np.empty(n)
+    q = np.empty(n)
+    kd = np.empty(n)
+    kb = np.empty(n, dtype=np.int64)
+    kd_bits = kd.view(np.int64)
+    kb_val = kb.view(np.float64)
+    flags = np.zeros(n_blocks, dtype=np.int64)
+    n_steps = u.shape[0]
+    for t in range(n_steps):
+        cur = buf[t % 2]
+        nxt = buf[(t + 1) % 2]
+        for blk in prange(n_blocks):
+            r0 = blocks[blk]
+            r1 = blocks[blk + 1]
+            _drive_rows(indptr, indices, data, w_in, bias, u[t], cur, pre, r0, r1)
+            flags[blk] = _activate(
+                kind,
+                pre[r0:r1],
+                cur[r0:r1],
+                nxt[r0:r1],
+                v[r0:r1],
+                leak[r0:r1],
+                gain,
+                threshold,
+                y[r0:r1],
+                q[r0:r1],
+                kd[r0:r1],
+                kd_bits[r0:r1],
+                kb[r0:r1],
+                kb_val[r0:r1],
+            )
+            if store:
+                states_out[t, r0:r1] = nxt[r0:r1]
+        if flags.sum() > 0:
+            s[:] = nxt
             return t
-    s_final[:] = s
-    v_final[:] = v
+    s[:] = buf[n_steps % 2]
     return -1

@@ -1,7 +1,10 @@
 """The reservoir step of :mod:`neurolearn._kernels.numba.reservoir` in PyTorch, batched.
 
-Dense batched matrices ``W (B, n, n)`` on any device; the input drive ``W_in u`` for all steps is
-computed in one ``einsum`` before the time loop. Same equations, same state conventions.
+Dense matrices on any device, in the dtype of the tensors passed (float64 or float32):
+``W (B, n, n)`` for B networks (one ``bmm`` per step), or ``W (1, n, n)`` for one network
+driven by B input sequences (one ``matmul`` of the ``(B, n)`` state block per step). The input
+drive ``W_in u`` for all steps is computed in one ``einsum`` before the time loop. Same
+equations, same state conventions.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ KIND_EI = 1
 def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True):
     """Advance ``B`` reservoirs over ``T`` steps.
 
-    Shapes: ``W (B, n, n)``, ``w_in (B, n, d)``, ``bias/leak (B, n)``, ``gain/threshold (B,)``,
-    ``u (B, T, d)``, ``s0/v0 (B, n)``. Returns ``(states (B, T, n) or None, s_final, v_final,
-    diverged_at (B,) long tensor, -1 where finite)``.
+    Shapes: ``W (B, n, n)`` or ``(1, n, n)``, ``w_in (B, n, d)``, ``bias/leak (B, n)``,
+    ``gain/threshold (B,)``, ``u (B, T, d)``, ``s0/v0 (B, n)``. Returns ``(states (B, T, n) or
+    None, s_final, v_final, diverged_at (B,) long tensor, -1 where finite)``.
     """
     import torch
 
@@ -31,8 +34,13 @@ def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True)
     diverged_at = torch.full((n_batch,), -1, dtype=torch.long, device=s.device)
     gain_ = gain[:, None]
     thr_ = threshold[:, None]
+    shared = W.shape[0] == 1
+    W_t = W[0].T if shared else None
     for t in range(n_steps):
-        pre = torch.bmm(W, s[:, :, None])[:, :, 0] + drive[:, t]
+        if shared:
+            pre = s @ W_t + drive[:, t]
+        else:
+            pre = torch.bmm(W, s[:, :, None])[:, :, 0] + drive[:, t]
         if kind == KIND_ESN:
             s = (1.0 - leak) * s + leak * torch.tanh(pre)
         else:
