@@ -37,9 +37,17 @@ __all__ = [
 STATUSES = ("ok", "diverged", "failed")
 
 #: Result attributes that may differ between two runs of the same spec and seed on the same
-#: machine and version: wall-clock timings. Every data variable and every other attribute is
-#: identical (``neurolearn_version``, ``backend`` and ``device`` change only when they do).
-VARYING_ATTRS = ("wall_s", "train_wall_s", "curve_wall_s")
+#: machine and version: wall-clock timings, and the numba threads and threading layer the job
+#: was given (they change the speed, never the numbers). Every data variable and every other
+#: attribute is identical (``neurolearn_version``, ``backend`` and ``device`` change only when
+#: they do).
+VARYING_ATTRS = (
+    "wall_s",
+    "train_wall_s",
+    "curve_wall_s",
+    "numba_threads",
+    "numba_threading_layer",
+)
 
 
 def _seed_sequence(seed) -> tuple[np.random.SeedSequence, int | None]:
@@ -222,9 +230,10 @@ def rerun(result, *, out=None, backend=None, device=None):
     Every data variable of the new result is identical to the original's (bit for bit, on the
     same backend and device). Attributes that may differ are the wall-clock timings listed in
     :data:`VARYING_ATTRS` (``wall_s``; ``train_wall_s`` and the per-record ``curve_wall_s`` of
-    the zeroth-order family), and ``neurolearn_version``, ``backend`` and ``device`` when the
-    rerun uses another version, backend or device. Results hold no timestamps, host names or
-    thread counts.
+    the zeroth-order family; ``numba_threads`` and ``numba_threading_layer`` of the reservoirs,
+    which follow the job's CPU allowance), and ``neurolearn_version``, ``backend`` and ``device``
+    when the rerun uses another version, backend or device. Results hold no timestamps or host
+    names.
 
     Parameters
     ----------
