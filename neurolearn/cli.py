@@ -103,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_scan_parser(sub)
 
-    demo = sub.add_parser("demo", help="the flagship demo: local E/I balance adaptation in three comparisons")
+    demo = sub.add_parser(
+        "demo", help="the flagship demo: local E/I balance adaptation in three comparisons"
+    )
     demo.add_argument("--out", default="demo-output", help="folder for the figure and table")
     demo.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
     demo.add_argument("--n", type=int, default=300, help="reservoir size (default 300)")
