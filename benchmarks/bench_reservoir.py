@@ -24,10 +24,12 @@ size (bytes per non-zero x non-zeros / bandwidth).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from functools import partial
 
 import numpy as np
@@ -469,8 +471,18 @@ def run(quick: bool = False) -> dict:
         "csr_ns_per_nnz": _csr_ns_per_nnz(quick, rng),
         "roofline": _roofline(rows, bandwidth),
         "ei_adaptation": _ei_rows(quick, rng),
+        "global_tuning": _global_tuning_rows(quick),
     }
     return {"rows": rows, "extra": extra}
+
+
+def _global_tuning_rows(quick: bool) -> list[dict]:
+    """Rate-matched global tuning at N = 300, secant vs bisection (bench_reservoir_tuning.py)."""
+    path = Path(__file__).with_name("bench_reservoir_tuning.py")
+    spec = importlib.util.spec_from_file_location("bench_reservoir_tuning", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.bench_global_tuning(quick=quick)
 
 
 def _fmt(x, digits=3):
@@ -535,6 +547,12 @@ def markdown(payload: dict) -> str:
             f"ns/nnz (float64, whole step), {e['ours_step_float32_ns_per_nnz']:.2f} (float32); "
             f"scipy csr_matvec {e['scipy_csr_matvec_ns_per_nnz']:.2f} (product only)."
         )
+    for g in extra.get("global_tuning", []):
+        if "peer_s" in g:
+            lines.append(
+                f"\n{g['case']}: {g['ours_s']:.3g} s with the secant search, "
+                f"{g['peer_s']:.3g} s with the bisection it replaced ({g['ratio']:.1f}x)."
+            )
     ei = extra.get("ei_adaptation")
     if ei:
         lines.append(
