@@ -29,8 +29,8 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
