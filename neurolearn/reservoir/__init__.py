@@ -12,7 +12,7 @@ Examples
 (60, 1)
 """
 
-import importlib as _importlib
+from neurolearn._lazy import lazy_exports
 
 # public name -> defining module, imported on first use so that reading a spec file
 # (which imports the family's spec tables) stays fast
@@ -31,16 +31,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(_importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'neurolearn.reservoir' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(__all__) | set(globals()))
-
-
 __all__ = [
     "EIReservoir",
     "ESN",
@@ -54,3 +44,5 @@ __all__ = [
     "mackey_glass_prediction",
     "lorenz_prediction",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-import importlib
+from neurolearn._lazy import lazy_exports
 
 __all__ = [
     "RateCircuit",
@@ -32,14 +32,4 @@ _WHERE = {
     "ForceStudent": "neurolearn.rnnfit.force",
 }
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    if name == "metrics":
-        return importlib.import_module("neurolearn.rnnfit.metrics")
-    raise AttributeError(f"module 'neurolearn.rnnfit' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__, submodules=("metrics",))

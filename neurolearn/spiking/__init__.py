@@ -7,7 +7,7 @@
   :class:`neurolearn.reservoir.Readout`.
 """
 
-import importlib as _importlib
+from neurolearn._lazy import lazy_exports
 
 # public name -> defining module, imported on first use so that reading a spec file
 # (which imports the family's spec tables) stays fast
@@ -27,16 +27,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(_importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'neurolearn.spiking' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(__all__) | set(globals()))
-
-
 __all__ = [
     "Connectivity",
     "random_connectivity",
@@ -51,3 +41,5 @@ __all__ = [
     "brian2_cache_dir",
     "required_brian2",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

@@ -4,7 +4,7 @@ Time series: :func:`narma`, :func:`mackey_glass`, :func:`lorenz`; metrics: :func
 :func:`memory_capacity_curve`, :func:`valid_prediction_time`.
 """
 
-import importlib as _importlib
+from neurolearn._lazy import lazy_exports
 
 # public name -> defining module, imported on first use so that reading a spec file
 # (which imports the family's spec tables) stays fast
@@ -20,16 +20,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(_importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'neurolearn.tasks' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(__all__) | set(globals()))
-
-
 __all__ = [
     "narma",
     "mackey_glass",
@@ -40,3 +30,5 @@ __all__ = [
     "memory_capacity_curve",
     "valid_prediction_time",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

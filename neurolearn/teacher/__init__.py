@@ -6,7 +6,7 @@ Public API::
     from neurolearn.tasks.teacher import make_teacher_data
 """
 
-import importlib as _importlib
+from neurolearn._lazy import lazy_exports
 
 # public name -> defining module, imported on first use so that reading a spec file
 # (which imports the family's spec tables) stays fast
@@ -26,16 +26,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(_importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'neurolearn.teacher' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(__all__) | set(globals()))
-
-
 __all__ = [
     "TwoLayerNetwork",
     "make_teacher",
@@ -50,3 +40,5 @@ __all__ = [
     "OnlineTrainer",
     "EnsembleTrainer",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

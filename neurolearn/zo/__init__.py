@@ -5,7 +5,7 @@ Every rule trains the same :class:`MLP` (a flat parameter vector), counts its fo
 (queries) and can report single gradient estimates for diagnostics against the true gradient.
 """
 
-import importlib as _importlib
+from neurolearn._lazy import lazy_exports
 
 # public name -> defining module, imported on first use so that reading a spec file
 # (which imports the family's spec tables) stays fast
@@ -27,16 +27,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(_importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'neurolearn.zo' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(__all__) | set(globals()))
-
-
 __all__ = [
     "MLP",
     "Rule",
@@ -53,3 +43,5 @@ __all__ = [
     "zo_gradient",
     "minimize",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
