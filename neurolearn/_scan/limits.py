@@ -4,7 +4,7 @@ Two limits:
 
 * **Points.** The client holds every point's resolved specs while the scan runs and
   :func:`neurolearn.open_scan` loads the whole store into memory, so a scan whose points need
-  more than :data:`MEMORY_FRACTION` of the memory available now is refused. A point is
+  more than ``MEMORY_FRACTION`` of the memory available now is refused. A point is
   estimated as the in-memory size of one resolved model + task spec (a deep ``sys.getsizeof``)
   plus the store's per-point records as loaded (``wall_s``, one metric, ``status``, ``worker``,
   ``message``, ``checksum``). Metrics and curves add to this, so the estimate is a lower bound.
@@ -13,7 +13,7 @@ Two limits:
   elsewhere ``psutil.virtual_memory().available`` when psutil is installed, else the free
   physical pages (``os.sysconf``); where none of these exists, no point limit applies.
 * **Workers.** The embedded cluster starts one process per worker; more than
-  :data:`WORKERS_PER_CORE` per core only adds start-up time and memory, so ``workers`` above
+  ``WORKERS_PER_CORE`` per core only adds start-up time and memory, so ``workers`` above
   that is refused. A running scheduler or Slurm sets its own size and is not limited.
 """
 
@@ -126,7 +126,7 @@ def check_point_count(
 
 
 def check_workers(workers: int) -> None:
-    """Refuse more embedded-cluster workers than :data:`WORKERS_PER_CORE` per core.
+    """Refuse more embedded-cluster workers than ``WORKERS_PER_CORE`` per core.
 
     Examples
     --------

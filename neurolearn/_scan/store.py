@@ -20,7 +20,7 @@ on disk. A kill between two writes of a point leaves its status empty: the point
 
 Damage after the fact (a chunk file deleted, overwritten or truncated) is caught on resume:
 ``checksum`` is a BLAKE2b digest of the point's variables, written with them and before
-``status``. :meth:`ScanStore.verify` reads every point (an unreadable chunk marks its point, it
+``status``. ``ScanStore.verify`` reads every point (an unreadable chunk marks its point, it
 never stops the check) and recomputes the digest of each done point; a point with an unreadable
 chunk, a digest that differs (a deleted chunk reads as NaN), no digest, or a digest but no
 ``status`` is damaged. Its chunk files are removed and it is computed again.
@@ -158,7 +158,7 @@ def _read_points(arr, n_grid: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Verification:
-    """What :meth:`ScanStore.verify` found: done points, damaged points and why."""
+    """What ``ScanStore.verify`` found: done points, damaged points and why."""
 
     #: points whose data are intact and need no computing (grid shape incl. seed)
     done: np.ndarray

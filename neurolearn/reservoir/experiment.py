@@ -330,7 +330,8 @@ def estimate_memory(model, task) -> int:
 
     - weights: an ESN draws dense ``(n, n)`` uniforms, normals and a mask, ``17 n^2``, plus
       the sparse matrix and its rescaled copy, ``24 density n^2``; an E/I reservoir keeps
-      ``k = in_degree_exc + in_degree_inh`` indices and weights per unit and assembles a
+      ``k = k_E + k_I`` indices and weights per unit (``in_degree`` split as the populations
+      are, or the explicit ``in_degree_exc`` / ``in_degree_inh``) and assembles a
       sparse matrix from them, ``64 n k``;
     - states ``8 T n`` (the run) and ``8 T_fit (n + 1)`` (the readout's design matrix), the
       normal equations ``16 (n + 1)^2``, the task's series and targets (``8 T max_delay`` for
@@ -347,7 +348,10 @@ def estimate_memory(model, task) -> int:
     if net.kind_name == "esn":
         weights = 17 * n * n + 24 * net.density * n * n
     else:
-        weights = 64 * n * (net.in_degree_exc + net.in_degree_inh)
+        k_exc_split = round(net.in_degree * net.excitatory_fraction)
+        k_exc = k_exc_split if net.in_degree_exc is None else net.in_degree_exc
+        k_inh = net.in_degree - k_exc_split if net.in_degree_inh is None else net.in_degree_inh
+        weights = 64 * n * (k_exc + k_inh)
     weights += 8 * n * (d + 4)
     run = 8 * steps * n + 8 * fit * (n + 1) + 16 * (n + 1) ** 2 + 8 * steps * (d + 2)
     t = task.task
