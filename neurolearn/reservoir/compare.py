@@ -303,14 +303,10 @@ def robustness_table(ds) -> str:
     return "\n".join(lines)
 
 
-def robustness_figure(ds, axes=None):
-    """One panel per task: score vs beta0, fixed and adapted (mean +- sd over seeds).
+def _score_panels(ds, xdim, xlabel, curves, axes, log_lower=False):
+    """One panel per task of ``score`` against ``xdim``, one curve (mean +- sd) per selection.
 
-    Examples
-    --------
-    >>> ds = robustness(n=60, seeds=1, betas=(0.0,), tasks=("narma10",), quick=True)
-    >>> robustness_figure(ds).axes[0].get_xlabel()
-    'starting balance beta0'
+    ``curves`` holds ``(dimension, value, colour, label)``; returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -320,17 +316,32 @@ def robustness_figure(ds, axes=None):
         axes = axes[0]
     else:
         fig = axes[0].figure
-    beta = ds["beta0"].values
     for ax, task in zip(axes, tasks, strict=True):
         label, better = TASKS[str(task)]
-        for mode, color, name in (("fixed", "C3", "fixed (untuned)"), ("adapted", "C0", "adapted")):
-            v = ds["score"].sel(task=task, mode=mode)
+        for dim, value, color, name in curves:
+            v = ds["score"].sel(task=task, **{dim: value})
             m, sd = v.mean("seed").values, v.std("seed").values
-            ax.errorbar(beta, m, yerr=sd, color=color, marker="o", ms=4, capsize=2, label=name)
-        ax.set(xlabel="starting balance beta0", ylabel=f"{label} ({better} better)", title=task)
-        if better == "lower":
+            ax.errorbar(
+                ds[xdim].values, m, yerr=sd, color=color, marker="o", ms=4, capsize=2, label=name
+            )
+        ax.set(xlabel=xlabel, ylabel=f"{label} ({better} better)", title=task)
+        if log_lower and better == "lower":
             ax.set_yscale("log")
         ax.legend(fontsize=8)
+    return fig
+
+
+def robustness_figure(ds, axes=None):
+    """One panel per task: score vs beta0, fixed and adapted (mean +- sd over seeds).
+
+    Examples
+    --------
+    >>> ds = robustness(n=60, seeds=1, betas=(0.0,), tasks=("narma10",), quick=True)
+    >>> robustness_figure(ds).axes[0].get_xlabel()
+    'starting balance beta0'
+    """
+    curves = (("mode", "fixed", "C3", "fixed (untuned)"), ("mode", "adapted", "C0", "adapted"))
+    fig = _score_panels(ds, "beta0", "starting balance beta0", curves, axes, log_lower=True)
     fig.suptitle(
         f"Local adaptation from any starting balance (N = {ds.attrs['n']}, "
         f"{ds.sizes['seed']} seeds)",
@@ -442,30 +453,8 @@ def local_vs_global_figure(ds, axes=None):
     >>> local_vs_global_figure(ds).axes[0].get_xlabel()
     'target rate rho'
     """
-    import matplotlib.pyplot as plt
-
-    tasks = list(ds["task"].values)
-    if axes is None:
-        fig, axes = plt.subplots(1, len(tasks), figsize=(4.3 * len(tasks), 3.4), squeeze=False)
-        axes = axes[0]
-    else:
-        fig = axes[0].figure
-    for ax, task in zip(axes, tasks, strict=True):
-        label, better = TASKS[str(task)]
-        for method, color in (("local", "C0"), ("global", "C2")):
-            v = ds["score"].sel(task=task, rule=method)
-            ax.errorbar(
-                ds["rho"].values,
-                v.mean("seed").values,
-                yerr=v.std("seed").values,
-                color=color,
-                marker="o",
-                ms=4,
-                capsize=2,
-                label=method if method == "local" else "rate-matched global",
-            )
-        ax.set(xlabel="target rate rho", ylabel=f"{label} ({better} better)", title=task)
-        ax.legend(fontsize=8)
+    curves = (("rule", "local", "C0", "local"), ("rule", "global", "C2", "rate-matched global"))
+    fig = _score_panels(ds, "rho", "target rate rho", curves, axes)
     fig.tight_layout()
     return fig
 
