@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
+from neurolearn._linalg import solve_normal_equations
 from neurolearn._params import Boolean, Interval, check_array, check_params
 from neurolearn.errors import NotFittedError, ParameterError
 
@@ -177,11 +177,7 @@ class Readout:
             my = self._sy / self._count
             xtx -= self._count * np.outer(mx, mx)
             xty -= self._count * np.outer(mx, my)
-        xtx[np.diag_indices_from(xtx)] += p["ridge"]
-        try:
-            coef = scipy.linalg.solve(xtx, xty, assume_a="pos")
-        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-            coef = np.linalg.lstsq(xtx, xty, rcond=None)[0]
+        coef = solve_normal_equations(xtx, xty, p["ridge"])
         self.coef_ = coef
         self.intercept_ = (my - mx @ coef) if p["fit_intercept"] else np.zeros(xty.shape[1])
         self.n_samples_ = self._count

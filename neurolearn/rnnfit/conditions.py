@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurolearn._linalg import ridge_solve
 from neurolearn._params import Interval, Options, check_param
 
 __all__ = ["ReachConditions", "reach_conditions", "muscle_targets", "fit_readout"]
@@ -144,6 +145,4 @@ def fit_readout(rates_dev, targets, ridge: float = 1e-3):
     """Ridge readout ``C`` (O, N) with ``targets ~ rates_dev @ C.T`` over conditions and time."""
     x = rates_dev.reshape(-1, rates_dev.shape[-1])
     y = targets.reshape(-1, targets.shape[-1])
-    scale = np.mean(x**2) if np.any(x) else 1.0
-    a = x.T @ x + ridge * scale * x.shape[0] * np.eye(x.shape[1])
-    return np.linalg.solve(a, x.T @ y).T
+    return ridge_solve(x, y, ridge, fit_intercept=False, relative=True)[0].T

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurolearn._linalg import ridge_solve
 from neurolearn._outcome import Outcome
 from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid
 from neurolearn._schema import SpecTable, param, spec_table
@@ -424,11 +425,9 @@ def _trajectories(data, recorded, student, p_test, metric):
     p_train = student.predict(train.inputs)
     x_tr = p_train["rates"].reshape(-1, p_train["rates"].shape[2])
     y_tr = train.rates.reshape(-1, train.rates.shape[2])
-    mx, my = x_tr.mean(0), y_tr.mean(0)
-    xc = x_tr - mx
-    lam = metric.map_ridge * max(float(np.mean(xc**2)), 1e-300) * xc.shape[0]
-    w = np.linalg.solve(xc.T @ xc + lam * np.eye(xc.shape[1]), xc.T @ (y_tr - my))
-    mapped = (p_test["rates"] - mx) @ w + my
+    my = y_tr.mean(0)
+    w, c = ridge_solve(x_tr, y_tr, metric.map_ridge, relative=True)
+    mapped = p_test["rates"] @ w + c
     _, _, vt = np.linalg.svd(y_tr - my, full_matrices=False)
     basis = vt[:3].T
     dims = ("condition", "t_ms", "pc")

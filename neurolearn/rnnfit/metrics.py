@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurolearn._linalg import ridge_solve
 from neurolearn.errors import ParameterError
 
 __all__ = [
@@ -121,8 +122,7 @@ def linear_map_r2(
         _, _, vt = np.linalg.svd(x, full_matrices=False)
         basis = vt[: min(n_components, vt.shape[0])].T
         x, xt = x @ basis, xt @ basis
-    lam = ridge * max(float(np.mean(x**2)), 1e-300) * x.shape[0]
-    m = np.linalg.solve(x.T @ x + lam * np.eye(x.shape[1]), x.T @ (ys - my))
+    m, _ = ridge_solve(x, ys - my, ridge, fit_intercept=False, relative=True)
     pred = xt @ m + my
     sst = np.sum((yt - yt.mean(axis=0)) ** 2)
     return float(1.0 - np.sum((pred - yt) ** 2) / sst)
