@@ -20,6 +20,7 @@ from neurolearn._schema import SpecTable, param, spec_table
 __all__ = [
     "TeacherData",
     "make_teacher_data",
+    "make_teacher_task",
     "teacher_samples",
     "TeacherTask",
     "TeacherOnlineTask",
@@ -115,6 +116,65 @@ def make_teacher_data(
         teacher, n_test, test_rng, input_std=input_std, label_noise_std=label_noise_std
     )
     return TeacherData(x_train, y_train, x_test, y_test)
+
+
+def make_teacher_task(
+    task, *, student_activation: str, output_activation=None, teacher_seed, data_seed
+):
+    """The teacher network and the data set of a ``teacher`` task table.
+
+    Every family that trains on the ``teacher`` task builds it here, so one spec and seed give
+    one teacher and one data set whichever family runs it.
+
+    Parameters
+    ----------
+    task : TeacherTask
+        The ``[task]`` table (kind ``teacher``).
+    student_activation : str
+        The student's hidden activation (the teacher's when ``task.teacher_activation`` is
+        ``'student'``).
+    output_activation : str or None, default=None
+        The teacher's output activation (the model's network spec decides it); None gives the
+        teacher's hidden activation.
+    teacher_seed, data_seed : int, Generator or SeedSequence
+        Streams of the teacher's weights and of the data.
+
+    Returns
+    -------
+    teacher : TwoLayerNetwork
+    data : TeacherData
+
+    Examples
+    --------
+    >>> from neurolearn.specs import load_task
+    >>> task = load_task("teacher").task
+    >>> teacher, data = make_teacher_task(
+    ...     task, student_activation="tanh", output_activation="linear", teacher_seed=0,
+    ...     data_seed=1)
+    >>> teacher.output_activation, data.x_train.shape == (task.n_train, task.n_inputs)
+    ('linear', True)
+    """
+    from neurolearn.teacher.networks import make_teacher
+
+    act = student_activation if task.teacher_activation == "student" else task.teacher_activation
+    teacher = make_teacher(
+        task.n_inputs,
+        task.teacher_hidden,
+        task.n_outputs,
+        activation=act,
+        output_activation=act if output_activation is None else output_activation,
+        init_scale=task.teacher_init_scale,
+        seed=teacher_seed,
+    )
+    data = make_teacher_data(
+        teacher,
+        task.n_train,
+        task.n_test,
+        data_seed,
+        input_std=math.sqrt(task.input_variance),
+        label_noise_std=task.label_noise_std,
+    )
+    return teacher, data
 
 
 # ---------------------------------------------------------------- spec tables

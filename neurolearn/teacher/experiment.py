@@ -17,7 +17,7 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid, short_repr
 from neurolearn._schema import SpecTable, param, spec_table
-from neurolearn.teacher.networks import ACTIVATIONS, INITS, TwoLayerNetwork, make_teacher
+from neurolearn.teacher.networks import ACTIVATIONS, INITS, TwoLayerNetwork
 from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent
 
 __all__ = [
@@ -157,28 +157,17 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
 def _run_finite(model, task, seed, backend) -> Outcome:
     import xarray as xr
 
-    from neurolearn.tasks.teacher import make_teacher_data
+    from neurolearn.tasks.teacher import make_teacher_task
     from neurolearn.teacher.training import MinibatchTrainer
 
     net, rule_t, train, t, metric = model.network, model.rule, model.train, task.task, task.metric
     teacher_seed, data_seed, student_seed, train_seed = np.random.default_rng(seed).spawn(4)
-    t_act = _teacher_act(t, net)
-    teacher = make_teacher(
-        t.n_inputs,
-        t.teacher_hidden,
-        t.n_outputs,
-        activation=t_act,
-        output_activation=t_act if net.output_activation == "same" else net.output_activation,
-        init_scale=t.teacher_init_scale,
-        seed=teacher_seed,
-    )
-    data = make_teacher_data(
-        teacher,
-        t.n_train,
-        t.n_test,
-        data_seed,
-        input_std=math.sqrt(t.input_variance),
-        label_noise_std=t.label_noise_std,
+    teacher, data = make_teacher_task(
+        t,
+        student_activation=net.activation,
+        output_activation=_out_act(net),
+        teacher_seed=teacher_seed,
+        data_seed=data_seed,
     )
     student = TwoLayerNetwork(
         n_inputs=t.n_inputs,

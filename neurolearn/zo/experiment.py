@@ -36,7 +36,8 @@ class MLPNetwork(SpecTable):
     output_activation: str = param(
         "task",
         Options(("task", "tanh", "relu", "sigmoid", "linear")),
-        "output activation; 'task' = linear for digits, the teacher's for teacher tasks",
+        "output activation, on teacher tasks the teacher's too; 'task' = linear for digits, "
+        "the teacher's hidden activation for teacher tasks",
     )
     bias: object = param(
         "task",
@@ -169,7 +170,7 @@ def build_rule(model):
 
 
 def _task_data(task, seed, model):
-    """``(kind, X, Y, eval_sets, net_output_activation)`` of a task spec."""
+    """``(X, Y, eval_sets, teacher_output_activation)`` of a task spec (None for digits)."""
     t = task.task
     if t.kind_name == "digits":
         from neurolearn.tasks.digits import load_digits_split
@@ -180,29 +181,19 @@ def _task_data(task, seed, model):
             "test": (split.x_test, split.y_test, split.labels_test),
         }
         return split.x_train, split.y_train, evals, None
-    from neurolearn.tasks.teacher import make_teacher_data
-    from neurolearn.teacher.networks import make_teacher
+    from neurolearn.tasks.teacher import make_teacher_task
 
     rng_teacher, rng_data = np.random.default_rng(seed).spawn(2)
-    act = model.network.activation if t.teacher_activation == "student" else t.teacher_activation
-    teacher = make_teacher(
-        t.n_inputs,
-        t.teacher_hidden,
-        t.n_outputs,
-        activation=act,
-        init_scale=t.teacher_init_scale,
-        seed=rng_teacher,
-    )
-    data = make_teacher_data(
-        teacher,
-        t.n_train,
-        t.n_test,
-        rng_data,
-        input_std=float(np.sqrt(t.input_variance)),
-        label_noise_std=t.label_noise_std,
+    net = model.network
+    teacher, data = make_teacher_task(
+        t,
+        student_activation=net.activation,
+        output_activation=None if net.output_activation == "task" else net.output_activation,
+        teacher_seed=rng_teacher,
+        data_seed=rng_data,
     )
     evals = {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test)}
-    teacher_out = teacher.output_activation or teacher.activation
+    teacher_out = teacher.output_activation
     return data.x_train, data.y_train, evals, teacher_out
 
 

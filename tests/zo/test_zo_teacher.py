@@ -75,3 +75,28 @@ def test_rules_learn_the_teacher_task(model):
     curve = ds["curve_test_loss"].values
     assert curve[-1] < 0.5 * curve[0]
     assert "test_accuracy" not in ds
+
+
+@pytest.mark.parametrize("out_act", ["linear", "relu", "task"])
+def test_teacher_task_uses_the_network_output_activation(out_act):
+    # the teacher's targets go through the output activation the model's network names
+    # ('task': the teacher's hidden activation), as in the student-teacher family
+    from neurolearn.specs import load_model, load_task
+    from neurolearn.teacher.networks import make_teacher
+    from neurolearn.zo.experiment import _task_data
+
+    task = load_task(
+        "teacher",
+        ["task.n_inputs=8", "task.teacher_hidden=3", "task.n_train=40", "task.n_test=10"],
+    )
+    model = load_model("spsa", [f"network.output_activation={out_act}"])
+    x, y, evals, teacher_out = _task_data(task, np.random.SeedSequence(4), model)
+    rng_teacher, _ = np.random.default_rng(np.random.SeedSequence(4)).spawn(2)
+    t = task.task
+    weights = make_teacher(
+        t.n_inputs, t.teacher_hidden, t.n_outputs, init_scale=t.teacher_init_scale, seed=rng_teacher
+    )
+    hidden = np.tanh(x @ weights.w1_.T) @ weights.w2_.T
+    expected = {"linear": hidden, "relu": np.maximum(hidden, 0.0), "task": np.tanh(hidden)}
+    assert teacher_out == ("tanh" if out_act == "task" else out_act)
+    np.testing.assert_allclose(y, expected[out_act], rtol=1e-12, atol=1e-15)
