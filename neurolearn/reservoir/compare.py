@@ -303,19 +303,23 @@ def robustness_table(ds) -> str:
     return "\n".join(lines)
 
 
+def _task_axes(ds, axes, width):
+    """``(figure, axes, tasks)``: one panel per task of ``ds``, new or the given ``axes``."""
+    import matplotlib.pyplot as plt
+
+    tasks = list(ds["task"].values)
+    if axes is None:
+        fig, axes = plt.subplots(1, len(tasks), figsize=(width * len(tasks), 3.4), squeeze=False)
+        return fig, axes[0], tasks
+    return axes[0].figure, axes, tasks
+
+
 def _score_panels(ds, xdim, xlabel, curves, axes, log_lower=False):
     """One panel per task of ``score`` against ``xdim``, one curve (mean +- sd) per selection.
 
     ``curves`` holds ``(dimension, value, colour, label)``; returns the figure.
     """
-    import matplotlib.pyplot as plt
-
-    tasks = list(ds["task"].values)
-    if axes is None:
-        fig, axes = plt.subplots(1, len(tasks), figsize=(4.3 * len(tasks), 3.4), squeeze=False)
-        axes = axes[0]
-    else:
-        fig = axes[0].figure
+    fig, axes, tasks = _task_axes(ds, axes, width=4.3)
     for ax, task in zip(axes, tasks, strict=True):
         label, better = TASKS[str(task)]
         for dim, value, color, name in curves:
@@ -561,14 +565,7 @@ def heterogeneity_figure(ds, axes=None):
     >>> heterogeneity_figure(ds).axes[0].get_title()
     'narma10'
     """
-    import matplotlib.pyplot as plt
-
-    tasks = list(ds["task"].values)
-    if axes is None:
-        fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.4), squeeze=False)
-        axes = axes[0]
-    else:
-        fig = axes[0].figure
+    fig, axes, tasks = _task_axes(ds, axes, width=3.4)
     for ax, task in zip(axes, tasks, strict=True):
         label, better = TASKS[str(task)]
         v = ds["score"].sel(task=task).values
