@@ -73,18 +73,11 @@ def run_demo(
     def tick(_label):
         bar.update(1)
 
-    for name, func in (
-        ("robustness", compare.robustness),
-        ("local_vs_global", compare.local_vs_global),
-        ("heterogeneity", compare.heterogeneity),
-    ):
-        results[name] = func(**settings[name], progress=tick)
+    tables = {}
+    for name in ("robustness", "local_vs_global", "heterogeneity"):
+        results[name] = getattr(compare, name)(**settings[name], progress=tick)
+        tables[name] = getattr(compare, f"{name}_table")(results[name])
     bar.close()
-    tables = {
-        "robustness": compare.robustness_table(results["robustness"]),
-        "local_vs_global": compare.local_vs_global_table(results["local_vs_global"]),
-        "heterogeneity": compare.heterogeneity_table(results["heterogeneity"]),
-    }
     summary = {
         "n": settings["robustness"]["n"],
         "seeds": seeds,
