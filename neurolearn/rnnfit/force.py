@@ -238,16 +238,7 @@ class ForceStudent:
 
     def _fitted_params(self) -> dict:
         """The fitted weights, after checking that the parameters still describe them."""
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"{_OWNER} is not fitted; call fit() first.")
-        self._validate()
-        n_fit = self.params_["recurrent"].shape[0]
-        if self.n_units != n_fit:
-            raise ParameterError(
-                f"The 'n_units' parameter of {_OWNER} changed from {n_fit} to {self.n_units} "
-                "after fit; call fit() again to train a network of the new size."
-            )
-        return self.params_
+        return _fitted_params(self, _OWNER)
 
     def _effective(self):
         p = self._fitted_params()
@@ -264,6 +255,23 @@ class ForceStudent:
         w = self._effective()
         state = _check_state(state, w.shape[0], "jacobian")
         return -np.eye(w.shape[0]) + w * (1 - np.tanh(state) ** 2)[None, :]
+
+
+def _fitted_params(model, owner: str) -> dict:
+    """``model.params_`` after validating ``model`` and checking ``n_units`` still matches it.
+
+    Shared by the fitted rate-network students (:class:`ForceStudent`, ``RNNStudent``).
+    """
+    if not hasattr(model, "params_"):
+        raise NotFittedError(f"{owner} is not fitted; call fit() first.")
+    model._validate()
+    n_fit = model.params_["recurrent"].shape[0]
+    if model.n_units != n_fit:
+        raise ParameterError(
+            f"The 'n_units' parameter of {owner} changed from {n_fit} to {model.n_units} "
+            "after fit; call fit() again to train a network of the new size."
+        )
+    return model.params_
 
 
 def _check_state(state, n: int, method: str, owner: str = _OWNER) -> np.ndarray:

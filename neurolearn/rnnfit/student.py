@@ -9,8 +9,8 @@ import numpy as np
 
 from neurolearn._params import Interval, NoneOr, Options, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, NotFittedError, ParameterError, ParameterTypeError
-from neurolearn.rnnfit.force import _check_state
+from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeError
+from neurolearn.rnnfit.force import _check_state, _fitted_params
 
 __all__ = ["RNNStudent", "target_transform"]
 
@@ -437,16 +437,7 @@ class RNNStudent:
 
     def _fitted_params(self) -> dict:
         """The fitted weights, after checking that the parameters still describe them."""
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"{_OWNER} is not fitted; call fit() first.")
-        self._validate()
-        n_fit = self.params_["recurrent"].shape[0]
-        if self.n_units != n_fit:
-            raise ParameterError(
-                f"The 'n_units' parameter of {_OWNER} changed from {n_fit} to {self.n_units} "
-                "after fit; call fit() again to train a network of the new size."
-            )
-        return self.params_
+        return _fitted_params(self, _OWNER)
 
     def velocity(self, state):
         """``tau dx/dt`` without input: ``-x + J tanh(x) + b``."""

@@ -348,7 +348,7 @@ class TwoLayerNetwork:
         if not hasattr(self, "w1_"):
             self.initialize()
             return
-        self._validate()
+        # both branches validate the parameters (initialize() and _check_fitted())
         built = getattr(self, "_built_params_", {})
         if changed_params(built, self, _STRUCTURAL) and not getattr(self, "_weights_given_", True):
             self.initialize()
