@@ -66,8 +66,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _one_line(exc) -> str:
     """An exception's message on one line (at most 2000 characters)."""
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 2000 else text[:2000] + "..."
+    from neurolearn._params import short_text
+
+    return short_text(" ".join(str(exc).split()), 2000)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -140,17 +140,19 @@ def run_specs(
     out=None,
     progress=False,
     figure=True,
-    check_resources=True,
+    checked=False,
 ):
     """:func:`run` on already validated specs (used by scans and :func:`rerun`).
 
-    ``check_resources=False`` skips the memory and out-folder checks, for a caller (a scan)
-    that made them for all its points at once before starting.
+    ``checked=True`` skips :func:`check_specs`, :func:`check_memory` and :func:`check_out`,
+    for a caller (a scan) that ran them for all its points at once before starting.
     """
     seq, seed_value = _seed_sequence(seed)
     resolved_backend = resolve_backend(backend, device)
-    family = check_specs(model_spec, task_spec, backend=resolved_backend)
-    if check_resources:
+    if checked:
+        family = registry.family_module(model_spec.network.kind_name)
+    else:
+        family = check_specs(model_spec, task_spec, backend=resolved_backend)
         check_memory(model_spec, task_spec)
         if out is not None:
             check_out(out)

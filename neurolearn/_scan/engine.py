@@ -58,7 +58,7 @@ def run_point(flat: int, model_spec, task_spec, context: dict) -> dict:
                 backend=context["backend"],
                 device=context["device"],
                 figure=False,
-                check_resources=False,  # checked for every point at once before the scan
+                checked=True,  # every point was checked at once before the scan
             )
     except Exception as exc:  # recorded per point: one bad point never stops a scan
         record.update(
