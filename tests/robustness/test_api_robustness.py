@@ -741,7 +741,10 @@ def test_esn_n_inputs_change_rebuilds_and_checks_the_input_against_the_new_width
     esn.n_inputs = 2
     with pytest.raises(ParameterError, match="'u'"):
         esn.run(U)
-    assert esn.run(np.zeros((5, 2))).shape == (5, 10)
+    u2 = np.linspace(-1.0, 1.0, 10).reshape(5, 2)
+    states = esn.run(u2)
+    assert states.shape == (5, 10)
+    np.testing.assert_array_equal(states, ESN(n=10, n_inputs=2, seed=0).run(u2))
 
 
 def test_esn_continue_state_after_a_rebuild_is_refused():
@@ -848,6 +851,7 @@ def test_zo_mlp_changes_take_effect_at_the_next_call():
 
 def test_force_student_size_change_after_fit_raises_instead_of_reaching_the_kernel():
     student = _fitted_force()
+    fitted = student.predict(np.ones((1, 5, 1)))["states"]
     student.n_units = 30
     for call in (
         lambda: student.predict(np.ones((1, 5, 1))),
@@ -856,7 +860,9 @@ def test_force_student_size_change_after_fit_raises_instead_of_reaching_the_kern
         with pytest.raises(ParameterError, match="'n_units'"):
             call()
     student.n_units = 8
-    assert student.predict(np.ones((1, 5, 1)))["states"].shape == (1, 5, 8)
+    restored = student.predict(np.ones((1, 5, 1)))["states"]
+    assert restored.shape == (1, 5, 8)
+    np.testing.assert_array_equal(restored, fitted)  # the fitted weights are still used
 
 
 def test_force_student_time_step_change_after_fit_takes_effect():
