@@ -798,6 +798,9 @@ def test_ei_reservoir_learning_rate_change_takes_effect_in_the_next_adapt():
     a.adapt(U)
     b.adapt(U)
     np.testing.assert_array_equal(a.inh_w_, b.inh_w_)
+    # the default rate ends elsewhere, so the equality above is the new rate's doing
+    default = _small_ei(target_rate=0.3).adapt(U)
+    assert not np.array_equal(default.inh_w_, b.inh_w_)
 
 
 def test_teacher_student_change_raises_in_predict_and_redraws_in_a_trainer():
@@ -816,9 +819,11 @@ def test_teacher_student_change_raises_in_predict_and_redraws_in_a_trainer():
 def test_teacher_activation_change_takes_effect():
     net = _student().initialize()
     x = np.random.default_rng(0).normal(size=(4, 6))
+    before = net.predict(x)
     net.activation = "relu"
     other = TwoLayerNetwork(n_inputs=6, n_hidden=3, activation="relu").set_weights(net.w1_, net.w2_)
     np.testing.assert_array_equal(net.predict(x), other.predict(x))
+    assert not np.allclose(net.predict(x), before)
 
 
 def test_teacher_given_weights_are_never_redrawn():
