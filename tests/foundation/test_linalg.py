@@ -51,6 +51,8 @@ def test_singular_system_falls_back_to_minimum_norm_least_squares():
     coef, intercept = ridge_solve(x, y, 0.0)
     xc, yc = x - x.mean(0), y - y.mean(0)
     np.testing.assert_allclose(coef, np.linalg.pinv(xc) @ yc, rtol=1e-6, atol=1e-8)
+    # the intercept puts the fit through the means
+    np.testing.assert_allclose(intercept, y.mean(0) - x.mean(0) @ coef, rtol=1e-10, atol=1e-12)
     gram = xc.T @ xc
     before = gram.copy()
     solve_normal_equations(gram, xc.T @ yc, 1.0)

@@ -114,13 +114,14 @@ def test_out_folder_refusals(tmp_path, case):
     (tmp_path / "f.txt").write_text("x")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "result.nc").write_text("earlier")
-    target = {
-        "file": tmp_path / "f.txt",
-        "full": tmp_path / "full",
-        "under-file": tmp_path / "f.txt" / "run",
+    target, got = {
+        "file": (tmp_path / "f.txt", "Got an existing file"),
+        "full": (tmp_path / "full", "Got a folder that is not empty"),
+        "under-file": (tmp_path / "f.txt" / "run", "Got a path under the file"),
     }[case]
-    with pytest.raises(ParameterError):
+    with pytest.raises(ParameterError, match="must be a new or empty folder") as info:
         experiment.check_out(target)
+    assert str(target) in str(info.value) and got in str(info.value)
 
 
 def test_out_folder_that_cannot_be_written(tmp_path):
@@ -143,7 +144,7 @@ def test_out_folder_that_cannot_be_written(tmp_path):
 def test_run_refuses_a_used_out_folder_before_running(tmp_path, monkeypatch):
     (tmp_path / "old.txt").write_text("earlier result")
     _forbid_running(monkeypatch, "neurolearn.reservoir.experiment")
-    with pytest.raises(ParameterError):
+    with pytest.raises(ParameterError, match="not empty"):
         nl.run("esn", "narma10", overrides=["network.n=10"], out=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.txt"]
 
@@ -227,16 +228,16 @@ def test_run_refuses_before_running_when_memory_is_short(monkeypatch):
 
 def test_cross_field_constraints_refused_before_running(monkeypatch):
     cases = [
-        ("neurolearn.reservoir.experiment", "esn", "narma10", ["rule.kind=global-ei-balance"]),
-        ("neurolearn.teacher.experiment", "curl-descent", "teacher", ["rule.flipped_inputs=101"]),
-        ("neurolearn.teacher.experiment", "feedback-alignment", "teacher-online", []),
-        ("neurolearn.zo.experiment", "spsa", "teacher", ["task.teacher_activation=erf"]),
-        ("neurolearn.rnnfit.experiment", "sparse-rnn", "soc-reaching", ["network.n_units=10"]),
-        ("neurolearn.rnnfit.experiment", "force-rnn", "soc-reaching", ["network.tau_ms=10.0"]),
+        ("reservoir", "esn", "narma10", ["rule.kind=global-ei-balance"], "rule.kind: an ESN"),
+        ("teacher", "curl-descent", "teacher", ["rule.flipped_inputs=101"], "Got 101"),
+        ("teacher", "feedback-alignment", "teacher-online", [], "rule.kind: must be"),
+        ("zo", "spsa", "teacher", ["task.teacher_activation=erf"], "network.output_activation"),
+        ("rnnfit", "sparse-rnn", "soc-reaching", ["network.n_units=10"], "network.n_units"),
+        ("rnnfit", "force-rnn", "soc-reaching", ["network.tau_ms=10.0"], r"tau_ms \(10.0\)"),
     ]
-    for module, model, task, overrides in cases:
-        _forbid_running(monkeypatch, module)
-        with pytest.raises(SpecError):
+    for family, model, task, overrides, match in cases:
+        _forbid_running(monkeypatch, f"neurolearn.{family}.experiment")
+        with pytest.raises(SpecError, match=match):
             nl.run(model, task, overrides=overrides)
 
 

@@ -741,7 +741,10 @@ def test_esn_n_inputs_change_rebuilds_and_checks_the_input_against_the_new_width
     esn.n_inputs = 2
     with pytest.raises(ParameterError, match="'u'"):
         esn.run(U)
-    assert esn.run(np.zeros((5, 2))).shape == (5, 10)
+    u2 = np.linspace(-1.0, 1.0, 10).reshape(5, 2)
+    states = esn.run(u2)
+    assert states.shape == (5, 10)
+    np.testing.assert_array_equal(states, ESN(n=10, n_inputs=2, seed=0).run(u2))
 
 
 def test_esn_continue_state_after_a_rebuild_is_refused():
@@ -795,6 +798,9 @@ def test_ei_reservoir_learning_rate_change_takes_effect_in_the_next_adapt():
     a.adapt(U)
     b.adapt(U)
     np.testing.assert_array_equal(a.inh_w_, b.inh_w_)
+    # the default rate ends elsewhere, so the equality above is the new rate's doing
+    default = _small_ei(target_rate=0.3).adapt(U)
+    assert not np.array_equal(default.inh_w_, b.inh_w_)
 
 
 def test_teacher_student_change_raises_in_predict_and_redraws_in_a_trainer():
@@ -813,9 +819,11 @@ def test_teacher_student_change_raises_in_predict_and_redraws_in_a_trainer():
 def test_teacher_activation_change_takes_effect():
     net = _student().initialize()
     x = np.random.default_rng(0).normal(size=(4, 6))
+    before = net.predict(x)
     net.activation = "relu"
     other = TwoLayerNetwork(n_inputs=6, n_hidden=3, activation="relu").set_weights(net.w1_, net.w2_)
     np.testing.assert_array_equal(net.predict(x), other.predict(x))
+    assert not np.allclose(net.predict(x), before)
 
 
 def test_teacher_given_weights_are_never_redrawn():
@@ -848,6 +856,7 @@ def test_zo_mlp_changes_take_effect_at_the_next_call():
 
 def test_force_student_size_change_after_fit_raises_instead_of_reaching_the_kernel():
     student = _fitted_force()
+    fitted = student.predict(np.ones((1, 5, 1)))["states"]
     student.n_units = 30
     for call in (
         lambda: student.predict(np.ones((1, 5, 1))),
@@ -856,7 +865,9 @@ def test_force_student_size_change_after_fit_raises_instead_of_reaching_the_kern
         with pytest.raises(ParameterError, match="'n_units'"):
             call()
     student.n_units = 8
-    assert student.predict(np.ones((1, 5, 1)))["states"].shape == (1, 5, 8)
+    restored = student.predict(np.ones((1, 5, 1)))["states"]
+    assert restored.shape == (1, 5, 8)
+    np.testing.assert_array_equal(restored, fitted)  # the fitted weights are still used
 
 
 def test_force_student_time_step_change_after_fit_takes_effect():
@@ -914,7 +925,7 @@ def test_spiking_reservoir_changes_take_effect_or_rebuild():
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_brian2_network_refuses_plasticity_it_was_built_without():
-    pytest.importorskip("brian2")
+    # Brian2 is a core dependency: without it this test fails, it does not skip
     net = SpikingEINetwork(n_exc=8, n_inh=2, plasticity=False, backend="brian2", seed=0)
     net.run(1.0)
     net.w_max = 5.0  # a runtime parameter: accepted, the run continues

@@ -24,6 +24,12 @@ from neurolearn.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 BIG = 10_000_000  # units: every family's estimate for this size is terabytes
 
+
+def _set(case_id, model, task, override, fragment):
+    """A row refusing ``run MODEL TASK --set OVERRIDE`` with ``fragment`` in the message."""
+    return (case_id, ["run", model, task, "--set", override], fragment)
+
+
 #: (id, argv, fragment of the message). ``{out}`` is a fresh folder path, ``{file}`` an
 #: existing file, ``{full}`` a non-empty folder, ``{binary}`` a non-UTF-8 spec file,
 #: ``{empty_toml}`` a spec without tables.
@@ -66,68 +72,42 @@ CASES = [
     ("spec-without-tables", ["run", "{empty_toml}", "narma10"], "[network]"),
     ("long-model-name", ["run", "m" * 500, "narma10"], "..."),
     # ------------------------------------------------------------ --set syntax
-    ("set-no-equals", ["run", "esn", "narma10", "--set", "network.n"], "KEY=VALUE"),
-    ("set-no-section", ["run", "esn", "narma10", "--set", "n=10"], "SECTION.KEY"),
-    ("set-empty-part", ["run", "esn", "narma10", "--set", "network..n=10"], "SECTION.KEY"),
-    ("set-unknown-section", ["run", "esn", "narma10", "--set", "netwrok.n=10"], "netwrok"),
-    ("set-top-level-scalar", ["run", "esn", "narma10", "--set", "description.x=1"], "table"),
-    ("set-kind-list", ["run", "esn", "narma10", "--set", "network.kind=[1]"], "network.kind"),
-    ("set-rule-kind-int", ["run", "esn", "narma10", "--set", "rule.kind=3"], "rule.kind"),
-    (
-        "long-value",
-        ["run", "esn", "narma10", "--set", "network.input_distribution=" + "u" * 400],
-        "...",
-    ),
+    _set("set-no-equals", "esn", "narma10", "network.n", "KEY=VALUE"),
+    _set("set-no-section", "esn", "narma10", "n=10", "SECTION.KEY"),
+    _set("set-empty-part", "esn", "narma10", "network..n=10", "SECTION.KEY"),
+    _set("set-unknown-section", "esn", "narma10", "netwrok.n=10", "netwrok"),
+    _set("set-top-level-scalar", "esn", "narma10", "description.x=1", "table"),
+    _set("set-kind-list", "esn", "narma10", "network.kind=[1]", "network.kind"),
+    _set("set-rule-kind-int", "esn", "narma10", "rule.kind=3", "rule.kind"),
+    _set("long-value", "esn", "narma10", "network.input_distribution=" + "u" * 400, "..."),
     # ------------------------------------------------------------ reservoir family
-    ("esn-n-float", ["run", "esn", "narma10", "--set", "network.n=1e12"], "network.n"),
-    ("esn-n-float-integral", ["run", "esn", "narma10", "--set", "network.n=100.0"], "an int"),
-    ("esn-n-bool", ["run", "esn", "narma10", "--set", "network.n=true"], "network.n"),
-    ("esn-n-zero", ["run", "esn", "narma10", "--set", "network.n=0"], "network.n"),
-    (
-        "esn-radius-inf",
-        ["run", "esn", "narma10", "--set", "network.spectral_radius=inf"],
-        "spectral_radius",
-    ),
-    ("esn-radius-minus-inf", ["run", "esn", "narma10", "--set", "network.leak=-inf"], "leak"),
-    (
-        "esn-radius-nan",
-        ["run", "esn", "narma10", "--set", "network.spectral_radius=nan"],
-        "spectral_radius",
-    ),
-    ("esn-leak-string", ["run", "esn", "narma10", "--set", "network.leak=fast"], "network.leak"),
-    ("esn-leak-bool", ["run", "esn", "narma10", "--set", "network.leak=false"], "network.leak"),
-    (
-        "esn-with-rule",
-        ["run", "esn", "narma10", "--set", "rule.kind=local-ei-adaptation"],
-        "rule.kind",
-    ),
-    ("esn-memory", ["run", "esn", "narma10", "--set", f"network.n={BIG}"], "memory"),
-    ("esn-mackey-glass-dt", ["run", "esn", "mackey-glass", "--set", "task.dt=1e-12"], "memory"),
-    (
-        "esn-task-steps-float",
-        ["run", "esn", "narma10", "--set", "task.train_steps=5e3"],
-        "task.train_steps",
-    ),
-    ("esn-lorenz-bool-int", ["run", "esn", "lorenz", "--set", "task.repeats=true"], "repeats"),
-    (
-        "ei-target-inf",
-        ["run", "ei-reservoir", "narma10", "--set", "rule.target_rate=inf"],
-        "target_rate",
-    ),
-    (
+    _set("esn-n-float", "esn", "narma10", "network.n=1e12", "network.n"),
+    _set("esn-n-float-integral", "esn", "narma10", "network.n=100.0", "an int"),
+    _set("esn-n-bool", "esn", "narma10", "network.n=true", "network.n"),
+    _set("esn-n-zero", "esn", "narma10", "network.n=0", "network.n"),
+    _set("esn-radius-inf", "esn", "narma10", "network.spectral_radius=inf", "spectral_radius"),
+    _set("esn-radius-minus-inf", "esn", "narma10", "network.leak=-inf", "leak"),
+    _set("esn-radius-nan", "esn", "narma10", "network.spectral_radius=nan", "spectral_radius"),
+    _set("esn-leak-string", "esn", "narma10", "network.leak=fast", "network.leak"),
+    _set("esn-leak-bool", "esn", "narma10", "network.leak=false", "network.leak"),
+    _set("esn-with-rule", "esn", "narma10", "rule.kind=local-ei-adaptation", "rule.kind"),
+    _set("esn-memory", "esn", "narma10", f"network.n={BIG}", "memory"),
+    _set("esn-mackey-glass-dt", "esn", "mackey-glass", "task.dt=1e-12", "memory"),
+    _set("esn-task-steps-float", "esn", "narma10", "task.train_steps=5e3", "task.train_steps"),
+    _set("esn-lorenz-bool-int", "esn", "lorenz", "task.repeats=true", "repeats"),
+    _set("ei-target-inf", "ei-reservoir", "narma10", "rule.target_rate=inf", "target_rate"),
+    _set(
         "ei-target-dist-nan",
-        [
-            "run",
-            "ei-reservoir",
-            "narma10",
-            "--set",
-            'rule.target_rate={dist="uniform",low=nan,high=0.5}',
-        ],
+        "ei-reservoir",
+        "narma10",
+        'rule.target_rate={dist="uniform",low=nan,high=0.5}',
         "target_rate",
     ),
-    (
+    _set(
         "ei-learning-rate-list-inf",
-        ["run", "ei-reservoir", "narma10", "--set", "rule.learning_rate=[0.01,inf]"],
+        "ei-reservoir",
+        "narma10",
+        "rule.learning_rate=[0.01,inf]",
         "learning_rate",
     ),
     (
@@ -143,11 +123,7 @@ CASES = [
         ],
         "excitatory_fraction",
     ),
-    (
-        "ei-memory",
-        ["run", "ei-reservoir-global", "memory-capacity", "--set", f"network.n={BIG * 10}"],
-        "memory",
-    ),
+    _set("ei-memory", "ei-reservoir-global", "memory-capacity", f"network.n={BIG * 10}", "memory"),
     ("esn-out-unwritable", ["run", "esn", "narma10", "--out", "/sys/neurolearn-run"], "written"),
     ("esn-out-under-file", ["run", "esn", "narma10", "--out", "{file}/run"], "under the file"),
     (
@@ -158,31 +134,29 @@ CASES = [
     ("ei-out-is-file", ["run", "ei-reservoir", "narma10", "--out", "{file}"], "existing file"),
     ("ei-wrong-task", ["run", "ei-reservoir", "teacher"], "cannot run task kind"),
     # ------------------------------------------------------------ spiking E/I
-    (
+    _set(
         "spiking-dt-above-refractory",
-        ["run", "spiking-ei", "rate-homeostasis", "--set", "network.dt_ms=6.0"],
+        "spiking-ei",
+        "rate-homeostasis",
+        "network.dt_ms=6.0",
         "refractory_ms",
     ),
-    (
+    _set(
         "spiking-reset-above-threshold",
-        ["run", "spiking-ei", "rate-homeostasis", "--set", "network.v_reset_mv=-40.0"],
+        "spiking-ei",
+        "rate-homeostasis",
+        "network.v_reset_mv=-40.0",
         "v_threshold_mv",
     ),
-    (
-        "spiking-n-float",
-        ["run", "spiking-ei", "rate-homeostasis", "--set", "network.n_exc=4e2"],
-        "n_exc",
-    ),
-    (
+    _set("spiking-n-float", "spiking-ei", "rate-homeostasis", "network.n_exc=4e2", "n_exc"),
+    _set(
         "spiking-rate-inf",
-        ["run", "spiking-ei", "rate-homeostasis", "--set", "network.input_rate_hz=inf"],
+        "spiking-ei",
+        "rate-homeostasis",
+        "network.input_rate_hz=inf",
         "input_rate_hz",
     ),
-    (
-        "spiking-memory",
-        ["run", "spiking-ei", "rate-homeostasis", "--set", f"network.n_exc={BIG}"],
-        "memory",
-    ),
+    _set("spiking-memory", "spiking-ei", "rate-homeostasis", f"network.n_exc={BIG}", "memory"),
     (
         "spiking-torch-backend",
         ["run", "spiking-ei", "rate-homeostasis", "--backend", "torch"],
@@ -190,86 +164,62 @@ CASES = [
     ),
     ("spiking-out-full", ["run", "spiking-ei", "rate-homeostasis", "--out", "{full}"], "not empty"),
     # ------------------------------------------------------------ spiking reservoir
-    (
-        "spiking-res-memory",
-        ["run", "spiking-reservoir", "narma10", "--set", f"network.n={BIG * 10}"],
-        "memory",
-    ),
-    (
+    _set("spiking-res-memory", "spiking-reservoir", "narma10", f"network.n={BIG * 10}", "memory"),
+    _set(
         "spiking-res-degree-nan",
-        ["run", "spiking-reservoir", "memory-capacity", "--set", "network.in_degree=nan"],
+        "spiking-reservoir",
+        "memory-capacity",
+        "network.in_degree=nan",
         "in_degree",
     ),
-    (
+    _set(
         "spiking-res-engine",
-        ["run", "spiking-reservoir", "narma10", "--set", "network.engine=nest"],
+        "spiking-reservoir",
+        "narma10",
+        "network.engine=nest",
         "network.engine",
     ),
     ("spiking-res-wrong-task", ["run", "spiking-reservoir", "lorenz"], "cannot run task kind"),
     # ------------------------------------------------------------ teacher (curl descent)
-    (
+    _set(
         "curl-flipped-hidden-count",
-        ["run", "curl-descent", "teacher", "--set", "rule.flipped_hidden=11"],
+        "curl-descent",
+        "teacher",
+        "rule.flipped_hidden=11",
         "rule.flipped_hidden",
     ),
-    (
+    _set(
         "curl-flipped-inputs-index",
-        ["run", "curl-descent", "teacher", "--set", "rule.flipped_inputs=[100]"],
+        "curl-descent",
+        "teacher",
+        "rule.flipped_inputs=[100]",
         "rule.flipped_inputs",
     ),
-    (
-        "curl-flipped-bool",
-        ["run", "curl-descent", "teacher", "--set", "rule.flipped_hidden=true"],
-        "flipped_hidden",
+    _set(
+        "curl-flipped-bool", "curl-descent", "teacher", "rule.flipped_hidden=true", "flipped_hidden"
     ),
     ("fa-online", ["run", "feedback-alignment", "teacher-online"], "feedback-alignment"),
-    (
-        "curl-lr-inf",
-        ["run", "curl-descent", "teacher", "--set", "train.learning_rate=inf"],
-        "learning_rate",
-    ),
-    (
-        "curl-memory",
-        ["run", "curl-descent", "teacher", "--set", "task.n_train=100000000000"],
-        "memory",
-    ),
-    (
-        "backprop-epochs-float",
-        ["run", "backprop", "teacher", "--set", "train.epochs=1e3"],
-        "train.epochs",
-    ),
-    (
-        "curl-online-memory",
-        ["run", "curl-descent", "teacher-online", "--set", f"task.n_inputs={BIG}"],
-        "memory",
-    ),
+    _set("curl-lr-inf", "curl-descent", "teacher", "train.learning_rate=inf", "learning_rate"),
+    _set("curl-memory", "curl-descent", "teacher", "task.n_train=100000000000", "memory"),
+    _set("backprop-epochs-float", "backprop", "teacher", "train.epochs=1e3", "train.epochs"),
+    _set("curl-online-memory", "curl-descent", "teacher-online", f"task.n_inputs={BIG}", "memory"),
     # ------------------------------------------------------------ zeroth order
-    ("zo-hidden-float", ["run", "spsa", "digits", "--set", "network.hidden=[32.5]"], "hidden"),
-    ("zo-hidden-bool", ["run", "spsa", "digits", "--set", "network.hidden=[true]"], "hidden"),
-    ("zo-hidden-empty", ["run", "spsa", "digits", "--set", "network.hidden=[]"], "hidden"),
-    ("zo-sigma-inf", ["run", "node-perturbation", "digits", "--set", "rule.sigma=inf"], "sigma"),
+    _set("zo-hidden-float", "spsa", "digits", "network.hidden=[32.5]", "hidden"),
+    _set("zo-hidden-bool", "spsa", "digits", "network.hidden=[true]", "hidden"),
+    _set("zo-hidden-empty", "spsa", "digits", "network.hidden=[]", "hidden"),
+    _set("zo-sigma-inf", "node-perturbation", "digits", "rule.sigma=inf", "sigma"),
     ("zo-numpy-backend", ["run", "spsa", "digits", "--backend", "numpy"], "numba"),
-    (
+    _set(
         "zo-teacher-erf",
-        ["run", "weight-perturbation", "teacher", "--set", "task.teacher_activation=erf"],
+        "weight-perturbation",
+        "teacher",
+        "task.teacher_activation=erf",
         "output_activation",
     ),
-    (
-        "zo-memory",
-        ["run", "evolution-strategies", "digits", "--set", f"network.hidden=[{BIG * 10}]"],
-        "memory",
-    ),
-    (
-        "zo-budget-float",
-        ["run", "forward-gradient", "digits", "--set", "train.query_budget=5e4"],
-        "query_budget",
-    ),
+    _set("zo-memory", "evolution-strategies", "digits", f"network.hidden=[{BIG * 10}]", "memory"),
+    _set("zo-budget-float", "forward-gradient", "digits", "train.query_budget=5e4", "query_budget"),
     # ------------------------------------------------------------ rnnfit
-    (
-        "rnn-dt-mismatch",
-        ["run", "sparse-rnn", "soc-reaching", "--set", "network.dt_ms=10.0"],
-        "dt_ms",
-    ),
+    _set("rnn-dt-mismatch", "sparse-rnn", "soc-reaching", "network.dt_ms=10.0", "dt_ms"),
     (
         "rnn-dt-above-tau",
         [
@@ -311,11 +261,7 @@ CASES = [
         ],
         "n_units",
     ),
-    (
-        "rnn-memory",
-        ["run", "sparse-rnn", "soc-reaching", "--set", f"network.n_units={BIG}"],
-        "memory",
-    ),
+    _set("rnn-memory", "sparse-rnn", "soc-reaching", f"network.n_units={BIG}", "memory"),
     (
         "rnn-teacher-memory",
         [
@@ -329,14 +275,12 @@ CASES = [
         ],
         "memory",
     ),
-    (
-        "rnn-epochs-float",
-        ["run", "sparse-rnn", "soc-reaching", "--set", "rule.n_epochs=1e3"],
-        "n_epochs",
-    ),
-    (
+    _set("rnn-epochs-float", "sparse-rnn", "soc-reaching", "rule.n_epochs=1e3", "n_epochs"),
+    _set(
         "rnn-recorded-nan",
-        ["run", "sparse-rnn", "soc-reaching", "--set", "task.recorded_fraction=nan"],
+        "sparse-rnn",
+        "soc-reaching",
+        "task.recorded_fraction=nan",
         "recorded_fraction",
     ),
     # ------------------------------------------------------------ scan

@@ -298,9 +298,18 @@ def test_point_limit_counts_the_specs_of_every_point(tmp_path, monkeypatch):
     assert (ds["status"] == "ok").all()
 
 
-def test_available_memory_reads_meminfo_and_falls_back(tmp_path):
+def test_available_memory_reads_meminfo_and_falls_back(tmp_path, monkeypatch):
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       2048 kB\nMemFree:  512 kB\nMemAvailable:   1024 kB\n")
     assert _memory.available_memory(str(meminfo)) == 1024 * 1024
     fallback = _memory.available_memory(str(tmp_path / "absent"))
     assert fallback is None or fallback > 0
+    # without the file (or its MemAvailable line) and without psutil: the free pages of sysconf
+    monkeypatch.setitem(sys.modules, "psutil", None)
+    sizes = {"SC_AVPHYS_PAGES": 300, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(_memory.os, "sysconf", sizes.__getitem__)
+    assert _memory.available_memory(str(tmp_path / "absent")) == 300 * 4096
+    meminfo.write_text("MemTotal:       2048 kB\nMemFree:  512 kB\n")
+    assert _memory.available_memory(str(meminfo)) == 300 * 4096
+    sizes["SC_AVPHYS_PAGES"] = -1
+    assert _memory.available_memory(str(meminfo)) is None
