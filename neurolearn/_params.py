@@ -38,6 +38,7 @@ __all__ = [
     "init_param_names",
     "snapshot_params",
     "changed_params",
+    "refuse_changed",
     "spec_check",
     "short_repr",
     "short_text",
@@ -533,3 +534,29 @@ def snapshot_params(obj, names) -> dict:
 def changed_params(built: dict, obj, names) -> list[str]:
     """The names among ``names`` whose current value on ``obj`` differs from ``built``."""
     return [name for name in names if name in built and not _same(built[name], getattr(obj, name))]
+
+
+def refuse_changed(owner: str, built: dict, obj, names, remedy: str) -> None:
+    """Raise ``ParameterError`` for the first of ``names`` changed since ``built`` was taken.
+
+    ``remedy`` completes the message (what changed it too late and how to proceed).
+
+    Examples
+    --------
+    >>> class Net:
+    ...     n = 3
+    >>> net = Net()
+    >>> built = snapshot_params(net, ["n"])
+    >>> net.n = 4
+    >>> refuse_changed("Net", built, net, ["n"], "after build().")
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.ParameterError: The 'n' parameter of Net changed from 3 to 4 after build().
+    """
+    changed = changed_params(built, obj, names)
+    if changed:
+        name = changed[0]
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} changed from {built[name]!r} to "
+            f"{getattr(obj, name)!r} {remedy}"
+        )

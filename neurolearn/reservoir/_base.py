@@ -11,6 +11,7 @@ from neurolearn._params import (
     check_array,
     check_param,
     init_param_names,
+    refuse_changed,
     snapshot_params,
 )
 from neurolearn.backend import resolve_backend
@@ -59,11 +60,13 @@ class ReservoirBase:
         structural = [k for k in changed if k not in self._runtime_params]
         if structural:
             if getattr(self, "_weights_given_", False):
-                name = structural[0]
-                raise ParameterError(
-                    f"The '{name}' parameter of {self._owner()} changed from {built[name]!r} to "
-                    f"{getattr(self, name)!r}, but this reservoir was made from given weights "
-                    f"(from_weights), which cannot be redrawn. Set it back or build a new one."
+                refuse_changed(
+                    self._owner(),
+                    built,
+                    self,
+                    structural,
+                    "but this reservoir was made from given weights (from_weights), which "
+                    "cannot be redrawn. Set it back or build a new one.",
                 )
             self.initialize()
             return

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Interval, Options, changed_params, check_param, snapshot_params
+from neurolearn._params import Interval, Options, check_param, refuse_changed, snapshot_params
 from neurolearn._rng import as_generator
-from neurolearn.errors import NotFittedError, ParameterError, UnreachableTargetWarning
+from neurolearn.errors import NotFittedError, UnreachableTargetWarning
 from neurolearn.rnnfit.circuit import RateCircuit
 
 __all__ = ["SOCircuit", "spectral_abscissa", "observability_gramian", "abscissa_gradient"]
@@ -261,15 +261,13 @@ class SOCircuit:
         if not hasattr(self, "weights_"):
             raise NotFittedError("SOCircuit is not built yet; call build() first.")
         self._validate()
-        built = getattr(self, "_built_params_", {})
-        changed = changed_params(built, self, _SOC_STRUCTURAL)
-        if changed:
-            name = changed[0]
-            raise ParameterError(
-                f"The '{name}' parameter of SOCircuit changed from {built[name]!r} to "
-                f"{getattr(self, name)!r} after build(); call build() again to optimise a "
-                "network with the new value."
-            )
+        refuse_changed(
+            "SOCircuit",
+            getattr(self, "_built_params_", {}),
+            self,
+            _SOC_STRUCTURAL,
+            "after build(); call build() again to optimise a network with the new value.",
+        )
 
     def circuit(self, readout=None) -> RateCircuit:
         """The optimised network as a :class:`RateCircuit` (optionally with a readout)."""

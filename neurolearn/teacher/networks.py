@@ -25,6 +25,7 @@ from neurolearn._params import (
     changed_params,
     check_array,
     check_param,
+    refuse_changed,
     snapshot_params,
 )
 from neurolearn._rng import as_generator
@@ -317,17 +318,14 @@ class TwoLayerNetwork:
                 f"This {owner} has no weights yet. Call initialize() or set_weights() first."
             )
         self._validate()
-        built = getattr(self, "_built_params_", {})
-        changed = changed_params(built, self, _STRUCTURAL)
-        if changed:
-            from neurolearn.errors import ParameterError
-
-            name = changed[0]
-            raise ParameterError(
-                f"The '{name}' parameter of {owner} changed from {built[name]!r} to "
-                f"{getattr(self, name)!r} after the weights were made. Call initialize() to "
-                "redraw them or set_weights() to give new ones."
-            )
+        refuse_changed(
+            owner,
+            getattr(self, "_built_params_", {}),
+            self,
+            _STRUCTURAL,
+            "after the weights were made. Call initialize() to redraw them or set_weights() "
+            "to give new ones.",
+        )
         self.w1_ = check_array(
             owner,
             "w1_",
