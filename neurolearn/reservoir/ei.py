@@ -527,23 +527,18 @@ class EIReservoir(ReservoirBase):
             chunk = u[t : t + every]
             length = chunk.shape[0]
             windows = length // self.record_every
-            part = np.zeros((windows, n))
+            part = record[row : row + windows]  # a contiguous view the kernel fills in place
             bad = self._adapt_chunk(chunk, np.full(length, rates[phase]), v, part, rate_sum, leak)
             if bad >= 0:
                 raise DivergenceError(
                     f"rates became NaN/Inf during adaptation at step {t + bad}.", t + bad
                 )
-            record[row : row + windows] = part
             steps.extend(t + (np.arange(windows) + 1) * self.record_every)
             row += windows
             t += length
             recent = (recent + [(rate_sum.copy(), length)])[-self.CHECK_WINDOW :]
             mean_rate = sum(x for x, _ in recent) / sum(m for _, m in recent)
-            err = np.abs(mean_rate - self.target_rate_)
-            silent = np.all(self.inh_w_ <= 0.0, axis=1) & (mean_rate < self.target_rate_)
-            reachable = ~silent
-            frac = float((err[reachable] <= self.tolerance).mean()) if reachable.any() else 0.0
-            mean_err = float(err[reachable].mean()) if reachable.any() else float(err.mean())
+            frac, mean_err = self._within(mean_rate)
             self.convergence_.append(
                 {
                     "step": t,
@@ -578,10 +573,19 @@ class EIReservoir(ReservoirBase):
     def _frozen_fraction(self, u) -> float:
         """Share of reachable units within ``tolerance`` of target on ``u``, weights frozen."""
         self._compile()
-        rates = self.mean_rates(u)
+        return self._within(self.mean_rates(u))[0]
+
+    def _within(self, rates) -> tuple[float, float]:
+        """Share of reachable units within ``tolerance`` of target, and their mean error.
+
+        A unit counts as unreachable while its inhibition is all zero and it is still below
+        target; with no reachable unit the share is 0 and the error is over all units.
+        """
         err = np.abs(rates - self.target_rate_)
         reachable = ~(np.all(self.inh_w_ <= 0.0, axis=1) & (rates < self.target_rate_))
-        return float((err[reachable] <= self.tolerance).mean()) if reachable.any() else 0.0
+        if not reachable.any():
+            return 0.0, float(err.mean())
+        return float((err[reachable] <= self.tolerance).mean()), float(err[reachable].mean())
 
     def _adapt_chunk(self, u, eta, v, record, rate_sum, leak) -> int:
         """One chunk of the local rule on the reservoir's backend (in place on ``inh_w_``)."""
