@@ -487,9 +487,10 @@ class EIReservoir(ReservoirBase):
         if u.ndim != 2:
             raise ParameterError("EIReservoir.adapt takes one input sequence of shape (T, d).")
         mode = self.adaptation
-        used = u
+        used, known = u, None
         if mode == "local":
-            used = u[: self._adapt_local(u)]
+            steps, known = self._adapt_local(u)
+            used = u[:steps]
         elif mode == "global":
             self._adapt_global(u)
         elif mode == "row-rescale":
@@ -498,9 +499,9 @@ class EIReservoir(ReservoirBase):
         self._compile()
         last = getattr(self, "_global_last", None)
         if mode == "global" and last is not None and last[0] == self.inhibition_scale_:
-            self.adapted_rates_ = last[1]  # the last run of the search had these weights
-        else:
-            self.adapted_rates_ = self.mean_rates(used)
+            known = last[1]  # the last run of the search had these weights
+        # a converged local rule has just measured these frozen rates on ``used``
+        self.adapted_rates_ = known if known is not None else self.mean_rates(used)
         self._global_last = None
         if mode == "local":
             self._mark_unreachable(self.adapted_rates_)
@@ -510,8 +511,12 @@ class EIReservoir(ReservoirBase):
         self.last_state_ = None
         return self
 
-    def _adapt_local(self, u) -> int:
-        """The local rule with its annealing schedule and stopping rule; returns steps used."""
+    def _adapt_local(self, u) -> tuple[int, np.ndarray | None]:
+        """The local rule with its annealing schedule and stopping rule.
+
+        Returns the steps used and, once converged, the frozen-weight mean rates over them
+        (``None`` otherwise).
+        """
         rates = self._learning_rates()
         n, n_steps, every = self.n, u.shape[0], self.check_every
         record = np.zeros((n_steps // self.record_every, self.n))
@@ -520,6 +525,7 @@ class EIReservoir(ReservoirBase):
         rate_sum = np.zeros(n)
         leak = np.full(n, float(self.leak))
         phase, t, row, previous, recent = 0, 0, 0, np.inf, []
+        frozen = None
         self.convergence_ = []
         self.converged_ = False
         u = np.ascontiguousarray(u)
@@ -527,23 +533,18 @@ class EIReservoir(ReservoirBase):
             chunk = u[t : t + every]
             length = chunk.shape[0]
             windows = length // self.record_every
-            part = np.zeros((windows, n))
+            part = record[row : row + windows]  # a contiguous view the kernel fills in place
             bad = self._adapt_chunk(chunk, np.full(length, rates[phase]), v, part, rate_sum, leak)
             if bad >= 0:
                 raise DivergenceError(
                     f"rates became NaN/Inf during adaptation at step {t + bad}.", t + bad
                 )
-            record[row : row + windows] = part
             steps.extend(t + (np.arange(windows) + 1) * self.record_every)
             row += windows
             t += length
             recent = (recent + [(rate_sum.copy(), length)])[-self.CHECK_WINDOW :]
             mean_rate = sum(x for x, _ in recent) / sum(m for _, m in recent)
-            err = np.abs(mean_rate - self.target_rate_)
-            silent = np.all(self.inh_w_ <= 0.0, axis=1) & (mean_rate < self.target_rate_)
-            reachable = ~silent
-            frac = float((err[reachable] <= self.tolerance).mean()) if reachable.any() else 0.0
-            mean_err = float(err[reachable].mean()) if reachable.any() else float(err.mean())
+            frac, mean_err = self._within(mean_rate)
             self.convergence_.append(
                 {
                     "step": t,
@@ -553,12 +554,15 @@ class EIReservoir(ReservoirBase):
                 }
             )
             if frac >= self.criterion:
-                if phase == rates.size - 1 and self._frozen_fraction(u[:t]) >= self.criterion:
-                    self.converged_ = True
-                    break
-                if phase == rates.size - 1:
+                if phase < rates.size - 1:
+                    phase, recent = phase + 1, []
+                else:
+                    share, frozen = self._frozen_fraction(u[:t])
+                    if share >= self.criterion:
+                        self.converged_ = True
+                        break
+                    frozen = None
                     continue
-                phase, recent = phase + 1, []
             elif phase < rates.size - 1 and mean_err > 0.9 * previous:
                 phase, recent = phase + 1, []
             previous = mean_err
@@ -573,15 +577,26 @@ class EIReservoir(ReservoirBase):
                 NotConvergedWarning,
                 stacklevel=3,
             )
-        return t
+        return t, frozen
 
-    def _frozen_fraction(self, u) -> float:
-        """Share of reachable units within ``tolerance`` of target on ``u``, weights frozen."""
+    def _frozen_fraction(self, u) -> tuple[float, np.ndarray]:
+        """Share of reachable units within ``tolerance`` of target on ``u`` with the weights
+        frozen, and the mean rates it was measured on."""
         self._compile()
         rates = self.mean_rates(u)
+        return self._within(rates)[0], rates
+
+    def _within(self, rates) -> tuple[float, float]:
+        """Share of reachable units within ``tolerance`` of target, and their mean error.
+
+        A unit counts as unreachable while its inhibition is all zero and it is still below
+        target; with no reachable unit the share is 0 and the error is over all units.
+        """
         err = np.abs(rates - self.target_rate_)
         reachable = ~(np.all(self.inh_w_ <= 0.0, axis=1) & (rates < self.target_rate_))
-        return float((err[reachable] <= self.tolerance).mean()) if reachable.any() else 0.0
+        if not reachable.any():
+            return 0.0, float(err.mean())
+        return float((err[reachable] <= self.tolerance).mean()), float(err[reachable].mean())
 
     def _adapt_chunk(self, u, eta, v, record, rate_sum, leak) -> int:
         """One chunk of the local rule on the reservoir's backend (in place on ``inh_w_``)."""

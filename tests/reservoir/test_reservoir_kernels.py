@@ -95,6 +95,11 @@ def test_schedule_anneals_through_its_phases_in_order():
     assert etas == sorted(etas, reverse=True)
     assert etas[0] == 3e-2 and etas[-1] == 1e-4 and set(etas) == {3e-2, 1e-2, 1e-3, 1e-4}
     assert res.converged_ and res.convergence_[-1]["fraction_within"] >= 0.95
+    # the reported rates are those of the frozen weights on the input the rule used
+    frozen = res.mean_rates(u[: res.adapt_steps_])
+    np.testing.assert_array_equal(res.adapted_rates_, frozen)
+    within = np.abs(frozen - res.target_rate_) <= res.tolerance
+    assert res.fraction_within_ == within[~res.unreachable_].mean() >= res.criterion
 
 
 @pytest.mark.parametrize("make", [lambda s: ESN(n=15, leak=0.5, seed=s), lambda s: small_ei(s)])
