@@ -99,10 +99,26 @@ class SpecTable:
         return out
 
 
-def spec_table(section: str, kind: str):
-    """Class decorator: make ``cls`` a frozen dataclass and register it for ``(section, kind)``."""
+def spec_table(section: str, kind: str, params: dict | None = None):
+    """Class decorator: make ``cls`` a frozen dataclass and register it for ``(section, kind)``.
+
+    ``params`` (a :func:`neurolearn._declare.declare` mapping, or a subset of one) adds those
+    declared parameters as fields, with their spec default, constraint and doc, before the
+    fields the class declares itself: a parameter shared by a model class and its spec table is
+    declared once.
+    """
 
     def wrap(cls):
+        if params:
+            own = dict(cls.__dict__.get("__annotations__", {}))
+            annotations = {}
+            for name, p in params.items():
+                if name in own:
+                    raise TypeError(f"{cls.__name__}.{name} is declared twice")
+                annotations[name] = object
+                setattr(cls, name, param(p.spec_value, p.spec_check, p.doc))
+            annotations.update(own)
+            cls.__annotations__ = annotations
         cls = dataclasses.dataclass(frozen=True)(cls)
         cls.section = section
         cls.kind_name = kind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurolearn._declare import Estimator
 from neurolearn._params import (
     Interval,
     Options,
@@ -21,7 +22,7 @@ from neurolearn.reservoir._engine import DTYPES, Net, closed_loop, simulate
 __all__ = ["ReservoirBase", "run_batch"]
 
 
-class ReservoirBase:
+class ReservoirBase(Estimator):
     """Common methods; subclasses implement ``_build()`` (draw weights), ``_compile()`` and
     ``_net()``.
 
@@ -30,9 +31,6 @@ class ReservoirBase:
     effect by recompiling the network with the same weights; any other changed parameter is
     structural and redraws the weights from ``seed`` (learned state such as adaptation is lost).
     """
-
-    #: parameters that do not enter the drawn weights: a change recompiles, it does not redraw
-    _runtime_params: tuple[str, ...] = ("backend", "device")
 
     def _owner(self) -> str:
         return type(self).__name__

@@ -25,7 +25,8 @@ from neurolearn.errors import (
     UnreachableTargetWarning,
 )
 from neurolearn.reservoir import protocols
-from neurolearn.reservoir.ei import BETA_2_2, EIReservoir
+from neurolearn.reservoir._declared import BETA_2_2
+from neurolearn.reservoir.ei import EIReservoir
 from neurolearn.tasks import narma
 
 __all__ = [

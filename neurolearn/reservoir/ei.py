@@ -12,10 +12,7 @@ from neurolearn._kernels.numba import reservoir as nb_kernels
 from neurolearn._params import (
     Distribution,
     Interval,
-    NoneOr,
-    Options,
     check_param,
-    check_params,
 )
 from neurolearn._rng import as_generator
 from neurolearn.errors import (
@@ -26,11 +23,10 @@ from neurolearn.errors import (
     ParameterTypeError,
     UnreachableTargetWarning,
 )
+from neurolearn.reservoir import _declared as D
 from neurolearn.reservoir._base import ReservoirBase
 from neurolearn.reservoir._connectivity import (
     ADAPTATIONS,
-    GLOBAL_SEARCHES,
-    INH_WEIGHT_STD,
     closed_form_balance,
     ei_in_degrees,
 )
@@ -43,8 +39,6 @@ __all__ = [
     "closed_form_balance",
     "ADAPTATIONS",
 ]
-
-BETA_2_2 = {"dist": "beta", "a": 2.0, "b": 2.0}
 
 
 def draw_target_rates(spec, n: int, rng: np.random.Generator, owner="EIReservoir") -> np.ndarray:
@@ -114,67 +108,7 @@ class EIReservoir(ReservoirBase):
 
     Parameters
     ----------
-    n : int, default=500
-    excitatory_fraction : float in (0, 1), default=0.8
-    in_degree : int, default=50
-        Total in-degree ``k``, split as ``k_E = round(k f_E)`` from E units and
-        ``k_I = k - k_E`` from I units (40 and 10 by default; see
-        :func:`~neurolearn.reservoir.ei.ei_in_degrees`).
-    in_degree_exc, in_degree_inh : int or None, default=None
-        Override ``k_E`` / ``k_I``. No self-connections; each must not exceed its
-        population size minus one.
-    weight_cv : float, default=0.2
-        E weights are ``|Normal(mu_E, cv mu_E)|`` with ``mu_E = 1 / (k f_E)``, ``k = k_E + k_I``;
-        I weights ``|Normal(mu_I, cv mu_X)|`` with ``mu_I = (f_E / f_I) mu_E``.
-    inh_weight_std : {"mu_E", "mu_I"}, default="mu_E"
-        ``mu_X`` above: the inhibitory spread is ``cv mu_E`` (as the paper's parameter table
-        is read) or ``cv mu_I``.
-    gain : float, default=10.0
-        Sigmoid gain ``c``.
-    threshold : float, default=0.0
-        Sigmoid threshold ``theta``.
-    leak : float in [0, 1), default=0.0
-        Potential leak ``lambda``.
-    input_fraction : float in (0, 1], default=0.3
-        Fraction of units that receive input.
-    input_scaling : float, default=0.25
-        Input weights of those units are uniform in ``[-input_scaling, input_scaling]``.
-    n_inputs : int, default=1
-    balance : float or None, default=None
-        If set, ``A_I`` is scaled once at construction so that the global balance
-        ``beta = (1/N) 1^T (A_E - A_I) 1`` equals this value.
-    adaptation : {"local", "global", "row-rescale", "none"}, default="local"
-        What :meth:`adapt` does. ``local``: the paper's rule, every inhibitory synapse onto
-        unit i moves by ``eta (r_i - rho_i)``. ``global``: rate-matched global tuning, one
-        scalar on ``A_I`` such that the population mean rate equals the mean target.
-        ``row-rescale``: each unit's inhibitory row is scaled once, solved from the fixed
-        point ``r = rho`` under the mean input. ``none``: weights stay as drawn.
-    target_rate : float, array of shape (n,), dict or None, default=None
-        Targets ``rho_i`` in (0, 1): a float (homogeneous), an array, or a distribution
-        dict such as ``{"dist": "beta", "a": 2, "b": 2}``; None means Beta(2, 2).
-    learning_rate : float or sequence of float, default=(1e-2, 1e-3, 1e-4)
-        ``eta`` of the local rule; a sequence is an annealing schedule of phases (see Notes).
-    tolerance : float, default=0.05
-        A unit meets its target when its mean rate is within this of ``rho_i``.
-    criterion : float in (0, 1], default=0.95
-        Local adaptation has converged when this share of the reachable units meets its
-        target (in a check window of the last phase).
-    check_every : int, default=500
-        Steps between convergence checks of the local rule.
-    global_search : {"secant", "bisection"}, default="secant"
-        How global tuning finds its scalar: a linear-response first guess from one run, then
-        secant / Illinois steps on the measured mean rate (typically 3-5 runs), or the plain
-        doubling + bisection (typically 10-20 runs).
-    record_every : int, default=10
-        The rate trajectory during adaptation stores the mean rate of every window of this
-        many steps.
-    seed : int, Generator or None, default=None
-    backend : {"numba", "torch", "numpy"} or None, default=None
-    device : str or None, default=None
-    dtype : {"float64", "float32"}, default="float64"
-        Precision of the recurrent weights and the returned states when running.
-        ``"float32"`` halves the bytes streamed per step; the nonlinearity is still
-        evaluated in float64 on the numba and numpy backends.
+    {parameters}
 
     Parameters are validated on every use. ``gain``, ``threshold``, ``leak``, ``adaptation``,
     ``learning_rate``, ``record_every``, ``backend`` and ``device`` take effect on the next use
@@ -257,111 +191,14 @@ class EIReservoir(ReservoirBase):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        n=500,
-        excitatory_fraction=0.8,
-        in_degree=50,
-        in_degree_exc=None,
-        in_degree_inh=None,
-        weight_cv=0.2,
-        inh_weight_std="mu_E",
-        gain=10.0,
-        threshold=0.0,
-        leak=0.0,
-        input_fraction=0.3,
-        input_scaling=0.25,
-        n_inputs=1,
-        balance=None,
-        adaptation="local",
-        target_rate=None,
-        learning_rate=(1e-2, 1e-3, 1e-4),
-        tolerance=0.05,
-        criterion=0.95,
-        check_every=500,
-        global_search="secant",
-        record_every=10,
-        seed=None,
-        backend=None,
-        device=None,
-        dtype="float64",
-    ):
-        self.n = n
-        self.excitatory_fraction = excitatory_fraction
-        self.in_degree = in_degree
-        self.in_degree_exc = in_degree_exc
-        self.in_degree_inh = in_degree_inh
-        self.weight_cv = weight_cv
-        self.inh_weight_std = inh_weight_std
-        self.gain = gain
-        self.threshold = threshold
-        self.leak = leak
-        self.input_fraction = input_fraction
-        self.input_scaling = input_scaling
-        self.n_inputs = n_inputs
-        self.balance = balance
-        self.adaptation = adaptation
-        self.target_rate = target_rate
-        self.learning_rate = learning_rate
-        self.tolerance = tolerance
-        self.criterion = criterion
-        self.check_every = check_every
-        self.global_search = global_search
-        self.record_every = record_every
-        self.seed = seed
-        self.backend = backend
-        self.device = device
-        self.dtype = dtype
-
-    _runtime_params = (
-        "gain",
-        "threshold",
-        "leak",
-        "adaptation",
-        "learning_rate",
-        "record_every",
-        "tolerance",
-        "criterion",
-        "check_every",
-        "global_search",
-        "backend",
-        "device",
-    )
+    params = D.EI_PARAMS
 
     #: the convergence check averages rates over up to this many recent chunks of one phase
     CHECK_WINDOW = 4
 
-    _constraints = {
-        "n": Interval(int, 2, None),
-        "excitatory_fraction": Interval(float, 0, 1, "neither"),
-        "in_degree": Interval(int, 2, None),
-        "in_degree_exc": NoneOr(Interval(int, 1, None)),
-        "in_degree_inh": NoneOr(Interval(int, 1, None)),
-        "weight_cv": Interval(float, 0, None),
-        "inh_weight_std": Options(INH_WEIGHT_STD),
-        "gain": Interval(float, 0, None, "neither"),
-        "threshold": Interval(float),
-        "leak": Interval(float, 0, 1, "left"),
-        "input_fraction": Interval(float, 0, 1, "right"),
-        "input_scaling": Interval(float, 0, None),
-        "n_inputs": Interval(int, 1, None),
-        "balance": NoneOr(Interval(float)),
-        "adaptation": Options(ADAPTATIONS),
-        "tolerance": Interval(float, 0, 1, "neither"),
-        "criterion": Interval(float, 0, 1, "right"),
-        "check_every": Interval(int, 1, None),
-        "global_search": Options(GLOBAL_SEARCHES),
-        "record_every": Interval(int, 1, None),
-        "backend": NoneOr(Options(("numba", "torch", "numpy"))),
-        "dtype": Options(("float64", "float32")),
-    }
-
     # -- construction -------------------------------------------------------------------
     def _validate(self):
-        p = check_params(
-            "EIReservoir", {k: getattr(self, k) for k in self._constraints}, self._constraints
-        )
+        p = self._check_params()
         sizes = ei_in_degrees(
             p["n"], p["excitatory_fraction"], p["in_degree"], p["in_degree_exc"], p["in_degree_inh"]
         )
@@ -404,7 +241,7 @@ class EIReservoir(ReservoirBase):
             -self.input_scaling, self.input_scaling, (n_driven, self.n_inputs)
         )
         self.target_rate_ = draw_target_rates(
-            BETA_2_2 if self.target_rate is None else self.target_rate, n, rng_t
+            D.BETA_2_2 if self.target_rate is None else self.target_rate, n, rng_t
         )
         self.n_excitatory_ = n_exc
         if self.balance is not None:

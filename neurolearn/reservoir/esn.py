@@ -5,17 +5,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from neurolearn._params import (
-    Interval,
-    NoneOr,
-    Options,
-    check_array,
-    check_params,
-    init_param_names,
-    snapshot_params,
-)
+from neurolearn._params import check_array, init_param_names, snapshot_params
 from neurolearn._rng import as_generator
 from neurolearn.errors import ParameterError
+from neurolearn.reservoir import _declared as D
 from neurolearn.reservoir._base import ReservoirBase
 from neurolearn.reservoir._engine import KIND_ESN, Net
 
@@ -45,31 +38,7 @@ class ESN(ReservoirBase):
 
     Parameters
     ----------
-    n : int, default=100
-        Number of units.
-    spectral_radius : float, default=1.0
-        The recurrent matrix is rescaled so that its largest eigenvalue modulus equals this.
-    leak : float in (0, 1], default=1.0
-        Leaking rate ``a``.
-    density : float in (0, 1], default=0.1
-        Fraction of non-zero recurrent weights (standard normal before rescaling).
-    input_scaling : float, default=1.0
-        Input weights are uniform in ``[-input_scaling, input_scaling]`` (or
-        ``+-input_scaling`` with ``input_distribution="bernoulli"``).
-    input_distribution : {"uniform", "bernoulli"}, default="uniform"
-        Distribution of the non-zero input weights (``"bernoulli"``: random signs).
-    input_density : float in (0, 1], default=1.0
-        Fraction of non-zero input weights.
-    bias_scaling : float, default=0.0
-        Biases are uniform in ``[-bias_scaling, bias_scaling]``.
-    n_inputs : int, default=1
-    seed : int, Generator or None, default=None
-    backend : {"numba", "torch", "numpy"} or None, default=None
-    device : str or None, default=None
-    dtype : {"float64", "float32"}, default="float64"
-        Precision of the recurrent weights and the returned states when running.
-        ``"float32"`` halves the bytes streamed per step; the nonlinearity is still
-        evaluated in float64 on the numba and numpy backends.
+    {parameters}
 
     Parameters are validated on every use. ``leak``, ``backend`` and ``device`` take effect on
     the next run with the same weights; a change of any other parameter (``n``, ``n_inputs``,
@@ -96,55 +65,10 @@ class ESN(ReservoirBase):
     (10, 50)
     """
 
-    def __init__(
-        self,
-        *,
-        n=100,
-        spectral_radius=1.0,
-        leak=1.0,
-        density=0.1,
-        input_scaling=1.0,
-        input_density=1.0,
-        input_distribution="uniform",
-        bias_scaling=0.0,
-        n_inputs=1,
-        seed=None,
-        backend=None,
-        device=None,
-        dtype="float64",
-    ):
-        self.n = n
-        self.spectral_radius = spectral_radius
-        self.leak = leak
-        self.density = density
-        self.input_scaling = input_scaling
-        self.input_density = input_density
-        self.input_distribution = input_distribution
-        self.bias_scaling = bias_scaling
-        self.n_inputs = n_inputs
-        self.seed = seed
-        self.backend = backend
-        self.device = device
-        self.dtype = dtype
-
-    _runtime_params = ("leak", "backend", "device")
-
-    _constraints = {
-        "n": Interval(int, 1, None),
-        "spectral_radius": Interval(float, 0, None),
-        "leak": Interval(float, 0, 1, "right"),
-        "density": Interval(float, 0, 1, "right"),
-        "input_scaling": Interval(float, 0, None),
-        "input_density": Interval(float, 0, 1, "right"),
-        "input_distribution": Options(("uniform", "bernoulli")),
-        "bias_scaling": Interval(float, 0, None),
-        "n_inputs": Interval(int, 1, None),
-        "backend": NoneOr(Options(("numba", "torch", "numpy"))),
-        "dtype": Options(("float64", "float32")),
-    }
+    params = D.ESN_PARAMS
 
     def _validate(self):
-        check_params("ESN", {k: getattr(self, k) for k in self._constraints}, self._constraints)
+        self._check_params()
 
     def _build(self):
         rng_w, rng_in, rng_b = as_generator(self.seed, "ESN").spawn(3)

@@ -5,61 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import AnyOf, Distribution, Interval, ListOf, NoneOr, Options
+from neurolearn._params import Interval
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.backend import available_threads, numba_threading_layer
-from neurolearn.reservoir._connectivity import GLOBAL_SEARCHES, INH_WEIGHT_STD, ei_in_degrees
+from neurolearn.reservoir import _declared as D
+from neurolearn.reservoir._connectivity import ei_in_degrees
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
 TASK_KINDS = ("memory-capacity", "narma", "mackey-glass", "lorenz")
 
-_POS = Interval(float, 0, None, "neither")
-_FRACTION = Interval(float, 0, 1, "neither")
-_TARGET = AnyOf((Interval(float, 0, 1, "neither"), Distribution()))
 
-
-@spec_table("network", "esn")
+@spec_table("network", "esn", params=D.ESN_NETWORK)
 class ESNNetwork(SpecTable):
     """Leaky tanh echo-state network."""
 
-    n: int = param(100, Interval(int, 1, None), "number of units")
-    spectral_radius: float = param(1.0, Interval(float, 0, None), "spectral radius of W")
-    leak: float = param(1.0, Interval(float, 0, 1, "right"), "leaking rate")
-    density: float = param(0.1, Interval(float, 0, 1, "right"), "recurrent density")
-    input_scaling: float = param(1.0, Interval(float, 0, None), "input weights in [-s, s]")
-    input_density: float = param(1.0, Interval(float, 0, 1, "right"), "input density")
-    input_distribution: str = param(
-        "uniform", Options(("uniform", "bernoulli")), "non-zero input weights: uniform or signs"
-    )
-    bias_scaling: float = param(0.0, Interval(float, 0, None), "biases in [-s, s]")
 
-
-@spec_table("network", "ei-reservoir")
+@spec_table("network", "ei-reservoir", params=D.EI_NETWORK)
 class EINetwork(SpecTable):
     """E/I rate reservoir (Dale's law, fixed in-degree, sigmoid units)."""
-
-    n: int = param(500, Interval(int, 2, None), "number of units")
-    excitatory_fraction: float = param(0.8, _FRACTION, "fraction of E units")
-    in_degree: int = param(
-        50, Interval(int, 2, None), "total inputs per unit k, split k f_E from E, k f_I from I"
-    )
-    in_degree_exc: int | None = param(
-        None, NoneOr(Interval(int, 1, None)), "E inputs per unit (overrides k f_E)"
-    )
-    in_degree_inh: int | None = param(
-        None, NoneOr(Interval(int, 1, None)), "I inputs per unit (overrides k f_I)"
-    )
-    weight_cv: float = param(0.2, Interval(float, 0, None), "weight std / mean E weight")
-    inh_weight_std: str = param(
-        "mu_E", Options(INH_WEIGHT_STD), "I weight std is weight_cv times mu_E or mu_I"
-    )
-    gain: float = param(10.0, _POS, "sigmoid gain c")
-    threshold: float = param(0.0, Interval(float), "sigmoid threshold theta")
-    leak: float = param(0.0, Interval(float, 0, 1, "left"), "potential leak lambda")
-    input_fraction: float = param(0.3, Interval(float, 0, 1, "right"), "fraction of driven units")
-    input_scaling: float = param(0.25, Interval(float, 0, None), "input weights in [-s, s]")
-    balance: float | None = param(None, NoneOr(Interval(float)), "initial global balance beta")
 
 
 @spec_table("rule", "none")
@@ -67,54 +31,35 @@ class NoRule(SpecTable):
     """Weights stay as drawn."""
 
 
-@spec_table("rule", "local-ei-adaptation")
+@spec_table("rule", "local-ei-adaptation", params=D.TARGET_RATE | D.LOCAL_RULE)
 class LocalAdaptation(SpecTable):
     """Local inhibitory plasticity toward per-unit target rates (then frozen)."""
 
-    target_rate: object = param(
-        {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s) in (0, 1)"
-    )
-    learning_rate: object = param(
-        [1e-2, 1e-3, 1e-4], ListOf(_POS), "eta, or an annealing schedule of phases"
-    )
     steps: int = param(20000, Interval(int, 1, None), "most adaptation steps on task input")
-    tolerance: float = param(0.05, _FRACTION, "a unit meets its target within this rate")
-    criterion: float = param(
-        0.95, Interval(float, 0, 1, "right"), "converged: this share of units meets its target"
-    )
-    check_every: int = param(500, Interval(int, 1, None), "steps between convergence checks")
-    record_every: int = param(10, Interval(int, 1, None), "window of the rate trajectory")
 
 
-@spec_table("rule", "global-ei-balance")
+@spec_table("rule", "global-ei-balance", params=D.TARGET_RATE)
 class GlobalBalance(SpecTable):
     """Rate-matched global tuning: one scalar on all inhibition, mean rate = mean target."""
 
-    target_rate: object = param(
-        {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s); their mean is matched"
-    )
     steps: int = param(2000, Interval(int, 1, None), "adaptation steps on task input")
     search: str = param(
-        "secant", Options(GLOBAL_SEARCHES), "batched bracket + Illinois, or plain bisection"
+        D.GLOBAL_SEARCH["global_search"].default,
+        D.GLOBAL_SEARCH["global_search"].constraint,
+        D.GLOBAL_SEARCH["global_search"].doc,
     )
 
 
-@spec_table("rule", "row-rescaling")
+@spec_table("rule", "row-rescaling", params=D.TARGET_RATE)
 class RowRescaling(SpecTable):
     """One-step rescaling of each inhibitory row from the fixed point r = rho."""
 
-    target_rate: object = param(
-        {"dist": "beta", "a": 2.0, "b": 2.0}, _TARGET, "target rate(s) in (0, 1)"
-    )
     steps: int = param(2000, Interval(int, 1, None), "input steps whose mean is used")
 
 
-@spec_table("readout", "ridge")
+@spec_table("readout", "ridge", params=D.only(D.READOUT, "ridge", "washout"))
 class RidgeReadout(SpecTable):
     """Ridge-regression readout."""
-
-    ridge: float = param(1e-6, Interval(float, 0, None), "penalty")
-    washout: int = param(200, Interval(int, 0, None), "dropped leading steps")
 
 
 _ADAPTATION_OF = {

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurolearn._declare import Estimator
 from neurolearn._linalg import solve_normal_equations
-from neurolearn._params import Boolean, Interval, check_array, check_params
+from neurolearn._params import check_array
 from neurolearn.errors import NotFittedError, ParameterError
+from neurolearn.reservoir import _declared as D
 
 __all__ = ["Readout"]
 
 
-class Readout:
+class Readout(Estimator):
     r"""Linear readout fitted by ridge regression, with an unpenalised intercept.
 
     Parameters
     ----------
-    ridge : float >= 0, default=1e-6
-        Tikhonov penalty on the weights (not on the intercept).
-    washout : int >= 0, default=0
-        Leading steps of every sequence left out of the fit (and of :meth:`score`).
-    fit_intercept : bool, default=True
+    {parameters}
 
     Parameters are validated at every :meth:`fit`, :meth:`partial_fit` and solve: a changed
     ``ridge`` or ``fit_intercept`` takes effect at the next solve (a :meth:`partial_fit` keeps
@@ -49,21 +47,10 @@ class Readout:
     ([1.0, 2.0, 3.0, 4.0], 3.0)
     """
 
-    def __init__(self, *, ridge=1e-6, washout=0, fit_intercept=True):
-        self.ridge = ridge
-        self.washout = washout
-        self.fit_intercept = fit_intercept
-
-    _constraints = {
-        "ridge": Interval(float, 0, None),
-        "washout": Interval(int, 0, None),
-        "fit_intercept": Boolean(),
-    }
+    params = D.READOUT
 
     def _params(self):
-        return check_params(
-            "Readout", {k: getattr(self, k) for k in self._constraints}, self._constraints
-        )
+        return self._check_params()
 
     @staticmethod
     def _sequences(states, targets, washout):
