@@ -119,6 +119,8 @@ class EIReservoir(ReservoirBase):
 
     Attributes
     ----------
+    A_E_, A_I_ : scipy.sparse.csr_matrix of shape (n, n)
+        The excitatory and inhibitory weights as matrices (non-negative; A_I is subtracted).
     exc_idx_, exc_w_ : ndarray of shape (n, k_E)
         Presynaptic E indices and weights of each unit.
     inh_idx_, inh_w_ : ndarray of shape (n, k_I)
@@ -288,7 +290,7 @@ class EIReservoir(ReservoirBase):
 
     # -- read-outs of the weights -------------------------------------------------------
     @property
-    def A_E(self) -> sp.csr_matrix:
+    def A_E_(self) -> sp.csr_matrix:
         """Excitatory weights as a sparse (n, n) matrix (non-negative)."""
         self._ensure_initialized()
         rows = np.repeat(np.arange(self.n), self.in_degree_exc_)
@@ -297,13 +299,25 @@ class EIReservoir(ReservoirBase):
         )
 
     @property
-    def A_I(self) -> sp.csr_matrix:
+    def A_I_(self) -> sp.csr_matrix:
         """Inhibitory weights as a sparse (n, n) matrix (non-negative; subtracted)."""
         self._ensure_initialized()
         rows = np.repeat(np.arange(self.n), self.in_degree_inh_)
         return sp.csr_matrix(
             (self.inh_w_.ravel(), (rows, self.inh_idx_.ravel())), shape=(self.n, self.n)
         )
+
+    @property
+    def A_E(self) -> sp.csr_matrix:
+        """Deprecated name of :attr:`A_E_` (learned state ends with an underscore)."""
+        warnings.warn("EIReservoir.A_E is deprecated; use A_E_", DeprecationWarning, 2)
+        return self.A_E_
+
+    @property
+    def A_I(self) -> sp.csr_matrix:
+        """Deprecated name of :attr:`A_I_` (learned state ends with an underscore)."""
+        warnings.warn("EIReservoir.A_I is deprecated; use A_I_", DeprecationWarning, 2)
+        return self.A_I_
 
     @property
     def balance_(self) -> float:
@@ -540,7 +554,7 @@ class EIReservoir(ReservoirBase):
         """Rates (T, n) of one run with ``A_I`` scaled by ``scale`` (or the mean rate per
         unit without storing)."""
         base = self._compiled
-        W = (self.A_E - scale * self.A_I).tocsr()
+        W = (self.A_E_ - scale * self.A_I_).tocsr()
         W.sort_indices()
         net = Net(base.kind, W, base.w_in, base.bias, base.leak, base.gain, base.threshold)
         v0 = np.zeros((1, self.n))
@@ -555,9 +569,9 @@ class EIReservoir(ReservoirBase):
         """The scale at which the frozen-rate surrogate meets ``target`` (None if even 0 can't)."""
         n_steps = states.shape[0]
         prev = np.vstack([self._compiled.initial_output(np.zeros((1, self.n))), states[:-1]])
-        drive = (self.A_E @ prev.T).T
+        drive = (self.A_E_ @ prev.T).T
         drive = drive + u @ self.w_in_.T
-        inh = (self.A_I @ prev.T).T
+        inh = (self.A_I_ @ prev.T).T
         if self.leak:
             for t in range(1, n_steps):
                 drive[t] += self.leak * drive[t - 1]

@@ -23,8 +23,8 @@ from neurolearn.tasks import lorenz, mackey_glass
 def test_total_in_degree_is_split_like_the_populations(n, f_e, k, k_e, k_i):
     res = EIReservoir(n=n, excitatory_fraction=f_e, in_degree=k, seed=0).initialize()
     assert (res.in_degree_exc_, res.in_degree_inh_) == (k_e, k_i)
-    np.testing.assert_array_equal((res.A_E.toarray() > 0).sum(axis=1), k_e)
-    np.testing.assert_array_equal((res.A_I.toarray() > 0).sum(axis=1), k_i)
+    np.testing.assert_array_equal((res.A_E_.toarray() > 0).sum(axis=1), k_e)
+    np.testing.assert_array_equal((res.A_I_.toarray() > 0).sum(axis=1), k_i)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ def test_dale_law_and_fixed_in_degree():
     res = EIReservoir(n=100, in_degree_exc=20, in_degree_inh=10, seed=0).initialize()
     n_e = res.n_excitatory_
     assert n_e == 80
-    A_E, A_I = res.A_E.toarray(), res.A_I.toarray()
+    A_E, A_I = res.A_E_.toarray(), res.A_I_.toarray()
     assert A_E.min() >= 0 and A_I.min() >= 0
     assert np.all(A_E[:, n_e:] == 0) and np.all(A_I[:, :n_e] == 0)  # E from E, I from I
     np.testing.assert_array_equal((A_E > 0).sum(axis=1), 20)
@@ -112,7 +112,7 @@ def test_row_rescaling_makes_targets_a_fixed_point():
     ok = ~res.unreachable_
     assert ok.mean() > 0.8
     rho = res.target_rate_
-    W = (res.A_E - res.A_I).toarray()
+    W = (res.A_E_ - res.A_I_).toarray()
     v_star = (W @ rho + res.w_in_[:, 0] * 0.2) / (1 - 0.3)
     nxt = 1 / (1 + np.exp(-10 * (0.3 * v_star + W @ rho + res.w_in_[:, 0] * 0.2)))
     np.testing.assert_allclose(nxt[ok], rho[ok], atol=1e-12)

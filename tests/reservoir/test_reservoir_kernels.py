@@ -27,14 +27,14 @@ def test_esn_equals_reference(backend, rng):
 def test_ei_equals_reference(backend, rng):
     res = small_ei(leak=0.3, threshold=0.1, backend=backend)
     u = rng.uniform(-1, 1, (40, 1))
-    W = (res.A_E - res.A_I).toarray()
+    W = (res.A_E_ - res.A_I_).toarray()
     ref = reference.ei_states(W, res.w_in_, 0.3, 10.0, 0.1, u)
     np.testing.assert_allclose(res.run(u), ref, rtol=0, atol=1e-13)
 
 
 def test_local_adaptation_kernel_equals_reference(rng):
     res = small_ei(leak=0.2)
-    A_E, A_I = res.A_E.toarray(), res.A_I.toarray()
+    A_E, A_I = res.A_E_.toarray(), res.A_I_.toarray()
     u = rng.uniform(-1, 1, (60, 1))
     eta = np.r_[np.full(30, 5e-2), np.full(30, 5e-3)]
     target = res.target_rate_
