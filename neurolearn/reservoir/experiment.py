@@ -13,7 +13,7 @@ from neurolearn.reservoir._connectivity import ei_in_degrees
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
-TASK_KINDS = ("memory-capacity", "narma", "mackey-glass", "lorenz")
+TASK_KINDS = ("memory-capacity", "narma", "mackey-glass", "lorenz", "sequence-classification")
 
 
 @spec_table("network", "esn", params=D.ESN_NETWORK)
@@ -108,7 +108,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     rng_net, rng_task = seed.spawn(2)
     t = task.task
     kind = t.kind_name
-    n_inputs = 3 if kind == "lorenz" else 1
+    n_inputs = {"lorenz": 3, "sequence-classification": getattr(t, "n_channels", 1)}.get(kind, 1)
     reservoir = build_reservoir(
         model, n_inputs=n_inputs, seed=np.random.default_rng(rng_net), backend=backend
     )
@@ -133,6 +133,8 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         out = protocols.narma_prediction(reservoir, **params, **common)
         metrics["nrmse"] = out["nrmse"]
         _series(arrays, out["target"], out["prediction"])
+    elif kind == "sequence-classification":
+        _classify(reservoir, params, common, metrics, arrays)
     elif kind == "mackey-glass":
         out = protocols.mackey_glass_prediction(reservoir, **params, **common)
         metrics["nrmse_one_step"] = out["nrmse_one_step"]
@@ -155,6 +157,33 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     if isinstance(reservoir, EIReservoir):
         _adaptation_outputs(reservoir, metrics, arrays, attrs)
     return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
+
+
+def _classify(reservoir, params, common, metrics, arrays):
+    import xarray as xr
+
+    from neurolearn.reservoir import protocols
+    from neurolearn.tasks.sequences import make_vowels
+
+    feature, washout = params.pop("feature"), params.pop("washout")
+    split = make_vowels(**params, seed=common["seed"])
+    out = protocols.classify_sequences(
+        reservoir,
+        *split,
+        feature=feature,
+        washout=washout,
+        ridge=common["ridge"],
+        adapt_steps=common["adapt_steps"],
+        seed=common["seed"],
+    )
+    metrics["accuracy"] = out["accuracy"]
+    metrics["train_accuracy"] = out["train_accuracy"]
+    classes = np.arange(out["confusion"].shape[0])
+    arrays["confusion"] = xr.DataArray(
+        out["confusion"],
+        dims=("true_class", "predicted_class"),
+        coords={"true_class": classes, "predicted_class": classes},
+    )
 
 
 def _series(arrays, target, prediction):
@@ -230,6 +259,13 @@ def figure(ds):
                 ylim=(0, 1),
                 title="per-unit rate vs target",
             )
+        elif "confusion" in ds:
+            ax.imshow(ds["confusion"].values, cmap="Blues")
+            ax.set(
+                xlabel="predicted class",
+                ylabel="true class",
+                title=f"test accuracy {float(ds['accuracy']):.3f}",
+            )
         elif "mc_curve" in ds:
             ds["mc_curve"].plot(ax=ax)
             ax.set(ylabel="MC_k", title=f"memory capacity = {float(ds['memory_capacity']):.2f}")
@@ -264,6 +300,9 @@ def _driven_steps(task, washout: int) -> tuple[int, int, int]:
     if kind == "mackey-glass":
         steps = washout + t.train_steps + t.test_steps + t.free_run_steps
         return steps, washout + t.train_steps, 1
+    if kind == "sequence-classification":
+        n_seq = t.n_classes * t.n_train_per_class + t.n_test
+        return n_seq * t.max_length, n_seq, t.n_channels
     driven = washout + t.train_steps + t.repeats * (washout + t.free_run_steps)
     return driven, washout + t.train_steps, 3
 
@@ -338,3 +377,15 @@ def check_specs(model, task) -> None:
             )
         except ParameterError as exc:
             raise SpecError(f"{model.source}: network: {exc}") from None
+    t = task.task
+    if t.kind_name == "sequence-classification":
+        if t.max_length < t.min_length:
+            raise SpecError(
+                f"{task.source}: task.max_length: must be >= task.min_length = {t.min_length}. "
+                f"Got {t.max_length} instead."
+            )
+        if t.washout >= t.min_length:
+            raise SpecError(
+                f"{task.source}: task.washout: must be smaller than task.min_length = "
+                f"{t.min_length} (every sequence keeps a frame). Got {t.washout} instead."
+            )
