@@ -16,8 +16,13 @@ from neurolearn._params import (
     snapshot_params,
 )
 from neurolearn.backend import resolve_backend
-from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
-from neurolearn.reservoir._engine import DTYPES, Net, closed_loop, simulate
+from neurolearn.errors import (
+    DivergenceError,
+    NotFittedError,
+    ParameterError,
+    ParameterTypeError,
+)
+from neurolearn.reservoir._engine import DTYPES, KIND_EI, Net, closed_loop, simulate
 
 __all__ = ["ReservoirBase", "run_batch"]
 
@@ -207,6 +212,49 @@ class ReservoirBase(Estimator):
         equal = len(set(lengths)) == 1
         self.last_state_ = (s_fin, v_fin) if equal else None
         return out
+
+    def _intrinsic_plasticity(self, u, target_mean, target_std: float):
+        """Run intrinsic plasticity on ``u`` from rest with the current weights.
+
+        Returns the adapted per-unit gain ``a`` and bias ``b`` of the unit's drive, the output
+        of every unit at every step (for diagnostics) and the steps used.
+        """
+        from neurolearn._kernels.numba.intrinsic import IPNet, IPRule, intrinsic_plasticity
+        from neurolearn.reservoir._engine import kernel_arrays
+
+        net = self._net()
+        indptr, indices, data, _ = kernel_arrays(net, "float64")
+        arrays = IPNet(
+            net.kind,
+            indptr,
+            indices,
+            data,
+            net.w_in,
+            net.bias,
+            net.leak,
+            float(net.gain),
+            float(net.threshold),
+        )
+        rule = IPRule(
+            float(self.ip_learning_rate),
+            np.ascontiguousarray(np.broadcast_to(target_mean, (self.n,)), dtype=np.float64),
+            float(target_std),
+        )
+        s0, v0 = self._initial(None, 1)
+        s, v = s0[0].astype(np.float64), v0[0].copy()
+        if net.kind == KIND_EI:
+            a, b = np.full(self.n, float(net.gain)), np.full(self.n, -net.gain * net.threshold)
+        else:
+            a, b = np.ones(self.n), np.zeros(self.n)
+        outputs = np.empty((u.shape[0], self.n))
+        bad = intrinsic_plasticity(arrays, rule, np.ascontiguousarray(u), a, b, s, v, outputs)
+        if bad >= 0:
+            raise DivergenceError(
+                f"intrinsic plasticity: an output became NaN/Inf at step {bad}; lower "
+                "ip_learning_rate.",
+                step=bad,
+            )
+        return a, b, outputs
 
     def iter_states(self, u, *, chunk_steps: int = 1000, initial_state=None):
         """Yield ``(u_chunk, states_chunk)`` without ever holding all ``T x n`` states.

@@ -57,6 +57,22 @@ class RowRescaling(SpecTable):
     steps: int = param(2000, Interval(int, 1, None), "input steps whose mean is used")
 
 
+@spec_table(
+    "rule", "intrinsic-plasticity", params=D.INTRINSIC | D.only(D.ESN_INTRINSIC, "ip_target_std")
+)
+class IntrinsicPlasticity(SpecTable):
+    """Intrinsic plasticity of each unit's gain and bias (then frozen): Triesch's rule toward
+    exponential outputs with the target rates as means (E/I reservoir), Schrauwen's toward
+    N(0, ip_target_std**2) outputs (ESN)."""
+
+    target_rate: object = param(
+        D.TARGET_RATE["target_rate"].spec_value,
+        D.TARGET_RATE["target_rate"].spec_check,
+        "E/I reservoir: the mean of each unit's target exponential distribution",
+    )
+    steps: int = param(20000, Interval(int, 1, None), "adaptation steps on task input")
+
+
 @spec_table("readout", "ridge", params=D.only(D.READOUT, "ridge", "washout"))
 class RidgeReadout(SpecTable):
     """Ridge-regression readout."""
@@ -67,6 +83,7 @@ _ADAPTATION_OF = {
     "local-ei-adaptation": "local",
     "global-ei-balance": "global",
     "row-rescaling": "row-rescale",
+    "intrinsic-plasticity": "intrinsic",
 }
 
 
@@ -80,11 +97,9 @@ def build_reservoir(model, *, n_inputs: int, seed, backend):
     kwargs = {k: v for k, v in net.to_dict().items() if k != "kind"}
     common = dict(n_inputs=n_inputs, seed=seed, backend=backend.name, device=backend.device)
     if net.kind_name == "esn":
-        if rule is not None and rule.kind_name != "none":
-            raise ValueError(
-                f"{model.source}: rule.kind {rule.kind_name!r} applies to E/I reservoirs only; "
-                "an ESN takes rule kind 'none'."
-            )
+        if rule is not None and rule.kind_name == "intrinsic-plasticity":
+            ip = dict(ip_learning_rate=rule.ip_learning_rate, ip_target_std=rule.ip_target_std)
+            return ESN(**kwargs, adaptation="intrinsic", **ip, **common)
         return ESN(**kwargs, **common)
     rule_kind = "none" if rule is None else rule.kind_name
     extra = {"adaptation": _ADAPTATION_OF[rule_kind]}
@@ -95,6 +110,8 @@ def build_reservoir(model, *, n_inputs: int, seed, backend):
             extra[key] = getattr(rule, key)
     if rule_kind == "global-ei-balance":
         extra["global_search"] = rule.search
+    if rule_kind == "intrinsic-plasticity":
+        extra["ip_learning_rate"] = rule.ip_learning_rate
     return EIReservoir(**kwargs, **extra, **common)
 
 
@@ -357,11 +374,13 @@ def check_specs(model, task) -> None:
 
     net = model.network
     rule = model.get("rule")
-    if net.kind_name == "esn" and rule is not None and rule.kind_name != "none":
-        raise SpecError(
-            f"{model.source}: rule.kind: an ESN takes rule kind 'none'. Got "
-            f"{rule.kind_name!r} instead (it applies to E/I reservoirs only)."
-        )
+    if net.kind_name == "esn" and rule is not None:
+        if rule.kind_name not in ("none", "intrinsic-plasticity"):
+            raise SpecError(
+                f"{model.source}: rule.kind: an ESN takes rule kind 'none' or "
+                f"'intrinsic-plasticity'. Got {rule.kind_name!r} instead (it applies to E/I "
+                "reservoirs only)."
+            )
     if net.kind_name == "ei-reservoir":
         n_exc = int(round(net.excitatory_fraction * net.n))
         if n_exc < 1 or net.n - n_exc < 1:

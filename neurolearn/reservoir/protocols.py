@@ -24,7 +24,13 @@ from neurolearn.tasks import (
     valid_prediction_time,
 )
 
-__all__ = ["memory_capacity", "narma_prediction", "mackey_glass_prediction", "lorenz_prediction"]
+__all__ = [
+    "memory_capacity",
+    "narma_prediction",
+    "mackey_glass_prediction",
+    "lorenz_prediction",
+    "classify_sequences",
+]
 
 
 def _adapt(reservoir, u_adapt):
