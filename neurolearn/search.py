@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurolearn.errors import ParameterError, ParameterTypeError, SpecError
+from neurolearn.errors import ParameterError, ParameterTypeError
 
 __all__ = ["search", "SearchResult", "parse_space", "format_result"]
 
@@ -410,9 +411,23 @@ def format_result(result: SearchResult, out) -> str:
     line += f"; {result.computed} run by this call in {result.wall_s:.3g} s; {out}"
     if result.best_value is None:
         return line + "\nno trial completed: no best value"
-    params = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in result.best_params.items())
+    params = ", ".join(
+        f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in result.best_params.items()
+    )
     return (
         f"{line}\nbest {result.metric} {result.best_value:.6g} ({result.direction}) at trial "
         f"{result.best_trial}: {params}"
     )
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``neurolearn.search`` binds the module to ``neurolearn.search``, hiding the
+    lazy function of the same name; calling the module calls :func:`search`, so
+    ``nl.search(...)`` works whether or not the module was imported first."""
+
+    def __call__(self, *args, **kwargs):
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

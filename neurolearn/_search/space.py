@@ -64,9 +64,7 @@ def _bound(key: str, text: str, which: str, kind: str, item: str):
             )
         return int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpecError(
-            f"--space {item}: {which} must be a number. Got {text.strip()!r} instead."
-        )
+        raise SpecError(f"--space {item}: {which} must be a number. Got {text.strip()!r} instead.")
     if not math.isfinite(float(value)):
         raise SpecError(f"--space {item}: {which} must be finite. Got {text.strip()!r} instead.")
     return float(value)

@@ -195,6 +195,7 @@ def run_trial(study, trial, config) -> None:
     from optuna.trial import TrialState
 
     from neurolearn._search.objective import run_seed, trial_specs
+    from neurolearn.experiment import check_specs
 
     params = {key: _suggest(trial, dim) for key, dim in config["space"].items()}
     values: list[float] = []
@@ -202,6 +203,7 @@ def run_trial(study, trial, config) -> None:
     pruned = False
     try:
         model_spec, task_spec = trial_specs(config["base_spec"], params)
+        check_specs(model_spec, task_spec)  # a combination the family refuses fails the trial
         for k in range(config["seeds"]):
             value, message = run_seed(
                 model_spec,
