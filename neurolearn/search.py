@@ -216,7 +216,7 @@ def search(
     >>> sorted(res.best_params)
     ['readout.ridge']
     """
-    from neurolearn import __version__, specs
+    from neurolearn import __version__, registry, specs
     from neurolearn._search import report
     from neurolearn._search.objective import resolve_objective
     from neurolearn._search.space import check_space
@@ -276,6 +276,11 @@ def search(
         "metric": metric,
         "backend": resolved.name,
         "device": resolved.device,
+        # a worker imports the modules that declare the kinds before it reads the spec
+        "modules": [
+            registry.MODEL_FAMILIES[base_model.network.kind_name],
+            registry.TASK_MODULES[base_task.task.kind_name],
+        ],
     }
     before = count_trials(study.get_trials(deepcopy=False))["finished"]
     if before < trials:

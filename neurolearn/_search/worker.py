@@ -18,6 +18,7 @@ trials. Workers coordinate only through the storage:
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import threading
@@ -56,11 +57,28 @@ def _requeue(study, trial) -> None:
     study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
 
 
+def _sqlite_pragmas(connection, record) -> None:
+    # write-ahead log, synced at checkpoints: a killed process loses no committed trial
+    # (only a power cut could lose the last ones), and each trial commits several times
+    # faster than with a rollback journal synced at every write
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def open_storage(url: str):
-    """The study's RDB storage (a SQLite file waits up to two minutes for a busy database)."""
+    """The study's RDB storage. A SQLite file (one machine; share a study between machines
+    through a database server URL) waits up to two minutes for a busy database."""
     optuna = import_optuna()
-    engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    if not url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url)
+    from sqlalchemy import event
+
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
+    event.listen(storage.engine, "connect", _sqlite_pragmas)
+    storage.engine.dispose()  # connections opened while creating the tables lack the pragmas
+    return storage
 
 
 def _owner() -> str:
@@ -140,7 +158,9 @@ def sampler_seed(seed: int, worker: int) -> int:
 
 def load_study(config: dict, worker: int):
     optuna = import_optuna()
-    sampler = optuna.samplers.TPESampler(seed=sampler_seed(config["seed"], worker))
+    sampler = optuna.samplers.TPESampler(
+        seed=sampler_seed(config["seed"], worker), multivariate=True
+    )
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
         if config["prune"] and config["seeds"] > 1
@@ -239,6 +259,8 @@ def run_worker(config: dict, worker: int = 0, on_trial=None) -> int:
     trials this worker finished. ``on_trial(counts)`` is called after each (for progress)."""
     from optuna.trial import TrialState
 
+    for module in config.get("modules", ()):
+        importlib.import_module(module)
     study = load_study(config, worker)
     storage = study._storage
     total = int(config["trials"])
