@@ -166,7 +166,9 @@ def search(
         Runs per trial; the trial's value is the mean of the metric over them.
     seed : int, default=0
         Root of the run seeds (``SeedSequence(seed, spawn_key=(0, k))`` for run ``k`` of every
-        trial) and of the samplers (``SeedSequence(seed, spawn_key=(1, worker))``).
+        trial) and of the samplers (``SeedSequence(seed, spawn_key=(1, worker, n_trials))``,
+        ``n_trials`` the trials in the study when the worker joins: a resumed search does not
+        draw the killed one's parameters again).
     overrides : sequence of "key=value", default=()
         Overrides applied to every trial (like ``--set``).
     metric : str or None, default=None
@@ -325,7 +327,7 @@ def _drive(config, study, workers, scheduler, progress, before) -> None:
     from tqdm.auto import tqdm
 
     from neurolearn._scan import engine as engines
-    from neurolearn._search.worker import count_trials, run_worker
+    from neurolearn._search.worker import GRACE_S, count_trials, run_worker
 
     total = config["trials"]
     bar = tqdm(
@@ -345,14 +347,27 @@ def _drive(config, study, workers, scheduler, progress, before) -> None:
 
     engine = engines.open_engine(workers=workers, scheduler=scheduler, slurm=None)
     try:
-        for _ in range(3):
+        idle_rounds = 0
+        deadline = time.monotonic() + GRACE_S + 30
+        while True:
             if engine.kind == "synchronous":
                 with engines._single_threaded():
                     run_worker(config, 0, on_trial=refresh)
             else:
                 _run_on_dask(engine, config, refresh)
-            if count_trials(study.get_trials(deepcopy=False))["finished"] >= total:
+            counts = count_trials(study.get_trials(deepcopy=False))
+            if counts["finished"] >= total:
                 break
+            if not counts["running"]:
+                idle_rounds += 1  # a worker was lost: run another round
+                if idle_rounds >= 3:
+                    break
+                continue
+            # trials still running: of a live search elsewhere (wait for it to finish them)
+            # or of a dead process not yet stale (the next round fails and re-runs them)
+            if time.monotonic() > deadline:
+                break
+            time.sleep(2.0)
     finally:
         engine.close()
         refresh()

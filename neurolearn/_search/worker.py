@@ -40,6 +40,8 @@ __all__ = [
 
 #: seconds between a running trial's heartbeats, and after which a silent trial is stale
 HEARTBEAT_S, GRACE_S = 20, 90
+#: seconds after which a running trial its worker never signed is stale (signing takes ms)
+UNSIGNED_S = 30
 
 
 def import_optuna():
@@ -100,9 +102,9 @@ def _dead_here(owner: str) -> bool:
 
 def _stale(trial, now: float) -> bool:
     owner = trial.user_attrs.get("worker")
-    if owner is None:  # died between asking and signing the trial
+    if owner is None:  # died in the instant between asking for the trial and signing it
         started = trial.datetime_start.timestamp() if trial.datetime_start else now
-        return now - started > GRACE_S
+        return now - started > UNSIGNED_S
     if _dead_here(owner):
         return True
     return now - float(trial.user_attrs.get("heartbeat", now)) > GRACE_S
@@ -151,27 +153,30 @@ def count_trials(trials) -> dict:
     return out
 
 
-def sampler_seed(seed: int, worker: int) -> int:
-    """The TPE sampler seed of worker ``worker``: ``SeedSequence(seed, spawn_key=(1, worker))``."""
-    return int(np.random.SeedSequence(int(seed), spawn_key=(1, int(worker))).generate_state(1)[0])
+def sampler_seed(seed: int, worker: int, n_trials: int) -> int:
+    """The TPE sampler seed of worker ``worker`` joining a study of ``n_trials`` trials:
+    ``SeedSequence(seed, spawn_key=(1, worker, n_trials))``. A fresh search draws the same
+    trials at every run; a resumed one draws new ones, not the killed search's sequence again.
+    """
+    state = np.random.SeedSequence(int(seed), spawn_key=(1, int(worker), int(n_trials)))
+    return int(state.generate_state(1)[0])
 
 
 def load_study(config: dict, worker: int):
     optuna = import_optuna()
-    sampler = optuna.samplers.TPESampler(
-        seed=sampler_seed(config["seed"], worker), multivariate=True
+    study = optuna.load_study(
+        study_name=config["study_name"], storage=open_storage(config["storage"])
     )
-    pruner = (
+    n_trials = len(study.get_trials(deepcopy=False))
+    study.sampler = optuna.samplers.TPESampler(
+        seed=sampler_seed(config["seed"], worker, n_trials), multivariate=True
+    )
+    study.pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
         if config["prune"] and config["seeds"] > 1
         else optuna.pruners.NopPruner()
     )
-    return optuna.load_study(
-        study_name=config["study_name"],
-        storage=open_storage(config["storage"]),
-        sampler=sampler,
-        pruner=pruner,
-    )
+    return study
 
 
 def _suggest(trial, dim):
