@@ -122,7 +122,11 @@ def test_missing_optuna_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(MissingDependencyError, match=r"neurolearn\[search\]"):
         nl.search(
-            TOY_MODEL, TOY_TASK, space={"network.a": "lin:0:2"}, trials=2, out=tmp_path / "s.db",
+            TOY_MODEL,
+            TOY_TASK,
+            space={"network.a": "lin:0:2"},
+            trials=2,
+            out=tmp_path / "s.db",
             **TOY,
         )
 
