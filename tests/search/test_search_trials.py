@@ -52,10 +52,10 @@ def test_failed_and_diverged_runs_are_failed_trials(tmp_path):
 
 
 def test_sampler_is_deterministic_with_a_seed(tmp_path):
-    # 12 trials: the 10 seeded random startup trials, then 2 drawn by TPE from the history
+    # 11 trials: the 10 seeded random startup trials, then one drawn by TPE from the history
     kw = dict(space={"network.a": "lin:0:2", "network.b": "log:0.1:10"}, seeds=1, figures=False)
-    a = nl.search(TOY_MODEL, TOY_TASK, out=tmp_path / "a.db", seed=3, trials=12, **kw, **TOY)
-    b = nl.search(TOY_MODEL, TOY_TASK, out=tmp_path / "b.db", seed=3, trials=12, **kw, **TOY)
+    a = nl.search(TOY_MODEL, TOY_TASK, out=tmp_path / "a.db", seed=3, trials=11, **kw, **TOY)
+    b = nl.search(TOY_MODEL, TOY_TASK, out=tmp_path / "b.db", seed=3, trials=11, **kw, **TOY)
     c = nl.search(TOY_MODEL, TOY_TASK, out=tmp_path / "c.db", seed=4, trials=2, **kw, **TOY)
     assert _params(a) == _params(b)
     assert [p[2] for p in _params(a)[:2]] != [p[2] for p in _params(c)]
