@@ -44,11 +44,11 @@ class LIFFields(SpecTable):
             )
         if raw.get("backend", engine) != engine:
             raise SpecError(
-                f"{where}.engine: the deprecated name of {where}.backend, which is "
-                f"{raw['backend']!r}; set backend = {engine!r} and remove engine."
+                f"{where}.engine: the deprecated name of backend, which is "
+                f"{raw['backend']!r}: give the engine once, as backend."
             )
         warnings.warn(
-            f"{where}.engine is deprecated; use {where}.backend (same values).",
+            f"{where}.engine is deprecated; the key is now backend (same values).",
             DeprecationWarning,
             stacklevel=2,
         )
