@@ -238,7 +238,7 @@ RESERVOIR_PARAMS = RESERVOIR | declare(
         None,
         NoneOr(InstanceOf(dict, "a dict")),
         "Other SpikingEINetwork parameters (connection_prob, bias_mv, target_rate_hz, ...); "
-        "RESERVOIR_NETWORK_DEFAULTS apply where a key is absent. n_exc, n_inh, record_v, "
+        "SpikingReservoir.NETWORK_DEFAULTS apply where a key is absent. n_exc, n_inh, record_v, "
         "backend and seed are the reservoir's own.",
         type_doc="dict or None",
     ),
