@@ -61,7 +61,7 @@ def activation_code(name: str, owner: str = "TwoLayerNetwork", param: str = "act
 
 
 def activation_functions(name: str):
-    """``(phi, phi_prime)`` as vectorised numpy functions (those of :mod:`neurolearn._mlp`).
+    """``(phi, phi_prime)`` as vectorised numpy functions (those of ``neurolearn._mlp``).
 
     Examples
     --------
@@ -74,7 +74,7 @@ def activation_functions(name: str):
 
 
 def two_layer_forward(w1, w2, x, activation="tanh", output_activation=None):
-    """Forward pass of a two-layer network (:func:`neurolearn._mlp.forward` on ``W1, W2``).
+    """Forward pass of a two-layer network (``neurolearn._mlp.forward`` on ``W1, W2``).
 
     Parameters
     ----------
@@ -119,7 +119,7 @@ def two_layer_backward(w1, w2, x, y, activation="tanh", output_activation=None, 
     ``F = W2`` gives the gradient of ``0.5 * mean |y_hat - y|^2`` (exact for a linear output);
     a fixed random ``feedback`` matrix gives feedback alignment. A rule applies
     ``W2 -= eta * grad_w2 D2`` and ``W1 -= eta * grad_w1 D1``. This is
-    :func:`neurolearn._mlp.backward` with the error ``e`` as the output signal.
+    ``neurolearn._mlp.backward`` with the error ``e`` as the output signal.
 
     Returns
     -------

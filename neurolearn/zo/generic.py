@@ -11,7 +11,7 @@ and with :func:`~neurolearn.zo.train` sees the same perturbations.
 Two rules are not estimators of ``grad loss`` from a parameter vector and are refused with the
 reason: node perturbation puts its noise on the units' pre-activations and needs each sample's
 loss and the presynaptic activities (it exists for an :class:`~neurolearn.zo.network.MLP`,
-:meth:`~neurolearn.zo.rules.NodePerturbation.estimate`), and reward-modulated OU weight noise is
+``NodePerturbation.estimate``), and reward-modulated OU weight noise is
 a stochastic dynamics of the weights with a running reward average, not a per-step gradient
 estimate. :class:`~neurolearn.zo.rules.Backprop` takes the exact gradient, ``grad(theta)``.
 """

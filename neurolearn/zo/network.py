@@ -232,7 +232,7 @@ class MLP:
 
     def predict(self, theta, X) -> np.ndarray:
         """Network output (logits for cross-entropy) for every row of ``X``
-        (:func:`neurolearn._mlp.forward`)."""
+        (``neurolearn._mlp.forward``)."""
         theta = self.check_theta(theta)
         X = self.check_data(X)
         _, acts = _mlp.forward(self.weights(theta), X, self.activation, self.output_activation)
@@ -246,7 +246,7 @@ class MLP:
         return float(np.mean(_mlp.sample_losses(acts[-1], Y, self.loss)))
 
     def gradient(self, theta, X, Y) -> tuple[float, np.ndarray]:
-        """``(loss, exact gradient)`` by backpropagation (:func:`neurolearn._mlp.backward`)."""
+        """``(loss, exact gradient)`` by backpropagation (``neurolearn._mlp.backward``)."""
         theta = self.check_theta(theta)
         X, Y = self.check_data(X, Y)
         layers = self.weights(theta)
