@@ -27,7 +27,8 @@ class Difference:
 
     ``where`` is ``"variable"``, ``"coordinate"``, ``"variable attribute"`` or ``"attribute"``;
     ``index`` maps each dimension to its position (empty for a scalar; None when the difference
-    is not one of values, e.g. a missing variable, its shape or its dtype).
+    is not one of values, e.g. a missing variable, its shape or its dtype); ``labels`` gives the
+    coordinate values there, for the dimensions that have coordinates.
     """
 
     where: str
@@ -36,13 +37,16 @@ class Difference:
     stored: Any
     rerun: Any
     reason: str = "values"
+    labels: dict | None = None
 
     def __str__(self) -> str:
         if self.reason != "values":
             return f"{self.where} {self.name!r}: {self.reason}"
         at = ""
-        if self.index is not None:
-            at = " at [" + ", ".join(f"{d}={i}" for d, i in self.index.items()) + "]"
+        if self.index:
+            at = " at index [" + ", ".join(f"{d}={i}" for d, i in self.index.items()) + "]"
+        if self.labels:
+            at += " (" + ", ".join(f"{d}={_plain(v)!r}" for d, v in self.labels.items()) + ")"
         return (
             f"{self.where} {self.name!r}{at}: stored {_show(self.stored)}, "
             f"rerun {_show(self.rerun)}"
@@ -81,7 +85,7 @@ def _first_unequal(a: np.ndarray, b: np.ndarray) -> int | None:
     return int(bad[0]) if bad.size else None
 
 
-def _compare_arrays(where, name, dims, a, b) -> Difference | None:
+def _compare_arrays(where, name, dims, a, b, coords=None) -> Difference | None:
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         return Difference(where, name, None, a.shape, b.shape, f"shape {a.shape} vs {b.shape}")
@@ -92,7 +96,8 @@ def _compare_arrays(where, name, dims, a, b) -> Difference | None:
         return None
     pos = np.unravel_index(flat, a.shape) if a.ndim else ()
     index = {d: int(i) for d, i in zip(dims, pos, strict=True)}
-    return Difference(where, name, index, a[pos], b[pos])
+    labels = {d: np.asarray(coords[d])[index[d]] for d in dims if coords and d in coords}
+    return Difference(where, name, index, a[pos], b[pos], labels=labels or None)
 
 
 def _same_value(x, y) -> bool:
@@ -133,7 +138,7 @@ def first_difference(stored, rerun, *, ignore_attrs=None) -> Difference | None:
     >>> b["loss"][2] = 0.3
     >>> b.attrs["wall_s"] = 2.0
     >>> print(first_difference(a, b))
-    variable 'loss' at [step=2]: stored 0.25, rerun 0.3
+    variable 'loss' at index [step=2]: stored 0.25, rerun 0.3
     >>> first_difference(a, a) is None
     True
     """
@@ -155,7 +160,8 @@ def first_difference(stored, rerun, *, ignore_attrs=None) -> Difference | None:
                 return Difference(
                     group, name, None, a.dims, b.dims, f"dimensions {a.dims} vs {b.dims}"
                 )
-            diff = _compare_arrays(group, name, a.dims, a.values, b.values)
+            coords = {d: a[d].values for d in a.dims if d in a.coords and d != name}
+            diff = _compare_arrays(group, name, a.dims, a.values, b.values, coords)
             diff = diff or _compare_attrs(f"{group} attribute", name, a.attrs, b.attrs)
             if diff is not None:
                 return diff

@@ -326,7 +326,7 @@ def first_difference(stored, rerun, *, ignore_attrs=VARYING_ATTRS):
     True
     >>> b["loss"][1] = 0.6
     >>> print(first_difference(a, b))
-    variable 'loss' at [step=1]: stored 0.5, rerun 0.6
+    variable 'loss' at index [step=1]: stored 0.5, rerun 0.6
     """
     from neurolearn._rerun import first_difference as _first
 
