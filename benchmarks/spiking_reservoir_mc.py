@@ -47,6 +47,14 @@ CONFIGS = {
 }
 GAINS = [2.5, 5.0, 10.0, 20.0]
 RIDGES = [1e-4, 1e-2, 1.0, 100.0]
+#: the configurations whose readout penalty is scanned
+RIDGE_CONFIGS = (
+    "baseline (10 ms step, 10 ms filter)",
+    "5 ms step",
+    "filters 10/30/100 ms",
+    "filtered + synaptic",
+    "5 ms step + filters 10/30/100 ms + synaptic",
+)
 
 
 class _SameStates:
@@ -62,7 +70,7 @@ class _SameStates:
         return self.states
 
 
-def ridge_scan(n: int, seeds: int, best: dict) -> list[dict]:
+def ridge_scan(n: int, seeds: int, best: dict, only=RIDGE_CONFIGS) -> list[dict]:
     from neurolearn import specs
     from neurolearn.reservoir import protocols
     from neurolearn.spiking.reservoir_experiment import build_reservoir
@@ -71,6 +79,8 @@ def ridge_scan(n: int, seeds: int, best: dict) -> list[dict]:
     params = {k: v for k, v in task.task.to_dict().items() if k != "kind"}
     rows = []
     for name, overrides in CONFIGS.items():
+        if name not in best or name not in only:
+            continue
         start = time.perf_counter()
         over = [f"network.n={n}", f"network.input_scale_mv={best[name]}", *overrides]
         model = specs.load_model("spiking-reservoir", over)
@@ -191,13 +201,21 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ridge-scan", action="store_true", help="readout ridge at best gains")
+    parser.add_argument(
+        "--gains",
+        default=str(HERE / "results" / "spiking-reservoir-mc.json"),
+        help="ridge scan: the gain scan's JSON (best gain per configuration)",
+    )
+    parser.add_argument("--only", default=None, help="ridge scan: configurations, ';'-separated")
     args = parser.parse_args()
     if args.ridge_scan:
-        gains = json.loads((HERE / "results" / "spiking-reservoir-mc.json").read_text())
+        gains = json.loads(Path(args.gains).read_text())
         best = {r["config"]: r["best_gain_mv"] for r in gains["rows"]}
-        rows = ridge_scan(args.n, args.seeds, best)
+        only = args.only.split(";") if args.only else RIDGE_CONFIGS
+        rows = ridge_scan(args.n, args.seeds, best, only)
         print(ridge_table(rows, args.n, args.seeds))
-        out = HERE / "results" / "spiking-reservoir-mc-ridge.json"
+        suffix = "" if args.only is None else "-part"
+        out = HERE / "results" / f"spiking-reservoir-mc-ridge{suffix}.json"
         payload = {"n": args.n, "seeds": args.seeds, "rows": rows}
         out.write_text(json.dumps(payload, indent=1) + "\n")
         print(f"wrote {out}")
