@@ -155,8 +155,9 @@ class SpikingReservoir:
     gain); the state after ``u[t]`` is sampled at the end of the step: every neuron's spike train
     filtered with each time constant of ``filter_tau_ms`` (one block of ``n`` per constant,
     :func:`~neurolearn.spiking.filtered_states`), or the recurrent synaptic conductances
-    (:func:`~neurolearn.spiking.synaptic_states`), or both. The states feed the same :class:`neurolearn.reservoir.Readout`
-    and the same benchmark protocols (memory capacity, NARMA) as the rate reservoirs.
+    (:func:`~neurolearn.spiking.synaptic_states`), or both. The states feed the same
+    :class:`neurolearn.reservoir.Readout` and the same benchmark protocols (memory capacity,
+    NARMA) as the rate reservoirs.
 
     Parameters
     ----------
