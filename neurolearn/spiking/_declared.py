@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from neurolearn._declare import InstanceOf, Param, common_params, declare
-from neurolearn._params import Boolean, Interval, NoneOr, Options
+from neurolearn._params import Boolean, Interval, ListOf, NoneOr, Options
 from neurolearn.spiking._connectivity import Connectivity
 
 #: Engines a :class:`~neurolearn.spiking.SpikingEINetwork` runs on (the ``backend`` values).
@@ -18,6 +18,10 @@ ENGINES = ("numba", "brian2")
 
 #: How the spiking reservoir's E/I balance is set before the readout is trained.
 ADAPTATIONS = ("none", "istdp")
+
+#: What the spiking reservoir's readout sees: filtered spike trains, the recurrent synaptic
+#: conductances, or both.
+STATES = ("filtered", "synaptic", "both")
 
 _POS = Interval(float, 0, None, "neither")
 _NONNEG = Interval(float, 0, None, "left")
@@ -219,8 +223,18 @@ RESERVOIR = declare(
     ),
     filter_tau_ms=Param(
         10.0,
-        Interval(float, 0, None, "neither"),
-        "Time constant of the spike-train filter that makes the states (ms).",
+        ListOf(Interval(float, 0, None, "neither")),
+        "Time constant(s) of the spike-train filter that makes the states (ms); with a list, "
+        "the traces at every time constant are concatenated (n columns each).",
+        runtime=True,
+        type_doc="float or list of float",
+    ),
+    state=Param(
+        "filtered",
+        Options(STATES),
+        "'filtered': filtered spike trains, n per time constant. 'synaptic': each neuron's "
+        "excitatory and inhibitory recurrent synaptic conductance (2 n). 'both': the two "
+        "concatenated.",
         runtime=True,
     ),
 )

@@ -11,10 +11,12 @@ from neurolearn.errors import BackendError, NotFittedError, ParameterError
 from neurolearn.spiking import _declared as D
 from neurolearn.spiking.network import SpikingEINetwork
 
-__all__ = ["SpikingReservoir", "filtered_states", "ADAPTATIONS"]
+__all__ = ["SpikingReservoir", "filtered_states", "synaptic_states", "ADAPTATIONS", "STATES"]
 
 #: How the reservoir's E/I balance is set before the readout is trained.
 ADAPTATIONS = D.ADAPTATIONS
+#: What the readout sees: filtered spike trains, the recurrent synaptic conductances, or both.
+STATES = D.STATES
 
 
 def filtered_states(
@@ -68,22 +70,93 @@ def filtered_states(
     return states
 
 
+def synaptic_states(
+    spike_steps,
+    spike_ids,
+    connectivity,
+    weights,
+    *,
+    start_step: int,
+    hold_steps: int,
+    n_values: int,
+    dt_ms: float,
+    tau_exc_ms: float,
+    tau_inh_ms: float,
+    delay_steps: int,
+) -> np.ndarray:
+    r"""Recurrent synaptic conductances of every neuron at the end of every input value.
+
+    The network's synaptic variables, rebuilt from its spikes: a spike of neuron ``j`` at step
+    ``e`` reaches its targets at ``e + d`` (``d = delay_steps``) and then decays by
+    ``1 - dt/tau`` per step (the numba engine's update), so at the end of value ``k``
+
+    .. math::
+        g^{E}_i(k) = \sum_{j < n_E} w_{ij} \sum_{e + d \le t_k}
+                     \left(1 - \tfrac{dt}{\tau_E}\right)^{t_k - e - d},
+        \qquad t_k = \mathrm{start} + (k + 1)\,\mathrm{hold} - 1,
+
+    and ``g^I`` likewise over the inhibitory neurons with ``tau_inh_ms``. External Poisson
+    drive is not included. Returns ``[g^E, g^I]`` of shape ``(n_values, 2 n)``.
+
+    Examples
+    --------
+    >>> from neurolearn.spiking import Connectivity
+    >>> conn = Connectivity.from_arrays(1, 1, pre=[0, 1], post=[1, 0], weight=[2.0, 3.0])
+    >>> s = synaptic_states(np.array([0]), np.array([0]), conn, conn.weight, start_step=0,
+    ...                     hold_steps=2, n_values=2, dt_ms=0.5, tau_exc_ms=1.0,
+    ...                     tau_inh_ms=1.0, delay_steps=0)
+    >>> s[:, 1].tolist()   # g^E of neuron 1: 2 * 0.5**1 at step 1, 2 * 0.5**3 at step 3
+    [1.0, 0.25]
+    """
+    import scipy.sparse
+
+    owner = "synaptic_states"
+    n = connectivity.n
+    dt_ms = check_param(owner, "dt_ms", dt_ms, Interval(float, 0, None, "neither"))
+    delay_steps = check_param(owner, "delay_steps", delay_steps, Interval(int, 0, None))
+    weights = check_array(owner, "weights", weights, ndim=1, shape=connectivity.pre.shape)
+    spike_steps = check_array(owner, "spike_steps", spike_steps, ndim=1, dtype=np.int64)
+    blocks = []
+    for tau, excitatory in ((tau_exc_ms, True), (tau_inh_ms, False)):
+        tau = check_param(owner, "tau_ms", tau, Interval(float, dt_ms, None))
+        # a spike acts as if emitted delay_steps later; its trace then decays per step
+        traces = filtered_states(
+            spike_steps + delay_steps,
+            spike_ids,
+            n,
+            start_step,
+            hold_steps,
+            n_values,
+            1.0 - dt_ms / tau,
+        )
+        from_exc = connectivity.pre < connectivity.n_exc
+        use = from_exc if excitatory else ~from_exc
+        w = scipy.sparse.csr_matrix(
+            (weights[use], (connectivity.post[use], connectivity.pre[use])), shape=(n, n)
+        )
+        blocks.append(np.asarray(w @ traces.T).T)
+    return np.concatenate(blocks, axis=1)
+
+
 class SpikingReservoir(Estimator):
     r"""Liquid state machine: the LIF E/I network driven by a scalar input, read out linearly.
 
     Each input value ``u[t]`` is held for ``step_ms`` as a current ``w_i u[t]`` (mV) into a random
-    ``input_fraction`` of the neurons (``w_i ~ U(-input_scale_mv, input_scale_mv)``); the state
-    after ``u[t]`` is every neuron's spike train filtered with time constant ``filter_tau_ms``,
-    sampled at the end of the step. The states feed the same :class:`neurolearn.reservoir.Readout`
-    and the same benchmark protocols (memory capacity, NARMA) as the rate reservoirs.
+    ``input_fraction`` of the neurons (``w_i ~ U(-input_scale_mv, input_scale_mv)``, the input
+    gain); the state after ``u[t]`` is sampled at the end of the step: every neuron's spike train
+    filtered with each time constant of ``filter_tau_ms`` (one block of ``n`` per constant,
+    :func:`~neurolearn.spiking.filtered_states`), or the recurrent synaptic conductances
+    (:func:`~neurolearn.spiking.synaptic_states`), or both. The states feed the same
+    :class:`neurolearn.reservoir.Readout` and the same benchmark protocols (memory capacity,
+    NARMA) as the rate reservoirs.
 
     Parameters
     ----------
     {parameters}
 
-    Parameters are validated on every use. ``step_ms`` and ``filter_tau_ms`` take effect on the
-    next :meth:`run`; any other change rebuilds the network and input weights (discarding
-    adaptation) on the next use.
+    Parameters are validated on every use. ``step_ms``, ``filter_tau_ms`` and ``state`` take
+    effect on the next :meth:`run`; any other change rebuilds the network and input weights
+    (discarding adaptation) on the next use.
 
     Attributes
     ----------
@@ -207,22 +280,49 @@ class SpikingReservoir(Estimator):
         return self
 
     def run(self, u) -> np.ndarray:
-        """Drive the reservoir from rest with ``u`` (T,) or (T, 1); states of shape (T, n)."""
+        """Drive the reservoir from rest with ``u`` (T,) or (T, 1); states of shape (T, features).
+
+        ``features`` is ``n`` per filter time constant and ``2 n`` for the synaptic states.
+        """
         self._ensure()
         u = self._check_u(u)
         rec = self._drive(u, plasticity=False)
         self.last_record_ = rec
-        dt = self.network_.params_["dt_ms"]
+        net = self.network_
+        dt = net.params_["dt_ms"]
         hold = max(int(round(self._p["step_ms"] / dt)), 1)
-        return filtered_states(
-            rec.spike_steps,
-            rec.spike_ids,
-            rec.n,
-            rec.start_step,
-            hold,
-            u.shape[0],
-            float(np.exp(-dt / self._p["filter_tau_ms"])),
-        )
+        blocks = []
+        if self._p["state"] in ("filtered", "both"):
+            taus = self._p["filter_tau_ms"]
+            for tau in taus if isinstance(taus, list) else [taus]:
+                blocks.append(
+                    filtered_states(
+                        rec.spike_steps,
+                        rec.spike_ids,
+                        rec.n,
+                        rec.start_step,
+                        hold,
+                        u.shape[0],
+                        float(np.exp(-dt / tau)),
+                    )
+                )
+        if self._p["state"] in ("synaptic", "both"):
+            blocks.append(
+                synaptic_states(
+                    rec.spike_steps,
+                    rec.spike_ids,
+                    net.connectivity_,
+                    net.weights_,
+                    start_step=rec.start_step,
+                    hold_steps=hold,
+                    n_values=u.shape[0],
+                    dt_ms=dt,
+                    tau_exc_ms=net.params_["tau_exc_ms"],
+                    tau_inh_ms=net.params_["tau_inh_ms"],
+                    delay_steps=net.params_["delay_steps"],
+                )
+            )
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
 
     @property
     def mean_rate_hz_(self) -> float:

@@ -114,9 +114,10 @@ def estimate_memory(model, task) -> int:
 
     With ``n`` neurons, ``T`` input values (washout, training and test steps, plus
     ``adapt_steps``) each held ``step_ms``: :func:`neurolearn.spiking.experiment.network_memory`
-    with ``n min(in_degree, n - 1)`` synapses over ``T step_ms``, the filtered states and their
-    per-step contributions (``16 T n``), and the readout's design matrix and normal equations
-    (``8 T_fit (n + 1) + 16 (n + 1)^2``), ``T_fit = washout + train_steps``.
+    with ``n min(in_degree, n - 1)`` synapses over ``T step_ms``, the states and their per-step
+    contributions (``16 T F``), and the readout's design matrix and normal equations
+    (``8 T_fit (F + 1) + 16 (F + 1)^2``), ``T_fit = washout + train_steps``, with ``F`` state
+    features (``n`` per filter time constant, ``2 n`` for synaptic states).
     """
     from neurolearn.reservoir.experiment import _driven_steps
     from neurolearn.spiking.experiment import network_memory
@@ -128,8 +129,13 @@ def estimate_memory(model, task) -> int:
     rule = model.get("rule")
     adapt = net.adapt_steps if rule is not None and rule.kind_name != "none" else 0
     synapses = n * min(net.in_degree, n - 1)
+    n_taus = len(net.filter_tau_ms) if isinstance(net.filter_tau_ms, list) else 1
+    width = (n_taus if net.state != "synaptic" else 0) * n + (
+        2 * n if net.state != "filtered" else 0
+    )
     duration = (steps + adapt) * net.step_ms
     t = task.task
     extra = 8 * steps * t.max_delay if t.kind_name == "memory-capacity" else 0
-    readout_bytes = 8 * fit * (n + 1) + 16 * (n + 1) ** 2
-    return int(network_memory(n, synapses, duration, net) + 16 * steps * n + readout_bytes + extra)
+    readout_bytes = 8 * fit * (width + 1) + 16 * (width + 1) ** 2
+    states = 16 * steps * width
+    return int(network_memory(n, synapses, duration, net) + states + readout_bytes + extra)
