@@ -23,6 +23,9 @@ ADAPTATIONS = ("none", "istdp")
 #: conductances, or both.
 STATES = ("filtered", "synaptic", "both")
 
+#: the other families' backends that the spiking family has no engine for (yet)
+MISSING_ENGINES = " or ".join(b for b in ("numpy", "torch") if b not in ENGINES)
+
 _POS = Interval(float, 0, None, "neither")
 _NONNEG = Interval(float, 0, None, "left")
 _REAL = Interval(float)
@@ -33,8 +36,8 @@ BACKEND = declare(
         "numba",
         NoneOr(Options(ENGINES)),
         "Engine: 'numba' (the clock-driven kernel) or 'brian2' (the same equations written for "
-        "Brian2, the reference); None picks the default (numba). The family has no numpy or "
-        "torch engine.",
+        f"Brian2, the reference); None picks the default (numba). The family has no "
+        f"{MISSING_ENGINES} engine.",
         spec_constraint=Options(ENGINES),
         type_doc="{'numba', 'brian2'} or None",
     ),
@@ -90,7 +93,7 @@ NETWORK = declare(
         100,
         Interval(int, 0, None),
         "Number of inhibitory neurons (a spec file asks for at least one: the rate-homeostasis "
-        "task needs plastic I -> E synapses).",
+        "task measures the inhibitory rate and trains the I -> E synapses).",
         spec_constraint=Interval(int, 1, None),
     ),
     connection_prob=Param(
@@ -273,7 +276,7 @@ def backend_refusal(owner: str, value) -> str:
     """
     return (
         f"The 'backend' parameter of {owner} must be one of {', '.join(map(repr, ENGINES))} "
-        f"(the spiking family has no numpy or torch engine). Got {value!r} instead."
+        f"(the spiking family has no {MISSING_ENGINES} engine). Got {value!r} instead."
     )
 
 

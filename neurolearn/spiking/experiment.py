@@ -103,8 +103,8 @@ def check_backend(backend) -> None:
     if backend.name != "numba":
         raise BackendError(
             f"The 'backend' parameter of a spiking run must be 'numba' (the spiking family has "
-            f"no numpy or torch engine; its engines, {', '.join(map(repr, D.ENGINES))}, are "
-            f"chosen with network.backend). Got {backend.name!r} instead."
+            f"no {D.MISSING_ENGINES} engine; its engines, {', '.join(map(repr, D.ENGINES))}, "
+            f"are chosen with network.backend). Got {backend.name!r} instead."
         )
 
 
