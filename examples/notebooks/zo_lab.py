@@ -25,7 +25,7 @@
 # test accuracy against forward passes and against wall time):
 
 # %%
-from neurolearn.zo.compare import compare_rules, plot_runs
+from neurolearn.studies.zo_compare import compare_rules, plot_runs
 
 runs = compare_rules("digits", ("mlp-backprop", "spsa", "node-perturbation"), overrides=["train.query_budget=10000"])
 plot_runs(runs, metric="test_accuracy");

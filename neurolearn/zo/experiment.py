@@ -266,7 +266,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
 
 def figure(ds):
     """Test loss against queries and against training wall time (one run)."""
-    from neurolearn.zo.compare import plot_runs
+    from neurolearn.studies.zo_compare import plot_runs
 
     return plot_runs({ds.attrs.get("rule", ds.attrs.get("model", "run")): ds})
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from neurolearn.specs import load_model
 from neurolearn.zo import MLP, SPSA
-from neurolearn.zo.compare import compare_rules
+from neurolearn.studies.zo_compare import compare_rules
 from neurolearn.zo.diagnostics import estimate_quality
 from neurolearn.zo.scaling import best_learning_time, theory_constant
 

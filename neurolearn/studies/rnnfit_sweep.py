@@ -122,7 +122,7 @@ def sweep_figure(
 
 
 def main(argv=None) -> int:
-    """``python -m neurolearn.rnnfit.sweep [--out DIR] [--seeds N] [--set KEY=VALUE ...]``.
+    """``python -m neurolearn.studies.rnnfit_sweep [--out DIR] [--seeds N] [--set KEY=VALUE ...]``.
 
     Runs the README sweep (sparse-rnn over recorded fractions, output-only-rnn at 10%),
     prints the tables and writes ``DIR/sweep_*.nc`` and ``DIR/sweep.png``.
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     import argparse
     from pathlib import Path
 
-    parser = argparse.ArgumentParser(prog="python -m neurolearn.rnnfit.sweep")
+    parser = argparse.ArgumentParser(prog="python -m neurolearn.studies.rnnfit_sweep")
     parser.add_argument("--out", default="rnnfit-sweep")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
