@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["recorded_fraction_sweep", "sweep_table", "sweep_figure", "SWEEP_METRICS"]
+__all__ = ["recorded_fraction_sweep", "sweep_table", "SWEEP_METRICS"]
 
 #: metrics gathered per run
 SWEEP_METRICS = (
@@ -89,38 +89,6 @@ def sweep_table(ds, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecor
     return "\n".join(lines)
 
 
-def sweep_figure(
-    ds, baseline=None, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecorded")
-):
-    """Metrics against recorded fraction (mean +- std over seeds); ``baseline`` a second sweep
-    (e.g. output-only) drawn dashed."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2))
-    x = np.asarray(ds["fraction"]) * 100
-    xs = np.where(x == 0, 0.3, x)
-    for ax, k in zip(np.atleast_1d(axes), metrics, strict=False):
-        for d, style, label in ((ds, "-o", ds.attrs.get("model", "")), (baseline, "--s", None)):
-            if d is None:
-                continue
-            xv = np.asarray(d["fraction"]) * 100
-            xv = np.where(xv == 0, 0.3, xv)
-            ax.errorbar(
-                xv,
-                d[k].mean("seed"),
-                d[k].std("seed"),
-                fmt=style,
-                capsize=3,
-                label=label or d.attrs.get("model", ""),
-            )
-        ax.set(xscale="log", xlabel="recorded neurons (%) [0 drawn at 0.3]", title=k)
-        ax.set_xticks(xs)
-        ax.set_xticklabels([f"{v:g}" for v in x])
-    np.atleast_1d(axes)[0].legend()
-    fig.tight_layout()
-    return fig
-
-
 def main(argv=None) -> int:
     """``python -m neurolearn.studies.rnnfit_sweep [--out DIR] [--seeds N] [--set KEY=VALUE ...]``.
 
@@ -150,7 +118,11 @@ def main(argv=None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    sweep_figure(sparse, baseline=plain).savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
+    from neurolearn.plots import rnnfit_sweep_figure
+
+    rnnfit_sweep_figure(sparse, baseline=plain).savefig(
+        out / "sweep.png", dpi=110, bbox_inches="tight"
+    )
     return 0
 
 
