@@ -76,7 +76,19 @@ def recorded_fraction_sweep(
 
 
 def sweep_table(ds, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecorded")) -> str:
-    """A markdown table: mean +- std over seeds per fraction."""
+    """A markdown table: mean +- std over seeds per fraction.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ds = xr.Dataset({"output_r2_test": (("fraction", "seed"), [[0.5, 0.7], [0.9, 0.9]])},
+    ...                 coords={"fraction": [0.0, 0.1], "seed": [0, 1]})
+    >>> print(sweep_table(ds, metrics=("output_r2_test",)))
+    | recorded | output_r2_test |
+    |---|---|
+    | 0% | 0.60 ± 0.10 |
+    | 10% | 0.90 ± 0.00 |
+    """
     head = "| recorded | " + " | ".join(metrics) + " |"
     lines = [head, "|" + "---|" * (len(metrics) + 1)]
     for frac in ds["fraction"].values:
