@@ -1,5 +1,5 @@
-"""All rules on one task under one query budget: a table and one figure (loss against queries
-and against wall time)."""
+"""All rules on one task under one query budget: the runs and a table (their figure is
+:func:`neurolearn.plots.zo_runs_figure`: loss against queries and against wall time)."""
 
 from __future__ import annotations
 
