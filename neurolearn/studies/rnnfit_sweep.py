@@ -32,7 +32,7 @@ def recorded_fraction_sweep(
     Returns
     -------
     xarray.Dataset
-        One variable per metric of :data:`SWEEP_METRICS`, dims ``(fraction, seed)``.
+        One variable per metric of ``SWEEP_METRICS``, dims ``(fraction, seed)``.
 
     Examples
     --------
