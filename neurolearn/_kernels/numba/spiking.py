@@ -38,7 +38,7 @@ import math
 import numpy as np
 from numba import njit
 
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels import FASTMATH
 
 __all__ = ["lif_run", "NEVER"]
 

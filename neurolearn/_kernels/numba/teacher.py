@@ -17,7 +17,7 @@ from numba import njit
 from neurolearn._kernels.numba.elementary import dot as _dot
 from neurolearn._kernels.numba.elementary import sum_squares as _sum_squares
 from neurolearn._kernels.numba.elementary import tanh as _tanh
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels import FASTMATH
 
 __all__ = [
     "activation",

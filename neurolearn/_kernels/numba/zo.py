@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from neurolearn._kernels.numba.elementary import tanh as _tanh
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels import FASTMATH
 
 RULE_CODES = {
     "backprop": 0,
