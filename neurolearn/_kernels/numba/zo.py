@@ -22,8 +22,8 @@ import math
 import numpy as np
 from numba import njit
 
-from neurolearn._kernels.numba.elementary import tanh as _tanh
 from neurolearn._kernels import FASTMATH
+from neurolearn._kernels.numba.elementary import tanh as _tanh
 
 RULE_CODES = {
     "backprop": 0,
