@@ -9,7 +9,8 @@ has an intrinsic gain ``a`` and bias ``b``:
   which is ``y`` exactly when ``lam = 0``;
 * tanh (ESN) units, Schrauwen et al. (2008), target Gaussian ``N(mu, sigma^2)``:
   ``y = tanh(a x + b)``,
-  ``db = -eta (-mu / sigma^2 + (y / sigma^2) (2 sigma^2 + 1 - y^2 + mu y))``, ``da = eta / a + x db``;
+  ``db = -eta (-mu / sigma^2 + (y / sigma^2) (2 sigma^2 + 1 - y^2 + mu y))``,
+  ``da = eta / a + x db``;
   the state is ``s <- (1 - leak) s + leak y``.
 
 ``a`` and ``b`` change every step; ``a`` is kept above ``MIN_GAIN``.
@@ -22,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.reservoir import KIND_EI, _drive_rows
-from neurolearn.backend import FASTMATH
 
 #: the intrinsic gain never falls below this (a unit that lost its input would be stuck)
 MIN_GAIN = 1e-6

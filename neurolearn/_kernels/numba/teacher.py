@@ -14,10 +14,17 @@ import math
 import numpy as np
 from numba import njit
 
+from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.elementary import dot as _dot
 from neurolearn._kernels.numba.elementary import sum_squares as _sum_squares
 from neurolearn._kernels.numba.elementary import tanh as _tanh
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels.teacher_groups import (
+    Dataset,
+    MinibatchRule,
+    OnlineRule,
+    Recording,
+    TeacherWeights,
+)
 
 __all__ = [
     "activation",
@@ -25,7 +32,11 @@ __all__ = [
     "mean_squared_error",
     "train_minibatch_epochs",
     "train_online_steps",
-    "order_parameter_euler",
+    "Dataset",
+    "MinibatchRule",
+    "Recording",
+    "OnlineRule",
+    "TeacherWeights",
 ]
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -149,30 +160,7 @@ def _dense_error(w1, w2, x, y, act, out_act, pre, z):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def train_minibatch_epochs(
-    w1,
-    w2,
-    feedback,
-    use_feedback,
-    x,
-    y,
-    x_test,
-    y_test,
-    input_signs,
-    hidden_signs,
-    orders,
-    step_size,
-    batch_size,
-    act,
-    out_act,
-    norm1,
-    norm2,
-    record_every,
-    epoch_offset,
-    threshold,
-    train_curve,
-    test_curve,
-):
+def train_minibatch_epochs(w1, w2, rule, data, orders, epoch_offset, threshold, record):
     """Run ``orders.shape[0]`` epochs of sign-flipped mini-batch learning in place.
 
     Per mini-batch of indices ``b`` (size ``nb``), with ``a = W1 x``, ``h = phi(a)``,
@@ -181,14 +169,17 @@ def train_minibatch_epochs(
         W2 -= step_size / nb * sum_b e h^T D2
         W1 -= step_size / nb * sum_b ((F^T e) * phi'(a)) x^T D1
 
-    with ``F = W2`` (gradient/curl descent) or the fixed ``feedback`` matrix (feedback
-    alignment, ``use_feedback``). ``D1 = diag(input_signs)``, ``D2 = diag(hidden_signs)``.
-    With ``norm1 > 0`` each layer is rescaled to Frobenius norms ``norm1``, ``norm2`` after
-    every step.
+    with ``F = W2`` (gradient/curl descent) or the fixed ``rule.feedback`` matrix (feedback
+    alignment, ``rule.use_feedback``). ``D1 = diag(rule.input_signs)``,
+    ``D2 = diag(rule.hidden_signs)``. With ``rule.norm1 > 0`` each layer is rescaled to
+    Frobenius norms ``norm1``, ``norm2`` after every step.
 
-    Errors of the whole training and test sets are written at global epochs
-    ``e`` (``e = epoch_offset + i + 1``) with ``e % record_every == 0`` into
-    ``train_curve[e // record_every]`` / ``test_curve[...]``.
+    ``rule`` is a :class:`~neurolearn._kernels.teacher_groups.MinibatchRule`, ``data`` a
+    :class:`~neurolearn._kernels.teacher_groups.Dataset`, ``record`` a
+    :class:`~neurolearn._kernels.teacher_groups.Recording`: errors of the whole training and
+    test sets are written at global epochs ``e`` (``e = epoch_offset + i + 1``) with
+    ``e % record.record_every == 0`` into ``record.train_curve[e // record_every]`` /
+    ``record.test_curve[...]``.
 
     Returns
     -------
@@ -197,6 +188,13 @@ def train_minibatch_epochs(
         ``threshold`` (checked every epoch when ``threshold > 0``), -1 = non-finite weights
         or error (``epochs_run`` is then the epoch where it happened).
     """
+    x, y, x_test, y_test = data.x, data.y, data.x_test, data.y_test
+    step_size, batch_size = rule.step_size, rule.batch_size
+    act, out_act = rule.activation, rule.output_activation
+    input_signs, hidden_signs = rule.input_signs, rule.hidden_signs
+    norm1, norm2 = rule.norm1, rule.norm2
+    record_every = record.record_every
+    train_curve, test_curve = record.train_curve, record.test_curve
     n_samples, n_inputs = x.shape
     n_hidden = w1.shape[0]
     n_out = w2.shape[0]
@@ -216,7 +214,7 @@ def train_minibatch_epochs(
             flip_inputs = True
     err_pre = np.empty((_ERROR_ROWS, n_hidden))
     err_z = np.empty((_ERROR_ROWS, n_out))
-    fb = feedback if use_feedback else w2
+    fb = rule.feedback if rule.use_feedback else w2
     for ep in range(n_epochs):
         start = 0
         while start < n_samples:
@@ -291,21 +289,7 @@ def train_minibatch_epochs(
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def train_online_steps(
-    w1,
-    w2,
-    teacher_w1,
-    teacher_w2,
-    inputs,
-    label_noise,
-    input_signs,
-    hidden_in_signs,
-    hidden_signs,
-    learning_rate,
-    train_second_layer,
-    act,
-    out_act,
-):
+def train_online_steps(w1, w2, teacher, inputs, label_noise, rule):
     """Online learning, one fresh sample per step (Saad-Solla scaling), in place.
 
     For each row ``x`` of ``inputs`` (entries N(0, 1), dimension M), with ``a = W1 x``::
@@ -314,13 +298,23 @@ def train_online_steps(
         W1 += (eta / M) s_j ((W2^T e) * phi'(a))_j x_m r_m          (s: hidden_in_signs,
         W2 += (eta / M) e phi(a)^T D2                                 r: input_signs)
 
-    so that ``alpha = steps / M`` is the time of the order-parameter ODEs.
+    so that ``alpha = steps / M`` is the time of the order-parameter ODEs. ``teacher`` is a
+    :class:`~neurolearn._kernels.teacher_groups.TeacherWeights` (``W1*``, ``W2*``), ``rule`` an
+    :class:`~neurolearn._kernels.teacher_groups.OnlineRule`; ``label_noise (steps, K)``.
 
     Returns
     -------
     int
         The number of steps run, or ``-(step + 1)`` when the weights became non-finite.
     """
+    teacher_w1, teacher_w2 = teacher.w1, teacher.w2
+    act, out_act = rule.activation, rule.output_activation
+    input_signs, hidden_in_signs, hidden_signs = (
+        rule.input_signs,
+        rule.hidden_in_signs,
+        rule.hidden_signs,
+    )
+    learning_rate, train_second_layer = rule.learning_rate, rule.train_second_layer
     n_steps, n_inputs = inputs.shape
     n_hidden = w1.shape[0]
     n_out = w2.shape[0]
@@ -364,121 +358,3 @@ def train_online_steps(
         if not math.isfinite(err[0]):
             return -(t + 1)
     return n_steps
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _i3(c11, c12, c13, c23, c33, linear):
-    if linear:
-        return c23
-    l3 = (1.0 + c11) * (1.0 + c33) - c13 * c13
-    return (2.0 / math.pi) * (c23 * (1.0 + c11) - c12 * c13) / ((1.0 + c11) * math.sqrt(l3))
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _i4(c, i, k, a, b, linear):
-    if linear:
-        return c[a, b]
-    c11, c22, c33, c44 = c[i, i], c[k, k], c[a, a], c[b, b]
-    c12, c13, c14 = c[i, k], c[i, a], c[i, b]
-    c23, c24, c34 = c[k, a], c[k, b], c[a, b]
-    l4 = (1.0 + c11) * (1.0 + c22) - c12 * c12
-    l0 = (
-        l4 * c34
-        - c23 * c24 * (1.0 + c11)
-        - c13 * c14 * (1.0 + c22)
-        + c12 * c13 * c24
-        + c12 * c14 * c23
-    )
-    l1 = (
-        l4 * (1.0 + c33) - c23 * c23 * (1.0 + c11) - c13 * c13 * (1.0 + c22) + 2.0 * c12 * c13 * c23
-    )
-    l2 = (
-        l4 * (1.0 + c44) - c24 * c24 * (1.0 + c11) - c14 * c14 * (1.0 + c22) + 2.0 * c12 * c14 * c24
-    )
-    arg = l0 / math.sqrt(l1 * l2)
-    arg = min(1.0, max(-1.0, arg))
-    return (4.0 / (math.pi * math.pi)) / math.sqrt(l4) * math.asin(arg)
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _i2(c, i, a, linear):
-    if linear:
-        return c[i, a]
-    arg = c[i, a] / math.sqrt((1.0 + c[i, i]) * (1.0 + c[a, a]))
-    return (2.0 / math.pi) * math.asin(min(1.0, max(-1.0, arg)))
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def order_parameter_euler(
-    cov,
-    v,
-    v_teacher,
-    learning_rate,
-    in_signs,
-    out_signs,
-    train_second_layer,
-    noise_var,
-    dt,
-    n_steps,
-    linear,
-):
-    """``n_steps`` Euler steps of the soft-committee order-parameter ODEs, in place.
-
-    ``cov`` is the full (K + M) field covariance ``[[Q, R], [R^T, T]]`` (T is left fixed),
-    ``v`` the K student output weights. The right-hand side is the one of
-    :func:`neurolearn.teacher.theory.ode_rhs` (same integrals, written as scalar loops).
-    """
-    k = v.shape[0]
-    d = cov.shape[0]
-    cvec = np.empty(d)
-    dq = np.empty((k, k))
-    dr = np.empty((k, d - k))
-    dv = np.empty(k)
-    drift = np.empty((k, d))
-    for _ in range(n_steps):
-        for i in range(k):
-            cvec[i] = -v[i]
-        for n in range(d - k):
-            cvec[k + n] = v_teacher[n]
-        for i in range(k):
-            sv = learning_rate * in_signs[i] * v[i]
-            for col in range(d):
-                acc = 0.0
-                for a in range(d):
-                    acc += cvec[a] * _i3(
-                        cov[i, i], cov[i, col], cov[i, a], cov[col, a], cov[a, a], linear
-                    )
-                drift[i, col] = sv * acc
-            acc = 0.0
-            for a in range(d):
-                acc += cvec[a] * _i2(cov, i, a, linear)
-            dv[i] = learning_rate * out_signs[i] * acc if train_second_layer else 0.0
-        for i in range(k):
-            for j in range(k):
-                second = 0.0
-                for a in range(d):
-                    for b in range(d):
-                        second += cvec[a] * cvec[b] * _i4(cov, i, j, a, b, linear)
-                if noise_var > 0.0:
-                    if linear:
-                        j2 = 1.0
-                    else:
-                        j2 = (2.0 / math.pi) / math.sqrt(
-                            (1.0 + cov[i, i]) * (1.0 + cov[j, j]) - cov[i, j] ** 2
-                        )
-                    second += noise_var * j2
-                dq[i, j] = (
-                    drift[i, j]
-                    + drift[j, i]
-                    + learning_rate**2 * in_signs[i] * in_signs[j] * v[i] * v[j] * second
-                )
-            for n in range(d - k):
-                dr[i, n] = drift[i, k + n]
-        for i in range(k):
-            for j in range(k):
-                cov[i, j] += dt * dq[i, j]
-            for n in range(d - k):
-                cov[i, k + n] += dt * dr[i, n]
-                cov[k + n, i] = cov[i, k + n]
-            v[i] += dt * dv[i]
-    return 0
