@@ -68,7 +68,7 @@ def reach_conditions(
     Parameters
     ----------
     soc : SOCircuit
-        A built circuit (``soc.build()``).
+        A circuit after ``soc.initialize()``.
     n_conditions : int, default=8
     layout : {"ring", "modes"}, default="ring"
     offset : float, default=0.0
@@ -82,7 +82,7 @@ def reach_conditions(
     Examples
     --------
     >>> from neurolearn.rnnfit import SOCircuit
-    >>> soc = SOCircuit(n=30, seed=0).build()
+    >>> soc = SOCircuit(n=30, seed=0).initialize()
     >>> rc = reach_conditions(soc, n_conditions=4, prep_ms=100, move_ms=100, dt_ms=20)
     >>> rc.inputs.shape, rc.states.shape, rc.go_step
     ((4, 10, 2), (4, 10, 30), 5)
