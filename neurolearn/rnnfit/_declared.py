@@ -281,6 +281,65 @@ RATE_RNN_NETWORK = (
     | {"target_amplitude": STUDENT["target_amplitude"]}
 )
 
+# ---------------------------------------------------------------- reach conditions and muscles
+REACH = declare(
+    n_conditions=Param(
+        8,
+        Interval(int, 1, None),
+        "Reach conditions (in a spec, the training ring, which needs at least two).",
+        spec_constraint=Interval(int, 2, None),
+    ),
+    layout=Param(
+        "ring",
+        Options(("ring", "modes")),
+        "'ring': points (cos theta, sin theta) on the circle through the two most amplified "
+        "states; 'modes': one amplified state per condition.",
+    ),
+    offset=Param(
+        0.0,
+        Interval(float),
+        "Ring angles are 2 pi (c + offset) / n_conditions: offset=0.5 gives the conditions "
+        "between the default ones (held-out reaches).",
+    ),
+    initial_state_rms=Param(
+        0.5,
+        Interval(float, 0, None),
+        "Root-mean-square over neurons of the preparatory target state x0 (in the units of "
+        "the gain; a spec needs it > 0, or nothing moves).",
+        spec_constraint=_POS,
+    ),
+    prep_ms=Param(
+        600.0,
+        Interval(float, 0, None),
+        "Preparatory period (ms): the input ramps up and holds the condition's initial state.",
+    ),
+    move_ms=Param(800.0, _POS, "Movement period (ms): input off, the circuit relaxes freely."),
+    ramp_ms=Param(
+        200.0,
+        Interval(float, 0, None),
+        "Time constant of the preparatory input ramp (ms; 0: a step).",
+    ),
+    dt_ms=Param(20.0, _POS, "Euler step of the circuit and time step of the data (ms)."),
+)
+
+MUSCLES = declare(
+    n_outputs=Param(
+        2, Interval(int, 1, None), "Muscle-like outputs (preferred angles 2 pi m / O)."
+    ),
+)
+
+#: the held-out condition sets of a soc-reaching task
+SPLITS = declare(
+    n_test_conditions=Param(
+        8, Interval(int, 1, None), "Held-out test conditions (halfway between the training ones)."
+    ),
+    n_validation_conditions=Param(
+        4,
+        Interval(int, 1, None),
+        "Early-stopping conditions (a quarter of the way between the training ones).",
+    ),
+)
+
 #: the ``[task] kind = "soc-reaching"`` keys that are SOCircuit parameters (spec key: name)
 SOC_TASK_NAMES = {
     "n_neurons": "n",
@@ -295,3 +354,12 @@ SOC_TASK_NAMES = {
 }
 #: their declarations, under the spec key
 SOC_TASK = {key: SOC_PARAMS[name] for key, name in SOC_TASK_NAMES.items()}
+
+#: the declared keys of the ``[task] kind = "soc-reaching"`` table, in its key order
+SOC_REACHING_TASK = (
+    SOC_TASK
+    | {"n_conditions": REACH["n_conditions"]}
+    | SPLITS
+    | {k: REACH[k] for k in ("initial_state_rms", "prep_ms", "move_ms", "ramp_ms", "dt_ms")}
+    | MUSCLES
+)

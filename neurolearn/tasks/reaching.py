@@ -10,33 +10,22 @@ from __future__ import annotations
 
 from neurolearn._params import Boolean, Interval
 from neurolearn._schema import SpecTable, param, spec_table
-from neurolearn.rnnfit._declared import SOC_TASK
+from neurolearn.rnnfit._declared import SOC_REACHING_TASK
 
 __all__ = ["SOCReachingTask", "RnnfitMetric", "DEFAULT_KINDS", "REQUIRED_SECTIONS"]
 
 
-@spec_table("task", "soc-reaching", params=SOC_TASK)
+@spec_table("task", "soc-reaching", params=SOC_REACHING_TASK)
 class SOCReachingTask(SpecTable):
     """Reaches of a stability-optimised circuit, recorded sparsely.
 
     The keys before ``n_conditions`` are the :class:`~neurolearn.rnnfit.SOCircuit` parameters
     (``n_neurons`` is its ``n``, ``soc_learning_rate`` its ``learning_rate``,
-    ``soc_max_iter`` its ``max_iter``).
+    ``soc_max_iter`` its ``max_iter``); the reach keys are those of
+    :func:`~neurolearn.rnnfit.conditions.reach_conditions` and ``n_outputs`` that of
+    :func:`~neurolearn.rnnfit.conditions.muscle_targets`.
     """
 
-    n_conditions: int = param(8, Interval(int, 2, None), "training reach conditions")
-    n_test_conditions: int = param(
-        8, Interval(int, 1, None), "held-out conditions (between the training ones)"
-    )
-    n_validation_conditions: int = param(4, Interval(int, 1, None), "early-stopping conditions")
-    initial_state_rms: float = param(
-        0.5, Interval(float, 0, None, "neither"), "rms over neurons of the preparatory target state"
-    )
-    prep_ms: float = param(600.0, Interval(float, 0, None), "preparatory period")
-    move_ms: float = param(800.0, Interval(float, 0, None, "neither"), "movement period")
-    ramp_ms: float = param(200.0, Interval(float, 0, None), "preparatory input ramp time")
-    dt_ms: float = param(20.0, Interval(float, 0, None, "neither"), "time step of the data")
-    n_outputs: int = param(2, Interval(int, 1, None), "muscle-like outputs")
     recorded_fraction: float = param(0.1, Interval(float, 0, 1), "fraction of neurons recorded")
 
 

@@ -170,3 +170,21 @@ def test_signature_and_docs_come_from_the_declarations():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert repr(RNNStudent(n_units=50)) == "RNNStudent(n_units=50)"
+
+
+def test_reach_functions_take_the_declared_defaults_and_constraints():
+    import inspect
+
+    from neurolearn.errors import ParameterError
+    from neurolearn.rnnfit.conditions import muscle_targets, reach_conditions
+
+    sig = inspect.signature(reach_conditions).parameters
+    assert {k: sig[k].default for k in D.REACH} == {k: p.default for k, p in D.REACH.items()}
+    assert inspect.signature(muscle_targets).parameters["n_outputs"].default == 2
+    soc = SOCircuit(n=20, seed=0).initialize()
+    with pytest.raises(ParameterError, match="'move_ms' parameter of reach_conditions"):
+        reach_conditions(soc, move_ms=0.0)
+    with pytest.raises(ParameterError, match="'offset' parameter of reach_conditions"):
+        reach_conditions(soc, offset=float("nan"))
+    with pytest.raises(ParameterError, match="'n_outputs' parameter of muscle_targets"):
+        muscle_targets([0.0], 10, 2, 20.0, n_outputs=0)
