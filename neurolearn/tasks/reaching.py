@@ -8,7 +8,7 @@ halfway between them and validation conditions (for early stopping) a quarter of
 
 from __future__ import annotations
 
-from neurolearn._params import Boolean, Interval
+from neurolearn._params import Boolean, Interval, NoneOr
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.rnnfit._declared import SOC_REACHING_TASK
 
@@ -27,6 +27,12 @@ class SOCReachingTask(SpecTable):
     """
 
     recorded_fraction: float = param(0.1, Interval(float, 0, 1), "fraction of neurons recorded")
+    seed: int | None = param(
+        None,
+        NoneOr(Interval(int, 0, None)),
+        "seed of the ground-truth circuit and of the recorded neurons (the run's seed then "
+        "draws only the student); unset: both come from the run's seed",
+    )
 
 
 @spec_table("metric", "rnnfit")

@@ -71,6 +71,10 @@ CASES = {
         "teacher-online",
         ["task.n_inputs=50", "task.alpha_max=5", "network.n_hidden=2", "task.teacher_hidden=2"],
     ),
+    "soft-committee": (
+        "saad-solla",
+        ["task.n_inputs=50", "task.alpha_max=5", "task.n_test=200"],
+    ),
     "force-rnn": ("soc-reaching", [*_RNNFIT, "rule.n_epochs=2", "metric.fixed_points=false"]),
     "sparse-rnn": ("soc-reaching", [*_RNNFIT, "rule.n_epochs=10", "metric.fixed_point_starts=2"]),
     "output-only-rnn": (
