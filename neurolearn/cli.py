@@ -105,6 +105,21 @@ def _parser() -> argparse.ArgumentParser:
     _add_scan_parser(sub)
     _add_search_parser(sub)
 
+    rerun = sub.add_parser(
+        "rerun",
+        help="run a result file (or a scan-store point) again from its spec and seed and "
+        "check that every number matches",
+    )
+    rerun.add_argument("result", metavar="RESULT", help="a result.nc, or a scan store with --point")
+    rerun.add_argument(
+        "--point",
+        default=None,
+        help="for a scan store: the point's flat index i, or KEY=VALUE,...,seed=K",
+    )
+    rerun.add_argument("--out", default=None, help="folder for the new result.nc and figure.png")
+    rerun.add_argument("--backend", choices=("numba", "torch", "numpy"), default=None)
+    rerun.add_argument("--device", default=None, help="default: where the result was computed")
+
     demo = sub.add_parser(
         "demo", help="the flagship demo: local E/I balance adaptation in three comparisons"
     )
@@ -358,6 +373,25 @@ def _cmd_run(args) -> int:
     return EXIT_OK
 
 
+def _cmd_rerun(args) -> int:
+    from neurolearn.experiment import reproduce
+
+    check = reproduce(
+        args.result, point=args.point, out=args.out, backend=args.backend, device=args.device
+    )
+    n = check.compared
+    if check.identical:
+        print(
+            f"identical: {check.label}: all {n} data variable{'s' if n != 1 else ''} and the "
+            "attributes match (timings ignored)"
+        )
+    else:
+        print(f"differs: {check.label}: {check.difference}")
+    if args.out:
+        print(f"wrote {args.out}/result.nc")
+    return EXIT_OK if check.identical else EXIT_FAILED
+
+
 def _cmd_demo(args) -> int:
     from neurolearn.reservoir.demo import run_demo
 
@@ -389,6 +423,7 @@ def main(argv=None) -> int:
         "run": _cmd_run,
         "scan": _cmd_scan,
         "search": _cmd_search,
+        "rerun": _cmd_rerun,
         "demo": _cmd_demo,
     }
     try:
