@@ -7,65 +7,58 @@ that :mod:`neurolearn.teacher.theory` integrates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, check_param
+from neurolearn._declare import Estimator
+from neurolearn._history import History
 from neurolearn._rng import as_generator
 from neurolearn.errors import DivergenceError, ParameterTypeError
+from neurolearn.teacher import _declared as D
 from neurolearn.teacher.networks import TwoLayerNetwork, activation_code, mean_squared_error
 from neurolearn.teacher.rules import GradientDescent, LearningRule
 
-__all__ = ["OnlineHistory", "OnlineTrainer"]
+__all__ = ["OnlineTrainer"]
 
 
-@dataclass
-class OnlineHistory:
-    """Curves of one online run, recorded at times ``alpha = steps / n_inputs``.
-
-    Attributes
-    ----------
-    alpha : ndarray
-    test_error : ndarray
-        ``0.5 * mean |y_hat - y|^2`` on a fixed noiseless test set.
-    q, r : ndarray (n_points, K, K) and (n_points, K, M)
-        Order parameters ``Q = W1 W1^T`` and ``R = W1 B^T`` (inputs N(0, I)).
-    w2 : ndarray (n_points, n_outputs, K)
-    """
-
-    alpha: np.ndarray
-    test_error: np.ndarray
-    q: np.ndarray
-    r: np.ndarray
-    w2: np.ndarray
+def __getattr__(name):
+    if name == "OnlineHistory":
+        warnings.warn(
+            "neurolearn.teacher.online.OnlineHistory is deprecated; a trainer's history_ is a "
+            "neurolearn.History",
+            DeprecationWarning,
+            2,
+        )
+        return History
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class OnlineTrainer:
+class OnlineTrainer(Estimator):
     r"""Online learning with a fresh sample ``x ~ N(0, I_M)`` per step (Saad-Solla scaling).
 
     Parameters
     ----------
-    rule : LearningRule or None, default=None
-        Gradient descent when None; :class:`~neurolearn.teacher.rules.CurlDescent` flips apply
-        (``flipped_inputs`` per input neuron, ``flipped_hidden`` on the second layer).
-    learning_rate : float, default=0.5
-    alpha_max : float, default=100.0
-        Training time; ``round(alpha_max * M)`` steps.
-    record_every_alpha : float, default=1.0
-    train_second_layer : bool, default=True
-    hidden_input_flips : int or sequence of int, default=0
-        Hidden units whose *incoming* weights learn with the flipped sign (the order-parameter
-        ODEs stay closed for these).
-    label_noise_std : float, default=0.0
-    n_test : int, default=2000
-    seed : int, Generator or None, default=None
+    {parameters}
+
+    Every parameter is validated at each :meth:`fit` and takes effect at the next one.
+
+    Attributes
+    ----------
+    history_ : neurolearn.History
+        Along ``alpha`` (``steps / n_inputs``): ``test_error`` (``0.5 * mean |y_hat - y|^2``
+        on a fixed noiseless test set), the order parameters ``q = W1 W1^T`` (n_points, K, K)
+        and ``r = W1 B^T`` (n_points, K, K_teacher), and ``w2`` (n_points, n_outputs, K).
 
     Notes
     -----
     With ``a = W1 x`` and ``e = y - y_hat``:
     :math:`W_1 \mathrel{+}= \frac{\eta}{M}\, ((W_2^\top e)\odot\phi'(a))\, x^\top`,
     :math:`W_2 \mathrel{+}= \frac{\eta}{M}\, e\, \phi(a)^\top`.
+
+    :meth:`fit` trains the student it is given in place (its ``w1_``/``w2_`` are replaced by
+    the trained weights; the arrays it held before are not written to). The teacher is only
+    read.
 
     Examples
     --------
@@ -78,46 +71,16 @@ class OnlineTrainer:
     (5.0, (6, 2, 2))
     """
 
-    def __init__(
-        self,
-        *,
-        rule: LearningRule | None = None,
-        learning_rate: float = 0.5,
-        alpha_max: float = 100.0,
-        record_every_alpha: float = 1.0,
-        train_second_layer: bool = True,
-        hidden_input_flips=0,
-        label_noise_std: float = 0.0,
-        n_test: int = 2000,
-        seed=None,
-    ):
-        self.rule = rule
-        self.learning_rate = learning_rate
-        self.alpha_max = alpha_max
-        self.record_every_alpha = record_every_alpha
-        self.train_second_layer = train_second_layer
-        self.hidden_input_flips = hidden_input_flips
-        self.label_noise_std = label_noise_std
-        self.n_test = n_test
-        self.seed = seed
+    params = D.ONLINE_TRAINER
 
     def fit(self, student: TwoLayerNetwork, teacher: TwoLayerNetwork) -> OnlineTrainer:
-        """Train ``student`` online on samples labelled by ``teacher``; sets ``history_``."""
+        """Train ``student`` in place, online, on samples labelled by ``teacher``; sets
+        ``history_``."""
         from neurolearn._kernels.numba.teacher import train_online_steps
         from neurolearn.teacher.rules import flip_signs
 
         owner = type(self).__name__
-        check_param(owner, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
-        check_param(owner, "alpha_max", self.alpha_max, Interval(float, 0, None, "neither"))
-        check_param(
-            owner,
-            "record_every_alpha",
-            self.record_every_alpha,
-            Interval(float, 0, None, "neither"),
-        )
-        check_param(owner, "train_second_layer", self.train_second_layer, Boolean())
-        check_param(owner, "label_noise_std", self.label_noise_std, Interval(float, 0, None))
-        check_param(owner, "n_test", self.n_test, Interval(int, 1, None))
+        self._check_params()
         rule = GradientDescent() if self.rule is None else self.rule
         if not isinstance(rule, LearningRule) or rule.uses_feedback:
             raise ParameterTypeError(
@@ -195,5 +158,7 @@ class OnlineTrainer:
                 )
             record(i)
         student.w1_, student.w2_ = w1, w2
-        self.history_ = OnlineHistory(alpha, test_error, q, r, w2_hist)
+        self.history_ = History(
+            "alpha", {"alpha": alpha, "test_error": test_error, "q": q, "r": r, "w2": w2_hist}
+        )
         return self
