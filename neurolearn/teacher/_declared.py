@@ -138,7 +138,8 @@ NETWORK = declare(
         spec_default=2.0,
     ),
     seed=dataclasses.replace(
-        _COMMON["seed"], doc="Seed of the weights drawn by initialize() (an int: the same every time)."
+        _COMMON["seed"],
+        doc="Seed of the weights drawn by initialize() (an int: the same every time).",
     ),
 )
 
@@ -297,12 +298,20 @@ ONLINE_TRAINER = declare(
         type_doc="LearningRule or None",
     ),
     learning_rate=Param(
-        0.5, _POS, "eta; each step moves the weights by eta / n_inputs times the update.", runtime=True
+        0.5,
+        _POS,
+        "eta; each step moves the weights by eta / n_inputs times the update.",
+        runtime=True,
     ),
     alpha_max=Param(
-        100.0, _POS, "Training time alpha = steps / n_inputs (round(alpha_max M) steps).", runtime=True
+        100.0,
+        _POS,
+        "Training time alpha = steps / n_inputs (round(alpha_max M) steps).",
+        runtime=True,
     ),
-    record_every_alpha=Param(1.0, _POS, "Interval between recorded points, in alpha.", runtime=True),
+    record_every_alpha=Param(
+        1.0, _POS, "Interval between recorded points, in alpha.", runtime=True
+    ),
     train_second_layer=Param(True, Boolean(), "Train W2 as well as W1.", runtime=True),
     hidden_input_flips=Param(
         0,

@@ -291,9 +291,7 @@ class EnsembleTrainer(Estimator):
                     f"{owner}: feedback alignment cannot be mixed with backpropagating rules "
                     "in one ensemble; train them as separate ensembles."
                 )
-        res = _with_threads(self.num_threads if device == "cpu" else None)(
-            train_ensemble_arrays
-        )(
+        res = _with_threads(self.num_threads if device == "cpu" else None)(train_ensemble_arrays)(
             np.stack([s.w1_ for s in students]),
             np.stack([s.w2_ for s in students]),
             feedback,

@@ -25,7 +25,7 @@ from neurolearn.teacher.networks import (
     mean_squared_error,
     two_layer_backward,
 )
-from neurolearn.teacher.rules import GradientDescent, LearningRule
+from neurolearn.teacher.rules import GradientDescent
 
 __all__ = ["MinibatchTrainer", "epoch_orders"]
 
