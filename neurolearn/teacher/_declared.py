@@ -327,6 +327,14 @@ ONLINE_TRAINER = declare(
     n_test=Param(
         2000, Interval(int, 1, None), "Size of the fixed noiseless test set.", runtime=True
     ),
+    backend=Param(
+        None,
+        NoneOr(Options(("numba", "numpy"))),
+        "Engine: 'numba' (the jitted loop; it labels samples with the student's activations, "
+        "so the teacher must share them) or 'numpy' (plain numpy, the reference, any teacher); "
+        "None picks the default (numba).",
+        runtime=True,
+    ),
     seed=dataclasses.replace(
         _COMMON["seed"],
         doc="Seed of the training samples, the label noise and the test set.",

@@ -243,11 +243,16 @@ def _figure_finite(ds):
 def _run_online(model, task, seed, backend) -> Outcome:
     import xarray as xr
 
-    from neurolearn.errors import SpecError
+    from neurolearn.errors import BackendError, SpecError
     from neurolearn.teacher.online import OnlineTrainer
     from neurolearn.teacher.theory import generalisation_error, integrate_odes
 
     net, rule_t, train, t, metric = model.network, model.rule, model.train, task.task, task.metric
+    if backend.name not in ("numba", "numpy"):
+        raise BackendError(
+            "The teacher-online task runs on backend='numba' or 'numpy'. "
+            f"Got backend {backend.name!r} instead."
+        )
     rule = build_rule(rule_t)
     if isinstance(rule, FeedbackAlignment):
         raise SpecError(
@@ -288,6 +293,7 @@ def _run_online(model, task, seed, backend) -> Outcome:
         train_second_layer=not t.committee,
         label_noise_std=t.label_noise_std,
         n_test=t.n_test,
+        backend=backend.name,
         seed=train_seed,
     ).fit(student, teacher)
     h = trainer.history_

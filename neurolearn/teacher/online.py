@@ -14,9 +14,15 @@ import numpy as np
 from neurolearn._declare import Estimator
 from neurolearn._history import History
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, ParameterTypeError
+from neurolearn.backend import resolve_backend
+from neurolearn.errors import BackendError, DivergenceError, ParameterError, ParameterTypeError
 from neurolearn.teacher import _declared as D
-from neurolearn.teacher.networks import TwoLayerNetwork, activation_code, mean_squared_error
+from neurolearn.teacher.networks import (
+    TwoLayerNetwork,
+    activation_code,
+    activation_functions,
+    mean_squared_error,
+)
 from neurolearn.teacher.rules import GradientDescent, LearningRule
 
 __all__ = ["OnlineTrainer"]
@@ -76,11 +82,15 @@ class OnlineTrainer(Estimator):
     def fit(self, student: TwoLayerNetwork, teacher: TwoLayerNetwork) -> OnlineTrainer:
         """Train ``student`` in place, online, on samples labelled by ``teacher``; sets
         ``history_``."""
-        from neurolearn._kernels.numba.teacher import train_online_steps
         from neurolearn.teacher.rules import flip_signs
 
         owner = type(self).__name__
         self._check_params()
+        engine = resolve_backend(self.backend).name
+        if engine not in ("numba", "numpy"):
+            raise BackendError(
+                f"{owner} runs on backend='numba' or 'numpy'. Got backend {engine!r} instead."
+            )
         rule = GradientDescent() if self.rule is None else self.rule
         if not isinstance(rule, LearningRule) or rule.uses_feedback:
             raise ParameterTypeError(
@@ -96,13 +106,26 @@ class OnlineTrainer(Estimator):
         student._prepare_for_training()
         teacher._check_fitted()
         if teacher.n_inputs != student.n_inputs or teacher.n_outputs != student.n_outputs:
-            from neurolearn.errors import ParameterError
-
             raise ParameterError(
                 f"student and teacher of {owner}.fit must have the same n_inputs and n_outputs. "
                 f"Got student ({student.n_inputs}, {student.n_outputs}) and teacher "
                 f"({teacher.n_inputs}, {teacher.n_outputs})."
             )
+        same_activations = (teacher.activation, teacher.output_activation_) == (
+            student.activation,
+            student.output_activation_,
+        )
+        if engine == "numpy":
+            train_online_steps = _numpy_online_steps(teacher)
+        elif not same_activations:
+            raise ParameterError(
+                f"The numba engine of {owner} labels each sample with the student's activations, "
+                f"but the teacher's ({teacher.activation!r}, {teacher.output_activation_!r}) "
+                f"differ from the student's ({student.activation!r}, "
+                f"{student.output_activation_!r}). Use backend='numpy' for such a teacher."
+            )
+        else:
+            from neurolearn._kernels.numba.teacher import train_online_steps
         n_in = student.n_inputs
         s1, s2 = rule.signs(n_in, student.n_hidden)
         s_in = flip_signs(self.hidden_input_flips, student.n_hidden, owner, "hidden_input_flips")
@@ -162,3 +185,29 @@ class OnlineTrainer(Estimator):
             "alpha", {"alpha": alpha, "test_error": test_error, "q": q, "r": r, "w2": w2_hist}
         )
         return self
+
+
+def _numpy_online_steps(teacher):
+    """The online steps in plain numpy (the reference engine), labels from ``teacher`` with its
+    own activations; same arguments and return value as the numba kernel's
+    ``train_online_steps`` (whose teacher weights and activation codes it takes, too)."""
+    t_phi, _ = activation_functions(teacher.activation)
+    t_phi_out, _ = activation_functions(teacher.output_activation_)
+
+    def steps(w1, w2, tw1, tw2, inputs, noise, s1, s_in, s2, eta, train_second_layer, act, out_act):
+        phi, dphi = activation_functions(D.ACTIVATION_NAMES[act])
+        phi_out, _ = activation_functions(D.ACTIVATION_NAMES[out_act])
+        step = eta / inputs.shape[1]
+        for t, x in enumerate(inputs):
+            pre = w1 @ x
+            hidden = phi(pre)
+            err = t_phi_out(tw2 @ t_phi(tw1 @ x)) + noise[t] - phi_out(w2 @ hidden)
+            delta = step * s_in * (w2.T @ err) * dphi(pre)
+            w1 += np.outer(delta, x * s1)
+            if train_second_layer:
+                w2 += step * np.outer(err, hidden * s2)
+            if not np.isfinite(err[0]):
+                return -(t + 1)
+        return inputs.shape[0]
+
+    return steps

@@ -293,3 +293,48 @@ def test_backend_none_is_the_numba_default(monkeypatch):
 def test_bad_backend_names_the_parameter():
     with pytest.raises(ParameterError, match="'backend' parameter of MinibatchTrainer"):
         _minibatch(MinibatchTrainer(epochs=1, backend="jax"))
+
+
+def _online_run(backend, teacher, act="erf", **kw):
+    student = TwoLayerNetwork(
+        n_inputs=20, n_hidden=2, activation=act, output_activation="linear", seed=1
+    )
+    trainer = OnlineTrainer(alpha_max=3.0, n_test=200, backend=backend, seed=4, **kw)
+    trainer.fit(student.initialize(), teacher)
+    return trainer.history_, student
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"rule": CurlDescent(flipped_hidden=1), "label_noise_std": 0.1}]
+)
+def test_online_numpy_engine_is_the_reference_of_the_numba_one(kw):
+    ref, ref_student = _online_run("numpy", ONLINE_TEACHER, **kw)
+    fast, fast_student = _online_run("numba", ONLINE_TEACHER, **kw)
+    np.testing.assert_allclose(fast_student.w1_, ref_student.w1_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(fast.test_error, ref.test_error, rtol=1e-10)
+    np.testing.assert_allclose(fast.q, ref.q, rtol=1e-10, atol=1e-13)
+
+
+def test_online_teacher_with_other_activations_numpy_learns_it_numba_refuses():
+    # the numba kernel labels samples with the student's activations: a tanh teacher would be
+    # silently replaced by an erf one, so it refuses; the numpy engine learns the real teacher
+    teacher = make_teacher(20, 2, activation="tanh", output_activation="linear", seed=0)
+    with pytest.raises(ParameterError, match="numba engine.*'tanh'.*backend='numpy'"):
+        _online_run("numba", teacher)
+    h = _online_run("numpy", teacher, learning_rate=1.0)[0]
+    assert h.test_error[-1] < 0.5 * h.test_error[0]
+    # labelled by the same weights through erf, the run is another one
+    erf = make_teacher(20, 2, activation="erf", output_activation="linear", seed=0)
+    np.testing.assert_array_equal(erf.w1_, teacher.w1_)
+    other = _online_run("numpy", erf, learning_rate=1.0)[0]
+    assert not np.allclose(other.test_error[1:], h.test_error[1:])
+
+
+def test_online_backend_other_than_numba_or_numpy_is_refused(monkeypatch):
+    from neurolearn.errors import BackendError
+
+    with pytest.raises(ParameterError, match="'backend' parameter of OnlineTrainer"):
+        _online_run("torch", ONLINE_TEACHER)
+    monkeypatch.setenv("NEUROLEARN_BACKEND", "torch")
+    with pytest.raises(BackendError, match="backend='numba' or 'numpy'"):
+        _online_run(None, ONLINE_TEACHER)
