@@ -106,7 +106,7 @@ NETWORK = declare(
     n_inputs=Param(
         100,
         Interval(int, 1, None),
-        "Number of input neurons M (in a spec it is the task's n_inputs).",
+        "Number of input neurons M (in a spec: task.n_inputs).",
     ),
     n_hidden=Param(10, Interval(int, 1, None), "Number of hidden neurons N."),
     n_outputs=Param(1, Interval(int, 1, None), "Number of outputs."),
