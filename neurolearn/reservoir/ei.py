@@ -8,6 +8,7 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 
+from neurolearn._history import History
 from neurolearn._kernels.numba import reservoir as nb_kernels
 from neurolearn._params import (
     Distribution,
@@ -99,6 +100,15 @@ def _sample_in_degree(rng, n: int, pool: np.ndarray, k: int) -> np.ndarray:
     return pool[cols]
 
 
+def _convergence_history(checks: list[dict]) -> History:
+    keys = ("step", "eta", "fraction_within", "mean_abs_error")
+    dtypes = (np.int64, float, float, float)
+    return History(
+        "step",
+        {k: np.array([c[k] for c in checks], dtype=d) for k, d in zip(keys, dtypes, strict=True)},
+    )
+
+
 class EIReservoir(ReservoirBase):
     r"""E/I rate reservoir whose balance adapts locally toward target firing rates.
 
@@ -140,13 +150,17 @@ class EIReservoir(ReservoirBase):
     converged_ : bool
         Whether local adaptation met its criterion before the input ran out (global: whether
         the mean rate met the mean target within ``2e-4``).
-    convergence_ : list of dict
-        One entry per check of the local rule: ``step``, ``eta``, ``fraction_within``,
-        ``mean_abs_error`` of the check window.
+    convergence_ : History
+        The checks of the local rule along ``step``: ``eta``, ``fraction_within`` and
+        ``mean_abs_error`` of each check window (empty for the other adaptations).
     global_evaluations_ : int
         Simulations of the adaptation input spent by global tuning.
     inhibition_scale_ : float
         The scalar applied to ``A_I`` by global adaptation (1 otherwise).
+    bias_ : ndarray of shape (n,)
+        Constant drive of every unit (zero unless intrinsic plasticity set it).
+    ip_gain_ : ndarray of shape (n,)
+        The factor intrinsic plasticity applied to each unit's incoming weights (1 otherwise).
     unreachable_ : ndarray of bool, shape (n,)
         Units that cannot reach their target (below it with inhibition at zero).
     adapted_rates_ : ndarray of shape (n,)
@@ -258,10 +272,12 @@ class EIReservoir(ReservoirBase):
             self.inh_w_ *= scale
         self.initial_balance_ = float((self.exc_w_.sum() - self.inh_w_.sum()) / n)
         self.inhibition_scale_ = 1.0
+        self.bias_ = np.zeros(n)
+        self.ip_gain_ = np.ones(n)
         self.unreachable_ = np.zeros(n, dtype=bool)
         self.rate_trajectory_ = np.empty((0, n))
         self.trajectory_steps_ = np.empty(0, dtype=np.int64)
-        self.convergence_ = []
+        self.convergence_ = _convergence_history([])
         self.adapt_steps_ = 0
         self.global_evaluations_ = 0
         self.converged_ = False
@@ -279,7 +295,7 @@ class EIReservoir(ReservoirBase):
             KIND_EI,
             W,
             self.w_in_,
-            np.zeros(n),
+            self.bias_,
             np.full(n, float(self.leak)),
             float(self.gain),
             float(self.threshold),
@@ -346,6 +362,8 @@ class EIReservoir(ReservoirBase):
             self._adapt_global(u)
         elif mode == "row-rescale":
             self._adapt_rows(u)
+        elif mode == "intrinsic":
+            self._adapt_intrinsic(u)
         self.adapted_ = True
         self._compile()
         last = getattr(self, "_global_last", None)
@@ -359,8 +377,28 @@ class EIReservoir(ReservoirBase):
         within = np.abs(self.adapted_rates_ - self.target_rate_) <= self.tolerance
         reachable = ~self.unreachable_
         self.fraction_within_ = float(within[reachable].mean()) if reachable.any() else 0.0
+        if mode == "intrinsic":
+            self.converged_ = self.fraction_within_ >= self.criterion
         self.last_state_ = None
         return self
+
+    def _adapt_intrinsic(self, u):
+        """Intrinsic plasticity (Triesch 2005) toward exponential outputs of mean ``rho_i``.
+
+        The adapted gain ``a_i`` and bias ``b_i`` act on the unit's drive ``x_i``; they are
+        folded into the network so that the frozen reservoir runs on the usual kernels: the
+        potential obeys ``v <- lam v + g_i x_i + h_i`` with ``g_i = a_i / c`` (row ``i`` of
+        ``A_E``, ``A_I`` and ``W_in`` scaled by it, so Dale's law and each unit's E/I ratio
+        are kept) and ``h_i = b_i / c + theta`` (``bias_``).
+        """
+        a, b, _ = self._intrinsic_plasticity(u, self.target_rate_, 1.0)
+        g = a / self.gain
+        self.exc_w_ *= g[:, None]
+        self.inh_w_ *= g[:, None]
+        self.w_in_ = self.w_in_ * g[:, None]
+        self.bias_ = g * self.bias_ + (b / self.gain + self.threshold)
+        self.ip_gain_ = self.ip_gain_ * g
+        self.adapt_steps_ = u.shape[0]
 
     def _adapt_local(self, u) -> tuple[int, np.ndarray | None]:
         """The local rule with its annealing schedule and stopping rule.
@@ -377,7 +415,7 @@ class EIReservoir(ReservoirBase):
         leak = np.full(n, float(self.leak))
         phase, t, row, previous, recent = 0, 0, 0, np.inf, []
         frozen = None
-        self.convergence_ = []
+        checks = []
         self.converged_ = False
         u = np.ascontiguousarray(u)
         while t < n_steps:
@@ -396,7 +434,7 @@ class EIReservoir(ReservoirBase):
             recent = (recent + [(rate_sum.copy(), length)])[-self.CHECK_WINDOW :]
             mean_rate = sum(x for x, _ in recent) / sum(m for _, m in recent)
             frac, mean_err = self._within(mean_rate)
-            self.convergence_.append(
+            checks.append(
                 {
                     "step": t,
                     "eta": float(rates[phase]),
@@ -417,6 +455,7 @@ class EIReservoir(ReservoirBase):
             elif phase < rates.size - 1 and mean_err > 0.9 * previous:
                 phase, recent = phase + 1, []
             previous = mean_err
+        self.convergence_ = _convergence_history(checks)
         self.rate_trajectory_ = record[:row]
         self.trajectory_steps_ = np.asarray(steps, dtype=np.int64)
         self.adapt_steps_ = t
