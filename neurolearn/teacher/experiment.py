@@ -94,14 +94,12 @@ def build_rule(table):
     >>> build_rule(CurlDescentTable(flipped_hidden=2))
     CurlDescent(flipped_inputs=0, flipped_hidden=2)
     """
-    if isinstance(table, CurlDescentTable):
-        return CurlDescent(flipped_inputs=table.flipped_inputs, flipped_hidden=table.flipped_hidden)
-    if isinstance(table, FeedbackAlignmentTable):
-        return FeedbackAlignment(
-            feedback_scale=table.feedback_scale,
-            flipped_inputs=table.flipped_inputs,
-            flipped_hidden=table.flipped_hidden,
-        )
+    for table_class, rule_class in (
+        (CurlDescentTable, CurlDescent),
+        (FeedbackAlignmentTable, FeedbackAlignment),
+    ):
+        if isinstance(table, table_class):
+            return rule_class(**{name: getattr(table, name) for name in rule_class.params})
     return GradientDescent()
 
 
