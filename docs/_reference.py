@@ -37,7 +37,11 @@ API_MODULES = (
 #: objects documented on a module's page besides its ``__all__`` (fully qualified names)
 API_EXTRAS = {
     "neurolearn._schema": ("neurolearn._schema.SpecDoc",),
-    "neurolearn.experiment": ("neurolearn.experiment.run_specs",),
+    "neurolearn.experiment": (
+        "neurolearn.experiment.run_specs",
+        "neurolearn._rerun.Reproduction",
+        "neurolearn._rerun.Difference",
+    ),
 }
 
 #: modules whose internals a public module's docs refer to (documented by docstring only)

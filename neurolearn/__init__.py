@@ -21,6 +21,7 @@ __all__ = [
     "scan",
     "open_scan",
     "plot_scan",
+    "search",
     "reservoir",
     "tasks",
     "errors",
@@ -47,6 +48,7 @@ _FUNCTIONS = {
     "scan": ("neurolearn.scan", "scan"),
     "open_scan": ("neurolearn.scan", "open_scan"),
     "plot_scan": ("neurolearn.scan", "plot_scan"),
+    "search": ("neurolearn.search", "search"),
 }
 
 

@@ -193,7 +193,7 @@ def _classify(reservoir, params, common, metrics, arrays):
         adapt_steps=common["adapt_steps"],
         seed=common["seed"],
     )
-    metrics["accuracy"] = out["accuracy"]
+    metrics["test_accuracy"] = out["accuracy"]
     metrics["train_accuracy"] = out["train_accuracy"]
     classes = np.arange(out["confusion"].shape[0])
     arrays["confusion"] = xr.DataArray(
@@ -281,7 +281,7 @@ def figure(ds):
             ax.set(
                 xlabel="predicted class",
                 ylabel="true class",
-                title=f"test accuracy {float(ds['accuracy']):.3f}",
+                title=f"test accuracy {float(ds['test_accuracy']):.3f}",
             )
         elif "mc_curve" in ds:
             ds["mc_curve"].plot(ax=ax)

@@ -15,6 +15,7 @@ __all__ = [
     "ForceRule",
     "RnnfitTrain",
     "run_experiment",
+    "task_streams",
     "build_task_data",
 ]
 
@@ -102,8 +103,9 @@ def build_task_data(task, seed):
     from neurolearn.rnnfit.recording import Recording
     from neurolearn.rnnfit.soc import SOCircuit
 
-    # the teacher does not depend on how many of its neurons are recorded
-    spec = {k: v for k, v in task.to_dict().items() if k != "recorded_fraction"}
+    # the circuit depends on the recorded fraction not at all, and on task.seed only through
+    # `seed`, which is part of the key
+    spec = {k: v for k, v in task.to_dict().items() if k not in ("recorded_fraction", "seed")}
     key = (tuple(sorted(spec.items())), tuple(seed.generate_state(4)))
     if key in _TEACHERS:
         return _TEACHERS[key]
@@ -357,16 +359,40 @@ def check_specs(model, task) -> None:
         )
 
 
+def task_streams(task, seed):
+    """``(teacher, recording, student)`` seed sequences of one run of a ``soc-reaching`` task.
+
+    The student's stream is always the run ``seed``'s third child. The teacher's and the
+    recording's are its first two children, or, when ``task.seed`` is set, the first two
+    children of ``SeedSequence(task.seed)``: the ground truth is then fixed by the task alone.
+
+    Examples
+    --------
+    >>> from neurolearn.specs import load_task
+    >>> t = load_task("soc-reaching", ["task.seed=0"]).task
+    >>> a = task_streams(t, np.random.SeedSequence(1))
+    >>> b = task_streams(t, np.random.SeedSequence(2))
+    >>> bool(a[0].generate_state(1) == b[0].generate_state(1))
+    True
+    """
+    teacher_seq, record_seq, student_seq = seed.spawn(3)
+    if task.seed is not None:
+        teacher_seq, record_seq = np.random.SeedSequence(task.seed).spawn(2)
+    return teacher_seq, record_seq, student_seq
+
+
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Fit a student to a sparse recording of a stability-optimised circuit; evaluate held out.
 
     ``seed`` (a ``SeedSequence``) spawns the teacher, the choice of recorded neurons and the
-    student's initialisation, in that order.
+    student's initialisation, in that order. With ``task.seed`` set, the teacher and the
+    recorded neurons come from ``task.seed`` instead (spawned in the same order), so runs with
+    different ``seed`` train different students on one circuit and one recording.
     """
     import xarray as xr
 
-    teacher_seq, record_seq, student_seq = seed.spawn(3)
     t = task.task
+    teacher_seq, record_seq, student_seq = task_streams(t, seed)
     data = build_task_data(t, teacher_seq)
     rng = np.random.default_rng(record_seq)
     n = data["circuit"].n

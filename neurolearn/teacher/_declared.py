@@ -12,11 +12,12 @@ import numbers
 
 import numpy as np
 
+from neurolearn import _mlp
 from neurolearn._declare import Param, SeedLike, common_params, declare
 from neurolearn._params import Boolean, Constraint, Interval, NoneOr, Options, _Invalid
 
 #: hidden and output activations (``"erf"`` is ``erf(u / sqrt(2))``), in kernel-code order
-ACTIVATION_NAMES = ("linear", "tanh", "relu", "sigmoid", "erf")
+ACTIVATION_NAMES = _mlp.ACTIVATIONS
 #: weight distributions of :func:`~neurolearn.teacher.networks.initial_weights`
 INITS = ("uniform", "normal")
 

@@ -361,18 +361,41 @@ def _sample_lambda_min(n_inputs, n_hidden, n_flipped, layer, rng):
 
 
 def critical_flip_fraction(ratio, *, layer="input", n_total=219, n_samples=20, seed=None):
-    r"""Flipped fraction at which ``A = W1^T D2 W1 + |w2|^2 D1`` stops being positive definite.
+    r"""Largest flipped fraction at which ``A = W1^T D2 W1 + |w2|^2 D1`` stays positive definite,
+    sampled at a finite size.
 
-    ``W1`` has i.i.d. N(0, 1/M) entries and ``|w2| = 1``; ``M + N = n_total`` with
-    ``M / N = ratio``. The returned fraction is the smallest ``k / n`` (``n`` = M for input
-    flips, N for hidden flips) at which the median over ``n_samples`` draws of
-    ``lambda_min(A)`` is negative, found by bisection on ``k``; 1.0 when even all flipped is
-    stable.
+    Parameters
+    ----------
+    ratio : float
+        The aspect ratio ``c = M / N`` (inputs over hidden units), as in the theory. At a
+        finite size the network has ``M = round(n_total c / (1 + c))`` inputs (at least 1, at
+        most ``n_total - 1``) and ``N = n_total - M`` hidden units, so the realised ratio is
+        ``M / N``, the nearest one ``n_total`` allows: the sizes, not ``c``, must be integers.
+    layer : {"input", "hidden"}, default="input"
+        Flip input neurons (``D1``) or hidden neurons (``D2``).
+    n_total : int, default=219
+        ``M + N`` (the curl-descent paper's phase diagram uses 219).
+    n_samples : int, default=20
+        Weight draws; the median ``lambda_min(A)`` decides stability.
+    seed : int, numpy.random.Generator or None, default=None
+
+    Returns
+    -------
+    float
+        ``k / n`` (``n`` = M for input flips, N for hidden flips) for the largest flipped count
+        ``k`` at which the median over ``n_samples`` draws of ``lambda_min(A)`` is positive,
+        found by bisection on ``k`` (``lambda_min`` falls as ``k`` grows). ``W1`` has i.i.d.
+        N(0, 1/M) entries and ``|w2| = 1``. 1.0 when even all flipped is stable, and 0.0
+        when a single flipped neuron already makes ``A`` indefinite, as
+        :func:`critical_flip_fraction_theory` says for compressive networks (input flips at
+        ``c > 2/3``).
 
     Examples
     --------
     >>> critical_flip_fraction(0.1, n_total=60, n_samples=5, seed=0)
     1.0
+    >>> critical_flip_fraction(4.0, n_total=60, n_samples=5, seed=0)
+    0.0
     """
     check_param("critical_flip_fraction", "ratio", ratio, Interval(float, 0, None, "neither"))
     check_param("critical_flip_fraction", "layer", layer, Options(("input", "hidden")))
@@ -394,14 +417,14 @@ def critical_flip_fraction(ratio, *, layer="input", n_total=219, n_samples=20, s
 
     if not unstable(size):
         return 1.0
-    lo, hi = 0, size  # unstable(hi) holds; lambda_min decreases with k
+    lo, hi = 0, size  # stable at lo (no flips: A >= |w2|^2 I), unstable at hi
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if unstable(mid):
             hi = mid
         else:
             lo = mid
-    return hi / size
+    return lo / size
 
 
 def _inverse_stieltjes(z, ratio, fraction, layer, w2_norm_sq):
@@ -462,17 +485,32 @@ def spectral_left_edge(ratio, fraction, *, layer="input", w2_norm_sq=1.0) -> flo
     return float(max(-res.fun, x[i]))
 
 
+#: the fraction standing for f -> 0+ (the left edge jumps at f = 0 for input flips, c > 2/3)
+_VANISHING_FRACTION = 1e-12
+
+
 def critical_flip_fraction_theory(ratio, *, layer="input", w2_norm_sq=1.0, tol=1e-4) -> float:
-    """Flipped fraction at which :func:`spectral_left_edge` crosses zero (1.0 if it never does).
+    """Flipped fraction at which :func:`spectral_left_edge` crosses zero, in the random-matrix
+    limit, for the aspect ratio ``ratio`` = ``c = M / N``.
+
+    1.0 when all flipped is stable. 0.0 when every fraction above zero is unstable: for input
+    flips in a compressive network the left edge jumps at ``f = 0`` from ``|w2|^2`` (no flips,
+    ``A >= |w2|^2 I``) to a negative limit as ``f -> 0+`` (``W1^T W1`` has a null space of
+    dimension ``M - N`` and the flipped directions meet it). Numerically the ``f -> 0+`` limit
+    is ``2 / (3c) - 1`` (with ``|w2|^2 = 1``), negative for ``c > 2/3``. Otherwise the crossing
+    is found by bisection to ``tol``.
 
     Examples
     --------
     >>> critical_flip_fraction_theory(0.2)  # c < 1/4: every fraction of flipped inputs is stable
     1.0
+    >>> critical_flip_fraction_theory(2.0)  # compressive: a vanishing fraction is unstable
+    0.0
     """
     if spectral_left_edge(ratio, 1.0, layer=layer, w2_norm_sq=w2_norm_sq) > 0:
         return 1.0
-    if spectral_left_edge(ratio, 0.0, layer=layer, w2_norm_sq=w2_norm_sq) <= 0:
+    edge = spectral_left_edge(ratio, _VANISHING_FRACTION, layer=layer, w2_norm_sq=w2_norm_sq)
+    if edge <= 0:
         return 0.0
     lo, hi = 0.0, 1.0
     while hi - lo > tol:

@@ -109,7 +109,7 @@ def test_sequence_task_runs_from_the_command_line(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     metrics = json.loads(done.stdout)
-    assert metrics["status"] == "ok" and 0 <= metrics["accuracy"] <= 1
+    assert metrics["status"] == "ok" and 0 <= metrics["test_accuracy"] <= 1
     bad = subprocess.run(
         [*cmd[:6], "--set", "task.max_length=5"], capture_output=True, text=True, timeout=120
     )

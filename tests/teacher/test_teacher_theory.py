@@ -333,3 +333,21 @@ def test_theoretical_critical_fraction():
     assert critical_flip_fraction_theory(0.3, layer="input") == pytest.approx(sampled, abs=0.05)
     hidden = [critical_flip_fraction_theory(c, layer="hidden") for c in (0.05, 0.3, 1.0, 10.0)]
     assert all(a > b for a, b in zip(hidden, hidden[1:], strict=False)) and hidden[-1] < 0.02
+
+
+def test_critical_fraction_is_zero_where_the_theory_says_zero():
+    # input flips: the left edge jumps at f = 0 from |w2|^2 to 2/(3c) - 1 as f -> 0+, which is
+    # negative above c = 2/3, so any flipped fraction is unstable there
+    for c in (0.7, 1.0, 4.0):
+        assert spectral_left_edge(c, 1e-9) == pytest.approx(2 / (3 * c) - 1, abs=1e-4)
+        assert critical_flip_fraction_theory(c, layer="input") == 0.0
+    assert critical_flip_fraction_theory(0.6, layer="input") > 0.0
+    # sampled at a finite size: a single flipped input already makes A indefinite
+    for c in (1.0, 4.0):
+        assert critical_flip_fraction(c, layer="input", n_total=120, n_samples=3, seed=1) == 0.0
+        n_in = round(120 * c / (1 + c))
+        w1 = np.random.default_rng(2).standard_normal((120 - n_in, n_in)) / math.sqrt(n_in)
+        w2 = np.ones(120 - n_in) / math.sqrt(120 - n_in)
+        signs = np.ones(n_in)
+        signs[0] = -1
+        assert smallest_eigenvalue(w1, w2, input_signs=signs) < 0
