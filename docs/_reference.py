@@ -24,6 +24,7 @@ API_MODULES = (
     ("neurolearn.rnnfit", "RNNs fit to sparse recordings"),
     ("neurolearn.spiking", "Spiking E/I networks"),
     ("neurolearn.scan", "Parameter scans"),
+    ("neurolearn.studies", "Studies: comparisons over many runs"),
     ("neurolearn.tasks", "Tasks and metrics"),
     ("neurolearn.plots", "Plotting helpers"),
     ("neurolearn.experiment", "Running experiments"),
@@ -85,7 +86,7 @@ def spec_reference() -> str:
     import dataclasses
 
     from neurolearn.registry import TABLES
-    from neurolearn.cli import list_specs
+    from neurolearn.specs import list_specs
 
     modules = family_modules()
     lines = [

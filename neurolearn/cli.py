@@ -10,34 +10,9 @@ import argparse
 import json
 import sys
 
-__all__ = ["main", "list_specs"]
+__all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def list_specs() -> dict[str, dict[str, str]]:
-    """Shipped model and task specs: ``{"models": {name: description}, "tasks": {...}}``.
-
-    Examples
-    --------
-    >>> import neurolearn as nl
-    >>> "ei-reservoir" in nl.list_specs()["models"]
-    True
-    """
-    import tomllib
-
-    from neurolearn.specs import available
-
-    out = {}
-    for kind in ("models", "tasks"):
-        out[kind] = {}
-        for name, path in available(kind).items():
-            with open(path, "rb") as fh:
-                try:
-                    out[kind][name] = tomllib.load(fh).get("description", "")
-                except tomllib.TOMLDecodeError:
-                    out[kind][name] = "(invalid TOML)"
-    return out
 
 
 def _short_message(message: str, limit: int = 40) -> str:
@@ -329,6 +304,8 @@ def _print_table(ds, stream) -> None:
 
 
 def _cmd_list(args) -> int:
+    from neurolearn.specs import list_specs
+
     specs = list_specs()
     for kind in ("models", "tasks"):
         print(f"{kind}:")
@@ -393,7 +370,7 @@ def _cmd_rerun(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from neurolearn.reservoir.demo import run_demo
+    from neurolearn.studies.reservoir_demo import run_demo
 
     run_demo(out=args.out, seeds=args.seeds, n=args.n, quick=args.quick)
     return EXIT_OK

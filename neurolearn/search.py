@@ -1,6 +1,6 @@
 """Hyperparameter search: a TPE study over spec keys, trials on the scan's Dask cluster.
 
-A trial sets every searched key (see :mod:`neurolearn._search.space` for the space syntax),
+A trial sets every searched key (see ``neurolearn._search.space`` for the space syntax),
 runs the model on the task with ``seeds`` seeds, the same for every trial
 (``numpy.random.SeedSequence(seed, spawn_key=(0, k))`` for the ``k``-th), and scores the mean
 of the task's metric. A trial already worse than the median after its first seeds is pruned.
@@ -8,7 +8,7 @@ A run that fails or diverges makes a failed trial with its message; the search g
 
 The study lives in an Optuna RDB storage (a SQLite file, or any database URL to share it
 between machines). Workers of the same Dask cluster as :func:`neurolearn.scan` (a local
-cluster by default) each run trials against that storage (see :mod:`neurolearn._search.worker`),
+cluster by default) each run trials against that storage (see ``neurolearn._search.worker``),
 and running the same search again resumes it: finished trials are kept, a trial its killed
 process left running is failed and run again, and the budget counts finished trials.
 """
@@ -28,7 +28,7 @@ __all__ = ["search", "SearchResult", "parse_space", "format_result"]
 
 
 def parse_space(space):
-    """Parse a search space; see :func:`neurolearn._search.space.parse_space`.
+    """Parse a search space; see ``neurolearn._search.space.parse_space``.
 
     Examples
     --------

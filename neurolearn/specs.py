@@ -24,6 +24,7 @@ __all__ = [
     "SPEC_VERSION",
     "spec_dirs",
     "available",
+    "list_specs",
     "load_model",
     "load_task",
     "parse_overrides",
@@ -57,6 +58,27 @@ def available(kind: str) -> dict[str, Path]:
         for p in sorted(d.glob("*.toml")):
             found.setdefault(p.stem, p)
     return dict(sorted(found.items()))
+
+
+def list_specs() -> dict[str, dict[str, str]]:
+    """Shipped model and task specs: ``{"models": {name: description}, "tasks": {...}}``.
+
+    Examples
+    --------
+    >>> import neurolearn as nl
+    >>> "ei-reservoir" in nl.list_specs()["models"]
+    True
+    """
+    out = {}
+    for kind in ("models", "tasks"):
+        out[kind] = {}
+        for name, path in available(kind).items():
+            with open(path, "rb") as fh:
+                try:
+                    out[kind][name] = tomllib.load(fh).get("description", "")
+                except tomllib.TOMLDecodeError:
+                    out[kind][name] = "(invalid TOML)"
+    return out
 
 
 def _locate(name_or_path: str | Path, kind: str) -> Path:

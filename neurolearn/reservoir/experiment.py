@@ -8,6 +8,7 @@ from neurolearn._outcome import Outcome
 from neurolearn._params import Interval
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.backend import available_threads, numba_threading_layer
+from neurolearn.plots.reservoir import reservoir_run_figure
 from neurolearn.reservoir import _declared as D
 from neurolearn.reservoir._connectivity import ei_in_degrees
 
@@ -173,7 +174,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         )
     if isinstance(reservoir, EIReservoir):
         _adaptation_outputs(reservoir, metrics, arrays, attrs)
-    return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
+    return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_run_figure, attrs=attrs)
 
 
 def _classify(reservoir, params, common, metrics, arrays):
@@ -239,67 +240,6 @@ def _adaptation_outputs(res, metrics, arrays, attrs):
             metrics["global_evaluations"] = float(res.global_evaluations_)
             metrics["inhibition_scale"] = res.inhibition_scale_
     attrs["adaptation"] = res.adaptation
-
-
-def figure(ds):
-    """The run's figure: task panel, plus rates vs targets for an adapted E/I reservoir."""
-    import matplotlib.pyplot as plt
-
-    panels = ["task"]
-    if "rate_trajectory" in ds:
-        panels = ["rates", "scatter", "task"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    axes = axes[0]
-    for ax, panel in zip(axes, panels, strict=True):
-        if panel == "rates":
-            traj = ds["rate_trajectory"]
-            targets = ds["target_rate"].values
-            pick = np.linspace(0, traj.sizes["unit"] - 1, 6).astype(int)
-            for j, i in enumerate(pick):
-                color = f"C{j}"
-                ax.plot(traj["adapt_step"], traj[:, i], color=color, lw=1)
-                ax.axhline(targets[i], color=color, ls="--", lw=0.8)
-            ax.set(
-                xlabel="adaptation step",
-                ylabel="rate (window mean)",
-                title="rates converge to targets (dashed)",
-            )
-        elif panel == "scatter":
-            final = ds["adapted_rate"].values
-            targets = ds["target_rate"].values
-            ax.scatter(targets, final, s=6, alpha=0.6)
-            ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-            ax.set(
-                xlabel="target rate",
-                ylabel="mean rate, frozen weights",
-                xlim=(0, 1),
-                ylim=(0, 1),
-                title="per-unit rate vs target",
-            )
-        elif "confusion" in ds:
-            ax.imshow(ds["confusion"].values, cmap="Blues")
-            ax.set(
-                xlabel="predicted class",
-                ylabel="true class",
-                title=f"test accuracy {float(ds['test_accuracy']):.3f}",
-            )
-        elif "mc_curve" in ds:
-            ds["mc_curve"].plot(ax=ax)
-            ax.set(ylabel="MC_k", title=f"memory capacity = {float(ds['memory_capacity']):.2f}")
-        elif "prediction" in ds and ds["prediction"].ndim == 1:
-            n = min(300, ds.sizes["t"])
-            ax.plot(ds["target"][:n], label="target", lw=1)
-            ax.plot(ds["prediction"][:n], label="prediction", lw=1)
-            ax.legend(fontsize=8)
-            ax.set(xlabel="test step", title=ds.attrs.get("task", ""))
-        elif "prediction" in ds:
-            ax.plot(ds["target"][:, 0], label="target x", lw=1)
-            ax.plot(ds["prediction"][:, 0], label="free run x", lw=1)
-            ax.legend(fontsize=8)
-            ax.set(xlabel="step", title=f"valid time {float(ds['valid_time_lyapunov']):.2f} Lyap.")
-    fig.suptitle(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}", fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 # ---------------------------------------------------------------- checks before a run

@@ -8,6 +8,7 @@ from neurolearn._linalg import ridge_solve
 from neurolearn._outcome import Outcome
 from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.plots.rnnfit import rnnfit_run_figure
 
 __all__ = [
     "RateRNNNetwork",
@@ -432,7 +433,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     return Outcome(
         metrics=metrics,
         arrays=arrays,
-        figure=figure,
+        figure=rnnfit_run_figure,
         attrs={"recorded_neurons": ",".join(map(str, recorded.tolist()))},
     )
 
@@ -476,38 +477,3 @@ def _trajectories(data, recorded, student, p_test, metric):
             coords={"condition": test.labels, "t_ms": coords["t_ms"]},
         ),
     }
-
-
-def figure(ds):
-    """Teacher vs student held-out trajectories in the teacher's top PCs, outputs, loss."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    colors = plt.cm.hsv(np.linspace(0, 1, ds.sizes["condition"], endpoint=False))
-    for c, col in enumerate(colors):
-        t = ds["teacher_pcs"].isel(condition=c)
-        s = ds["student_pcs"].isel(condition=c)
-        axes[0].plot(t.sel(pc=1), t.sel(pc=2), color=col, lw=2)
-        axes[0].plot(s.sel(pc=1), s.sel(pc=2), color=col, lw=1, ls="--")
-        axes[1].plot(ds["t_ms"], ds["teacher_outputs"].isel(condition=c, output=0), color=col)
-        axes[1].plot(
-            ds["t_ms"], ds["student_outputs"].isel(condition=c, output=0), color=col, ls="--"
-        )
-    key = "map_r2_unrecorded" if "map_r2_unrecorded" in ds else "map_r2_all"
-    axes[0].set(
-        xlabel="PC 1",
-        ylabel="PC 2",
-        title=f"held-out trajectories (teacher solid, student dashed)\n{key} {float(ds[key]):.2f}",
-    )
-    axes[1].set(
-        xlabel="time (ms)",
-        ylabel="output 1",
-        title=f"held-out output R2 {float(ds['output_r2_test']):.2f}",
-    )
-    axes[2].semilogy(ds["epoch"], ds["loss"], label="train")
-    if "val_loss" in ds:
-        axes[2].semilogy(ds["val_epoch"], ds["val_loss"], label="validation")
-    axes[2].set(xlabel="epoch", ylabel="loss", title="training")
-    axes[2].legend()
-    fig.tight_layout()
-    return fig

@@ -8,8 +8,8 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import Interval, ListOf, Options
 from neurolearn._schema import param, spec_table
+from neurolearn.plots.reservoir import reservoir_run_figure
 from neurolearn.reservoir.experiment import RidgeReadout
-from neurolearn.reservoir.experiment import figure as reservoir_figure
 from neurolearn.spiking.experiment import (
     _NONNEG,
     _POS,
@@ -121,7 +121,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         arrays["prediction"] = xr.DataArray(out["prediction"], dims="t")
     metrics["rate_exc_hz"] = reservoir.mean_rate_hz_
     attrs = {"adaptation": reservoir.adaptation, "engine": reservoir.backend}
-    return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_figure, attrs=attrs)
+    return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_run_figure, attrs=attrs)
 
 
 # ---------------------------------------------------------------- checks before a run

@@ -33,6 +33,8 @@ __all__ = [
     "generalisation_error",
     "ode_rhs",
     "ODESolution",
+    "ODE_RTOL",
+    "ODE_ATOL",
     "integrate_odes",
     "stability_matrix",
     "smallest_eigenvalue",
@@ -204,6 +206,11 @@ class ODESolution:
     generalisation_error: np.ndarray
 
 
+#: relative and absolute tolerances of :func:`integrate_odes` (RK45, error per step)
+ODE_RTOL = 1e-8
+ODE_ATOL = 1e-10
+
+
 def integrate_odes(
     q0,
     r0,
@@ -218,10 +225,15 @@ def integrate_odes(
     hidden_signs=None,
     train_second_layer=True,
     label_noise_std=0.0,
-    dt=0.01,
+    rtol=ODE_RTOL,
+    atol=ODE_ATOL,
 ) -> ODESolution:
-    r"""Integrate the order-parameter ODEs (Euler, step ``dt``, jitted) from a simulation's own
-    ``Q0``, ``R0``, ``T`` and report them at the times ``alpha``.
+    r"""Integrate the order-parameter ODEs from a simulation's own ``Q0``, ``R0``, ``T`` and
+    report them at the times ``alpha``.
+
+    The right-hand side is :func:`ode_rhs`; the solver is ``scipy.integrate.solve_ivp``
+    (explicit Runge-Kutta 4(5), adaptive steps, dense output at ``t_eval = alpha``), so the
+    reported points carry the solver's local error control, not a fixed-step bias.
 
     Parameters
     ----------
@@ -230,7 +242,16 @@ def integrate_odes(
     alpha : array of increasing times >= 0
     activation : {"erf", "linear"}
     hidden_input_signs, hidden_signs : (K,) arrays of +-1 or None
-    dt : float, default=0.01
+    train_second_layer : bool, default=True
+    label_noise_std : float, default=0.0
+    rtol, atol : float, default=1e-8, 1e-10
+        Tolerances of the solver's error per step.
+
+    Raises
+    ------
+    DivergenceError
+        When the solver cannot continue or the error stops being finite (``step`` is the index
+        of the first time of ``alpha`` not reached).
 
     Examples
     --------
@@ -243,31 +264,22 @@ def integrate_odes(
         "integrate_odes", "learning_rate", learning_rate, Interval(float, 0, None, "neither")
     )
     check_param("integrate_odes", "activation", activation, Options(_THEORY_ACTIVATIONS))
-    check_param("integrate_odes", "dt", dt, Interval(float, 0, None, "neither"))
-    q = check_array("integrate_odes", "q0", q0, ndim=2).copy()
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        check_param("integrate_odes", name, tol, Interval(float, 0, None, "neither"))
+    q = check_array("integrate_odes", "q0", q0, ndim=2)
     k = q.shape[0]
-    r = check_array("integrate_odes", "r0", r0, shape=(k, None), shape_doc="(K, M)").copy()
+    r = check_array("integrate_odes", "r0", r0, shape=(k, None), shape_doc="(K, M)")
     m = r.shape[1]
     tt = check_array("integrate_odes", "t", t, shape=(m, m), shape_doc="(M, M)")
-    v = check_array("integrate_odes", "v0", v0, shape=(k,), shape_doc="(K,)").copy()
+    v = check_array("integrate_odes", "v0", v0, shape=(k,), shape_doc="(K,)")
     vt = check_array("integrate_odes", "v_teacher", v_teacher, shape=(m,), shape_doc="(M,)")
     times = check_array("integrate_odes", "alpha", alpha, ndim=1)
     if times.size and (times[0] < 0 or np.any(np.diff(times) < 0)):
         raise ParameterError(
             "The 'alpha' parameter of integrate_odes must be non-negative and increasing."
         )
-    from neurolearn._kernels.numba.teacher import order_parameter_euler
-
-    n = times.size
-    out_q, out_r, out_v, out_e = (
-        np.empty((n, k, k)),
-        np.empty((n, k, m)),
-        np.empty((n, k)),
-        np.empty(n),
-    )
-    cov = _full_cov(q, r, tt).copy()
     s_in, s_out = (
-        np.ones(k)
+        None
         if signs is None
         else check_array("integrate_odes", name, signs, shape=(k,), shape_doc=f"({k},)")
         for name, signs in (
@@ -275,31 +287,62 @@ def integrate_odes(
             ("hidden_signs", hidden_signs),
         )
     )
-    now = 0.0
-    for idx, target in enumerate(times):
-        n_steps = int(round((target - now) / dt))
-        order_parameter_euler(
-            cov,
-            v,
-            vt,
-            float(learning_rate),
-            s_in,
-            s_out,
-            bool(train_second_layer),
-            float(label_noise_std) ** 2,
-            float(dt),
-            n_steps,
-            activation == "linear",
-        )
-        now += n_steps * dt
-        out_q[idx], out_r[idx], out_v[idx] = cov[:k, :k], cov[:k, k:], v
-        out_e[idx] = generalisation_error(cov[:k, :k], cov[:k, k:], tt, v, vt, activation)
-        if not np.isfinite(out_e[idx]):
-            from neurolearn.errors import DivergenceError
+    n = times.size
+    kk, km = k * k, k * m
+    rhs_kw = dict(
+        learning_rate=float(learning_rate),
+        activation=activation,
+        hidden_input_signs=s_in,
+        hidden_signs=s_out,
+        train_second_layer=bool(train_second_layer),
+        label_noise_std=float(label_noise_std),
+    )
 
-            raise DivergenceError(
-                f"the order-parameter ODEs diverged before alpha = {target}.", step=idx
+    def unpack(y):
+        return y[:kk].reshape(k, k), y[kk : kk + km].reshape(k, m), y[kk + km :]
+
+    def rhs(_alpha, y):
+        dq, dr, dv = ode_rhs(*unpack(y)[:2], tt, y[kk + km :], vt, **rhs_kw)
+        return np.concatenate([dq.ravel(), dr.ravel(), dv])
+
+    y0 = np.concatenate([q.ravel(), r.ravel(), v.ravel()])
+    reached = np.empty((y0.size, 0))
+    message = ""
+    if n:
+        from scipy.integrate import solve_ivp
+
+        with np.errstate(all="ignore"):  # a diverging trajectory is reported below
+            sol = solve_ivp(
+                rhs,
+                (0.0, float(times[-1])),
+                y0,
+                method="RK45",
+                t_eval=times,
+                rtol=float(rtol),
+                atol=float(atol),
             )
+        reached, message = sol.y, sol.message
+    out_q, out_r, out_v, out_e = (
+        np.full((n, k, k), np.nan),
+        np.full((n, k, m), np.nan),
+        np.full((n, k), np.nan),
+        np.full(n, np.nan),
+    )
+    for idx in range(reached.shape[1]):
+        out_q[idx], out_r[idx], out_v[idx] = unpack(reached[:, idx])
+        with np.errstate(all="ignore"):
+            out_e[idx] = generalisation_error(
+                out_q[idx], out_r[idx], tt, out_v[idx], vt, activation
+            )
+    bad = np.flatnonzero(~np.isfinite(out_e))
+    if bad.size:
+        from neurolearn.errors import DivergenceError
+
+        idx = int(bad[0])
+        raise DivergenceError(
+            f"the order-parameter ODEs diverged before alpha = {times[idx]} ({message}).",
+            step=idx,
+        )
     return ODESolution(times.copy(), out_q, out_r, out_v, out_e)
 
 

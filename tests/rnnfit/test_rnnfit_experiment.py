@@ -118,7 +118,7 @@ def test_ten_percent_recorded_beats_output_only_on_unrecorded_neurons_over_three
 
 
 def test_sweep_command_writes_tables_and_figure(tmp_path, capsys):
-    from neurolearn.rnnfit.sweep import main as sweep_main
+    from neurolearn.studies.rnnfit_sweep import main as sweep_main
 
     over = [*TINY, "metric.fixed_points=false", "rule.n_epochs=3"]
     assert (

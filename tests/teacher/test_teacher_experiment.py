@@ -210,8 +210,8 @@ def test_divergence_is_recorded_with_its_epoch(capsys):
 
 
 def test_ode_blow_up_is_recorded_as_diverged_not_failed():
-    """Division by zero inside the jitted ODE right-hand side yields Inf/NaN (numpy error
-    model), which the integrator reports as a divergence."""
+    """A blow-up of the order-parameter ODEs (the solver stops, or its values stop being
+    finite) is reported as a divergence."""
     import warnings
 
     import neurolearn as nl

@@ -9,7 +9,8 @@ has an intrinsic gain ``a`` and bias ``b``:
   which is ``y`` exactly when ``lam = 0``;
 * tanh (ESN) units, Schrauwen et al. (2008), target Gaussian ``N(mu, sigma^2)``:
   ``y = tanh(a x + b)``,
-  ``db = -eta (-mu / sigma^2 + (y / sigma^2) (2 sigma^2 + 1 - y^2 + mu y))``, ``da = eta / a + x db``;
+  ``db = -eta (-mu / sigma^2 + (y / sigma^2) (2 sigma^2 + 1 - y^2 + mu y))``,
+  ``da = eta / a + x db``;
   the state is ``s <- (1 - leak) s + leak y``.
 
 ``a`` and ``b`` change every step; ``a`` is kept above ``MIN_GAIN``.
