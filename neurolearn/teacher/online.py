@@ -82,6 +82,7 @@ class OnlineTrainer(Estimator):
     def fit(self, student: TwoLayerNetwork, teacher: TwoLayerNetwork) -> OnlineTrainer:
         """Train ``student`` in place, online, on samples labelled by ``teacher``; sets
         ``history_``."""
+        from neurolearn._kernels.teacher_groups import OnlineRule, TeacherWeights
         from neurolearn.teacher.rules import flip_signs
 
         owner = type(self).__name__
@@ -152,27 +153,23 @@ class OnlineTrainer(Estimator):
             )
             q[i], r[i], w2_hist[i] = w1 @ w1.T, w1 @ tw1.T, w2
 
+        labeller = TeacherWeights(w1=tw1, w2=tw2)
+        online_rule = OnlineRule(
+            learning_rate=float(self.learning_rate),
+            train_second_layer=bool(self.train_second_layer),
+            activation=act,
+            output_activation=out_act,
+            input_signs=s1,
+            hidden_in_signs=s_in,
+            hidden_signs=s2,
+        )
         record(0)
         for i in range(1, n_points):
             inputs = data_rng.standard_normal((steps_per_record, n_in))
             noise = self.label_noise_std * noise_rng.standard_normal(
                 (steps_per_record, student.n_outputs)
             )
-            ran = train_online_steps(
-                w1,
-                w2,
-                tw1,
-                tw2,
-                inputs,
-                noise,
-                s1,
-                s_in,
-                s2,
-                float(self.learning_rate),
-                bool(self.train_second_layer),
-                act,
-                out_act,
-            )
+            ran = train_online_steps(w1, w2, labeller, inputs, noise, online_rule)
             if ran < 0 or not np.all(np.isfinite(w1)):
                 step = (i - 1) * steps_per_record + abs(ran)
                 raise DivergenceError(
@@ -189,23 +186,24 @@ class OnlineTrainer(Estimator):
 
 def _numpy_online_steps(teacher):
     """The online steps in plain numpy (the reference engine), labels from ``teacher`` with its
-    own activations; same arguments and return value as the numba kernel's
-    ``train_online_steps`` (whose teacher weights and activation codes it takes, too)."""
+    own activations; same arguments and return value as the numba kernel
+    ``train_online_steps(w1, w2, teacher_weights, inputs, label_noise, rule)``."""
     t_phi, _ = activation_functions(teacher.activation)
     t_phi_out, _ = activation_functions(teacher.output_activation_)
 
-    def steps(w1, w2, tw1, tw2, inputs, noise, s1, s_in, s2, eta, train_second_layer, act, out_act):
-        phi, dphi = activation_functions(D.ACTIVATION_NAMES[act])
-        phi_out, _ = activation_functions(D.ACTIVATION_NAMES[out_act])
-        step = eta / inputs.shape[1]
+    def steps(w1, w2, teacher_weights, inputs, noise, rule):
+        phi, dphi = activation_functions(D.ACTIVATION_NAMES[rule.activation])
+        phi_out, _ = activation_functions(D.ACTIVATION_NAMES[rule.output_activation])
+        tw1, tw2 = teacher_weights.w1, teacher_weights.w2
+        step = rule.learning_rate / inputs.shape[1]
         for t, x in enumerate(inputs):
             pre = w1 @ x
             hidden = phi(pre)
             err = t_phi_out(tw2 @ t_phi(tw1 @ x)) + noise[t] - phi_out(w2 @ hidden)
-            delta = step * s_in * (w2.T @ err) * dphi(pre)
-            w1 += np.outer(delta, x * s1)
-            if train_second_layer:
-                w2 += step * np.outer(err, hidden * s2)
+            delta = step * rule.hidden_in_signs * (w2.T @ err) * dphi(pre)
+            w1 += np.outer(delta, x * rule.input_signs)
+            if rule.train_second_layer:
+                w2 += step * np.outer(err, hidden * rule.hidden_signs)
             if not np.isfinite(err[0]):
                 return -(t + 1)
         return inputs.shape[0]

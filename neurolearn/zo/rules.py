@@ -35,7 +35,8 @@ def noise_seed(seed) -> int:
 
 
 class Rule:
-    """Base class: stores parameters; subclasses declare ``_constraints`` and a kernel code.
+    """Base class: stores parameters; subclasses declare ``_constraints`` and build their
+    kernel parameter group (``_kernel_params``), whose type selects the rule's kernel step.
 
     Examples
     --------
@@ -61,20 +62,15 @@ class Rule:
         owner = type(self).__name__
         return {k: check_param(owner, k, getattr(self, k), c) for k, c in self._constraints.items()}
 
-    def kernel_args(self) -> dict:
-        """``learning_rate, sigma, n_probes, flag, mean_reversion, reward_rate`` for the loop."""
-        p = self.checked()
-        return {
-            "learning_rate": p["learning_rate"],
-            "sigma": p.get("sigma", 0.0),
-            "n_probes": p.get("n_probes", p.get("population", 1)),
-            "flag": self._flag(p),
-            "mean_reversion": p.get("mean_reversion", 0.0),
-            "reward_rate": p.get("reward_rate", 0.0),
-        }
+    def kernel_params(self):
+        """The rule's validated parameter group for the numba kernels (a named tuple of
+        :mod:`neurolearn._kernels.numba.zo` whose type selects the rule's step)."""
+        from neurolearn._kernels.numba import zo as K
 
-    def _flag(self, p) -> int:
-        return 0
+        return self._kernel_params(K, self.checked())
+
+    def _kernel_params(self, K, p):
+        raise NotImplementedError
 
     def queries_per_step(self) -> int:
         """Forward passes one training step costs."""
@@ -89,7 +85,7 @@ class Rule:
         from neurolearn._kernels.numba import zo as K
         from neurolearn.zo.network import MLP
 
-        p = self.kernel_args()
+        params = self.kernel_params()
         if not isinstance(net, MLP):
             raise ParameterTypeError(
                 f"The 'net' parameter of {type(self).__name__}.estimate must be an MLP. "
@@ -101,75 +97,25 @@ class Rule:
         lay = net.layout_
         act, loss = net.codes
         key = np.uint64(noise_seed(seed))
-        batch = X.shape[0]
-        idx = np.arange(batch, dtype=np.int64)
-        n_layers = len(lay.sizes) - 1
-        width = int(lay.sizes.max())
-        d = lay.n_params
-        H = np.zeros((n_layers + 1, batch, width))
-        H2 = np.zeros_like(H)
-        losses, losses2 = np.zeros(batch), np.zeros(batch)
-        grad = np.zeros(d)
-        args = (theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx)
-        code = K.RULE_CODES[self.name]
-        q = p["n_probes"]
-        if code == 0:
+        if isinstance(params, K.BackpropParams):
             net_loss, grad = net.gradient(theta, X, Y)
             return grad, 1
-        if code == 1:
-            queries, _ = K.estimate_wp(
-                *args,
-                key,
-                step,
-                p["sigma"],
-                q,
-                p["flag"] != 0,
-                H,
-                losses,
-                np.zeros(d),
-                np.zeros(d),
-                grad,
-            )
-        elif code == 2:
-            noise = np.zeros((n_layers, batch, width))
-            compact = np.zeros(batch * int(lay.sizes[1:].sum()))
-            queries, _ = K.estimate_np(
-                *args, key, step, p["sigma"], q, H, H2, noise, compact, losses, losses2, grad
-            )
-        elif code == 3:
-            coef = np.zeros(q)
-            queries, _ = K.estimate_spsa(
-                *args, key, step, p["sigma"], q, p["flag"], H, losses, coef
-            )
-            K.spsa_direction_sum(key, step, q, p["flag"], coef, 1.0 / q, grad)
-        elif code == 4:
-            queries, _ = K.estimate_fg(
-                *args, key, step, q, H, H2, np.zeros(width), np.zeros(d), grad
-            )
-        elif code == 5:
-            fit = np.zeros((q, 2))
-            eps = np.zeros((q, d))
-            K.es_population_losses(
-                *args,
-                key,
-                step,
-                p["sigma"],
-                q,
-                np.zeros((q, n_layers + 1, batch, width)),
-                np.zeros((q, batch)),
-                np.zeros((q, d)),
-                eps,
-                fit,
-            )
-            if p["flag"]:
-                ranks = np.zeros_like(fit)
-                K.centered_ranks(fit, ranks)
-                fit = ranks
-            K.es_gradient(p["sigma"], q, fit, eps, grad)
-            queries = 2 * q
-        else:
+        estimate = K.RULE_ESTIMATES.get(type(params))
+        if estimate is None:
             raise TypeError(f"{type(self).__name__} has no gradient estimate.")
-        return grad, int(queries)
+        idx = np.arange(X.shape[0], dtype=np.int64)
+        scratch = K.scratch_for(params, lay.sizes, X.shape[0], lay.n_params)
+        queries, _ = estimate(
+            params,
+            theta,
+            K.MLPLayout(lay.sizes, lay.w_off, lay.b_off, act, loss),
+            K.Data(X, Y),
+            idx,
+            key,
+            step,
+            scratch,
+        )
+        return scratch.grad.copy(), int(queries)
 
 
 class Backprop(Rule):
@@ -190,6 +136,9 @@ class Backprop(Rule):
 
     def __init__(self, *, learning_rate: float = 0.1):
         self.learning_rate = learning_rate
+
+    def _kernel_params(self, K, p):
+        return K.BackpropParams(learning_rate=float(p["learning_rate"]))
 
     def queries_per_step(self) -> int:
         self.checked()
@@ -234,8 +183,13 @@ class WeightPerturbation(Rule):
         self.n_probes = n_probes
         self.antithetic = antithetic
 
-    def _flag(self, p):
-        return int(p["antithetic"])
+    def _kernel_params(self, K, p):
+        return K.WeightPerturbationParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            n_probes=int(p["n_probes"]),
+            antithetic=bool(p["antithetic"]),
+        )
 
     def queries_per_step(self) -> int:
         p = self.checked()
@@ -272,6 +226,13 @@ class NodePerturbation(Rule):
         self.learning_rate = learning_rate
         self.sigma = sigma
         self.n_probes = n_probes
+
+    def _kernel_params(self, K, p):
+        return K.NodePerturbationParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            n_probes=int(p["n_probes"]),
+        )
 
     def queries_per_step(self) -> int:
         return self.checked()["n_probes"] + 1
@@ -313,8 +274,13 @@ class SPSA(Rule):
         self.n_probes = n_probes
         self.direction = direction
 
-    def _flag(self, p):
-        return 1 if p["direction"] == "rademacher" else 0
+    def _kernel_params(self, K, p):
+        return K.SPSAParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            n_probes=int(p["n_probes"]),
+            rademacher=p["direction"] == "rademacher",
+        )
 
     def queries_per_step(self) -> int:
         return 2 * self.checked()["n_probes"]
@@ -347,6 +313,11 @@ class ForwardGradient(Rule):
     def __init__(self, *, learning_rate=0.01, n_probes=1):
         self.learning_rate = learning_rate
         self.n_probes = n_probes
+
+    def _kernel_params(self, K, p):
+        return K.ForwardGradientParams(
+            learning_rate=float(p["learning_rate"]), n_probes=int(p["n_probes"])
+        )
 
     def queries_per_step(self) -> int:
         return self.checked()["n_probes"]
@@ -390,8 +361,13 @@ class EvolutionStrategies(Rule):
         self.population = population
         self.fitness_shaping = fitness_shaping
 
-    def _flag(self, p):
-        return 1 if p["fitness_shaping"] == "centered-ranks" else 0
+    def _kernel_params(self, K, p):
+        return K.EvolutionStrategiesParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            population=int(p["population"]),
+            centered_ranks=p["fitness_shaping"] == "centered-ranks",
+        )
 
     def queries_per_step(self) -> int:
         return 2 * self.checked()["population"]
@@ -441,6 +417,14 @@ class OUWeightNoise(Rule):
         self.sigma = sigma
         self.mean_reversion = mean_reversion
         self.reward_rate = reward_rate
+
+    def _kernel_params(self, K, p):
+        return K.OUWeightNoiseParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            mean_reversion=float(p["mean_reversion"]),
+            reward_rate=float(p["reward_rate"]),
+        )
 
     def queries_per_step(self) -> int:
         self.checked()
