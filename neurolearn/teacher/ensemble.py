@@ -77,7 +77,7 @@ def train_ensemble_arrays(
     """Array-level ensemble trainer (no validation): returns a dict of numpy arrays.
 
     Shapes: ``w1 (E, N, M)``, ``w2 (E, K, N)``; ``data`` a
-    :class:`~neurolearn._kernels.teacher_groups.Dataset` with ``x (E or 1, P, M)``,
+    ``Dataset`` (``neurolearn._kernels.teacher_groups``) with ``x (E or 1, P, M)``,
     ``y (E or 1, P, K)`` (and the test set alike); ``rules`` an :class:`EnsembleRules`;
     ``order_rngs`` one numpy Generator per member (each draws its epoch permutations);
     ``protocol`` an :class:`EnsembleProtocol`.
