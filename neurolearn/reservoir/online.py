@@ -215,22 +215,11 @@ def _drive_and_targets(owner: str, reservoir, u, targets):
 def _run_together(readout, reservoir, u, targets, feedback, learning, continue_state, fed=None):
     """One kernel call: reservoir (input plus optional feedback weights) and readout."""
     from neurolearn._kernels.numba import online
-    from neurolearn.reservoir._engine import kernel_arrays
+    from neurolearn.reservoir._engine import kernel_network
 
     net = reservoir._net()
-    indptr, indices, data, _ = kernel_arrays(net, "float64")
     w_in = net.w_in if feedback is None else np.hstack([net.w_in, feedback])
-    arrays = online.OnlineNet(
-        net.kind,
-        indptr,
-        indices,
-        data,
-        np.ascontiguousarray(w_in),
-        net.bias,
-        net.leak,
-        float(net.gain),
-        float(net.threshold),
-    )
+    arrays = kernel_network(net, "float64", w_in=w_in)
     if continue_state:
         if reservoir.last_state_ is None:
             raise NotFittedError("continue_state=True needs a previous run of the reservoir.")

@@ -23,20 +23,7 @@ from numba import njit
 
 from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.reservoir import _run_csr
-
-
-class OnlineNet(NamedTuple):
-    """A reservoir's arrays; ``w_in (n, d + m)`` holds the input then the feedback weights."""
-
-    kind: int
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    w_in: np.ndarray
-    bias: np.ndarray
-    leak: np.ndarray
-    gain: float
-    threshold: float
+from neurolearn._kernels.reservoir_groups import State
 
 
 class Learning(NamedTuple):
@@ -145,6 +132,7 @@ def _run(net, learning, rls, u, targets, W, P, s, v, fed, outputs, states_out):
     k = W.shape[0]
     store = states_out.shape[0] > 0
     drive = np.zeros((1, d + (m if learning.feedback else 0)))
+    state = State(s, v)
     no_store = np.empty((0, n), dtype=s.dtype)
     z = np.empty(k)
     if learning.intercept:
@@ -157,21 +145,7 @@ def _run(net, learning, rls, u, targets, W, P, s, v, fed, outputs, states_out):
         if learning.feedback:
             for o in range(m):
                 drive[0, d + o] = fed[o]
-        bad = _run_csr(
-            net.kind,
-            net.indptr,
-            net.indices,
-            net.data,
-            net.w_in,
-            net.bias,
-            net.leak,
-            net.gain,
-            net.threshold,
-            drive,
-            s,
-            v,
-            no_store,
-        )
+        bad = _run_csr(net, drive, state, no_store)
         if bad >= 0:
             return t
         for i in range(n):
@@ -194,10 +168,12 @@ def _run(net, learning, rls, u, targets, W, P, s, v, fed, outputs, states_out):
 def run_rls(net, learning, u, targets, W, P, s, v, fed, outputs, states_out):
     """Advance reservoir and RLS readout over ``T = u.shape[0]`` steps, in place.
 
-    ``u (T, d)``, ``targets (T, m)`` (read only while learning), ``W (k, m)`` with
-    ``k = n + intercept``, ``P (k, k)``, state ``s (n,)`` and potential ``v (n,)``, ``fed (m,)``
-    the value fed back at the first step, ``outputs (T, m)``, ``states_out (T, n)`` or
-    ``(0, n)``. Returns the first step with a non-finite state or output, or -1.
+    ``net`` is the reservoir's :class:`~neurolearn._kernels.reservoir_groups.Network` (CSR
+    form) whose ``w_in (n, d + m)`` holds the input then the feedback weights; ``u (T, d)``,
+    ``targets (T, m)`` (read only while learning), ``W (k, m)`` with ``k = n + intercept``,
+    ``P (k, k)``, state ``s (n,)`` and potential ``v (n,)``, ``fed (m,)`` the value fed back
+    at the first step, ``outputs (T, m)``, ``states_out (T, n)`` or ``(0, n)``. Returns the
+    first step with a non-finite state or output, or -1.
     """
     return _run(net, learning, True, u, targets, W, P, s, v, fed, outputs, states_out)
 
