@@ -45,23 +45,12 @@ def test_local_adaptation_kernel_equals_reference(rng):
     record = np.zeros((60 // 7, res.n))
     v = np.zeros(res.n)
     rate_sum = np.zeros(res.n)
-    bad = kernels.adapt_local(
-        res.exc_idx_,
-        res.exc_w_,
-        res.inh_idx_,
-        inh_w,
-        res.w_in_,
-        np.full(res.n, 0.2),
-        10.0,
-        0.0,
-        u,
-        eta,
-        target,
-        v,
-        7,
-        record,
-        rate_sum,
+    leak = np.full(res.n, 0.2)
+    net = kernels.ELLNetwork(
+        res.exc_idx_, res.exc_w_, res.inh_idx_, inh_w, res.w_in_, leak, 10.0, 0.0
     )
+    rule = kernels.LocalRule(eta, target)
+    bad = kernels.adapt_local(net, rule, u, v, kernels.RateRecord(7, record, rate_sum))
     assert bad == -1
     # two chunks with the potential carried over are the same run; rate_sum sums every step
     w2, v2 = res.inh_w_.copy(), np.zeros(res.n)
@@ -69,10 +58,10 @@ def test_local_adaptation_kernel_equals_reference(rng):
     sums = np.zeros((2, res.n))
     for k, part in enumerate((slice(0, 25), slice(25, 60))):
         length = part.stop - part.start
-        assert -1 == kernels.adapt_local(
-            res.exc_idx_, res.exc_w_, res.inh_idx_, w2, res.w_in_, np.full(res.n, 0.2), 10.0,
-            0.0, u[part], eta[part], target, v2, 1, per_step[part][:length], sums[k],
-        )  # fmt: skip
+        net2 = net._replace(inh_w=w2)
+        rule2 = kernels.LocalRule(eta[part], target)
+        record2 = kernels.RateRecord(1, per_step[part][:length], sums[k])
+        assert -1 == kernels.adapt_local(net2, rule2, u[part], v2, record2)
     np.testing.assert_allclose(w2, inh_w, atol=1e-13)
     np.testing.assert_allclose(v2, v, atol=1e-13)
     np.testing.assert_allclose(per_step.sum(0), rate_sum, atol=1e-12)

@@ -33,8 +33,6 @@ Layouts and paths (the engine in :mod:`neurolearn.reservoir._engine` chooses):
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit, prange
 
@@ -47,6 +45,7 @@ from neurolearn._kernels.reservoir_groups import (
     Network,
     NetworkStack,
     RateRecord,
+    Scratch,
     State,
 )
 
@@ -118,19 +117,6 @@ def _row_dot(indptr, indices, data, s, i):
     return (a0 + a1) + (a2 + a3)
 
 
-class Scratch(NamedTuple):
-    """Work arrays of :func:`_activate`, each as long as the pre-activation: ``y, q, kd``
-    (float64), ``kb`` (int64), ``kd_bits`` (``kd`` viewed as int64) and ``kb_val`` (``kb``
-    viewed as float64)."""
-
-    y: np.ndarray
-    q: np.ndarray
-    kd: np.ndarray
-    kd_bits: np.ndarray
-    kb: np.ndarray
-    kb_val: np.ndarray
-
-
 @njit(cache=True, fastmath=FASTMATH)
 def _scratch(size):
     kd = np.empty(size)
@@ -139,15 +125,16 @@ def _scratch(size):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _scratch_rows(scratch, r0, r1):
-    """The rows ``r0 <= i < r1`` of every work array."""
+def _scratch_rows(work, r0, r1):
+    """The rows ``r0 <= i < r1`` of the work arrays ``work``, a plain tuple in the order of
+    :class:`Scratch` (a parallel loop passes it: it cannot carry a named tuple)."""
     return Scratch(
-        scratch.y[r0:r1],
-        scratch.q[r0:r1],
-        scratch.kd[r0:r1],
-        scratch.kd_bits[r0:r1],
-        scratch.kb[r0:r1],
-        scratch.kb_val[r0:r1],
+        work[0][r0:r1],
+        work[1][r0:r1],
+        work[2][r0:r1],
+        work[3][r0:r1],
+        work[4][r0:r1],
+        work[5][r0:r1],
     )
 
 
@@ -567,6 +554,23 @@ def adapt_local(net, rule, u, v, record):
     return -1
 
 
+@njit(cache=True, fastmath=FASTMATH)
+def _step_rows(net, u_t, cur, nxt, v, pre, work, r0, r1):
+    """Rows ``r0 <= i < r1`` of one step of :func:`run_csr_rows`: ``nxt`` from ``cur``."""
+    _drive_rows(net, u_t, cur, pre, r0, r1)
+    return _activate(
+        net.kind,
+        net.leak[r0:r1],
+        net.gain,
+        net.threshold,
+        pre[r0:r1],
+        cur[r0:r1],
+        nxt[r0:r1],
+        v[r0:r1],
+        _scratch_rows(work, r0, r1),
+    )
+
+
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
 def run_csr_rows(net, u, state, states_out, blocks):
     """:func:`run_csr` with the rows of each step split over threads.
@@ -576,10 +580,6 @@ def run_csr_rows(net, u, state, states_out, blocks):
     two-row buffer, so all blocks read the same previous state. Same numbers as
     :func:`run_csr` bit for bit.
     """
-    kind = net.kind
-    leak = net.leak
-    gain = net.gain
-    threshold = net.threshold
     s = state.s
     v = state.v
     n = s.shape[0]
@@ -588,7 +588,12 @@ def run_csr_rows(net, u, state, states_out, blocks):
     buf = np.empty((2, n), dtype=s.dtype)
     buf[0, :] = s
     pre = np.empty(n)
-    scratch = _scratch(n)
+    y = np.empty(n)
+    q = np.empty(n)
+    kd = np.empty(n)
+    kb = np.empty(n, dtype=np.int64)
+    kd_bits = kd.view(np.int64)
+    kb_val = kb.view(np.float64)
     flags = np.zeros(n_blocks, dtype=np.int64)
     n_steps = u.shape[0]
     for t in range(n_steps):
@@ -597,18 +602,8 @@ def run_csr_rows(net, u, state, states_out, blocks):
         for blk in prange(n_blocks):
             r0 = blocks[blk]
             r1 = blocks[blk + 1]
-            _drive_rows(net, u[t], cur, pre, r0, r1)
-            flags[blk] = _activate(
-                kind,
-                leak[r0:r1],
-                gain,
-                threshold,
-                pre[r0:r1],
-                cur[r0:r1],
-                nxt[r0:r1],
-                v[r0:r1],
-                _scratch_rows(scratch, r0, r1),
-            )
+            work = (y, q, kd, kd_bits, kb, kb_val)
+            flags[blk] = _step_rows(net, u[t], cur, nxt, v, pre, work, r0, r1)
             if store:
                 states_out[t, r0:r1] = nxt[r0:r1]
         if flags.sum() > 0:
