@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "Network",
     "NetworkStack",
+    "DenseStack",
     "State",
     "BatchOutputs",
     "LinearReadout",
@@ -60,6 +61,20 @@ class NetworkStack(NamedTuple):
     leak: np.ndarray
     gain: np.ndarray
     threshold: np.ndarray
+
+
+class DenseStack(NamedTuple):
+    """Reservoirs with dense recurrent weights as tensors of one dtype and device (torch):
+    ``W (B, n, n)`` for B networks or ``(1, n, n)`` for one shared, ``w_in (B, n, d)``,
+    ``bias/leak (B, n)``, ``gain/threshold (B,)``."""
+
+    kind: int
+    W: object
+    w_in: object
+    bias: object
+    leak: object
+    gain: object
+    threshold: object
 
 
 class State(NamedTuple):

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from neurolearn._kernels.numba import reservoir as nb_kernels
 from neurolearn._kernels.reservoir_groups import (
     BatchOutputs,
+    DenseStack,
     LinearReadout,
     Network,
     NetworkStack,
@@ -408,8 +409,9 @@ def _simulate_torch(nets, u, s0, v0, store, backend, dtype="float64"):
     threshold = expand(t(np.array([net.threshold for net in nets])))
     from neurolearn._kernels.torch import reservoir as torch_kernels
 
+    net = DenseStack(int(nets[0].kind), W, w_in, bias, leak, gain, threshold)
     states, s, v, diverged_at = torch_kernels.run_batch(
-        nets[0].kind, W, w_in, bias, leak, gain, threshold, expand(t(u)), t(s0), t(v0), store
+        net, expand(t(u)), State(t(s0), t(v0)), store
     )
     _raise_if_diverged(diverged_at.cpu().numpy())
     return (

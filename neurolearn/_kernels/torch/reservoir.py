@@ -13,14 +13,18 @@ KIND_ESN = 0
 KIND_EI = 1
 
 
-def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True):
+def run_batch(net, u, start, store=True):
     """Advance ``B`` reservoirs over ``T`` steps.
 
-    Shapes: ``W (B, n, n)`` or ``(1, n, n)``, ``w_in (B, n, d)``, ``bias/leak (B, n)``,
-    ``gain/threshold (B,)``, ``u (B, T, d)``, ``s0/v0 (B, n)``. Returns ``(states (B, T, n) or
-    None, s_final, v_final, diverged_at (B,) long tensor, -1 where finite)``.
+    ``net`` is a ``DenseStack`` and ``start`` a ``State`` of ``(B, n)`` tensors
+    (:mod:`neurolearn._kernels.reservoir_groups`), ``u (B, T, d)``. Returns ``(states (B, T, n)
+    or None, s_final, v_final, diverged_at (B,) long tensor, -1 where finite)``.
     """
     import torch
+
+    kind, W, w_in, bias, leak = net.kind, net.W, net.w_in, net.bias, net.leak
+    gain, threshold = net.gain, net.threshold
+    s0, v0 = start.s, start.v
 
     n_batch, n_steps = u.shape[0], u.shape[1]
     drive = torch.einsum("bnd,btd->btn", w_in, u) + bias[:, None, :]
