@@ -307,30 +307,47 @@ def run_batch(nets, u, start, out):
     with ``Bu = B`` or 1, ``start`` a :class:`State` of ``(B, n)`` starting states and ``out``
     the :class:`BatchOutputs`.
     """
-    n_batch = start.s.shape[0]
-    w_stride = 1 if nets.indptr.shape[0] > 1 else 0
+    # every field is read into a local before the parallel loop: a write through a named
+    # tuple's field inside it (``out.diverged_at[b] = ...``) did not reach the caller's array
+    kind = nets.kind
+    indptr = nets.indptr
+    indices = nets.indices
+    data = nets.data
+    w_in = nets.w_in
+    bias = nets.bias
+    leak = nets.leak
+    gain = nets.gain
+    threshold = nets.threshold
+    s0 = start.s
+    v0 = start.v
+    states_out = out.states
+    s_final = out.s_final
+    v_final = out.v_final
+    diverged_at = out.diverged_at
+    n_batch = s0.shape[0]
+    w_stride = 1 if indptr.shape[0] > 1 else 0
     u_stride = 1 if u.shape[0] > 1 else 0
-    no_dense = np.empty((0, 0), dtype=nets.data.dtype)
+    no_dense = np.empty((0, 0), dtype=data.dtype)
     for b in prange(n_batch):
         wb = b * w_stride
         ub = b * u_stride
+        s = s0[b].copy()
+        v = v0[b].copy()
         net = Network(
-            nets.kind,
-            nets.indptr[wb],
-            nets.indices[wb],
-            nets.data[wb],
+            kind,
+            indptr[wb],
+            indices[wb],
+            data[wb],
             no_dense,
-            nets.w_in[wb],
-            nets.bias[wb],
-            nets.leak[wb],
-            nets.gain[wb],
-            nets.threshold[wb],
+            w_in[wb],
+            bias[wb],
+            leak[wb],
+            gain[wb],
+            threshold[wb],
         )
-        s = start.s[b].copy()
-        v = start.v[b].copy()
-        out.diverged_at[b] = _run_csr(net, u[ub], State(s, v), out.states[b])
-        out.s_final[b, :] = s
-        out.v_final[b, :] = v
+        diverged_at[b] = _run_csr(net, u[ub], State(s, v), states_out[b])
+        s_final[b, :] = s
+        v_final[b, :] = v
 
 
 @njit(cache=True, fastmath=FASTMATH)
