@@ -252,7 +252,7 @@ def _loaded_rows(quick, repeats, rng):
     """Ours at N = 1000 with a busy loop on one core: 1 thread vs all threads."""
     from neurolearn._kernels.numba import reservoir as kernels
     from neurolearn.reservoir import ESN
-    from neurolearn.reservoir._engine import kernel_arrays, row_blocks
+    from neurolearn.reservoir._engine import kernel_network, row_blocks
 
     n = 1000
     steps = 400 if quick else 4000
@@ -261,14 +261,13 @@ def _loaded_rows(quick, repeats, rng):
     ours = ESN.from_weights(peer.W, peer.w_in, peer.bias)
     threads = _all_threads()
     net = ours._net()
-    indptr, indices, data, _ = kernel_arrays(net, "float64")
-    blocks = row_blocks(indptr, threads)
+    network = kernel_network(net, "float64")
+    blocks = row_blocks(network.indptr, threads)
     states = np.empty((steps, n))
 
     def forced_rows():
-        s, v = np.zeros(n), np.zeros(n)
-        args = (net.w_in, net.bias, net.leak, net.gain, net.threshold)
-        kernels.run_csr_rows(net.kind, indptr, indices, data, *args, u, s, v, states, blocks)
+        state = kernels.State(np.zeros(n), np.zeros(n))
+        kernels.run_csr_rows(network, u, state, states, blocks)
         return states
 
     forced_rows()
@@ -375,7 +374,7 @@ def _csr_ns_per_nnz(quick, rng):
     """The product alone, single thread: our CSR loop vs scipy's ``csr_matvec``."""
     import scipy.sparse as sp
 
-    from neurolearn.reservoir._engine import KIND_ESN, Net, kernel_arrays
+    from neurolearn.reservoir._engine import KIND_ESN, Net, kernel_network
 
     _set_threads(1)
     out = []
@@ -387,8 +386,7 @@ def _csr_ns_per_nnz(quick, rng):
         u = np.zeros((steps, 1))
         row = {"n": n, "nnz": int(W.nnz)}
         for dtype in ("float64", "float32"):
-            arrays = kernel_arrays(net, dtype)[:3]
-            step = partial(_ours_steps, net, arrays, u, dtype)
+            step = partial(_ours_steps, kernel_network(net, dtype), u, dtype)
             step()
             t, _ = _best(step, 3)
             row[f"ours_step_{dtype}_ns_per_nnz"] = t / steps / W.nnz * 1e9
@@ -400,14 +398,13 @@ def _csr_ns_per_nnz(quick, rng):
     return out
 
 
-def _ours_steps(net, arrays, u, dtype):
+def _ours_steps(network, u, dtype):
     from neurolearn._kernels.numba import reservoir as kernels
 
-    n = net.n
-    s = np.full(n, 0.1, dtype=dtype)
+    n = network.bias.shape[0]
+    state = kernels.State(np.full(n, 0.1, dtype=dtype), np.zeros(n))
     states = np.empty((0, n), dtype=dtype)
-    args = (net.w_in, net.bias, net.leak, net.gain, net.threshold)
-    kernels.run_csr(net.kind, *arrays, *args, u, s, np.zeros(n), states)
+    kernels.run_csr(network, u, state, states)
 
 
 def _scipy_products(W, steps):

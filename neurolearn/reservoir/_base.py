@@ -219,22 +219,11 @@ class ReservoirBase(Estimator):
         Returns the adapted per-unit gain ``a`` and bias ``b`` of the unit's drive, the output
         of every unit at every step (for diagnostics) and the steps used.
         """
-        from neurolearn._kernels.numba.intrinsic import IPNet, IPRule, intrinsic_plasticity
-        from neurolearn.reservoir._engine import kernel_arrays
+        from neurolearn._kernels.numba.intrinsic import IPRule, intrinsic_plasticity
+        from neurolearn.reservoir._engine import kernel_network
 
         net = self._net()
-        indptr, indices, data, _ = kernel_arrays(net, "float64")
-        arrays = IPNet(
-            net.kind,
-            indptr,
-            indices,
-            data,
-            net.w_in,
-            net.bias,
-            net.leak,
-            float(net.gain),
-            float(net.threshold),
-        )
+        arrays = kernel_network(net, "float64")
         rule = IPRule(
             float(self.ip_learning_rate),
             np.ascontiguousarray(np.broadcast_to(target_mean, (self.n,)), dtype=np.float64),

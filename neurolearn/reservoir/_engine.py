@@ -9,6 +9,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurolearn._kernels.numba import reservoir as nb_kernels
+from neurolearn._kernels.reservoir_groups import (
+    BatchOutputs,
+    DenseStack,
+    LinearReadout,
+    Network,
+    NetworkStack,
+    State,
+)
 from neurolearn.backend import Backend, available_threads, import_torch, threads_for
 from neurolearn.errors import DivergenceError, ParameterError
 
@@ -142,6 +150,28 @@ def kernel_arrays(net: Net, dtype: str):
     return net.cache[key]
 
 
+def kernel_network(net: Net, dtype: str, w_in: np.ndarray | None = None) -> Network:
+    """The kernels' :class:`~neurolearn._kernels.reservoir_groups.Network` of ``net``.
+
+    The CSR arrays of :func:`kernel_arrays` and, when the density calls for it, the dense
+    ``W`` (else a ``(0, 0)`` array); ``w_in`` replaces the input weights (e.g. with the
+    feedback weights appended).
+    """
+    indptr, indices, data, dense = kernel_arrays(net, dtype)
+    return Network(
+        int(net.kind),
+        indptr,
+        indices,
+        data,
+        np.empty((0, 0), dtype=dtype) if dense is None else dense,
+        np.ascontiguousarray(net.w_in if w_in is None else w_in, dtype=np.float64),
+        np.ascontiguousarray(net.bias, dtype=np.float64),
+        np.ascontiguousarray(net.leak, dtype=np.float64),
+        float(net.gain),
+        float(net.threshold),
+    )
+
+
 def _simulate_numba(nets, u, s0, v0, store, n_batch, dtype):
     u = np.ascontiguousarray(u, dtype=np.float64)
     s0 = np.ascontiguousarray(s0, dtype=dtype)
@@ -156,58 +186,34 @@ def _simulate_numba(nets, u, s0, v0, store, n_batch, dtype):
     v_final = np.empty((n_batch, n))
     diverged_at = np.full(n_batch, -1, dtype=np.int64)
     threads = available_threads()
+    start = State(s0, v0)
+    out = BatchOutputs(states, s_final, v_final, diverged_at)
     if len(nets) == 1 and n_batch >= MIN_SEQUENCES_PER_GROUP:
-        net = nets[0]
-        indptr, indices, data, dense = kernel_arrays(net, dtype)
+        network = kernel_network(nets[0], dtype)
         groups = max(1, min(threads, n_batch // MIN_SEQUENCES_PER_GROUP))
         bounds = np.linspace(0, n_batch, groups + 1).round().astype(np.int64)
-        common = (net.w_in, net.bias, net.leak, net.gain, net.threshold, u, s0, v0)
-        outs = (states, s_final, v_final, diverged_at, bounds)
-        if dense is not None:
-            nb_kernels.run_dense_multi(net.kind, dense, *common, *outs)
+        if network.dense.size:
+            nb_kernels.run_dense_multi(network, u, start, out, bounds)
         else:
-            nb_kernels.run_csr_multi(net.kind, indptr, indices, data, *common, *outs)
+            nb_kernels.run_csr_multi(network, u, start, out, bounds)
     else:
         import numba
 
-        indptr, indices, data = _stack_csr(nets, dtype)
+        stack = network_stack(nets, dtype)
         # one reservoir at a time to whichever thread is free: a thread that loses its core to
         # another process then holds up only the reservoir it is running
         previous = numba.set_parallel_chunksize(1)
         try:
-            _run_batch_kernel(
-                nets, indptr, indices, data, u, s0, v0, states, s_final, v_final, diverged_at
-            )
+            nb_kernels.run_batch(stack, u, start, out)
         finally:
             numba.set_parallel_chunksize(previous)
     _raise_if_diverged(diverged_at)
     return (states if store else None), s_final, v_final
 
 
-def _run_batch_kernel(
-    nets, indptr, indices, data, u, s0, v0, states, s_final, v_final, diverged_at
-):
-    nb_kernels.run_batch(
-        nets[0].kind,
-        indptr,
-        indices,
-        data,
-        np.ascontiguousarray(np.stack([net.w_in for net in nets])),
-        np.ascontiguousarray(np.stack([net.bias for net in nets])),
-        np.ascontiguousarray(np.stack([net.leak for net in nets])),
-        np.array([net.gain for net in nets], dtype=np.float64),
-        np.array([net.threshold for net in nets], dtype=np.float64),
-        u,
-        s0,
-        v0,
-        states,
-        s_final,
-        v_final,
-        diverged_at,
-    )
-
-
-def _stack_csr(nets: list[Net], dtype):
+def network_stack(nets: list[Net], dtype) -> NetworkStack:
+    """The CSR networks of ``nets`` (one kind and size) stacked along a leading axis, each
+    padded with zeros to the largest number of non-zeros."""
     arrays = [kernel_arrays(net, dtype) for net in nets]
     n = nets[0].n
     nnz = max(a[2].shape[0] for a in arrays)
@@ -218,7 +224,17 @@ def _stack_csr(nets: list[Net], dtype):
         indptr[b] = ip
         indices[b, : ix.shape[0]] = ix
         data[b, : dat.shape[0]] = dat
-    return indptr, indices, data
+    return NetworkStack(
+        int(nets[0].kind),
+        indptr,
+        indices,
+        data,
+        np.ascontiguousarray(np.stack([net.w_in for net in nets]), dtype=np.float64),
+        np.ascontiguousarray(np.stack([net.bias for net in nets]), dtype=np.float64),
+        np.ascontiguousarray(np.stack([net.leak for net in nets]), dtype=np.float64),
+        np.array([net.gain for net in nets], dtype=np.float64),
+        np.array([net.threshold for net in nets], dtype=np.float64),
+    )
 
 
 def row_blocks(indptr: np.ndarray, n_blocks: int) -> np.ndarray:
@@ -238,32 +254,28 @@ def row_blocks(indptr: np.ndarray, n_blocks: int) -> np.ndarray:
 
 def _run_single(net: Net, u, s, v, store, dtype):
     """One reservoir: dense or CSR, serial or row-parallel (chosen while running)."""
-    indptr, indices, data, dense = kernel_arrays(net, dtype)
+    network = kernel_network(net, dtype)
+    state = State(s, v)
     n_steps = u.shape[0]
     states = np.empty((n_steps if store else 0, net.n), dtype=dtype)
-    args = (net.w_in, net.bias, net.leak, net.gain, net.threshold)
-    if dense is not None:
+    if network.dense.size:
         from threadpoolctl import threadpool_limits
 
         # BLAS threads would need the same per-step barrier as the row split: keep it serial
         with threadpool_limits(limits=1, user_api="blas"):
-            bad = nb_kernels.run_dense(net.kind, dense, *args, u, s, v, states)
+            bad = nb_kernels.run_dense(network, u, state, states)
         return states, s, v, bad
-    threads = threads_for(data.shape[0], available_threads(), MIN_NNZ_PER_THREAD)
+    threads = threads_for(network.data.shape[0], available_threads(), MIN_NNZ_PER_THREAD)
 
     def serial(t0, t1):
-        return nb_kernels.run_csr(
-            net.kind, indptr, indices, data, *args, u[t0:t1], s, v, states[t0:t1]
-        )
+        return nb_kernels.run_csr(network, u[t0:t1], state, states[t0:t1])
 
     if threads == 1:
         return states, s, v, serial(0, n_steps)
-    blocks = row_blocks(indptr, threads)
+    blocks = row_blocks(network.indptr, threads)
 
     def parallel(t0, t1):
-        return nb_kernels.run_csr_rows(
-            net.kind, indptr, indices, data, *args, u[t0:t1], s, v, states[t0:t1], blocks
-        )
+        return nb_kernels.run_csr_rows(network, u[t0:t1], state, states[t0:t1], blocks)
 
     return states, s, v, run_adaptive(serial, parallel, n_steps)
 
@@ -397,8 +409,9 @@ def _simulate_torch(nets, u, s0, v0, store, backend, dtype="float64"):
     threshold = expand(t(np.array([net.threshold for net in nets])))
     from neurolearn._kernels.torch import reservoir as torch_kernels
 
+    net = DenseStack(int(nets[0].kind), W, w_in, bias, leak, gain, threshold)
     states, s, v, diverged_at = torch_kernels.run_batch(
-        nets[0].kind, W, w_in, bias, leak, gain, threshold, expand(t(u)), t(s0), t(v0), store
+        net, expand(t(u)), State(t(s0), t(v0)), store
     )
     _raise_if_diverged(diverged_at.cpu().numpy())
     return (
@@ -410,23 +423,15 @@ def _simulate_torch(nets, u, s0, v0, store, backend, dtype="float64"):
 
 def closed_loop(net: Net, w_out, b_out, s0, v0, n_steps: int):
     """Free-running prediction; returns ``(states (T, n), outputs (T, d))``."""
-    indptr, indices, data, _ = kernel_arrays(net, "float64")
     states = np.empty((n_steps, net.n))
     outputs = np.empty((n_steps, w_out.shape[0]))
     bad = nb_kernels.run_closed_loop(
-        net.kind,
-        indptr,
-        indices,
-        data,
-        net.w_in,
-        net.bias,
-        net.leak,
-        net.gain,
-        net.threshold,
-        np.ascontiguousarray(w_out),
-        np.ascontiguousarray(b_out),
-        np.ascontiguousarray(s0, dtype=np.float64),
-        np.ascontiguousarray(v0, dtype=np.float64),
+        kernel_network(net, "float64"),
+        LinearReadout(np.ascontiguousarray(w_out), np.ascontiguousarray(b_out)),
+        State(
+            np.ascontiguousarray(s0, dtype=np.float64),
+            np.ascontiguousarray(v0, dtype=np.float64),
+        ),
         n_steps,
         states,
         outputs,

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from neurolearn._history import History
 from neurolearn._kernels.numba import reservoir as nb_kernels
+from neurolearn._kernels.reservoir_groups import ELLNetwork, LocalRule, RateRecord
 from neurolearn._params import (
     Distribution,
     Interval,
@@ -491,21 +492,20 @@ class EIReservoir(ReservoirBase):
     def _adapt_chunk(self, u, eta, v, record, rate_sum, leak) -> int:
         """One chunk of the local rule on the reservoir's backend (in place on ``inh_w_``)."""
         args = (
-            self.exc_idx_,
-            self.exc_w_,
-            self.inh_idx_,
-            self.inh_w_,
-            self.w_in_,
-            leak,
-            float(self.gain),
-            float(self.threshold),
+            ELLNetwork(
+                self.exc_idx_,
+                self.exc_w_,
+                self.inh_idx_,
+                self.inh_w_,
+                self.w_in_,
+                leak,
+                float(self.gain),
+                float(self.threshold),
+            ),
+            LocalRule(eta, self.target_rate_),
             u,
-            eta,
-            self.target_rate_,
             v,
-            self.record_every,
-            record,
-            rate_sum,
+            RateRecord(int(self.record_every), record, rate_sum),
         )
         name = self._backend().name
         if name == "numba":
@@ -734,24 +734,16 @@ class EIReservoir(ReservoirBase):
         }
 
 
-def _adapt_local_numpy(
-    exc_idx,
-    exc_w,
-    inh_idx,
-    inh_w,
-    w_in,
-    leak,
-    gain,
-    threshold,
-    u,
-    eta,
-    target,
-    v,
-    record_every,
-    record,
-    rate_sum,
-):
+def _adapt_local_numpy(net: ELLNetwork, rule: LocalRule, u, v, rate_record: RateRecord):
     """The local rule as a plain numpy loop (same contract as the numba kernel)."""
+    exc_idx, exc_w, inh_idx, inh_w = net.exc_idx, net.exc_w, net.inh_idx, net.inh_w
+    w_in, leak, gain, threshold = net.w_in, net.leak, net.gain, net.threshold
+    eta, target = rule.learning_rate, rule.target
+    record_every, record, rate_sum = (
+        rate_record.record_every,
+        rate_record.rate_record,
+        rate_record.rate_sum,
+    )
     r = 1.0 / (1.0 + np.exp(-gain * (v - threshold)))
     rate_sum[:] = 0.0
     window = np.zeros_like(v)

@@ -215,22 +215,12 @@ def _drive_and_targets(owner: str, reservoir, u, targets):
 def _run_together(readout, reservoir, u, targets, feedback, learning, continue_state, fed=None):
     """One kernel call: reservoir (input plus optional feedback weights) and readout."""
     from neurolearn._kernels.numba import online
-    from neurolearn.reservoir._engine import kernel_arrays
+    from neurolearn._kernels.reservoir_groups import State
+    from neurolearn.reservoir._engine import kernel_network
 
     net = reservoir._net()
-    indptr, indices, data, _ = kernel_arrays(net, "float64")
     w_in = net.w_in if feedback is None else np.hstack([net.w_in, feedback])
-    arrays = online.OnlineNet(
-        net.kind,
-        indptr,
-        indices,
-        data,
-        np.ascontiguousarray(w_in),
-        net.bias,
-        net.leak,
-        float(net.gain),
-        float(net.threshold),
-    )
+    arrays = kernel_network(net, "float64", w_in=w_in)
     if continue_state:
         if reservoir.last_state_ is None:
             raise NotFittedError("continue_state=True needs a previous run of the reservoir.")
@@ -242,15 +232,10 @@ def _run_together(readout, reservoir, u, targets, feedback, learning, continue_s
     m = targets.shape[1]
     fed = np.zeros(m) if fed is None else np.array(fed, dtype=np.float64)
     outputs = np.empty((u.shape[0], m))
-    no_states = np.empty((0, s.shape[0]))
-    if readout._started_with[0] == "rls":
-        bad = online.run_rls(
-            arrays, learning, u, targets, readout._W, readout._P, s, v, fed, outputs, no_states
-        )
-    else:
-        bad = online.run_lms(
-            arrays, learning, u, targets, readout._W, s, v, fed, outputs, no_states
-        )
+    out = online.OnlineOutputs(outputs, np.empty((0, s.shape[0])))
+    weights = online.ReadoutState(readout._W, readout._P, fed)
+    run = online.run_rls if readout._started_with[0] == "rls" else online.run_lms
+    bad = run(arrays, learning, u, targets, weights, State(s, v), out)
     if bad >= 0:
         raise DivergenceError(
             f"online learning: the reservoir state or output became NaN/Inf at step {bad}.",

@@ -65,7 +65,13 @@ class ForceStudent(Estimator):
 
     def fit(self, recording) -> ForceStudent:
         """Train on ``recording`` (a :class:`~neurolearn.rnnfit.Recording`); returns ``self``."""
-        from neurolearn._kernels.numba.rnnfit import force_trial
+        from neurolearn._kernels.numba.rnnfit import (
+            ForceLearning,
+            ForceNet,
+            ForceOutputs,
+            ForceTrial,
+            force_trial,
+        )
         from neurolearn.rnnfit.recording import Recording
         from neurolearn.rnnfit.student import target_transform
 
@@ -112,28 +118,22 @@ class ForceStudent(Estimator):
         var = max(float(recording.outputs.var()), 1e-12)
         z_out = np.empty((t_steps, n_out))
         state_out = np.empty((t_steps, n))
+        net = ForceNet(
+            params["recurrent"], params["feedback"], params["input"], params["readout"], float(a)
+        )
+        learning = ForceLearning(inv_corr, recorded, int(self.update_every), True)
+        out = ForceOutputs(z_out, state_out)
         losses = []
         for epoch in range(self.n_epochs):
             total = 0.0
             for cond in rng_order.permutation(c):
                 x = np.zeros(n)
-                force_trial(
-                    x,
-                    params["recurrent"],
-                    params["feedback"],
-                    params["input"],
-                    params["readout"],
-                    inv_corr,
+                trial = ForceTrial(
                     recording.inputs[cond],
                     recording.outputs[cond],
                     np.ascontiguousarray(unit_target[cond]),
-                    recorded,
-                    a,
-                    self.update_every,
-                    True,
-                    z_out,
-                    state_out,
                 )
+                force_trial(x, net, trial, learning, out)
                 if not np.all(np.isfinite(state_out)):
                     raise DivergenceError(
                         f"{_OWNER}: non-finite state in epoch {epoch}.", step=epoch
@@ -155,7 +155,13 @@ class ForceStudent(Estimator):
         dict
             ``states`` (C, T, N), ``rates`` = ``tanh(states)``, ``outputs`` (C, T, O).
         """
-        from neurolearn._kernels.numba.rnnfit import force_trial
+        from neurolearn._kernels.numba.rnnfit import (
+            ForceLearning,
+            ForceNet,
+            ForceOutputs,
+            ForceTrial,
+            force_trial,
+        )
 
         p = self._fitted_params()
         n_in = p["input"].shape[1]
@@ -171,24 +177,20 @@ class ForceStudent(Estimator):
         n, n_out = p["recurrent"].shape[0], p["readout"].shape[0]
         states = np.empty((c, t_steps, n))
         outputs = np.empty((c, t_steps, n_out))
-        dummy = np.zeros((1, 1))
+        no_learning = ForceLearning(np.zeros((1, 1)), np.zeros(0, np.int64), 1, False)
         for cond in range(c):
-            force_trial(
-                np.zeros(n),
+            net = ForceNet(
                 p["recurrent"].copy(),
                 p["feedback"],
                 p["input"],
                 p["readout"].copy(),
-                dummy,
-                np.ascontiguousarray(u[cond]),
-                np.zeros((t_steps, n_out)),
-                np.zeros((t_steps, 0)),
-                np.zeros(0, np.int64),
-                self.dt_ms / self.tau_ms,
-                1,
-                False,
-                outputs[cond],
-                states[cond],
+                float(self.dt_ms / self.tau_ms),
+            )
+            trial = ForceTrial(
+                np.ascontiguousarray(u[cond]), np.zeros((t_steps, n_out)), np.zeros((t_steps, 0))
+            )
+            force_trial(
+                np.zeros(n), net, trial, no_learning, ForceOutputs(outputs[cond], states[cond])
             )
         return {"states": states, "rates": np.tanh(states), "outputs": outputs}
 

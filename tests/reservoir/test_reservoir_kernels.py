@@ -45,23 +45,12 @@ def test_local_adaptation_kernel_equals_reference(rng):
     record = np.zeros((60 // 7, res.n))
     v = np.zeros(res.n)
     rate_sum = np.zeros(res.n)
-    bad = kernels.adapt_local(
-        res.exc_idx_,
-        res.exc_w_,
-        res.inh_idx_,
-        inh_w,
-        res.w_in_,
-        np.full(res.n, 0.2),
-        10.0,
-        0.0,
-        u,
-        eta,
-        target,
-        v,
-        7,
-        record,
-        rate_sum,
+    leak = np.full(res.n, 0.2)
+    net = kernels.ELLNetwork(
+        res.exc_idx_, res.exc_w_, res.inh_idx_, inh_w, res.w_in_, leak, 10.0, 0.0
     )
+    rule = kernels.LocalRule(eta, target)
+    bad = kernels.adapt_local(net, rule, u, v, kernels.RateRecord(7, record, rate_sum))
     assert bad == -1
     # two chunks with the potential carried over are the same run; rate_sum sums every step
     w2, v2 = res.inh_w_.copy(), np.zeros(res.n)
@@ -69,10 +58,10 @@ def test_local_adaptation_kernel_equals_reference(rng):
     sums = np.zeros((2, res.n))
     for k, part in enumerate((slice(0, 25), slice(25, 60))):
         length = part.stop - part.start
-        assert -1 == kernels.adapt_local(
-            res.exc_idx_, res.exc_w_, res.inh_idx_, w2, res.w_in_, np.full(res.n, 0.2), 10.0,
-            0.0, u[part], eta[part], target, v2, 1, per_step[part][:length], sums[k],
-        )  # fmt: skip
+        net2 = net._replace(inh_w=w2)
+        rule2 = kernels.LocalRule(eta[part], target)
+        record2 = kernels.RateRecord(1, per_step[part][:length], sums[k])
+        assert -1 == kernels.adapt_local(net2, rule2, u[part], v2, record2)
     np.testing.assert_allclose(w2, inh_w, atol=1e-13)
     np.testing.assert_allclose(v2, v, atol=1e-13)
     np.testing.assert_allclose(per_step.sum(0), rate_sum, atol=1e-12)
@@ -177,25 +166,20 @@ def test_closed_loop_equals_manual_feedback(backend, rng):
     np.testing.assert_allclose(free, np.array(manual), atol=1e-12)
 
 
-def _net_arrays(model, dtype="float64"):
-    net = model._net()
-    return net, _engine.kernel_arrays(net, dtype)[:3]
-
-
 @pytest.mark.parametrize("kind", ["esn", "ei"])
 def test_row_parallel_kernel_equals_serial_kernel_bit_for_bit(kind, rng):
     model = ESN(n=60, density=0.5, leak=0.8, seed=5) if kind == "esn" else small_ei(3, leak=0.2)
     model.initialize()
-    net, arrays = _net_arrays(model)
+    net = model._net()
+    network = _engine.kernel_network(net, "float64")
     u = rng.uniform(-1, 1, (80, 1))
-    args = (net.w_in, net.bias, net.leak, net.gain, net.threshold, u)
     s0 = net.initial_output(np.zeros(net.n))
     out_serial, out_rows = np.empty((80, net.n)), np.empty((80, net.n))
     s1, v1 = s0.copy(), np.zeros(net.n)
-    assert kernels.run_csr(net.kind, *arrays, *args, s1, v1, out_serial) == -1
+    assert kernels.run_csr(network, u, kernels.State(s1, v1), out_serial) == -1
     s2, v2 = s0.copy(), np.zeros(net.n)
-    blocks = _engine.row_blocks(arrays[0], 3)
-    assert kernels.run_csr_rows(net.kind, *arrays, *args, s2, v2, out_rows, blocks) == -1
+    blocks = _engine.row_blocks(network.indptr, 3)
+    assert kernels.run_csr_rows(network, u, kernels.State(s2, v2), out_rows, blocks) == -1
     np.testing.assert_array_equal(out_rows, out_serial)
     np.testing.assert_array_equal(s2, s1)
     np.testing.assert_array_equal(v2, v1)
@@ -215,42 +199,16 @@ def test_fast_tanh_and_logistic_match_libm():
     x = np.r_[np.linspace(-30, 30, 20001), 1e-300, -1e-12, 3e-8, 0.0, 700.0, -800.0, np.inf]
     x = np.r_[x, -np.inf, np.nan]
     m = x.size
-    work = [np.empty(m) for _ in range(3)]
-    kb = np.empty(m, dtype=np.int64)
+    scratch = kernels._scratch(m)
     s = np.empty(m)
-    bad = kernels._activate(
-        kernels.KIND_ESN,
-        x,
-        np.zeros(m),
-        s,
-        np.zeros(m),
-        np.ones(m),
-        1.0,
-        0.0,
-        *work,
-        work[2].view(np.int64),
-        kb,
-        kb.view(np.float64),
-    )
+    v0 = np.zeros(m)
+    bad = kernels._activate(kernels.KIND_ESN, np.ones(m), 1.0, 0.0, x, np.zeros(m), s, v0, scratch)
     assert bad == 1  # the NaN
     np.testing.assert_allclose(s[:-1], np.tanh(x[:-1]), rtol=1e-15, atol=1e-300)
     assert np.isnan(s[-1])
     v = np.zeros(m)
     r = np.empty(m)
-    kernels._activate(
-        kernels.KIND_EI,
-        x,
-        np.zeros(m),
-        r,
-        v,
-        np.zeros(m),
-        2.0,
-        0.25,
-        *work,
-        work[2].view(np.int64),
-        kb,
-        kb.view(np.float64),
-    )
+    kernels._activate(kernels.KIND_EI, np.zeros(m), 2.0, 0.25, x, np.zeros(m), r, v, scratch)
     z = 2.0 * (x - 0.25)
     with np.errstate(over="ignore", invalid="ignore"):
         expected = np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))
@@ -319,26 +277,16 @@ def test_one_network_many_inputs_equals_per_sequence_runs(dtype, rng, monkeypatc
         for per_group in (1, 2, 4):
             monkeypatch.setattr(_engine, "MIN_SEQUENCES_PER_GROUP", per_group)
             np.testing.assert_allclose(model.run(ub), singles, rtol=0, atol=tol)
-        net, arrays = _net_arrays(model, dtype)
+        net = model._net()
         s0 = np.broadcast_to(net.initial_output(np.zeros(net.n)), (9, net.n)).astype(dtype)
         out = np.empty((9, 50, net.n), dtype=dtype)
         s_fin, v_fin = np.empty((9, net.n), dtype=dtype), np.empty((9, net.n))
         diverged = np.empty(9, dtype=np.int64)
         kernels.run_csr_multi(
-            net.kind,
-            *arrays,
-            net.w_in,
-            net.bias,
-            net.leak,
-            net.gain,
-            net.threshold,
+            _engine.kernel_network(net, dtype),
             ub,
-            s0,
-            np.zeros((9, net.n)),
-            out,
-            s_fin,
-            v_fin,
-            diverged,
+            kernels.State(s0, np.zeros((9, net.n))),
+            kernels.BatchOutputs(out, s_fin, v_fin, diverged),
             np.array([0, 3, 7, 9]),
         )
         np.testing.assert_allclose(out, singles, rtol=0, atol=tol)

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import reference_rnnfit as ref
 
-from neurolearn._kernels.numba.rnnfit import force_trial
+from neurolearn._kernels.numba.rnnfit import (
+    ForceLearning,
+    ForceNet,
+    ForceOutputs,
+    ForceTrial,
+    force_trial,
+)
 from neurolearn.errors import ParameterError
 from neurolearn.rnnfit import ForceStudent, Recording
 
@@ -20,20 +26,10 @@ def test_free_run_matches_reference(rng):
     z_out, s_out = np.empty((t, o)), np.empty((t, n))
     force_trial(
         x0.copy(),
-        j.copy(),
-        fb,
-        b,
-        w.copy(),
-        np.zeros((1, 1)),
-        u,
-        np.zeros((t, o)),
-        np.zeros((t, 0)),
-        np.zeros(0, np.int64),
-        0.1,
-        1,
-        False,
-        z_out,
-        s_out,
+        ForceNet(j.copy(), fb, b, w.copy(), 0.1),
+        ForceTrial(u, np.zeros((t, o)), np.zeros((t, 0))),
+        ForceLearning(np.zeros((1, 1)), np.zeros(0, np.int64), 1, False),
+        ForceOutputs(z_out, s_out),
     )
     states, outs = ref.force_free_run(x0.copy(), j, fb, b, w, u, 0.1)
     np.testing.assert_allclose(s_out, states, rtol=1e-12, atol=1e-13)
@@ -45,23 +41,13 @@ def test_rls_matrix_is_inverse_of_regularised_rate_correlation(rng):
     n, t, alpha = 6, 9, 2.0
     p = np.eye(n) / alpha
     z_out, s_out = np.empty((t, 1)), np.empty((t, n))
-    force_trial(
-        rng.normal(size=n),
-        rng.normal(size=(n, n)),
-        np.zeros((n, 1)),
-        np.ones((n, 1)),
-        np.zeros((1, n)),
-        p,
-        rng.normal(size=(t, 1)),
-        rng.normal(size=(t, 1)),
-        np.zeros((t, 0)),
-        np.zeros(0, np.int64),
-        0.2,
-        2,
-        True,
-        z_out,
-        s_out,
+    x0 = rng.normal(size=n)
+    net = ForceNet(
+        rng.normal(size=(n, n)), np.zeros((n, 1)), np.ones((n, 1)), np.zeros((1, n)), 0.2
     )
+    trial = ForceTrial(rng.normal(size=(t, 1)), rng.normal(size=(t, 1)), np.zeros((t, 0)))
+    learning = ForceLearning(p, np.zeros(0, np.int64), 2, True)
+    force_trial(x0, net, trial, learning, ForceOutputs(z_out, s_out))
     r = np.tanh(s_out[::2])
     np.testing.assert_allclose(np.linalg.inv(p), alpha * np.eye(n) + r.T @ r, rtol=1e-9)
 

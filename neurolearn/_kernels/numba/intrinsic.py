@@ -30,20 +30,6 @@ from neurolearn._kernels.numba.reservoir import KIND_EI, _drive_rows
 MIN_GAIN = 1e-6
 
 
-class IPNet(NamedTuple):
-    """A reservoir's arrays as drawn (CSR ``W``), its unit kind and constants."""
-
-    kind: int
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    w_in: np.ndarray
-    bias: np.ndarray
-    leak: np.ndarray
-    gain: float
-    threshold: float
-
-
 class IPRule(NamedTuple):
     """``learning_rate`` eta, per-unit ``target_mean`` mu (n,), ``target_std`` sigma (tanh)."""
 
@@ -56,6 +42,9 @@ class IPRule(NamedTuple):
 def intrinsic_plasticity(net, rule, u, a, b, s, v, outputs):
     """Drive ``net`` with ``u (T, d)``, adapting ``a`` and ``b`` (n,) in place every step.
 
+    ``net`` is the reservoir as drawn, a :class:`~neurolearn._kernels.reservoir_groups.Network`
+    (CSR form); ``rule`` an :class:`IPRule`.
+
     ``s`` (stored state) and ``v`` (E/I potential) advance in place; ``outputs (T, n)`` receives
     every unit's output ``y`` (or ``(0, n)`` to keep none). Returns the first step with a
     non-finite output, or -1.
@@ -66,7 +55,7 @@ def intrinsic_plasticity(net, rule, u, a, b, s, v, outputs):
     eta = rule.learning_rate
     var = rule.target_std * rule.target_std
     for t in range(u.shape[0]):
-        _drive_rows(net.indptr, net.indices, net.data, net.w_in, net.bias, u[t], s, pre, 0, n)
+        _drive_rows(net, u[t], s, pre, 0, n)
         for i in range(n):
             x = pre[i]
             z = a[i] * x + b[i]

@@ -25,20 +25,6 @@ from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.reservoir import _run_csr
 
 
-class OnlineNet(NamedTuple):
-    """A reservoir's arrays; ``w_in (n, d + m)`` holds the input then the feedback weights."""
-
-    kind: int
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    w_in: np.ndarray
-    bias: np.ndarray
-    leak: np.ndarray
-    gain: float
-    threshold: float
-
-
 class Learning(NamedTuple):
     """How the readout learns: ``forgetting`` (RLS lambda), ``learning_rate`` (LMS mu),
     ``update_every`` (steps between updates), ``learn_steps`` (updates stop from this step on),
@@ -52,6 +38,23 @@ class Learning(NamedTuple):
     feedback: bool
     teacher_forcing: bool
     intercept: bool
+
+
+class ReadoutState(NamedTuple):
+    """What online learning changes in place: the readout ``W (k, m)`` (``k = n + intercept``),
+    the RLS matrix ``P (k, k)`` (``(0, 0)`` for LMS) and ``fed (m,)``, the value fed back into
+    the reservoir at the next step."""
+
+    W: np.ndarray
+    P: np.ndarray
+    fed: np.ndarray
+
+
+class OnlineOutputs(NamedTuple):
+    """Each step's prediction ``outputs (T, m)`` and state ``states (T, n)`` (or ``(0, n)``)."""
+
+    outputs: np.ndarray
+    states: np.ndarray
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -137,7 +140,13 @@ def learn_states(learning, rls, states, targets, W, P, outputs):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _run(net, learning, rls, u, targets, W, P, s, v, fed, outputs, states_out):
+def _run(net, learning, rls, u, targets, readout, state, out):
+    W = readout.W
+    P = readout.P
+    fed = readout.fed
+    s = state.s
+    outputs = out.outputs
+    states_out = out.states
     n_steps = u.shape[0]
     n = s.shape[0]
     d = u.shape[1]
@@ -157,21 +166,7 @@ def _run(net, learning, rls, u, targets, W, P, s, v, fed, outputs, states_out):
         if learning.feedback:
             for o in range(m):
                 drive[0, d + o] = fed[o]
-        bad = _run_csr(
-            net.kind,
-            net.indptr,
-            net.indices,
-            net.data,
-            net.w_in,
-            net.bias,
-            net.leak,
-            net.gain,
-            net.threshold,
-            drive,
-            s,
-            v,
-            no_store,
-        )
+        bad = _run_csr(net, drive, state, no_store)
         if bad >= 0:
             return t
         for i in range(n):
@@ -191,19 +186,20 @@ def _run(net, learning, rls, u, targets, W, P, s, v, fed, outputs, states_out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def run_rls(net, learning, u, targets, W, P, s, v, fed, outputs, states_out):
+def run_rls(net, learning, u, targets, readout, state, out):
     """Advance reservoir and RLS readout over ``T = u.shape[0]`` steps, in place.
 
-    ``u (T, d)``, ``targets (T, m)`` (read only while learning), ``W (k, m)`` with
-    ``k = n + intercept``, ``P (k, k)``, state ``s (n,)`` and potential ``v (n,)``, ``fed (m,)``
-    the value fed back at the first step, ``outputs (T, m)``, ``states_out (T, n)`` or
-    ``(0, n)``. Returns the first step with a non-finite state or output, or -1.
+    ``net`` is the reservoir's :class:`~neurolearn._kernels.reservoir_groups.Network` (CSR
+    form) whose ``w_in (n, d + m)`` holds the input then the feedback weights; ``learning`` a
+    :class:`Learning`; ``u (T, d)``, ``targets (T, m)`` (read only while learning); ``readout``
+    a :class:`ReadoutState` (``fed`` holds the value fed back at the first step), ``state`` the
+    reservoir's :class:`~neurolearn._kernels.reservoir_groups.State` ``(n,)``, ``out`` the
+    :class:`OnlineOutputs`. Returns the first step with a non-finite state or output, or -1.
     """
-    return _run(net, learning, True, u, targets, W, P, s, v, fed, outputs, states_out)
+    return _run(net, learning, True, u, targets, readout, state, out)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def run_lms(net, learning, u, targets, W, s, v, fed, outputs, states_out):
-    """:func:`run_rls` with the least-mean-squares update (``P`` unused)."""
-    P = np.empty((0, 0))
-    return _run(net, learning, False, u, targets, W, P, s, v, fed, outputs, states_out)
+def run_lms(net, learning, u, targets, readout, state, out):
+    """:func:`run_rls` with the least-mean-squares update (``readout.P`` unused)."""
+    return _run(net, learning, False, u, targets, readout, state, out)

@@ -26,6 +26,9 @@ Layouts and paths (the engine in :mod:`neurolearn.reservoir._engine` chooses):
   bits) so that the loop over units vectorises; libm's scalar ``tanh`` dominated small
   reservoirs. Relative error ~1e-16, NaN propagates, ``tanh(+-inf) = +-1`` as in libm.
 * Divergence: the step where the stored state first holds NaN/Inf is returned (or -1).
+* Arguments come in named groups (:mod:`neurolearn._kernels.reservoir_groups`): the network
+  (:class:`Network`, :class:`NetworkStack`), the state (:class:`State`), what a batched run
+  writes (:class:`BatchOutputs`); each kernel reads the fields into locals before its loops.
 """
 
 from __future__ import annotations
@@ -34,6 +37,38 @@ import numpy as np
 from numba import njit, prange
 
 from neurolearn._kernels import FASTMATH
+from neurolearn._kernels.reservoir_groups import (
+    BatchOutputs,
+    ELLNetwork,
+    LinearReadout,
+    LocalRule,
+    Network,
+    NetworkStack,
+    RateRecord,
+    Scratch,
+    State,
+)
+
+__all__ = [
+    "KIND_ESN",
+    "KIND_EI",
+    "BatchOutputs",
+    "ELLNetwork",
+    "LinearReadout",
+    "LocalRule",
+    "Network",
+    "NetworkStack",
+    "RateRecord",
+    "State",
+    "adapt_local",
+    "run_batch",
+    "run_closed_loop",
+    "run_csr",
+    "run_csr_multi",
+    "run_csr_rows",
+    "run_dense",
+    "run_dense_multi",
+]
 
 KIND_ESN = 0
 KIND_EI = 1
@@ -83,8 +118,34 @@ def _row_dot(indptr, indices, data, s, i):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _drive_rows(indptr, indices, data, w_in, bias, u_t, s, pre, r0, r1):
-    """``pre[i] = b_i + (W s)_i + (W_in u_t)_i`` for rows ``r0 <= i < r1``."""
+def _scratch(size):
+    kd = np.empty(size)
+    kb = np.empty(size, dtype=np.int64)
+    return Scratch(np.empty(size), np.empty(size), kd, kd.view(np.int64), kb, kb.view(np.float64))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _scratch_rows(work, r0, r1):
+    """The rows ``r0 <= i < r1`` of the work arrays ``work``, a plain tuple in the order of
+    :class:`Scratch` (a parallel loop passes it: it cannot carry a named tuple)."""
+    return Scratch(
+        work[0][r0:r1],
+        work[1][r0:r1],
+        work[2][r0:r1],
+        work[3][r0:r1],
+        work[4][r0:r1],
+        work[5][r0:r1],
+    )
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _drive_rows(net, u_t, s, pre, r0, r1):
+    """``pre[i] = b_i + (W s)_i + (W_in u_t)_i`` for rows ``r0 <= i < r1`` (CSR ``W``)."""
+    indptr = net.indptr
+    indices = net.indices
+    data = net.data
+    w_in = net.w_in
+    bias = net.bias
     d = u_t.shape[0]
     for i in range(r0, r1):
         acc = bias[i] + _row_dot(indptr, indices, data, s, i)
@@ -94,13 +155,18 @@ def _drive_rows(indptr, indices, data, w_in, bias, u_t, s, pre, r0, r1):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _activate(kind, pre, s_old, s_new, v, leak, gain, threshold, y, q, kd, kd_bits, kb, kb_val):
+def _activate(kind, leak, gain, threshold, pre, s_old, s_new, v, scratch):
     """Unit update from ``pre`` (float64): ``s_new`` (may be ``s_old``) and, for E/I, ``v``.
 
-    ``y, q, kd (float64)`` and ``kb (int64)`` are work arrays of the same length as ``pre``;
-    ``kd_bits`` is ``kd`` viewed as int64 and ``kb_val`` is ``kb`` viewed as float64.
+    ``leak``, ``v`` and the :class:`Scratch` arrays have the length of ``pre``.
     Returns 1 when a new state is NaN/Inf, else 0.
     """
+    y = scratch.y
+    q = scratch.q
+    kd = scratch.kd
+    kd_bits = scratch.kd_bits
+    kb = scratch.kb
+    kb_val = scratch.kb_val
     m = pre.shape[0]
     if kind == KIND_ESN:
         for i in range(m):
@@ -163,19 +229,16 @@ def _activate(kind, pre, s_old, s_new, v, leak, gain, threshold, y, q, kd, kd_bi
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _run_csr(kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out):
+def _run_csr(net, u, state, states_out):
+    s = state.s
+    v = state.v
     n = s.shape[0]
     store = states_out.shape[0] > 0
     pre = np.empty(n)
-    y = np.empty(n)
-    q = np.empty(n)
-    kd = np.empty(n)
-    kb = np.empty(n, dtype=np.int64)
-    kd_bits = kd.view(np.int64)
-    kb_val = kb.view(np.float64)
+    scratch = _scratch(n)
     for t in range(u.shape[0]):
-        _drive_rows(indptr, indices, data, w_in, bias, u[t], s, pre, 0, n)
-        bad = _activate(kind, pre, s, s, v, leak, gain, threshold, y, q, kd, kd_bits, kb, kb_val)
+        _drive_rows(net, u[t], s, pre, 0, n)
+        bad = _activate(net.kind, net.leak, net.gain, net.threshold, pre, s, s, v, scratch)
         if store:
             states_out[t, :] = s
         if bad:
@@ -184,32 +247,35 @@ def _run_csr(kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, 
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def run_csr(kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out):
-    """One reservoir over ``T = u.shape[0]`` steps, serial, in place on ``s`` and ``v``.
+def run_csr(net, u, state, states_out):
+    """One reservoir (a :class:`Network`, CSR form) over ``T = u.shape[0]`` steps, serial, in
+    place on ``state`` (a :class:`State`).
 
-    Shapes: ``indptr (n+1,)``, ``indices/data (nnz,)``, ``w_in (n, d)``, ``bias/leak (n,)``,
-    ``u (T, d)``, ``s (n,)`` (dtype of ``data``), ``v (n,)`` float64, ``states_out (T, n)``
-    or ``(0, n)`` to keep only the final state. Returns the first non-finite step or -1.
+    Shapes: ``u (T, d)``, ``state.s (n,)`` (dtype of ``net.data``), ``state.v (n,)`` float64,
+    ``states_out (T, n)`` or ``(0, n)`` to keep only the final state. Returns the first
+    non-finite step or -1.
     """
-    return _run_csr(
-        kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out
-    )
+    return _run_csr(net, u, state, states_out)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def run_dense(kind, W, w_in, bias, leak, gain, threshold, u, s, v, states_out):
-    """:func:`run_csr` with a dense ``W (n, n)``: the product is one BLAS ``gemv`` per step."""
+def run_dense(net, u, state, states_out):
+    """:func:`run_csr` with the dense ``net.dense (n, n)``: one BLAS ``gemv`` per step."""
+    kind = net.kind
+    W = net.dense
+    w_in = net.w_in
+    bias = net.bias
+    leak = net.leak
+    gain = net.gain
+    threshold = net.threshold
+    s = state.s
+    v = state.v
     n = s.shape[0]
     d = u.shape[1]
     store = states_out.shape[0] > 0
     prod = np.empty(n, dtype=s.dtype)
     pre = np.empty(n)
-    y = np.empty(n)
-    q = np.empty(n)
-    kd = np.empty(n)
-    kb = np.empty(n, dtype=np.int64)
-    kd_bits = kd.view(np.int64)
-    kb_val = kb.view(np.float64)
+    scratch = _scratch(n)
     for t in range(u.shape[0]):
         np.dot(W, s, prod)
         for i in range(n):
@@ -217,7 +283,7 @@ def run_dense(kind, W, w_in, bias, leak, gain, threshold, u, s, v, states_out):
             for k in range(d):
                 acc += w_in[i, k] * u[t, k]
             pre[i] = acc
-        bad = _activate(kind, pre, s, s, v, leak, gain, threshold, y, q, kd, kd_bits, kb, kb_val)
+        bad = _activate(kind, leak, gain, threshold, pre, s, s, v, scratch)
         if store:
             states_out[t, :] = s
         if bad:
@@ -234,82 +300,75 @@ def _first_nonfinite(s):
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def run_batch(
-    kind,
-    indptr,
-    indices,
-    data,
-    w_in,
-    bias,
-    leak,
-    gain,
-    threshold,
-    u,
-    s0,
-    v0,
-    states_out,
-    s_final,
-    v_final,
-    diverged_at,
-):
+def run_batch(nets, u, start, out):
     """Advance ``B`` reservoirs over ``T`` steps, one reservoir's whole time loop per thread.
 
-    Shapes: ``indptr (Bw, n+1)``, ``indices/data (Bw, nnz_max)``, ``w_in (Bw, n, d)``,
-    ``bias/leak (Bw, n)``, ``gain/threshold (Bw,)``, ``u (Bu, T, d)``, ``s0/v0 (B, n)``,
-    ``states_out (B, T, n)`` (or ``(B, 0, n)`` to keep only the final state),
-    ``s_final/v_final (B, n)``, ``diverged_at (B,)`` (first non-finite step or -1).
+    ``nets`` is a :class:`NetworkStack` of ``Bw = B`` reservoirs (or 1, shared), ``u (Bu, T, d)``
+    with ``Bu = B`` or 1, ``start`` a :class:`State` of ``(B, n)`` starting states and ``out``
+    the :class:`BatchOutputs`.
     """
+    # every field is read into a local before the parallel loop: a write through a named
+    # tuple's field inside it (``out.diverged_at[b] = ...``) did not reach the caller's array
+    kind = nets.kind
+    indptr = nets.indptr
+    indices = nets.indices
+    data = nets.data
+    w_in = nets.w_in
+    bias = nets.bias
+    leak = nets.leak
+    gain = nets.gain
+    threshold = nets.threshold
+    s0 = start.s
+    v0 = start.v
+    states_out = out.states
+    s_final = out.s_final
+    v_final = out.v_final
+    diverged_at = out.diverged_at
     n_batch = s0.shape[0]
     w_stride = 1 if indptr.shape[0] > 1 else 0
     u_stride = 1 if u.shape[0] > 1 else 0
+    no_dense = np.empty((0, 0), dtype=data.dtype)
     for b in prange(n_batch):
         wb = b * w_stride
         ub = b * u_stride
         s = s0[b].copy()
         v = v0[b].copy()
-        diverged_at[b] = _run_csr(
+        net = Network(
             kind,
             indptr[wb],
             indices[wb],
             data[wb],
+            no_dense,
             w_in[wb],
             bias[wb],
             leak[wb],
             gain[wb],
             threshold[wb],
-            u[ub],
-            s,
-            v,
-            states_out[b],
         )
+        diverged_at[b] = _run_csr(net, u[ub], State(s, v), states_out[b])
         s_final[b, :] = s
         v_final[b, :] = v
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _multi_group(
-    kind,
-    indptr,
-    indices,
-    data,
-    W,
-    dense,
-    w_in,
-    bias,
-    leak,
-    gain,
-    threshold,
-    u,
-    s0,
-    v0,
-    states_out,
-    s_final,
-    v_final,
-    diverged_at,
-    b0,
-    b1,
-):
+def _multi_group(net, dense, u, start, out, b0, b1):
     """Sequences ``b0 <= b < b1`` of :func:`run_csr_multi` (state block ``(n, b1 - b0)``)."""
+    kind = net.kind
+    indptr = net.indptr
+    indices = net.indices
+    data = net.data
+    W = net.dense
+    w_in = net.w_in
+    bias = net.bias
+    leak = net.leak
+    gain = net.gain
+    threshold = net.threshold
+    s0 = start.s
+    v0 = start.v
+    states_out = out.states
+    s_final = out.s_final
+    v_final = out.v_final
+    diverged_at = out.diverged_at
     n = s0.shape[1]
     m = b1 - b0
     d = u.shape[2]
@@ -326,12 +385,7 @@ def _multi_group(
             leak_flat[i * m + c] = leak[i]
     prod = np.empty((n, m), dtype=s0.dtype)
     pre = np.empty(size)
-    y = np.empty(size)
-    q = np.empty(size)
-    kd = np.empty(size)
-    kb = np.empty(size, dtype=np.int64)
-    kd_bits = kd.view(np.int64)
-    kb_val = kb.view(np.float64)
+    scratch = _scratch(size)
     for c in range(m):
         diverged_at[b0 + c] = -1
     for t in range(u.shape[1]):
@@ -374,22 +428,7 @@ def _multi_group(
                     for c in range(m):
                         pre[base + np.uintp(c)] += w0 * s_flat[c0 + np.uintp(c)]
                     p += np.uintp(1)
-        bad = _activate(
-            kind,
-            pre,
-            s_flat,
-            s_flat,
-            v_flat,
-            leak_flat,
-            gain,
-            threshold,
-            y,
-            q,
-            kd,
-            kd_bits,
-            kb,
-            kb_val,
-        )
+        bad = _activate(kind, leak_flat, gain, threshold, pre, s_flat, s_flat, v_flat, scratch)
         if store:
             for c in range(m):
                 for i in range(n):
@@ -408,143 +447,50 @@ def _multi_group(
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def run_csr_multi(
-    kind,
-    indptr,
-    indices,
-    data,
-    w_in,
-    bias,
-    leak,
-    gain,
-    threshold,
-    u,
-    s0,
-    v0,
-    states_out,
-    s_final,
-    v_final,
-    diverged_at,
-    group_bounds,
-):
+def run_csr_multi(net, u, start, out, group_bounds):
     """One reservoir driven by ``B`` input sequences: sparse times dense block each step.
 
     The state is held as an ``(n, B_g)`` block per group of sequences, so each non-zero
     ``W_ij`` is loaded once per step and multiplied into a contiguous row of ``B_g`` states.
     Groups (``group_bounds``, e.g. ``[0, 16, 32]``) run on separate threads with no
-    synchronisation. Shapes as :func:`run_batch` without the weight batch axis;
-    ``u (B, T, d)``. A sequence that diverges is recorded in ``diverged_at`` and the others run on.
+    synchronisation. ``net`` is one :class:`Network` (CSR form), ``u (B, T, d)``, ``start`` and
+    ``out`` as in :func:`run_batch`. A sequence that diverges is recorded in
+    ``out.diverged_at`` and the others run on.
     """
-    dummy = np.empty((0, 0), dtype=data.dtype)
     for g in prange(group_bounds.shape[0] - 1):
-        _multi_group(
-            kind,
-            indptr,
-            indices,
-            data,
-            dummy,
-            False,
-            w_in,
-            bias,
-            leak,
-            gain,
-            threshold,
-            u,
-            s0,
-            v0,
-            states_out,
-            s_final,
-            v_final,
-            diverged_at,
-            group_bounds[g],
-            group_bounds[g + 1],
-        )
+        _multi_group(net, False, u, start, out, group_bounds[g], group_bounds[g + 1])
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def run_dense_multi(
-    kind,
-    W,
-    w_in,
-    bias,
-    leak,
-    gain,
-    threshold,
-    u,
-    s0,
-    v0,
-    states_out,
-    s_final,
-    v_final,
-    diverged_at,
-    group_bounds,
-):
-    """:func:`run_csr_multi` with a dense ``W``: one BLAS ``gemm`` per step and group."""
-    empty_i = np.empty(1, dtype=np.int64)
-    empty_u = np.empty(0, dtype=np.uint16)
-    empty_d = np.empty(0, dtype=W.dtype)
+def run_dense_multi(net, u, start, out, group_bounds):
+    """:func:`run_csr_multi` with ``net.dense``: one BLAS ``gemm`` per step and group."""
     for g in prange(group_bounds.shape[0] - 1):
-        _multi_group(
-            kind,
-            empty_i,
-            empty_u,
-            empty_d,
-            W,
-            True,
-            w_in,
-            bias,
-            leak,
-            gain,
-            threshold,
-            u,
-            s0,
-            v0,
-            states_out,
-            s_final,
-            v_final,
-            diverged_at,
-            group_bounds[g],
-            group_bounds[g + 1],
-        )
+        _multi_group(net, True, u, start, out, group_bounds[g], group_bounds[g + 1])
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def run_closed_loop(
-    kind,
-    indptr,
-    indices,
-    data,
-    w_in,
-    bias,
-    leak,
-    gain,
-    threshold,
-    w_out,
-    b_out,
-    s0,
-    v0,
-    n_steps,
-    states_out,
-    y_out,
-):
-    """Free-running (generative) mode of one reservoir.
+def run_closed_loop(net, readout, start, n_steps, states_out, y_out):
+    """Free-running (generative) mode of one reservoir (a :class:`Network`, CSR form).
 
     The readout's prediction from the current state is the next input:
-    ``y(t) = W_out s(t) + b_out``, ``u(t+1) = y(t)``; ``y_out[0]`` is the prediction from ``s0``
-    itself. ``w_out (d, n)``, ``b_out (d,)``, ``y_out (n_steps, d)``, ``states_out (n_steps, n)``
-    (``states_out[0] = s0``); returns the first non-finite step or -1.
+    ``y(t) = W_out s(t) + b_out``, ``u(t+1) = y(t)``; ``y_out[0]`` is the prediction from the
+    ``start`` state itself (a :class:`State`, left unchanged). ``readout`` is a
+    :class:`LinearReadout` ``(w_out (d, n), b_out (d,))``, ``y_out (n_steps, d)``,
+    ``states_out (n_steps, n)`` (``states_out[0] = start.s``); returns the first non-finite
+    step or -1.
     """
-    n = s0.shape[0]
+    w_out = readout.w_out
+    b_out = readout.b_out
+    n = start.s.shape[0]
     d = w_out.shape[0]
-    s = s0.copy()
-    v = v0.copy()
+    s = start.s.copy()
+    v = start.v.copy()
+    state = State(s, v)
     y = np.empty((1, d))
     no_store = np.empty((0, n), dtype=s.dtype)
     for t in range(n_steps):
         if t > 0:
-            _run_csr(
-                kind, indptr, indices, data, w_in, bias, leak, gain, threshold, y, s, v, no_store
-            )
+            _run_csr(net, y, state, no_store)
         for k in range(d):
             acc = b_out[k]
             for i in range(n):
@@ -558,36 +504,33 @@ def run_closed_loop(
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def adapt_local(
-    exc_idx,
-    exc_w,
-    inh_idx,
-    inh_w,
-    w_in,
-    leak,
-    gain,
-    threshold,
-    u,
-    learning_rate,
-    target,
-    v,
-    record_every,
-    rate_record,
-    rate_sum,
-):
-    """Local inhibitory adaptation toward per-unit target rates, in place on ``inh_w``.
+def adapt_local(net, rule, u, v, record):
+    """Local inhibitory adaptation toward per-unit target rates, in place on ``net.inh_w``.
 
     Each step: ``v <- lam v + A_E r - A_I r + W_in u``, ``r = sigmoid(c (v - theta))``, then
     for every existing inhibitory synapse onto unit i
     ``A_I[i, j] <- max(0, A_I[i, j] + eta_t (r_i - rho_i))``.
 
-    Fixed in-degree ("ELL") layout: ``exc_idx/exc_w (n, k_E)``, ``inh_idx/inh_w (n, k_I)``.
-    ``learning_rate (T,)`` is the per-step schedule. ``v (n,)`` is the potential at the start
-    and is left at the end, so that successive calls continue one run (a chunked adaptation
-    with a convergence check between chunks). ``rate_record (T // record_every, n)`` receives
-    the mean rate of each window; ``rate_sum (n,)`` the sum of every unit's rate over the
-    ``T`` steps. Returns the first non-finite step or -1.
+    ``net`` is an :class:`ELLNetwork` (fixed in-degree layout), ``rule`` a :class:`LocalRule`
+    (``learning_rate (T,)`` is the per-step schedule, ``target (n,)`` the rates rho), ``u (T,
+    d)``. ``v (n,)`` is the potential at the start and is left at the end, so that successive
+    calls continue one run (a chunked adaptation with a convergence check between chunks).
+    ``record`` (a :class:`RateRecord`) receives the mean rate of each window and the sum of
+    every unit's rate over the ``T`` steps. Returns the first non-finite step or -1.
     """
+    exc_idx = net.exc_idx
+    exc_w = net.exc_w
+    inh_idx = net.inh_idx
+    inh_w = net.inh_w
+    w_in = net.w_in
+    leak = net.leak
+    gain = net.gain
+    threshold = net.threshold
+    learning_rate = rule.learning_rate
+    target = rule.target
+    record_every = record.record_every
+    rate_record = record.rate_record
+    rate_sum = record.rate_sum
     n = exc_idx.shape[0]
     n_steps = u.shape[0]
     d = u.shape[1]
@@ -628,10 +571,25 @@ def adapt_local(
     return -1
 
 
+@njit(cache=True, fastmath=FASTMATH)
+def _step_rows(net, u_t, cur, nxt, v, pre, work, r0, r1):
+    """Rows ``r0 <= i < r1`` of one step of :func:`run_csr_rows`: ``nxt`` from ``cur``."""
+    _drive_rows(net, u_t, cur, pre, r0, r1)
+    return _activate(
+        net.kind,
+        net.leak[r0:r1],
+        net.gain,
+        net.threshold,
+        pre[r0:r1],
+        cur[r0:r1],
+        nxt[r0:r1],
+        v[r0:r1],
+        _scratch_rows(work, r0, r1),
+    )
+
+
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def run_csr_rows(
-    kind, indptr, indices, data, w_in, bias, leak, gain, threshold, u, s, v, states_out, blocks
-):
+def run_csr_rows(net, u, state, states_out, blocks):
     """:func:`run_csr` with the rows of each step split over threads.
 
     ``blocks`` holds the first row of each block and ``n`` (blocks of about equal non-zeros,
@@ -639,6 +597,8 @@ def run_csr_rows(
     two-row buffer, so all blocks read the same previous state. Same numbers as
     :func:`run_csr` bit for bit.
     """
+    s = state.s
+    v = state.v
     n = s.shape[0]
     n_blocks = blocks.shape[0] - 1
     store = states_out.shape[0] > 0
@@ -659,23 +619,8 @@ def run_csr_rows(
         for blk in prange(n_blocks):
             r0 = blocks[blk]
             r1 = blocks[blk + 1]
-            _drive_rows(indptr, indices, data, w_in, bias, u[t], cur, pre, r0, r1)
-            flags[blk] = _activate(
-                kind,
-                pre[r0:r1],
-                cur[r0:r1],
-                nxt[r0:r1],
-                v[r0:r1],
-                leak[r0:r1],
-                gain,
-                threshold,
-                y[r0:r1],
-                q[r0:r1],
-                kd[r0:r1],
-                kd_bits[r0:r1],
-                kb[r0:r1],
-                kb_val[r0:r1],
-            )
+            work = (y, q, kd, kd_bits, kb, kb_val)
+            flags[blk] = _step_rows(net, u[t], cur, nxt, v, pre, work, r0, r1)
             if store:
                 states_out[t, r0:r1] = nxt[r0:r1]
         if flags.sum() > 0:

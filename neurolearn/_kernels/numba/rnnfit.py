@@ -6,15 +6,21 @@
 * :func:`simulate_rate_circuit`: Euler integration of ``tau dx/dt = -x + W g(x) + h(t)`` for
   every condition, with ``h(t) = profile[t] * drive[c]``.
 * :func:`force_trial`: one trial of FORCE / CURBD training (recursive least squares on the
-  readout and on the recurrent rows of the recorded units, one shared inverse-correlation matrix).
+  readout and on the recurrent rows of the recorded units, one shared inverse-correlation matrix
+  updated by :func:`neurolearn._kernels.numba.online.rls_gain`, the reservoir's online RLS).
+  Its arguments come in named groups (:class:`ForceNet`, :class:`ForceTrial`,
+  :class:`ForceLearning`, :class:`ForceOutputs`).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from neurolearn._kernels import FASTMATH
+from neurolearn._kernels.numba.online import rls_gain
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -79,42 +85,81 @@ def simulate_rate_circuit(weights, drive, profile, x_init, dt_over_tau, r0, rmax
                 x[i] += dt_over_tau * (-x[i] + rec[i] + profile[t] * drive[c, i])
 
 
+class ForceNet(NamedTuple):
+    """A FORCE / CURBD rate network: ``recurrent (N, N)`` J, ``feedback (N, O)`` W_fb,
+    ``input_weights (N, I)`` B, ``readout (O, N)`` W_out (``recurrent`` and ``readout`` are
+    what learning changes, in place) and the Euler factor ``dt_over_tau``."""
+
+    recurrent: np.ndarray
+    feedback: np.ndarray
+    input_weights: np.ndarray
+    readout: np.ndarray
+    dt_over_tau: float
+
+
+class ForceTrial(NamedTuple):
+    """One trial: ``inputs (T, I)``, output targets ``z_target (T, O)`` and the total-input
+    targets of the recorded units ``unit_target (T, K)`` (read only while learning)."""
+
+    inputs: np.ndarray
+    z_target: np.ndarray
+    unit_target: np.ndarray
+
+
+class ForceLearning(NamedTuple):
+    """Recursive least squares: ``inv_corr (N, N)`` the shared matrix ``P`` (updated in place,
+    symmetric), ``recorded (K,)`` int64 (student unit of target ``k``), an update every
+    ``update_every`` steps, and ``learn`` (False: run only)."""
+
+    inv_corr: np.ndarray
+    recorded: np.ndarray
+    update_every: int
+    learn: bool
+
+
+class ForceOutputs(NamedTuple):
+    """``z_out (T, O)`` and ``state_out (T, N)``, written for every step (before the step's
+    update of the state)."""
+
+    z_out: np.ndarray
+    state_out: np.ndarray
+
+
 @njit(cache=True, fastmath=FASTMATH)
-def force_trial(
-    x,
-    recurrent,
-    feedback,
-    input_weights,
-    readout,
-    inv_corr,
-    inputs,
-    z_target,
-    unit_target,
-    recorded,
-    dt_over_tau,
-    update_every,
-    learn,
-    z_out,
-    state_out,
-):
+def force_trial(x, net, trial, learning, out):
     """Run (and train) one trial of a FORCE / CURBD rate network, in place.
 
     Dynamics ``x_{t+1} = x_t + dt/tau (-x_t + J r_t + W_fb z_t + B u_t)`` with ``r = tanh(x)``
-    and ``z = W_out r``. At every ``update_every``-th step (when ``learn``) recursive least
-    squares with one shared inverse correlation matrix ``P`` (Sussillo & Abbott 2009) moves
-    ``W_out`` towards ``z_target[t]`` and the rows of ``J`` of the recorded units
+    and ``z = W_out r``. At every ``update_every``-th step (when ``learning.learn``) recursive
+    least squares with one shared inverse correlation matrix ``P`` (Sussillo & Abbott 2009)
+    moves ``W_out`` towards ``z_target[t]`` and the rows of ``J`` of the recorded units
     (``recorded[k]`` is the student unit of target ``k``) so that their total input equals
     ``unit_target[t, k]`` (CURBD, Perich et al. 2020):
-    ``k = P r / (1 + r' P r)``, ``P <- P - k (P r)'``, ``w <- w - e k``.
+    ``k = P r / (1 + r' P r)``, ``P <- P - k (P r)'``, ``w <- w - e k``; ``P`` is updated by
+    :func:`~neurolearn._kernels.numba.online.rls_gain` with forgetting factor 1.
 
     Parameters
     ----------
     x : (N,) state, updated in place
-    recurrent : (N, N), feedback : (N, O), input_weights : (N, I), readout : (O, N)
-    inv_corr : (N, N) the RLS matrix ``P``
-    inputs : (T, I), z_target : (T, O), unit_target : (T, K), recorded : (K,) int64
-    z_out : (T, O), state_out : (T, N) written for every step (before the step's update of x)
+    net : ForceNet
+    trial : ForceTrial
+    learning : ForceLearning
+    out : ForceOutputs
     """
+    recurrent = net.recurrent
+    feedback = net.feedback
+    input_weights = net.input_weights
+    readout = net.readout
+    dt_over_tau = net.dt_over_tau
+    inputs = trial.inputs
+    z_target = trial.z_target
+    unit_target = trial.unit_target
+    inv_corr = learning.inv_corr
+    recorded = learning.recorded
+    update_every = learning.update_every
+    learn = learning.learn
+    z_out = out.z_out
+    state_out = out.state_out
     n_steps = inputs.shape[0]
     n = x.shape[0]
     n_out = readout.shape[0]
@@ -126,17 +171,7 @@ def force_trial(
             r[i] = np.tanh(x[i])
         z = readout @ r
         if learn and t % update_every == 0:
-            for i in range(n):
-                acc = 0.0
-                for j in range(n):
-                    acc += inv_corr[i, j] * r[j]
-                pr[i] = acc
-            denom = 1.0
-            for i in range(n):
-                denom += r[i] * pr[i]
-            for i in range(n):
-                for j in range(n):
-                    inv_corr[i, j] -= pr[i] * pr[j] / denom
+            denom = rls_gain(inv_corr, r, 1.0, pr)
             for o in range(n_out):
                 err = z[o] - z_target[t, o]
                 for j in range(n):

@@ -13,14 +13,18 @@ KIND_ESN = 0
 KIND_EI = 1
 
 
-def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True):
+def run_batch(net, u, start, store=True):
     """Advance ``B`` reservoirs over ``T`` steps.
 
-    Shapes: ``W (B, n, n)`` or ``(1, n, n)``, ``w_in (B, n, d)``, ``bias/leak (B, n)``,
-    ``gain/threshold (B,)``, ``u (B, T, d)``, ``s0/v0 (B, n)``. Returns ``(states (B, T, n) or
-    None, s_final, v_final, diverged_at (B,) long tensor, -1 where finite)``.
+    ``net`` is a ``DenseStack`` and ``start`` a ``State`` of ``(B, n)`` tensors
+    (:mod:`neurolearn._kernels.reservoir_groups`), ``u (B, T, d)``. Returns ``(states (B, T, n)
+    or None, s_final, v_final, diverged_at (B,) long tensor, -1 where finite)``.
     """
     import torch
+
+    kind, W, w_in, bias, leak = net.kind, net.W, net.w_in, net.bias, net.leak
+    gain, threshold = net.gain, net.threshold
+    s0, v0 = start.s, start.v
 
     n_batch, n_steps = u.shape[0], u.shape[1]
     drive = torch.einsum("bnd,btd->btn", w_in, u) + bias[:, None, :]
@@ -55,31 +59,20 @@ def run_batch(kind, W, w_in, bias, leak, gain, threshold, u, s0, v0, store=True)
     return states, s, v, diverged_at
 
 
-def adapt_local(
-    exc_idx,
-    exc_w,
-    inh_idx,
-    inh_w,
-    w_in,
-    leak,
-    gain,
-    threshold,
-    u,
-    learning_rate,
-    target,
-    v,
-    record_every,
-    rate_record,
-    rate_sum,
-    device=None,
-):
+def adapt_local(net, rule, u, v, record, device=None):
     """The local inhibitory rule of :func:`neurolearn._kernels.numba.reservoir.adapt_local`.
 
-    Same arguments (numpy arrays, updated in place: ``inh_w``, ``v``, ``rate_record``,
-    ``rate_sum``); the step runs as gathers over the fixed in-degree layout on ``device``.
-    Returns the first non-finite step or -1.
+    Same arguments (an ``ELLNetwork``, a ``LocalRule``, ``u``, ``v`` and a ``RateRecord`` of
+    :mod:`neurolearn._kernels.reservoir_groups`, numpy arrays updated in place: ``net.inh_w``,
+    ``v``, ``record.rate_record``, ``record.rate_sum``); the step runs as gathers over the
+    fixed in-degree layout on ``device``. Returns the first non-finite step or -1.
     """
     import torch
+
+    exc_idx, exc_w, inh_idx, inh_w = net.exc_idx, net.exc_w, net.inh_idx, net.inh_w
+    w_in, leak, gain, threshold = net.w_in, net.leak, net.gain, net.threshold
+    learning_rate, target = rule.learning_rate, rule.target
+    record_every, rate_record, rate_sum = record.record_every, record.rate_record, record.rate_sum
 
     def t(x, dtype=torch.float64):
         return torch.as_tensor(x, dtype=dtype, device=device)
