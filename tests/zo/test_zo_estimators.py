@@ -19,7 +19,7 @@ def _problem(n_in, n_out, hidden=(), n=30, seed=0):
     X = rng.standard_normal((n, n_in))
     Y = rng.standard_normal((n, n_out))
     net = MLP(layer_sizes=(n_in, *hidden, n_out), activation="tanh", loss="squared")
-    return net, net.init_params(seed), X, Y
+    return net, net.set_params(seed=seed).initialize().theta_, X, Y
 
 
 @pytest.mark.parametrize(
