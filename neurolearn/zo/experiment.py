@@ -17,7 +17,7 @@ from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.zo import _declared as D
 from neurolearn.zo.network import MLP
 from neurolearn.zo.rules import RULES
-from neurolearn.zo.training import train
+from neurolearn.zo.training import backend_refusal, train
 
 DEFAULT_KINDS = {"rule": "backprop", "train": "query-budget"}
 REQUIRED_SECTIONS = {"models": ("network", "rule")}
@@ -151,8 +151,8 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
 
     from neurolearn.errors import BackendError
 
-    if backend.name == "numpy":
-        raise BackendError("The zeroth-order family runs on backend='numba' or 'torch'.")
+    if backend.name not in D.BACKENDS:
+        raise BackendError(backend_refusal("the zeroth-order family", backend.name))
     seq_data, seq_train = seed.spawn(2)
     kind = task.task.kind_name
     X, Y, evals, teacher_out = _task_data(task, seq_data, model)
@@ -273,8 +273,8 @@ def check_backend(backend) -> None:
     """The zeroth-order kernels exist for numba and torch only."""
     from neurolearn.errors import BackendError
 
-    if backend.name == "numpy":
-        raise BackendError("The zeroth-order family runs on backend='numba' or 'torch'.")
+    if backend.name not in D.BACKENDS:
+        raise BackendError(backend_refusal("the zeroth-order family", backend.name))
 
 
 def check_specs(model, task) -> None:

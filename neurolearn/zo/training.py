@@ -16,12 +16,27 @@ import numpy as np
 from neurolearn._history import History
 from neurolearn._params import Interval, NoneOr, Options, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeError
+from neurolearn.errors import BackendError, DivergenceError, ParameterError, ParameterTypeError
 from neurolearn.zo import _declared as D
 from neurolearn.zo.network import MLP
 from neurolearn.zo.rules import Rule, noise_seed
 
-__all__ = ["train", "make_batches"]
+__all__ = ["train", "make_batches", "backend_refusal"]
+
+
+def backend_refusal(owner: str, backend) -> str:
+    """The message refusing a backend the family has no engine for.
+
+    Examples
+    --------
+    >>> backend_refusal("train", "numpy")[:60]
+    "The 'backend' parameter of train must be one of 'numba', 'to"
+    """
+    return (
+        f"The 'backend' parameter of {owner} must be one of "
+        f"{', '.join(map(repr, D.BACKENDS))} (the zeroth-order family has no numpy engine). "
+        f"Got {backend!r} instead."
+    )
 
 
 def make_batches(n_samples: int, steps: int, batch_size: int, rng, sampling: str) -> np.ndarray:
@@ -137,6 +152,8 @@ def train(
     batch_size = check_param("train", "batch_size", batch_size, Interval(int, 1, None))
     n_records = check_param("train", "n_records", n_records, Interval(int, 1, None))
     sampling = check_param("train", "sampling", sampling, Options(("shuffle", "sequential")))
+    if isinstance(backend, str) and backend not in D.BACKENDS:
+        raise BackendError(backend_refusal("train", backend))
     backend = check_param("train", "backend", backend, NoneOr(Options(D.BACKENDS))) or "numba"
     noise = check_param("train", "noise", noise, Options(("native", "hash")))
     record_spacing = check_param(
