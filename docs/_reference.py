@@ -2,7 +2,7 @@
 
 Called from ``conf.py`` before Sphinx reads its sources, so the pages always match the code:
 every family listed in :mod:`neurolearn.registry` is imported, which registers its spec tables
-in :data:`neurolearn._schema.TABLES`.
+in :data:`neurolearn.registry.TABLES`.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def spec_reference() -> str:
     """Markdown: every registered (section, kind) table with its keys, defaults and docs."""
     import dataclasses
 
-    from neurolearn._schema import TABLES
+    from neurolearn.registry import TABLES
     from neurolearn.cli import list_specs
 
     modules = family_modules()

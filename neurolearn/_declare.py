@@ -55,7 +55,15 @@ from neurolearn._params import (
 )
 from neurolearn.errors import ParameterError
 
-__all__ = ["Param", "declare", "Estimator", "type_doc", "SeedLike", "common_params"]
+__all__ = [
+    "Param",
+    "declare",
+    "Estimator",
+    "type_doc",
+    "SeedLike",
+    "InstanceOf",
+    "common_params",
+]
 
 _UNSET = object()
 
@@ -166,6 +174,19 @@ class SeedLike(Constraint):
                 return int(value)
             raise _Invalid(False)
         raise _Invalid(True)
+
+
+class InstanceOf(Constraint):
+    """An instance of ``kind`` (a class or tuple of classes), described as ``description``."""
+
+    def __init__(self, kind, description: str):
+        self.kind = kind
+        self.description = description
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, self.kind):
+            raise _Invalid(True)
+        return value
 
 
 class _Text(Constraint):

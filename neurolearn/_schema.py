@@ -19,13 +19,14 @@ import dataclasses
 import difflib
 from typing import Any, ClassVar
 
+from neurolearn import registry
 from neurolearn._params import Constraint, _Invalid, _nonfinite, short_repr, short_text, spec_check
 from neurolearn.errors import SpecError
 
-__all__ = ["SpecTable", "param", "spec_table", "table_class", "did_you_mean", "TABLES"]
+__all__ = ["SpecTable", "param", "spec_table", "table_class", "did_you_mean"]
 
-#: (section, kind) -> SpecTable subclass, filled by ``@spec_table``.
-TABLES: dict[tuple[str, str], type[SpecTable]] = {}
+#: (section, kind) -> SpecTable subclass, filled by ``@spec_table`` (the registry's own dict)
+TABLES = registry.TABLES
 
 
 def param(default: Any, constraint: Constraint, doc: str) -> Any:

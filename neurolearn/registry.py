@@ -1,4 +1,8 @@
-"""Where each model and task kind lives (module paths only, imported lazily).
+"""The one registry: where each model and task kind lives, and every spec table.
+
+Model and task kinds map to module paths (imported lazily, on first use). Importing a module
+registers its spec tables here (``@spec_table`` fills :data:`TABLES`); :func:`all_tables`
+imports every known module first, for a complete listing (docs, ``neurolearn list``).
 
 A model spec's ``network.kind`` selects the family module that declares its tables and runs it;
 a task spec's ``task.kind`` selects the module that declares the task tables. A family module
@@ -15,7 +19,14 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["MODEL_FAMILIES", "TASK_MODULES", "family_module", "task_module"]
+__all__ = [
+    "MODEL_FAMILIES",
+    "TASK_MODULES",
+    "TABLES",
+    "family_module",
+    "task_module",
+    "all_tables",
+]
 
 #: network.kind -> family experiment module
 MODEL_FAMILIES: dict[str, str] = {
@@ -50,3 +61,20 @@ def family_module(network_kind: str):
 def task_module(task_kind: str):
     """Import and return the module that declares a ``task.kind``."""
     return importlib.import_module(TASK_MODULES[task_kind])
+
+
+#: (section, kind) -> spec table class, filled by ``neurolearn._schema.spec_table`` on import
+TABLES: dict = {}
+
+
+def all_tables() -> dict:
+    """Every spec table of every known family and task module, by ``(section, kind)``.
+
+    Examples
+    --------
+    >>> ("network", "esn") in all_tables()
+    True
+    """
+    for module in {*MODEL_FAMILIES.values(), *TASK_MODULES.values()}:
+        importlib.import_module(module)
+    return TABLES

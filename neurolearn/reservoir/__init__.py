@@ -28,6 +28,8 @@ _WHERE = {
     "memory_capacity": "neurolearn.reservoir.protocols",
     "narma_prediction": "neurolearn.reservoir.protocols",
     "Readout": "neurolearn.reservoir.readout",
+    "OnlineReadout": "neurolearn.reservoir.online",
+    "Force": "neurolearn.reservoir.online",
 }
 
 
@@ -35,6 +37,8 @@ __all__ = [
     "EIReservoir",
     "ESN",
     "Readout",
+    "OnlineReadout",
+    "Force",
     "run_batch",
     "spectral_radius",
     "draw_target_rates",

@@ -224,3 +224,28 @@ EI_PARAMS = EI_NETWORK | N_INPUTS | ADAPTATION | TARGET_RATE | LOCAL_RULE | GLOB
 def only(params: dict, *names: str) -> dict:
     """The declarations ``names`` of ``params`` (a spec table that takes some of them)."""
     return {name: params[name] for name in names}
+
+ONLINE_READOUT = declare(
+    method=Param(
+        "rls",
+        Options(("rls", "lms")),
+        "'rls': recursive least squares (with forgetting); 'lms': least mean squares.",
+    ),
+    forgetting=Param(
+        1.0,
+        Interval(float, 0, 1, "right"),
+        "RLS forgetting factor lambda: 1 weighs every past step equally (the ridge solution); "
+        "below 1 the weight of a step decays as lambda**age.",
+    ),
+    alpha=Param(
+        1.0,
+        Interval(float, 0, None, "neither"),
+        "RLS regularisation: P starts as I / alpha, which equals a ridge penalty alpha (on the "
+        "weights and the intercept) when forgetting is 1.",
+    ),
+    learning_rate=Param(1e-3, Interval(float, 0, None, "neither"), "LMS step size mu."),
+    update_every=Param(
+        1, Interval(int, 1, None), "Steps between updates (FORCE often updates every 2nd step)."
+    ),
+    fit_intercept=Param(True, Boolean(), "Learn an intercept (a constant 1 in the state)."),
+)

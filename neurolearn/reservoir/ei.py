@@ -8,6 +8,7 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 
+from neurolearn._history import History
 from neurolearn._kernels.numba import reservoir as nb_kernels
 from neurolearn._params import (
     Distribution,
@@ -99,6 +100,15 @@ def _sample_in_degree(rng, n: int, pool: np.ndarray, k: int) -> np.ndarray:
     return pool[cols]
 
 
+def _convergence_history(checks: list[dict]) -> History:
+    keys = ("step", "eta", "fraction_within", "mean_abs_error")
+    dtypes = (np.int64, float, float, float)
+    return History(
+        "step",
+        {k: np.array([c[k] for c in checks], dtype=d) for k, d in zip(keys, dtypes, strict=True)},
+    )
+
+
 class EIReservoir(ReservoirBase):
     r"""E/I rate reservoir whose balance adapts locally toward target firing rates.
 
@@ -140,9 +150,9 @@ class EIReservoir(ReservoirBase):
     converged_ : bool
         Whether local adaptation met its criterion before the input ran out (global: whether
         the mean rate met the mean target within ``2e-4``).
-    convergence_ : list of dict
-        One entry per check of the local rule: ``step``, ``eta``, ``fraction_within``,
-        ``mean_abs_error`` of the check window.
+    convergence_ : History
+        The checks of the local rule along ``step``: ``eta``, ``fraction_within`` and
+        ``mean_abs_error`` of each check window (empty for the other adaptations).
     global_evaluations_ : int
         Simulations of the adaptation input spent by global tuning.
     inhibition_scale_ : float
@@ -261,7 +271,7 @@ class EIReservoir(ReservoirBase):
         self.unreachable_ = np.zeros(n, dtype=bool)
         self.rate_trajectory_ = np.empty((0, n))
         self.trajectory_steps_ = np.empty(0, dtype=np.int64)
-        self.convergence_ = []
+        self.convergence_ = _convergence_history([])
         self.adapt_steps_ = 0
         self.global_evaluations_ = 0
         self.converged_ = False
@@ -377,7 +387,7 @@ class EIReservoir(ReservoirBase):
         leak = np.full(n, float(self.leak))
         phase, t, row, previous, recent = 0, 0, 0, np.inf, []
         frozen = None
-        self.convergence_ = []
+        checks = []
         self.converged_ = False
         u = np.ascontiguousarray(u)
         while t < n_steps:
@@ -396,7 +406,7 @@ class EIReservoir(ReservoirBase):
             recent = (recent + [(rate_sum.copy(), length)])[-self.CHECK_WINDOW :]
             mean_rate = sum(x for x, _ in recent) / sum(m for _, m in recent)
             frac, mean_err = self._within(mean_rate)
-            self.convergence_.append(
+            checks.append(
                 {
                     "step": t,
                     "eta": float(rates[phase]),
@@ -417,6 +427,7 @@ class EIReservoir(ReservoirBase):
             elif phase < rates.size - 1 and mean_err > 0.9 * previous:
                 phase, recent = phase + 1, []
             previous = mean_err
+        self.convergence_ = _convergence_history(checks)
         self.rate_trajectory_ = record[:row]
         self.trajectory_steps_ = np.asarray(steps, dtype=np.int64)
         self.adapt_steps_ = t
