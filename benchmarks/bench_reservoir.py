@@ -15,7 +15,9 @@ Rows (``ratio`` = the faster peer's time / ours, > 1 means neurolearn is faster)
   multi-series runs (per sequence);
 * a loaded machine: a busy-loop process started on one core by this benchmark, then ours with
   1 thread vs all threads (the adaptive row split), and the row-parallel kernel forced on;
-* the E/I reservoir's local adaptation loop and its frozen run, timed separately (no peer).
+* the E/I reservoir's local adaptation loop and its frozen run, timed separately (no peer);
+* online RLS training (reservoir and readout advanced together) vs ReservoirPy's ``RLS``
+  node (``bench_reservoir_online.py``).
 
 Also measured: the single-thread CSR product in ns per non-zero against scipy's ``csr_matvec``,
 a STREAM-like triad (cache-resident and DRAM-sized) and, from it, the bandwidth bound of each
@@ -480,17 +482,23 @@ def run(quick: bool = False) -> dict:
         "roofline": _roofline(rows, bandwidth),
         "ei_adaptation": _ei_rows(quick, rng),
         "global_tuning": _global_tuning_rows(quick),
+        "online": _sibling("bench_reservoir_online").bench_online(quick=quick),
     }
     return {"rows": rows, "extra": extra}
 
 
-def _global_tuning_rows(quick: bool) -> list[dict]:
-    """Rate-matched global tuning at N = 300, secant vs bisection (bench_reservoir_tuning.py)."""
-    path = Path(__file__).with_name("bench_reservoir_tuning.py")
-    spec = importlib.util.spec_from_file_location("bench_reservoir_tuning", path)
+def _sibling(name: str):
+    """A benchmark module of this folder, loaded by path."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.bench_global_tuning(quick=quick)
+    return module
+
+
+def _global_tuning_rows(quick: bool) -> list[dict]:
+    """Rate-matched global tuning at N = 300, secant vs bisection (bench_reservoir_tuning.py)."""
+    return _sibling("bench_reservoir_tuning").bench_global_tuning(quick=quick)
 
 
 def _fmt(x, digits=3):
@@ -555,6 +563,22 @@ def markdown(payload: dict) -> str:
             f"ns/nnz (float64, whole step), {e['ours_step_float32_ns_per_nnz']:.2f} (float32); "
             f"scipy csr_matvec {e['scipy_csr_matvec_ns_per_nnz']:.2f} (product only)."
         )
+    online = extra.get("online", [])
+    if online:
+        lines += [
+            "",
+            "Online RLS training, reservoir and readout together, one thread (steps/s):",
+            "",
+            "| N | steps | neurolearn | ReservoirPy RLS | speed-up | target | met "
+            "| max weight difference |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in online:
+            lines.append(
+                f"| {r['n']} | {r['steps']} | {r['ours_steps_per_s']:.0f} "
+                f"| {r['peer_steps_per_s']:.0f} | {r['ratio']:.1f}x | {_fmt(r['target'])} "
+                f"| {_fmt(r['met'])} | {r['max_abs_weight_diff']:.1e} |"
+            )
     for g in extra.get("global_tuning", []):
         if "peer_s" in g:
             lines.append(

@@ -24,6 +24,7 @@ API_MODULES = (
     ("neurolearn.rnnfit", "RNNs fit to sparse recordings"),
     ("neurolearn.spiking", "Spiking E/I networks"),
     ("neurolearn.scan", "Parameter scans"),
+    ("neurolearn.studies", "Studies: comparisons over many runs"),
     ("neurolearn.tasks", "Tasks and metrics"),
     ("neurolearn.plots", "Plotting helpers"),
     ("neurolearn.experiment", "Running experiments"),
@@ -37,7 +38,11 @@ API_MODULES = (
 #: objects documented on a module's page besides its ``__all__`` (fully qualified names)
 API_EXTRAS = {
     "neurolearn._schema": ("neurolearn._schema.SpecDoc",),
-    "neurolearn.experiment": ("neurolearn.experiment.run_specs",),
+    "neurolearn.experiment": (
+        "neurolearn.experiment.run_specs",
+        "neurolearn._rerun.Reproduction",
+        "neurolearn._rerun.Difference",
+    ),
 }
 
 #: modules whose internals a public module's docs refer to (documented by docstring only)
@@ -81,7 +86,7 @@ def spec_reference() -> str:
     import dataclasses
 
     from neurolearn.registry import TABLES
-    from neurolearn.cli import list_specs
+    from neurolearn.specs import list_specs
 
     modules = family_modules()
     lines = [

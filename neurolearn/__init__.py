@@ -21,6 +21,7 @@ __all__ = [
     "scan",
     "open_scan",
     "plot_scan",
+    "search",
     "reservoir",
     "tasks",
     "errors",
@@ -39,14 +40,16 @@ _SUBMODULES = {
     "experiment",
     "registry",
     "plots",
+    "studies",
 }
 _FUNCTIONS = {
     "run": ("neurolearn.experiment", "run"),
     "rerun": ("neurolearn.experiment", "rerun"),
-    "list_specs": ("neurolearn.cli", "list_specs"),
+    "list_specs": ("neurolearn.specs", "list_specs"),
     "scan": ("neurolearn.scan", "scan"),
     "open_scan": ("neurolearn.scan", "open_scan"),
     "plot_scan": ("neurolearn.scan", "plot_scan"),
+    "search": ("neurolearn.search", "search"),
 }
 
 

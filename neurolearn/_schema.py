@@ -103,7 +103,7 @@ class SpecTable:
 def spec_table(section: str, kind: str, params: dict | None = None):
     """Class decorator: make ``cls`` a frozen dataclass and register it for ``(section, kind)``.
 
-    ``params`` (a :func:`neurolearn._declare.declare` mapping, or a subset of one) adds those
+    ``params`` (a ``neurolearn._declare.declare`` mapping, or a subset of one) adds those
     declared parameters as fields, with their spec default, constraint and doc, before the
     fields the class declares itself: a parameter shared by a model class and its spec table is
     declared once.

@@ -10,34 +10,9 @@ import argparse
 import json
 import sys
 
-__all__ = ["main", "list_specs"]
+__all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def list_specs() -> dict[str, dict[str, str]]:
-    """Shipped model and task specs: ``{"models": {name: description}, "tasks": {...}}``.
-
-    Examples
-    --------
-    >>> import neurolearn as nl
-    >>> "ei-reservoir" in nl.list_specs()["models"]
-    True
-    """
-    import tomllib
-
-    from neurolearn.specs import available
-
-    out = {}
-    for kind in ("models", "tasks"):
-        out[kind] = {}
-        for name, path in available(kind).items():
-            with open(path, "rb") as fh:
-                try:
-                    out[kind][name] = tomllib.load(fh).get("description", "")
-                except tomllib.TOMLDecodeError:
-                    out[kind][name] = "(invalid TOML)"
-    return out
 
 
 def _short_message(message: str, limit: int = 40) -> str:
@@ -103,6 +78,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", action="store_true", help="show progress bars")
 
     _add_scan_parser(sub)
+    _add_search_parser(sub)
+
+    rerun = sub.add_parser(
+        "rerun",
+        help="run a result file (or a scan-store point) again from its spec and seed and "
+        "check that every number matches",
+    )
+    rerun.add_argument("result", metavar="RESULT", help="a result.nc, or a scan store with --point")
+    rerun.add_argument(
+        "--point",
+        default=None,
+        help="for a scan store: the point's flat index i, or KEY=VALUE,...,seed=K",
+    )
+    rerun.add_argument("--out", default=None, help="folder for the new result.nc and figure.png")
+    rerun.add_argument("--backend", choices=("numba", "torch", "numpy"), default=None)
+    rerun.add_argument("--device", default=None, help="default: where the result was computed")
 
     demo = sub.add_parser(
         "demo", help="the flagship demo: local E/I balance adaptation in three comparisons"
@@ -171,6 +162,100 @@ def _add_scan_parser(sub) -> None:
     scan.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _add_search_parser(sub) -> None:
+    search = sub.add_parser(
+        "search", help="search spec keys with TPE into a resumable Optuna study"
+    )
+    search.add_argument("model", help="model name (see `neurolearn list`) or path to a TOML file")
+    search.add_argument("task", help="task name or path to a TOML file")
+    search.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        metavar="KEY=SPEC",
+        help="a searched spec key: log:LO:HI, lin:LO:HI, int:LO:HI or a comma list "
+        "of choices (repeatable)",
+    )
+    search.add_argument("--trials", type=int, required=True, help="finished trials in all")
+    search.add_argument(
+        "--out",
+        required=True,
+        help="the study: a SQLite file (study.db) or a database URL; an existing study resumes",
+    )
+    search.add_argument("--seeds", type=int, default=3, help="runs per trial (default 3)")
+    search.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    search.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec key in every trial (repeatable)",
+    )
+    search.add_argument("--metric", default=None, help="metric to optimise (default: the task's)")
+    search.add_argument(
+        "--direction",
+        choices=("auto", "minimize", "maximize"),
+        default="auto",
+        help="auto: minimise an error, maximise a capacity or accuracy",
+    )
+    search.add_argument("--study-name", default=None, help="default: MODEL-on-TASK")
+    search.add_argument(
+        "--best", default=None, help="best model spec file (default: beside the study)"
+    )
+    search.add_argument("--no-prune", action="store_true", help="run every seed of every trial")
+    where = search.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes of the embedded Dask cluster (default: one per core)",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, or 'synchronous' to run in this process",
+    )
+    search.add_argument("--backend", choices=("numba", "torch", "numpy"), default=None)
+    search.add_argument("--device", default=None, help="cpu (default), cuda or cuda:N (torch)")
+    search.add_argument("--no-figures", action="store_true", help="no history/importance PNGs")
+    search.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _cmd_search(args) -> int:
+    from neurolearn.search import format_result, search
+
+    result = search(
+        args.model,
+        args.task,
+        space=args.space,
+        trials=args.trials,
+        out=args.out,
+        seeds=args.seeds,
+        seed=args.seed,
+        overrides=args.overrides,
+        metric=args.metric,
+        direction=args.direction,
+        study_name=args.study_name,
+        best=args.best,
+        prune=not args.no_prune,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        backend=args.backend,
+        device=args.device,
+        figures=not args.no_figures,
+        progress=not args.no_progress,
+    )
+    print(format_result(result, args.out))
+    if result.files:
+        print("wrote " + ", ".join(str(f) for f in result.files))
+    if result.best_value is None:
+        print("neurolearn: no trial completed; see the trials' messages.", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _cmd_scan(args) -> int:
     from neurolearn.scan import format_summary, scan, summarize
 
@@ -219,6 +304,8 @@ def _print_table(ds, stream) -> None:
 
 
 def _cmd_list(args) -> int:
+    from neurolearn.specs import list_specs
+
     specs = list_specs()
     for kind in ("models", "tasks"):
         print(f"{kind}:")
@@ -263,8 +350,27 @@ def _cmd_run(args) -> int:
     return EXIT_OK
 
 
+def _cmd_rerun(args) -> int:
+    from neurolearn.experiment import reproduce
+
+    check = reproduce(
+        args.result, point=args.point, out=args.out, backend=args.backend, device=args.device
+    )
+    n = check.compared
+    if check.identical:
+        print(
+            f"identical: {check.label}: all {n} data variable{'s' if n != 1 else ''} and the "
+            "attributes match (timings ignored)"
+        )
+    else:
+        print(f"differs: {check.label}: {check.difference}")
+    if args.out:
+        print(f"wrote {args.out}/result.nc")
+    return EXIT_OK if check.identical else EXIT_FAILED
+
+
 def _cmd_demo(args) -> int:
-    from neurolearn.reservoir.demo import run_demo
+    from neurolearn.studies.reservoir_demo import run_demo
 
     run_demo(out=args.out, seeds=args.seeds, n=args.n, quick=args.quick)
     return EXIT_OK
@@ -289,7 +395,14 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    commands = {"list": _cmd_list, "run": _cmd_run, "scan": _cmd_scan, "demo": _cmd_demo}
+    commands = {
+        "list": _cmd_list,
+        "run": _cmd_run,
+        "scan": _cmd_scan,
+        "search": _cmd_search,
+        "rerun": _cmd_rerun,
+        "demo": _cmd_demo,
+    }
     try:
         with warnings.catch_warnings():
             # the CLI reports status itself; the Python-level warning would say it twice

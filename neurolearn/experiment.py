@@ -23,6 +23,8 @@ from neurolearn.errors import DivergenceError, NeurolearnWarning, ParameterTypeE
 __all__ = [
     "run",
     "rerun",
+    "reproduce",
+    "first_difference",
     "save",
     "STATUSES",
     "check_specs",
@@ -226,8 +228,8 @@ def save(ds, out, *, figure_fn=None, figure: bool = True) -> Path:
     return out / "result.nc"
 
 
-def rerun(result, *, out=None, backend=None, device=None):
-    """Run again from a result file (or Dataset): same resolved spec, same seed.
+def rerun(result, *, point=None, out=None, backend=None, device=None):
+    """Run again from a result file (or Dataset, or one scan-store point): same spec and seed.
 
     Every data variable of the new result is identical to the original's (bit for bit, on the
     same backend and device). Attributes that may differ are the wall-clock timings listed in
@@ -235,12 +237,17 @@ def rerun(result, *, out=None, backend=None, device=None):
     the zeroth-order family; ``numba_threads`` and ``numba_threading_layer`` of the reservoirs,
     which follow the job's CPU allowance), and ``neurolearn_version``, ``backend`` and ``device``
     when the rerun uses another version, backend or device. Results hold no timestamps or host
-    names.
+    names. :func:`reproduce` also compares the two.
 
     Parameters
     ----------
     result : path or xarray.Dataset
-        A ``result.nc`` written by :func:`run` (or the Dataset it returned).
+        A ``result.nc`` written by :func:`run` (or the Dataset it returned), or a scan store
+        (``STORE.zarr``) with ``point``.
+    point : int, str or None, default=None
+        For a scan store: the point's flat index (C order over the grid keys, then ``seed``) or
+        ``"key=value,...,seed=k"``. Its spec is the store's base spec with the point's grid
+        values; its seed the one the scan drew for it (``SeedSequence(root, spawn_key=(i,))``).
     out : path or None, default=None
         As in :func:`run`.
     backend, device : str or None, default=None
@@ -249,6 +256,12 @@ def rerun(result, *, out=None, backend=None, device=None):
     Returns
     -------
     xarray.Dataset
+
+    Raises
+    ------
+    ParameterError
+        A missing file, a file that is not a result, a result without an integer seed, a
+        point out of range or not yet computed.
 
     Examples
     --------
@@ -259,18 +272,65 @@ def rerun(result, *, out=None, backend=None, device=None):
     >>> all(a[name].identical(b[name]) for name in a.data_vars)
     True
     """
-    import xarray as xr
+    from neurolearn._rerun import load_source
 
-    ds = result if isinstance(result, xr.Dataset) else xr.open_dataset(result, engine="h5netcdf")
-    model_spec, task_spec, seed = specs.load_resolved(ds.attrs["spec"])
+    source = load_source(result, point)
     return run_specs(
-        model_spec,
-        task_spec,
-        seed=seed,
-        backend=backend or ds.attrs.get("backend"),
-        device=device or ds.attrs.get("device"),
+        source.model,
+        source.task,
+        seed=source.seed,
+        backend=backend or source.backend,
+        device=device or source.device,
         out=out,
     )
+
+
+def reproduce(result, *, point=None, out=None, backend=None, device=None):
+    """:func:`rerun`, then compare: a :class:`~neurolearn._rerun.Reproduction`.
+
+    Its ``identical`` is True when every data variable, coordinate and attribute (except
+    :data:`VARYING_ATTRS`) matches; otherwise ``difference`` names the first one that does not
+    (see :func:`first_difference`). For a scan-store point the comparison is with what the store
+    holds for it: every result variable as float64 (curves NaN-padded to the store's length),
+    the point's ``status`` and ``message``.
+
+    Examples
+    --------
+    >>> import tempfile, neurolearn as nl
+    >>> out = tempfile.mkdtemp() + "/run"
+    >>> _ = nl.run("esn", "narma10", seed=2, out=out, figure=False, overrides=[
+    ...            "network.n=30", "task.train_steps=300", "task.test_steps=100"])
+    >>> check = nl.experiment.reproduce(out + "/result.nc")
+    >>> check.identical, check.difference
+    (True, None)
+    """
+    from neurolearn._rerun import reproduce as _reproduce
+
+    return _reproduce(result, point=point, out=out, backend=backend, device=device)
+
+
+def first_difference(stored, rerun, *, ignore_attrs=VARYING_ATTRS):
+    """The first difference between two result Datasets (a :class:`~neurolearn._rerun.Difference`
+    naming the variable, the index and both values), or None when identical.
+
+    Data variables first (presence, dimensions, shape, dtype, values with NaN equal to NaN,
+    variable attributes), then coordinates, then the attributes except ``ignore_attrs``.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> a = xr.Dataset({"loss": ("step", [1.0, 0.5])}, attrs={"wall_s": 1.0, "status": "ok"})
+    >>> b = a.copy(deep=True)
+    >>> b.attrs["wall_s"] = 3.0
+    >>> first_difference(a, b) is None
+    True
+    >>> b["loss"][1] = 0.6
+    >>> print(first_difference(a, b))
+    variable 'loss' at index [step=1]: stored 0.5, rerun 0.6
+    """
+    from neurolearn._rerun import first_difference as _first
+
+    return _first(stored, rerun, ignore_attrs=ignore_attrs)
 
 
 # ---------------------------------------------------------------- checks before a run

@@ -49,6 +49,7 @@ TASK_MODULES: dict[str, str] = {
     "teacher": "neurolearn.tasks.teacher",
     "teacher-online": "neurolearn.tasks.teacher",
     "digits": "neurolearn.tasks.digits",
+    "sequence-classification": "neurolearn.tasks.sequences",
     "soc-reaching": "neurolearn.tasks.reaching",
 }
 

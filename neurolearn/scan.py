@@ -486,7 +486,7 @@ def plot_scan(
     >>> fig.axes[0].get_ylabel()
     'readout.ridge'
     """
-    from neurolearn._scan.plot import plot_scan as _plot
+    from neurolearn.plots.scan import plot_scan as _plot
 
     return _plot(store, x, hue=hue, y=y, metric=metric, sel=sel, band=band, ax=ax)
 

@@ -24,6 +24,7 @@ __all__ = [
     "SPEC_VERSION",
     "spec_dirs",
     "available",
+    "list_specs",
     "load_model",
     "load_task",
     "parse_overrides",
@@ -57,6 +58,27 @@ def available(kind: str) -> dict[str, Path]:
         for p in sorted(d.glob("*.toml")):
             found.setdefault(p.stem, p)
     return dict(sorted(found.items()))
+
+
+def list_specs() -> dict[str, dict[str, str]]:
+    """Shipped model and task specs: ``{"models": {name: description}, "tasks": {...}}``.
+
+    Examples
+    --------
+    >>> import neurolearn as nl
+    >>> "ei-reservoir" in nl.list_specs()["models"]
+    True
+    """
+    out = {}
+    for kind in ("models", "tasks"):
+        out[kind] = {}
+        for name, path in available(kind).items():
+            with open(path, "rb") as fh:
+                try:
+                    out[kind][name] = tomllib.load(fh).get("description", "")
+                except tomllib.TOMLDecodeError:
+                    out[kind][name] = "(invalid TOML)"
+    return out
 
 
 def _locate(name_or_path: str | Path, kind: str) -> Path:
@@ -343,8 +365,11 @@ def resolved_toml(model: SpecDoc, task: SpecDoc, seed) -> str:
     return to_toml(doc)
 
 
-def load_resolved(text: str) -> tuple[SpecDoc, SpecDoc, int | None]:
+def load_resolved(text: str, overrides=()) -> tuple[SpecDoc, SpecDoc, int | None]:
     """Split a resolved spec (from a result file's ``spec`` attribute) into model, task, seed.
+
+    ``overrides`` (``key=value`` strings or pairs, as in :func:`load_model`) are applied on top,
+    e.g. the grid values of one point of a scan store whose ``spec`` is the scan's base.
 
     Examples
     --------
@@ -362,6 +387,9 @@ def load_resolved(text: str) -> tuple[SpecDoc, SpecDoc, int | None]:
     task_raw = dict(common, description=raw.get("task_description", ""))
     model_raw.update({k: raw[k] for k in MODEL_SECTIONS if k in raw})
     task_raw.update({k: raw[k] for k in TASK_SECTIONS if k in raw})
+    overrides = parse_overrides(overrides)
+    _apply_overrides(model_raw, overrides, set(MODEL_SECTIONS), "resolved spec")
+    _apply_overrides(task_raw, overrides, set(TASK_SECTIONS), "resolved spec")
     model = _validate(
         model_raw,
         "resolved spec",

@@ -73,3 +73,13 @@ def test_constructor_only_stores(cls):
         assert getattr(obj, name) is value, f"{cls.__name__}.{name} changed in __init__"
     learned = [a for a in vars(obj) if a.endswith("_") and not a.startswith("_")]
     assert not learned, f"{cls.__name__} sets learned attributes in __init__: {learned}"
+
+
+@pytest.mark.parametrize("name", importlib.import_module("neurolearn.studies").__all__)
+def test_study_names_are_reachable_and_documented(name):
+    import neurolearn as nl
+
+    obj = getattr(nl.studies, name)
+    if inspect.isfunction(obj):
+        doc = inspect.getdoc(obj) or ""
+        assert "Examples" in doc and ">>>" in doc.split("Examples", 1)[1], name

@@ -214,7 +214,7 @@ robust = compare.robustness(
     quick=SMALL,
 )
 print(compare.robustness_table(robust))
-compare.robustness_figure(robust);
+plots.robustness_figure(robust);
 
 # %% [markdown]
 # Badly balanced fixed reservoirs (over-inhibited or saturated) lose most of their memory;

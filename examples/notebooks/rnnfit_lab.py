@@ -37,7 +37,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neurolearn.rnnfit.sweep import recorded_fraction_sweep
+from neurolearn.studies.rnnfit_sweep import recorded_fraction_sweep
 
 SMALL = os.environ.get("NEUROLEARN_LAB_SMALL", "0") == "1"
 N_NEURONS = 100 if SMALL else 200

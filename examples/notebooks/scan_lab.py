@@ -112,7 +112,7 @@ scan2 = nl.scan(
     resume="auto",
     progress=False,
 )
-ax = plots.scan_heatmap(scan2["memory_capacity"], x="network.spectral_radius")
+ax, mean_mc = plots.scan_heatmap(scan2["memory_capacity"], x="network.spectral_radius")
 print(nl.scan.format_summary(scan2))
 
 # %% [markdown]

@@ -25,12 +25,11 @@
 # test accuracy against forward passes and against wall time):
 
 # %%
-from neurolearn.zo.compare import compare_rules, plot_runs
+from neurolearn import plots, studies
 
-runs = compare_rules(
-    "digits", ("mlp-backprop", "spsa", "node-perturbation"), overrides=["train.query_budget=10000"]
-)
-plot_runs(runs, metric="test_accuracy")
+runs = studies.compare_rules("digits", ("mlp-backprop", "spsa", "node-perturbation"), overrides=["train.query_budget=10000"])
+plots.zo_runs_figure(runs, metric="test_accuracy");
+
 # %% [markdown]
 # A *query* is one forward pass through the network; a backprop step counts as one query
 # (plus its backward pass), a zeroth-order step as the forward passes it makes.
@@ -165,14 +164,12 @@ ax.legend(fontsize=8)
 # The same network and budget of forward passes for all seven rules:
 
 # %%
-all_runs = compare_rules("digits", overrides=[f"train.query_budget={BUDGET}"])
+all_runs = studies.compare_rules("digits", overrides=[f"train.query_budget={BUDGET}"])
 print(f"{'model':>22} {'test accuracy':>14} {'steps':>7} {'train s':>8}")
 for name, ds in all_runs.items():
-    print(
-        f"{name:>22} {float(ds['test_accuracy']):>14.3f} {int(ds['steps']):>7} "
-        f"{ds.attrs['train_wall_s']:>8.2f}"
-    )
-plot_runs(all_runs, metric="test_accuracy")
+    print(f"{name:>22} {float(ds['test_accuracy']):>14.3f} {int(ds['steps']):>7} "
+          f"{ds.attrs['train_wall_s']:>8.2f}")
+plots.zo_runs_figure(all_runs, metric="test_accuracy");
 
 # %% [markdown]
 # **What to look for.** Per forward pass, backprop learns fastest by far; but a zeroth-order

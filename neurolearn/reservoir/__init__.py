@@ -27,6 +27,7 @@ _WHERE = {
     "mackey_glass_prediction": "neurolearn.reservoir.protocols",
     "memory_capacity": "neurolearn.reservoir.protocols",
     "narma_prediction": "neurolearn.reservoir.protocols",
+    "classify_sequences": "neurolearn.reservoir.protocols",
     "Readout": "neurolearn.reservoir.readout",
     "OnlineReadout": "neurolearn.reservoir.online",
     "Force": "neurolearn.reservoir.online",
@@ -47,6 +48,7 @@ __all__ = [
     "narma_prediction",
     "mackey_glass_prediction",
     "lorenz_prediction",
+    "classify_sequences",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

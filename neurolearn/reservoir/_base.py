@@ -16,8 +16,13 @@ from neurolearn._params import (
     snapshot_params,
 )
 from neurolearn.backend import resolve_backend
-from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
-from neurolearn.reservoir._engine import DTYPES, Net, closed_loop, simulate
+from neurolearn.errors import (
+    DivergenceError,
+    NotFittedError,
+    ParameterError,
+    ParameterTypeError,
+)
+from neurolearn.reservoir._engine import DTYPES, KIND_EI, Net, closed_loop, simulate
 
 __all__ = ["ReservoirBase", "run_batch"]
 
@@ -129,8 +134,11 @@ class ReservoirBase(Estimator):
 
         Parameters
         ----------
-        u : array of shape (T, n_inputs) or (B, T, n_inputs)
-            Input sequence, or ``B`` sequences run together in one kernel call.
+        u : array of shape (T, n_inputs) or (B, T, n_inputs), or a list of arrays
+            Input sequence, or ``B`` sequences run together in one kernel call. A list of
+            sequences of different lengths ``(T_i, n_inputs)`` also runs in one kernel call
+            (zero-padded to the longest; a sequence's states do not depend on what follows it)
+            and returns a list of ``(T_i, n)`` states.
         initial_state : tuple (state, potential) or None, default=None
             Start here instead of at rest. ``last_state_`` has this form.
         continue_state : bool, default=False
@@ -138,10 +146,21 @@ class ReservoirBase(Estimator):
 
         Returns
         -------
-        states : ndarray of shape (T, n) or (B, T, n)
+        states : ndarray of shape (T, n) or (B, T, n), or a list of (T_i, n) arrays
             ``states[t]`` is the state after input ``u[t]`` (rates for the E/I reservoir).
+            After a list of sequences of different lengths ``last_state_`` is None (the
+            kernel's final state is that after the padding).
+
+        Examples
+        --------
+        >>> from neurolearn.reservoir import ESN
+        >>> esn = ESN(n=20, seed=0)
+        >>> [x.shape for x in esn.run([np.ones((5, 1)), np.ones((3, 1))])]
+        [(5, 20), (3, 20)]
         """
         self._ensure_initialized()
+        if isinstance(u, list | tuple):
+            return self._run_sequences(u, initial_state, continue_state)
         arr = self._check_input(u)
         batched = arr.ndim == 3
         u3 = arr if batched else arr[None]
@@ -157,6 +176,85 @@ class ReservoirBase(Estimator):
         )
         self.last_state_ = (s_fin if batched else s_fin[0], v_fin if batched else v_fin[0])
         return states if batched else states[0]
+
+    def _run_sequences(self, sequences, initial_state, continue_state):
+        """A list of sequences of any lengths, zero-padded into one batched kernel call."""
+        if not sequences:
+            raise ParameterError(
+                f"The 'u' parameter of {self._owner()} must be an array or a non-empty list of "
+                "sequences. Got an empty list instead."
+            )
+        arrays = []
+        for i, seq in enumerate(sequences):
+            arr = self._check_input(seq, name=f"u[{i}]")
+            if arr.ndim != 2:
+                raise ParameterError(
+                    f"The 'u[{i}]' parameter of {self._owner()} must be one sequence of shape "
+                    f"(T, {self.n_inputs}). Got shape {arr.shape} instead."
+                )
+            arrays.append(arr)
+        lengths = [a.shape[0] for a in arrays]
+        padded = np.zeros((len(arrays), max(lengths), self.n_inputs))
+        for b, arr in enumerate(arrays):
+            padded[b, : lengths[b]] = arr
+        if continue_state:
+            if self.last_state_ is None:
+                raise NotFittedError(
+                    f"{self._owner()}.run(continue_state=True) needs a previous run."
+                )
+            initial_state = self.last_state_
+        s0, v0 = self._initial(initial_state, len(arrays))
+        states, s_fin, v_fin = simulate(
+            [self._net()], padded, s0, v0, self._backend(), dtype=self._dtype()
+        )
+        out = [states[b, :length] for b, length in enumerate(lengths)]
+        # the kernel's final state is that after the padding: only equal lengths have one
+        equal = len(set(lengths)) == 1
+        self.last_state_ = (s_fin, v_fin) if equal else None
+        return out
+
+    def _intrinsic_plasticity(self, u, target_mean, target_std: float):
+        """Run intrinsic plasticity on ``u`` from rest with the current weights.
+
+        Returns the adapted per-unit gain ``a`` and bias ``b`` of the unit's drive, the output
+        of every unit at every step (for diagnostics) and the steps used.
+        """
+        from neurolearn._kernels.numba.intrinsic import IPNet, IPRule, intrinsic_plasticity
+        from neurolearn.reservoir._engine import kernel_arrays
+
+        net = self._net()
+        indptr, indices, data, _ = kernel_arrays(net, "float64")
+        arrays = IPNet(
+            net.kind,
+            indptr,
+            indices,
+            data,
+            net.w_in,
+            net.bias,
+            net.leak,
+            float(net.gain),
+            float(net.threshold),
+        )
+        rule = IPRule(
+            float(self.ip_learning_rate),
+            np.ascontiguousarray(np.broadcast_to(target_mean, (self.n,)), dtype=np.float64),
+            float(target_std),
+        )
+        s0, v0 = self._initial(None, 1)
+        s, v = s0[0].astype(np.float64), v0[0].copy()
+        if net.kind == KIND_EI:
+            a, b = np.full(self.n, float(net.gain)), np.full(self.n, -net.gain * net.threshold)
+        else:
+            a, b = np.ones(self.n), np.zeros(self.n)
+        outputs = np.empty((u.shape[0], self.n))
+        bad = intrinsic_plasticity(arrays, rule, np.ascontiguousarray(u), a, b, s, v, outputs)
+        if bad >= 0:
+            raise DivergenceError(
+                f"intrinsic plasticity: an output became NaN/Inf at step {bad}; lower "
+                "ip_learning_rate.",
+                step=bad,
+            )
+        return a, b, outputs
 
     def iter_states(self, u, *, chunk_steps: int = 1000, initial_state=None):
         """Yield ``(u_chunk, states_chunk)`` without ever holding all ``T x n`` states.

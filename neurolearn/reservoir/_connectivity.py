@@ -12,7 +12,7 @@ __all__ = [
     "closed_form_balance",
 ]
 
-ADAPTATIONS = ("none", "local", "global", "row-rescale")
+ADAPTATIONS = ("none", "local", "global", "row-rescale", "intrinsic")
 INH_WEIGHT_STD = ("mu_E", "mu_I")
 GLOBAL_SEARCHES = ("secant", "bisection")
 

@@ -186,7 +186,42 @@ ADAPTATION = declare(
         "moves by eta (r_i - rho_i). 'global': rate-matched global tuning, one scalar on A_I "
         "such that the population mean rate equals the mean target. 'row-rescale': each "
         "unit's inhibitory row is scaled once, solved from the fixed point r = rho under the "
-        "mean input. 'none': weights stay as drawn.",
+        "mean input. 'intrinsic': the classic homeostatic alternative, intrinsic plasticity "
+        "(Triesch 2005): each unit's gain and bias adapt so that its output distribution "
+        "approaches an exponential with mean rho_i; the synaptic weights keep their E/I ratio. "
+        "'none': weights stay as drawn.",
+        runtime=True,
+    ),
+)
+
+INTRINSIC = declare(
+    ip_learning_rate=Param(
+        1e-3,
+        _POS,
+        "Step size eta of intrinsic plasticity (adaptation 'intrinsic').",
+        runtime=True,
+    ),
+)
+
+ESN_INTRINSIC = declare(
+    adaptation=Param(
+        "none",
+        Options(("none", "intrinsic")),
+        "What adapt() does: 'intrinsic' adapts each unit's gain and bias by intrinsic "
+        "plasticity for tanh units (Schrauwen et al. 2008) toward a Gaussian output "
+        "distribution N(ip_target_mean, ip_target_std**2); 'none' leaves the reservoir as drawn.",
+        runtime=True,
+    ),
+    ip_target_mean=Param(
+        0.0,
+        Interval(float, -1, 1, "neither"),
+        "Mean of the target output distribution.",
+        runtime=True,
+    ),
+    ip_target_std=Param(
+        0.2,
+        Interval(float, 0, 1, "neither"),
+        "Std of the target output distribution.",
         runtime=True,
     ),
 )
@@ -216,14 +251,24 @@ READOUT = declare(
 )
 
 #: parameters of the ESN class, in constructor order
-ESN_PARAMS = ESN_NETWORK | N_INPUTS | COMMON
+ESN_PARAMS = ESN_NETWORK | N_INPUTS | ESN_INTRINSIC | INTRINSIC | COMMON
 #: parameters of the EIReservoir class, in constructor order
-EI_PARAMS = EI_NETWORK | N_INPUTS | ADAPTATION | TARGET_RATE | LOCAL_RULE | GLOBAL_SEARCH | COMMON
+EI_PARAMS = (
+    EI_NETWORK
+    | N_INPUTS
+    | ADAPTATION
+    | TARGET_RATE
+    | LOCAL_RULE
+    | GLOBAL_SEARCH
+    | INTRINSIC
+    | COMMON
+)
 
 
 def only(params: dict, *names: str) -> dict:
     """The declarations ``names`` of ``params`` (a spec table that takes some of them)."""
     return {name: params[name] for name in names}
+
 
 ONLINE_READOUT = declare(
     method=Param(

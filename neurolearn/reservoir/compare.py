@@ -7,7 +7,7 @@
 * :func:`heterogeneity` - homogeneous against Beta-distributed targets, both local.
 
 Each returns an ``xarray.Dataset`` (every value, per seed); ``*_table`` formats it as
-mean +- sd over seeds with the gain, ``*_figure`` draws it. Every gain is
+mean +- sd over seeds with the gain, and ``neurolearn.plots.*_figure`` draws it. Every gain is
 :func:`relative_gain`. For one seed, the fixed, adapted, local and global reservoirs share the
 network draw and every task input.
 """
@@ -35,13 +35,10 @@ __all__ = [
     "TASKS",
     "robustness",
     "robustness_table",
-    "robustness_figure",
     "local_vs_global",
     "local_vs_global_table",
-    "local_vs_global_figure",
     "heterogeneity",
     "heterogeneity_table",
-    "heterogeneity_figure",
 ]
 
 #: task name -> (metric label, which direction is better)
@@ -304,58 +301,6 @@ def robustness_table(ds) -> str:
     return "\n".join(lines)
 
 
-def _task_axes(ds, axes, width):
-    """``(figure, axes, tasks)``: one panel per task of ``ds``, new or the given ``axes``."""
-    import matplotlib.pyplot as plt
-
-    tasks = list(ds["task"].values)
-    if axes is None:
-        fig, axes = plt.subplots(1, len(tasks), figsize=(width * len(tasks), 3.4), squeeze=False)
-        return fig, axes[0], tasks
-    return axes[0].figure, axes, tasks
-
-
-def _score_panels(ds, xdim, xlabel, curves, axes, log_lower=False):
-    """One panel per task of ``score`` against ``xdim``, one curve (mean +- sd) per selection.
-
-    ``curves`` holds ``(dimension, value, colour, label)``; returns the figure.
-    """
-    fig, axes, tasks = _task_axes(ds, axes, width=4.3)
-    for ax, task in zip(axes, tasks, strict=True):
-        label, better = TASKS[str(task)]
-        for dim, value, color, name in curves:
-            v = ds["score"].sel(task=task, **{dim: value})
-            m, sd = v.mean("seed").values, v.std("seed").values
-            ax.errorbar(
-                ds[xdim].values, m, yerr=sd, color=color, marker="o", ms=4, capsize=2, label=name
-            )
-        ax.set(xlabel=xlabel, ylabel=f"{label} ({better} better)", title=task)
-        if log_lower and better == "lower":
-            ax.set_yscale("log")
-        ax.legend(fontsize=8)
-    return fig
-
-
-def robustness_figure(ds, axes=None):
-    """One panel per task: score vs beta0, fixed and adapted (mean +- sd over seeds).
-
-    Examples
-    --------
-    >>> ds = robustness(n=60, seeds=1, betas=(0.0,), tasks=("narma10",), quick=True)
-    >>> robustness_figure(ds).axes[0].get_xlabel()
-    'starting balance beta0'
-    """
-    curves = (("mode", "fixed", "C3", "fixed (untuned)"), ("mode", "adapted", "C0", "adapted"))
-    fig = _score_panels(ds, "beta0", "starting balance beta0", curves, axes, log_lower=True)
-    fig.suptitle(
-        f"Local adaptation from any starting balance (N = {ds.attrs['n']}, "
-        f"{ds.sizes['seed']} seeds)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    return fig
-
-
 # -- local vs global ---------------------------------------------------------------------------
 def local_vs_global(
     *,
@@ -449,21 +394,6 @@ def local_vs_global_table(ds) -> str:
     return "\n".join(lines)
 
 
-def local_vs_global_figure(ds, axes=None):
-    """One panel per task: score vs target rho, local and global (mean +- sd over seeds).
-
-    Examples
-    --------
-    >>> ds = local_vs_global(n=60, seeds=1, rhos=(0.5,), tasks=("narma10",), quick=True)
-    >>> local_vs_global_figure(ds).axes[0].get_xlabel()
-    'target rate rho'
-    """
-    curves = (("rule", "local", "C0", "local"), ("rule", "global", "C2", "rate-matched global"))
-    fig = _score_panels(ds, "rho", "target rate rho", curves, axes)
-    fig.tight_layout()
-    return fig
-
-
 # -- heterogeneity -----------------------------------------------------------------------------
 def heterogeneity(
     *,
@@ -555,25 +485,3 @@ def heterogeneity_table(ds) -> str:
             f"{b[0]:>+7.3f}/{b[1]:<+7.3f}"
         )
     return "\n".join(lines)
-
-
-def heterogeneity_figure(ds, axes=None):
-    """One panel per task: homogeneous vs heterogeneous targets, every seed and the mean.
-
-    Examples
-    --------
-    >>> ds = heterogeneity(n=60, seeds=1, tasks=("narma10",), quick=True)
-    >>> heterogeneity_figure(ds).axes[0].get_title()
-    'narma10'
-    """
-    fig, axes, tasks = _task_axes(ds, axes, width=3.4)
-    for ax, task in zip(axes, tasks, strict=True):
-        label, better = TASKS[str(task)]
-        v = ds["score"].sel(task=task).values
-        for s in range(v.shape[1]):
-            ax.plot([0, 1], v[:, s], color="0.7", lw=0.8, marker="o", ms=3)
-        ax.plot([0, 1], v.mean(axis=1), color="C0", lw=2, marker="o")
-        ax.set_xticks([0, 1], ["homogeneous", "heterogeneous"])
-        ax.set(ylabel=f"{label} ({better} better)", title=task, xlim=(-0.3, 1.3))
-    fig.tight_layout()
-    return fig

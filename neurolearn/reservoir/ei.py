@@ -157,6 +157,10 @@ class EIReservoir(ReservoirBase):
         Simulations of the adaptation input spent by global tuning.
     inhibition_scale_ : float
         The scalar applied to ``A_I`` by global adaptation (1 otherwise).
+    bias_ : ndarray of shape (n,)
+        Constant drive of every unit (zero unless intrinsic plasticity set it).
+    ip_gain_ : ndarray of shape (n,)
+        The factor intrinsic plasticity applied to each unit's incoming weights (1 otherwise).
     unreachable_ : ndarray of bool, shape (n,)
         Units that cannot reach their target (below it with inhibition at zero).
     adapted_rates_ : ndarray of shape (n,)
@@ -268,6 +272,8 @@ class EIReservoir(ReservoirBase):
             self.inh_w_ *= scale
         self.initial_balance_ = float((self.exc_w_.sum() - self.inh_w_.sum()) / n)
         self.inhibition_scale_ = 1.0
+        self.bias_ = np.zeros(n)
+        self.ip_gain_ = np.ones(n)
         self.unreachable_ = np.zeros(n, dtype=bool)
         self.rate_trajectory_ = np.empty((0, n))
         self.trajectory_steps_ = np.empty(0, dtype=np.int64)
@@ -289,7 +295,7 @@ class EIReservoir(ReservoirBase):
             KIND_EI,
             W,
             self.w_in_,
-            np.zeros(n),
+            self.bias_,
             np.full(n, float(self.leak)),
             float(self.gain),
             float(self.threshold),
@@ -356,6 +362,8 @@ class EIReservoir(ReservoirBase):
             self._adapt_global(u)
         elif mode == "row-rescale":
             self._adapt_rows(u)
+        elif mode == "intrinsic":
+            self._adapt_intrinsic(u)
         self.adapted_ = True
         self._compile()
         last = getattr(self, "_global_last", None)
@@ -369,8 +377,28 @@ class EIReservoir(ReservoirBase):
         within = np.abs(self.adapted_rates_ - self.target_rate_) <= self.tolerance
         reachable = ~self.unreachable_
         self.fraction_within_ = float(within[reachable].mean()) if reachable.any() else 0.0
+        if mode == "intrinsic":
+            self.converged_ = self.fraction_within_ >= self.criterion
         self.last_state_ = None
         return self
+
+    def _adapt_intrinsic(self, u):
+        """Intrinsic plasticity (Triesch 2005) toward exponential outputs of mean ``rho_i``.
+
+        The adapted gain ``a_i`` and bias ``b_i`` act on the unit's drive ``x_i``; they are
+        folded into the network so that the frozen reservoir runs on the usual kernels: the
+        potential obeys ``v <- lam v + g_i x_i + h_i`` with ``g_i = a_i / c`` (row ``i`` of
+        ``A_E``, ``A_I`` and ``W_in`` scaled by it, so Dale's law and each unit's E/I ratio
+        are kept) and ``h_i = b_i / c + theta`` (``bias_``).
+        """
+        a, b, _ = self._intrinsic_plasticity(u, self.target_rate_, 1.0)
+        g = a / self.gain
+        self.exc_w_ *= g[:, None]
+        self.inh_w_ *= g[:, None]
+        self.w_in_ = self.w_in_ * g[:, None]
+        self.bias_ = g * self.bias_ + (b / self.gain + self.threshold)
+        self.ip_gain_ = self.ip_gain_ * g
+        self.adapt_steps_ = u.shape[0]
 
     def _adapt_local(self, u) -> tuple[int, np.ndarray | None]:
         """The local rule with its annealing schedule and stopping rule.

@@ -52,6 +52,8 @@ class ESN(ReservoirBase):
     W_ : scipy.sparse.csr_matrix of shape (n, n)
     w_in_ : ndarray of shape (n, n_inputs)
     bias_ : ndarray of shape (n,)
+    ip_gain_ : ndarray of shape (n,)
+        The factor intrinsic plasticity applied to each unit's incoming weights (1 otherwise).
     last_state_ : tuple (state, potential) where the last run ended
 
     Notes
@@ -88,10 +90,46 @@ class ESN(ReservoirBase):
         bias = rng_b.uniform(-1, 1, n) * self.bias_scaling
         self._set_weights(W, w_in, bias)
 
+    def adapt(self, u):
+        """Intrinsic plasticity on input ``u (T, n_inputs)`` when ``adaptation='intrinsic'``.
+
+        Each unit's gain ``a_i`` and bias ``b_i`` on its drive adapt by the rule of Schrauwen
+        et al. (2008) so that its output ``tanh(a_i x_i + b_i)`` approaches
+        ``N(ip_target_mean, ip_target_std**2)``; they are then folded into the weights (row
+        ``i`` of ``W`` and ``W_in`` times ``a_i``, ``bias_i <- a_i bias_i + b_i``) and frozen.
+        With ``adaptation='none'`` the reservoir is left as drawn. Returns self.
+
+        Examples
+        --------
+        >>> esn = ESN(n=50, adaptation="intrinsic", seed=0)
+        >>> u = np.random.default_rng(0).uniform(-1, 1, (2000, 1))
+        >>> esn.adapt(u).ip_gain_.shape
+        (50,)
+        """
+        self._ensure_initialized()
+        u = self._check_input(u)
+        if u.ndim != 2:
+            raise ParameterError("ESN.adapt takes one input sequence of shape (T, d).")
+        self._check_params()
+        if self.adaptation == "none":
+            return self
+        a, b, _ = self._intrinsic_plasticity(u, self.ip_target_mean, self.ip_target_std)
+        scale = sp.diags(a)
+        self.W_ = sp.csr_matrix(scale @ self.W_)
+        self.w_in_ = self.w_in_ * a[:, None]
+        self.bias_ = a * self.bias_ + b
+        self.ip_gain_ = self.ip_gain_ * a
+        self.adapt_steps_ = u.shape[0]
+        self._compile()
+        self.last_state_ = None
+        return self
+
     def _set_weights(self, W, w_in, bias):
         self.W_ = sp.csr_matrix(W, dtype=np.float64)
         self.w_in_ = np.ascontiguousarray(w_in, dtype=np.float64)
         self.bias_ = np.ascontiguousarray(bias, dtype=np.float64)
+        self.ip_gain_ = np.ones(self.W_.shape[0])
+        self.adapt_steps_ = 0
         self._compile()
 
     def _compile(self):

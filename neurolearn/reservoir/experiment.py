@@ -8,12 +8,13 @@ from neurolearn._outcome import Outcome
 from neurolearn._params import Interval
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.backend import available_threads, numba_threading_layer
+from neurolearn.plots.reservoir import reservoir_run_figure
 from neurolearn.reservoir import _declared as D
 from neurolearn.reservoir._connectivity import ei_in_degrees
 
 DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
-TASK_KINDS = ("memory-capacity", "narma", "mackey-glass", "lorenz")
+TASK_KINDS = ("memory-capacity", "narma", "mackey-glass", "lorenz", "sequence-classification")
 
 
 @spec_table("network", "esn", params=D.ESN_NETWORK)
@@ -57,6 +58,22 @@ class RowRescaling(SpecTable):
     steps: int = param(2000, Interval(int, 1, None), "input steps whose mean is used")
 
 
+@spec_table(
+    "rule", "intrinsic-plasticity", params=D.INTRINSIC | D.only(D.ESN_INTRINSIC, "ip_target_std")
+)
+class IntrinsicPlasticity(SpecTable):
+    """Intrinsic plasticity of each unit's gain and bias (then frozen): Triesch's rule toward
+    exponential outputs with the target rates as means (E/I reservoir), Schrauwen's toward
+    N(0, ip_target_std**2) outputs (ESN)."""
+
+    target_rate: object = param(
+        D.TARGET_RATE["target_rate"].spec_value,
+        D.TARGET_RATE["target_rate"].spec_check,
+        "E/I reservoir: the mean of each unit's target exponential distribution",
+    )
+    steps: int = param(20000, Interval(int, 1, None), "adaptation steps on task input")
+
+
 @spec_table("readout", "ridge", params=D.only(D.READOUT, "ridge", "washout"))
 class RidgeReadout(SpecTable):
     """Ridge-regression readout."""
@@ -67,6 +84,7 @@ _ADAPTATION_OF = {
     "local-ei-adaptation": "local",
     "global-ei-balance": "global",
     "row-rescaling": "row-rescale",
+    "intrinsic-plasticity": "intrinsic",
 }
 
 
@@ -80,11 +98,9 @@ def build_reservoir(model, *, n_inputs: int, seed, backend):
     kwargs = {k: v for k, v in net.to_dict().items() if k != "kind"}
     common = dict(n_inputs=n_inputs, seed=seed, backend=backend.name, device=backend.device)
     if net.kind_name == "esn":
-        if rule is not None and rule.kind_name != "none":
-            raise ValueError(
-                f"{model.source}: rule.kind {rule.kind_name!r} applies to E/I reservoirs only; "
-                "an ESN takes rule kind 'none'."
-            )
+        if rule is not None and rule.kind_name == "intrinsic-plasticity":
+            ip = dict(ip_learning_rate=rule.ip_learning_rate, ip_target_std=rule.ip_target_std)
+            return ESN(**kwargs, adaptation="intrinsic", **ip, **common)
         return ESN(**kwargs, **common)
     rule_kind = "none" if rule is None else rule.kind_name
     extra = {"adaptation": _ADAPTATION_OF[rule_kind]}
@@ -95,6 +111,8 @@ def build_reservoir(model, *, n_inputs: int, seed, backend):
             extra[key] = getattr(rule, key)
     if rule_kind == "global-ei-balance":
         extra["global_search"] = rule.search
+    if rule_kind == "intrinsic-plasticity":
+        extra["ip_learning_rate"] = rule.ip_learning_rate
     return EIReservoir(**kwargs, **extra, **common)
 
 
@@ -108,7 +126,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     rng_net, rng_task = seed.spawn(2)
     t = task.task
     kind = t.kind_name
-    n_inputs = 3 if kind == "lorenz" else 1
+    n_inputs = {"lorenz": 3, "sequence-classification": getattr(t, "n_channels", 1)}.get(kind, 1)
     reservoir = build_reservoir(
         model, n_inputs=n_inputs, seed=np.random.default_rng(rng_net), backend=backend
     )
@@ -133,6 +151,8 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         out = protocols.narma_prediction(reservoir, **params, **common)
         metrics["nrmse"] = out["nrmse"]
         _series(arrays, out["target"], out["prediction"])
+    elif kind == "sequence-classification":
+        _classify(reservoir, params, common, metrics, arrays)
     elif kind == "mackey-glass":
         out = protocols.mackey_glass_prediction(reservoir, **params, **common)
         metrics["nrmse_one_step"] = out["nrmse_one_step"]
@@ -154,7 +174,34 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         )
     if isinstance(reservoir, EIReservoir):
         _adaptation_outputs(reservoir, metrics, arrays, attrs)
-    return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
+    return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_run_figure, attrs=attrs)
+
+
+def _classify(reservoir, params, common, metrics, arrays):
+    import xarray as xr
+
+    from neurolearn.reservoir import protocols
+    from neurolearn.tasks.sequences import make_vowels
+
+    feature, washout = params.pop("feature"), params.pop("washout")
+    split = make_vowels(**params, seed=common["seed"])
+    out = protocols.classify_sequences(
+        reservoir,
+        *split,
+        feature=feature,
+        washout=washout,
+        ridge=common["ridge"],
+        adapt_steps=common["adapt_steps"],
+        seed=common["seed"],
+    )
+    metrics["test_accuracy"] = out["accuracy"]
+    metrics["train_accuracy"] = out["train_accuracy"]
+    classes = np.arange(out["confusion"].shape[0])
+    arrays["confusion"] = xr.DataArray(
+        out["confusion"],
+        dims=("true_class", "predicted_class"),
+        coords={"true_class": classes, "predicted_class": classes},
+    )
 
 
 def _series(arrays, target, prediction):
@@ -195,60 +242,6 @@ def _adaptation_outputs(res, metrics, arrays, attrs):
     attrs["adaptation"] = res.adaptation
 
 
-def figure(ds):
-    """The run's figure: task panel, plus rates vs targets for an adapted E/I reservoir."""
-    import matplotlib.pyplot as plt
-
-    panels = ["task"]
-    if "rate_trajectory" in ds:
-        panels = ["rates", "scatter", "task"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    axes = axes[0]
-    for ax, panel in zip(axes, panels, strict=True):
-        if panel == "rates":
-            traj = ds["rate_trajectory"]
-            targets = ds["target_rate"].values
-            pick = np.linspace(0, traj.sizes["unit"] - 1, 6).astype(int)
-            for j, i in enumerate(pick):
-                color = f"C{j}"
-                ax.plot(traj["adapt_step"], traj[:, i], color=color, lw=1)
-                ax.axhline(targets[i], color=color, ls="--", lw=0.8)
-            ax.set(
-                xlabel="adaptation step",
-                ylabel="rate (window mean)",
-                title="rates converge to targets (dashed)",
-            )
-        elif panel == "scatter":
-            final = ds["adapted_rate"].values
-            targets = ds["target_rate"].values
-            ax.scatter(targets, final, s=6, alpha=0.6)
-            ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-            ax.set(
-                xlabel="target rate",
-                ylabel="mean rate, frozen weights",
-                xlim=(0, 1),
-                ylim=(0, 1),
-                title="per-unit rate vs target",
-            )
-        elif "mc_curve" in ds:
-            ds["mc_curve"].plot(ax=ax)
-            ax.set(ylabel="MC_k", title=f"memory capacity = {float(ds['memory_capacity']):.2f}")
-        elif "prediction" in ds and ds["prediction"].ndim == 1:
-            n = min(300, ds.sizes["t"])
-            ax.plot(ds["target"][:n], label="target", lw=1)
-            ax.plot(ds["prediction"][:n], label="prediction", lw=1)
-            ax.legend(fontsize=8)
-            ax.set(xlabel="test step", title=ds.attrs.get("task", ""))
-        elif "prediction" in ds:
-            ax.plot(ds["target"][:, 0], label="target x", lw=1)
-            ax.plot(ds["prediction"][:, 0], label="free run x", lw=1)
-            ax.legend(fontsize=8)
-            ax.set(xlabel="step", title=f"valid time {float(ds['valid_time_lyapunov']):.2f} Lyap.")
-    fig.suptitle(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
 # ---------------------------------------------------------------- checks before a run
 MEMORY_KEYS = ("network.n", "task.train_steps", "task.test_steps")
 
@@ -264,6 +257,9 @@ def _driven_steps(task, washout: int) -> tuple[int, int, int]:
     if kind == "mackey-glass":
         steps = washout + t.train_steps + t.test_steps + t.free_run_steps
         return steps, washout + t.train_steps, 1
+    if kind == "sequence-classification":
+        n_seq = t.n_classes * t.n_train_per_class + t.n_test
+        return n_seq * t.max_length, n_seq, t.n_channels
     driven = washout + t.train_steps + t.repeats * (washout + t.free_run_steps)
     return driven, washout + t.train_steps, 3
 
@@ -318,11 +314,13 @@ def check_specs(model, task) -> None:
 
     net = model.network
     rule = model.get("rule")
-    if net.kind_name == "esn" and rule is not None and rule.kind_name != "none":
-        raise SpecError(
-            f"{model.source}: rule.kind: an ESN takes rule kind 'none'. Got "
-            f"{rule.kind_name!r} instead (it applies to E/I reservoirs only)."
-        )
+    if net.kind_name == "esn" and rule is not None:
+        if rule.kind_name not in ("none", "intrinsic-plasticity"):
+            raise SpecError(
+                f"{model.source}: rule.kind: an ESN takes rule kind 'none' or "
+                f"'intrinsic-plasticity'. Got {rule.kind_name!r} instead (it applies to E/I "
+                "reservoirs only)."
+            )
     if net.kind_name == "ei-reservoir":
         n_exc = int(round(net.excitatory_fraction * net.n))
         if n_exc < 1 or net.n - n_exc < 1:
@@ -338,3 +336,15 @@ def check_specs(model, task) -> None:
             )
         except ParameterError as exc:
             raise SpecError(f"{model.source}: network: {exc}") from None
+    t = task.task
+    if t.kind_name == "sequence-classification":
+        if t.max_length < t.min_length:
+            raise SpecError(
+                f"{task.source}: task.max_length: must be >= task.min_length = {t.min_length}. "
+                f"Got {t.max_length} instead."
+            )
+        if t.washout >= t.min_length:
+            raise SpecError(
+                f"{task.source}: task.washout: must be smaller than task.min_length = "
+                f"{t.min_length} (every sequence keeps a frame). Got {t.washout} instead."
+            )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Interval, check_param
+from neurolearn._params import Interval, Options, check_param
 from neurolearn._rng import as_generator
+from neurolearn.errors import ParameterError
 from neurolearn.reservoir.readout import Readout
 from neurolearn.tasks import (
     LORENZ_LYAPUNOV,
@@ -23,7 +24,13 @@ from neurolearn.tasks import (
     valid_prediction_time,
 )
 
-__all__ = ["memory_capacity", "narma_prediction", "mackey_glass_prediction", "lorenz_prediction"]
+__all__ = [
+    "memory_capacity",
+    "narma_prediction",
+    "mackey_glass_prediction",
+    "lorenz_prediction",
+    "classify_sequences",
+]
 
 
 def _adapt(reservoir, u_adapt):
@@ -255,4 +262,82 @@ def lorenz_prediction(
         "valid_times": np.array(times),
         "free_run": first[0],
         "free_run_target": first[1],
+    }
+
+
+def classify_sequences(
+    reservoir,
+    train,
+    train_labels,
+    test,
+    test_labels,
+    *,
+    feature="mean",
+    washout=0,
+    ridge=1e-6,
+    adapt_steps=0,
+    seed=None,
+):
+    """Sequence classification: one feature per sequence, a ridge readout to one-hot labels.
+
+    Every list of sequences (any lengths) runs through the reservoir in one kernel call. A
+    sequence's feature is the mean of its states after ``washout`` (``feature="mean"``) or its
+    last state (``"last"``); the readout maps features to one-hot labels and a test sequence
+    gets the class of its largest output.
+
+    Returns
+    -------
+    dict with ``accuracy`` (test), ``train_accuracy``, ``predicted`` (test labels) and
+    ``confusion`` (``(n_classes, n_classes)`` counts, true class by row).
+
+    Examples
+    --------
+    >>> from neurolearn.reservoir import ESN
+    >>> from neurolearn.tasks.sequences import make_vowels
+    >>> s = make_vowels(n_train_per_class=10, n_test=60, seed=0)
+    >>> esn = ESN(n=100, n_inputs=12, input_scaling=0.3, leak=0.5, seed=0)
+    >>> bool(classify_sequences(esn, *s, ridge=0.1)["accuracy"] > 0.9)
+    True
+    """
+    owner = "classify_sequences"
+    feature = check_param(owner, "feature", feature, Options(("mean", "last")))
+    washout = check_param(owner, "washout", washout, Interval(int, 0, None))
+    train_labels = np.asarray(train_labels)
+    test_labels = np.asarray(test_labels)
+    if len(train) != train_labels.shape[0] or len(test) != test_labels.shape[0]:
+        raise ParameterError(f"{owner}: one label per sequence is needed.")
+    shortest = min(len(x) for x in list(train) + list(test))
+    if washout >= shortest:
+        raise ParameterError(
+            f"The 'washout' parameter of {owner} ({washout}) must be smaller than the shortest "
+            f"sequence ({shortest} steps)."
+        )
+    if adapt_steps:
+        rng = as_generator(seed, owner)
+        order = rng.permutation(len(train))
+        stream = np.concatenate([train[i] for i in order])
+        _adapt(reservoir, np.resize(stream, (adapt_steps, stream.shape[1])))
+    classes = np.unique(train_labels)
+
+    def features(sequences):
+        states = reservoir.run(list(sequences))
+        if feature == "last":
+            return np.stack([x[-1] for x in states])
+        return np.stack([x[washout:].mean(axis=0) for x in states])
+
+    x_train, x_test = features(train), features(test)
+    one_hot = (train_labels[:, None] == classes[None, :]).astype(float)
+    readout = Readout(ridge=ridge).fit(x_train, one_hot)
+    predicted = classes[np.argmax(readout.predict(x_test), axis=1)]
+    train_predicted = classes[np.argmax(readout.predict(x_train), axis=1)]
+    index = {c: i for i, c in enumerate(classes)}
+    confusion = np.zeros((classes.size, classes.size), dtype=np.int64)
+    for true, guess in zip(test_labels, predicted, strict=True):
+        if true in index:
+            confusion[index[true], index[guess]] += 1
+    return {
+        "accuracy": float(np.mean(predicted == test_labels)),
+        "train_accuracy": float(np.mean(train_predicted == train_labels)),
+        "predicted": predicted,
+        "confusion": confusion,
     }

@@ -8,6 +8,7 @@ from neurolearn._linalg import ridge_solve
 from neurolearn._outcome import Outcome
 from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.plots.rnnfit import rnnfit_run_figure
 
 __all__ = [
     "RateRNNNetwork",
@@ -15,6 +16,7 @@ __all__ = [
     "ForceRule",
     "RnnfitTrain",
     "run_experiment",
+    "task_streams",
     "build_task_data",
 ]
 
@@ -102,8 +104,9 @@ def build_task_data(task, seed):
     from neurolearn.rnnfit.recording import Recording
     from neurolearn.rnnfit.soc import SOCircuit
 
-    # the teacher does not depend on how many of its neurons are recorded
-    spec = {k: v for k, v in task.to_dict().items() if k != "recorded_fraction"}
+    # the circuit depends on the recorded fraction not at all, and on task.seed only through
+    # `seed`, which is part of the key
+    spec = {k: v for k, v in task.to_dict().items() if k not in ("recorded_fraction", "seed")}
     key = (tuple(sorted(spec.items())), tuple(seed.generate_state(4)))
     if key in _TEACHERS:
         return _TEACHERS[key]
@@ -357,16 +360,40 @@ def check_specs(model, task) -> None:
         )
 
 
+def task_streams(task, seed):
+    """``(teacher, recording, student)`` seed sequences of one run of a ``soc-reaching`` task.
+
+    The student's stream is always the run ``seed``'s third child. The teacher's and the
+    recording's are its first two children, or, when ``task.seed`` is set, the first two
+    children of ``SeedSequence(task.seed)``: the ground truth is then fixed by the task alone.
+
+    Examples
+    --------
+    >>> from neurolearn.specs import load_task
+    >>> t = load_task("soc-reaching", ["task.seed=0"]).task
+    >>> a = task_streams(t, np.random.SeedSequence(1))
+    >>> b = task_streams(t, np.random.SeedSequence(2))
+    >>> bool(a[0].generate_state(1) == b[0].generate_state(1))
+    True
+    """
+    teacher_seq, record_seq, student_seq = seed.spawn(3)
+    if task.seed is not None:
+        teacher_seq, record_seq = np.random.SeedSequence(task.seed).spawn(2)
+    return teacher_seq, record_seq, student_seq
+
+
 def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """Fit a student to a sparse recording of a stability-optimised circuit; evaluate held out.
 
     ``seed`` (a ``SeedSequence``) spawns the teacher, the choice of recorded neurons and the
-    student's initialisation, in that order.
+    student's initialisation, in that order. With ``task.seed`` set, the teacher and the
+    recorded neurons come from ``task.seed`` instead (spawned in the same order), so runs with
+    different ``seed`` train different students on one circuit and one recording.
     """
     import xarray as xr
 
-    teacher_seq, record_seq, student_seq = seed.spawn(3)
     t = task.task
+    teacher_seq, record_seq, student_seq = task_streams(t, seed)
     data = build_task_data(t, teacher_seq)
     rng = np.random.default_rng(record_seq)
     n = data["circuit"].n
@@ -406,7 +433,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     return Outcome(
         metrics=metrics,
         arrays=arrays,
-        figure=figure,
+        figure=rnnfit_run_figure,
         attrs={"recorded_neurons": ",".join(map(str, recorded.tolist()))},
     )
 
@@ -450,38 +477,3 @@ def _trajectories(data, recorded, student, p_test, metric):
             coords={"condition": test.labels, "t_ms": coords["t_ms"]},
         ),
     }
-
-
-def figure(ds):
-    """Teacher vs student held-out trajectories in the teacher's top PCs, outputs, loss."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    colors = plt.cm.hsv(np.linspace(0, 1, ds.sizes["condition"], endpoint=False))
-    for c, col in enumerate(colors):
-        t = ds["teacher_pcs"].isel(condition=c)
-        s = ds["student_pcs"].isel(condition=c)
-        axes[0].plot(t.sel(pc=1), t.sel(pc=2), color=col, lw=2)
-        axes[0].plot(s.sel(pc=1), s.sel(pc=2), color=col, lw=1, ls="--")
-        axes[1].plot(ds["t_ms"], ds["teacher_outputs"].isel(condition=c, output=0), color=col)
-        axes[1].plot(
-            ds["t_ms"], ds["student_outputs"].isel(condition=c, output=0), color=col, ls="--"
-        )
-    key = "map_r2_unrecorded" if "map_r2_unrecorded" in ds else "map_r2_all"
-    axes[0].set(
-        xlabel="PC 1",
-        ylabel="PC 2",
-        title=f"held-out trajectories (teacher solid, student dashed)\n{key} {float(ds[key]):.2f}",
-    )
-    axes[1].set(
-        xlabel="time (ms)",
-        ylabel="output 1",
-        title=f"held-out output R2 {float(ds['output_r2_test']):.2f}",
-    )
-    axes[2].semilogy(ds["epoch"], ds["loss"], label="train")
-    if "val_loss" in ds:
-        axes[2].semilogy(ds["val_epoch"], ds["val_loss"], label="validation")
-    axes[2].set(xlabel="epoch", ylabel="loss", title="training")
-    axes[2].legend()
-    fig.tight_layout()
-    return fig

@@ -24,6 +24,8 @@ _WHERE = {
     "ADAPTATIONS": "neurolearn.spiking.reservoir",
     "SpikingReservoir": "neurolearn.spiking.reservoir",
     "filtered_states": "neurolearn.spiking.reservoir",
+    "synaptic_states": "neurolearn.spiking.reservoir",
+    "STATES": "neurolearn.spiking.reservoir",
 }
 
 
@@ -36,7 +38,9 @@ __all__ = [
     "ENGINES",
     "SpikingReservoir",
     "filtered_states",
+    "synaptic_states",
     "ADAPTATIONS",
+    "STATES",
     "standalone_scan",
     "brian2_cache_dir",
     "required_brian2",

@@ -14,6 +14,7 @@ from neurolearn._outcome import Outcome
 from neurolearn._params import Interval, Options
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.errors import BackendError, SpecError
+from neurolearn.plots.spiking import spiking_run_figure
 from neurolearn.reservoir.experiment import NoRule  # noqa: F401  (registers rule kind "none")
 
 DEFAULT_KINDS = {"rule": "inhibitory-stdp"}
@@ -163,83 +164,13 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         arrays[f"raster_{name}_t"] = xr.DataArray(rec.spike_times_ms[keep], dims=f"spike_{name}")
         arrays[f"raster_{name}_i"] = xr.DataArray(rec.spike_ids[keep], dims=f"spike_{name}")
     attrs = {"n_exc": n_exc, "engine": net.backend}
-    return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
+    return Outcome(metrics=metrics, arrays=arrays, figure=spiking_run_figure, attrs=attrs)
 
 
 def _concat_rates(base, learn, bin_ms, population):
     s1, r1 = base.binned_rate_hz(bin_ms, population)
     s2, r2 = learn.binned_rate_hz(bin_ms, population)
     return np.r_[s1, s2], np.r_[r1, r2]
-
-
-def figure(ds):
-    """Raster before/after, population rates converging to the target, weights and rates."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
-    n_exc = int(ds.attrs.get("n_exc", 0))
-    for ax, name, title in (
-        (axes[0, 0], "baseline", "raster, before plasticity"),
-        (axes[0, 1], "final", "raster, end of plasticity"),
-    ):
-        t, i = ds[f"raster_{name}_t"].values, ds[f"raster_{name}_i"].values
-        exc = i < n_exc
-        ax.scatter(t[exc], i[exc], s=1, c="C0", label="E")
-        ax.scatter(t[~exc], i[~exc], s=1, c="C3", label="I")
-        ax.set(xlabel="time (ms)", ylabel="neuron", title=title)
-    ax = axes[0, 2]
-    t_s = ds["t"].values / 1000.0
-    ax.plot(t_s, ds["population_rate_exc"], label="E", lw=1)
-    ax.plot(t_s, ds["population_rate_inh"], label="I", lw=1, alpha=0.7)
-    target = float(ds["target_rate_hz"]) if "target_rate_hz" in ds else 0.0
-    if target > 0:
-        ax.axhline(target, color="k", ls="--", lw=0.8, label="target")
-    ax.set(
-        xlabel="time (s)",
-        ylabel="population rate (Hz)",
-        yscale="log",
-        title="rates converge to the target",
-    )
-    ax.legend(fontsize=8)
-    ax = axes[1, 0]
-    wb, wa = ds["weight_before"].values, ds["weight_after"].values
-    if wb.size:
-        bins = np.linspace(0, max(wa.max(), wb.max()) * 1.05 + 1e-12, 40)
-        ax.hist(wb, bins=bins, alpha=0.6, label="before")
-        ax.hist(wa, bins=bins, alpha=0.6, label="after")
-        ax.legend(fontsize=8)
-    ax.set(
-        xlabel="I -> E weight (x leak conductance)", ylabel="synapses", title="inhibitory weights"
-    )
-    ax = axes[1, 1]
-    rb, rf = ds["rate_baseline"].values, ds["rate_final"].values
-    bins = np.linspace(0, max(rb.max(), rf.max()) * 1.05 + 1e-12, 40)
-    ax.hist(rb, bins=bins, alpha=0.6, label="before")
-    ax.hist(rf, bins=bins, alpha=0.6, label="after")
-    if target > 0:
-        ax.axvline(target, color="k", ls="--", lw=0.8)
-    ax.set(xlabel="E rate (Hz)", ylabel="neurons", title="rate distribution")
-    ax.legend(fontsize=8)
-    ax = axes[1, 2]
-    ax.axis("off")
-    lines = [
-        f"{k}: {float(ds[k]):.3g}"
-        for k in (
-            "rate_baseline_hz",
-            "rate_final_hz",
-            "target_rate_hz",
-            "rate_std_baseline_hz",
-            "rate_std_final_hz",
-            "cv_isi_final",
-            "w_inh_exc_before",
-            "w_inh_exc_after",
-        )
-        if k in ds
-    ]
-    ax.text(0.0, 1.0, "\n".join(lines), va="top", family="monospace", fontsize=9)
-    fig.suptitle(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}", fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 # ---------------------------------------------------------------- checks before a run

@@ -6,6 +6,7 @@ import numpy as np
 
 from neurolearn._params import (
     Interval,
+    ListOf,
     Options,
     changed_params,
     check_array,
@@ -17,10 +18,12 @@ from neurolearn._rng import as_generator
 from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
 from neurolearn.spiking.network import SpikingEINetwork
 
-__all__ = ["SpikingReservoir", "filtered_states", "ADAPTATIONS"]
+__all__ = ["SpikingReservoir", "filtered_states", "synaptic_states", "ADAPTATIONS", "STATES"]
 
 #: How the reservoir's E/I balance is set before the readout is trained.
 ADAPTATIONS = ("none", "istdp")
+#: What the readout sees: filtered spike trains, the recurrent synaptic conductances, or both.
+STATES = ("filtered", "synaptic", "both")
 
 _RESERVED = ("n_exc", "n_inh", "seed", "backend", "record_v")
 
@@ -76,14 +79,85 @@ def filtered_states(
     return states
 
 
+def synaptic_states(
+    spike_steps,
+    spike_ids,
+    connectivity,
+    weights,
+    *,
+    start_step: int,
+    hold_steps: int,
+    n_values: int,
+    dt_ms: float,
+    tau_exc_ms: float,
+    tau_inh_ms: float,
+    delay_steps: int,
+) -> np.ndarray:
+    r"""Recurrent synaptic conductances of every neuron at the end of every input value.
+
+    The network's synaptic variables, rebuilt from its spikes: a spike of neuron ``j`` at step
+    ``e`` reaches its targets at ``e + d`` (``d = delay_steps``) and then decays by
+    ``1 - dt/tau`` per step (the numba engine's update), so at the end of value ``k``
+
+    .. math::
+        g^{E}_i(k) = \sum_{j < n_E} w_{ij} \sum_{e + d \le t_k}
+                     \left(1 - \tfrac{dt}{\tau_E}\right)^{t_k - e - d},
+        \qquad t_k = \mathrm{start} + (k + 1)\,\mathrm{hold} - 1,
+
+    and ``g^I`` likewise over the inhibitory neurons with ``tau_inh_ms``. External Poisson
+    drive is not included. Returns ``[g^E, g^I]`` of shape ``(n_values, 2 n)``.
+
+    Examples
+    --------
+    >>> from neurolearn.spiking import Connectivity
+    >>> conn = Connectivity.from_arrays(1, 1, pre=[0, 1], post=[1, 0], weight=[2.0, 3.0])
+    >>> s = synaptic_states(np.array([0]), np.array([0]), conn, conn.weight, start_step=0,
+    ...                     hold_steps=2, n_values=2, dt_ms=0.5, tau_exc_ms=1.0,
+    ...                     tau_inh_ms=1.0, delay_steps=0)
+    >>> s[:, 1].tolist()   # g^E of neuron 1: 2 * 0.5**1 at step 1, 2 * 0.5**3 at step 3
+    [1.0, 0.25]
+    """
+    import scipy.sparse
+
+    owner = "synaptic_states"
+    n = connectivity.n
+    dt_ms = check_param(owner, "dt_ms", dt_ms, Interval(float, 0, None, "neither"))
+    delay_steps = check_param(owner, "delay_steps", delay_steps, Interval(int, 0, None))
+    weights = check_array(owner, "weights", weights, ndim=1, shape=connectivity.pre.shape)
+    spike_steps = check_array(owner, "spike_steps", spike_steps, ndim=1, dtype=np.int64)
+    blocks = []
+    for tau, excitatory in ((tau_exc_ms, True), (tau_inh_ms, False)):
+        tau = check_param(owner, "tau_ms", tau, Interval(float, dt_ms, None))
+        # a spike acts as if emitted delay_steps later; its trace then decays per step
+        traces = filtered_states(
+            spike_steps + delay_steps,
+            spike_ids,
+            n,
+            start_step,
+            hold_steps,
+            n_values,
+            1.0 - dt_ms / tau,
+        )
+        from_exc = connectivity.pre < connectivity.n_exc
+        use = from_exc if excitatory else ~from_exc
+        w = scipy.sparse.csr_matrix(
+            (weights[use], (connectivity.post[use], connectivity.pre[use])), shape=(n, n)
+        )
+        blocks.append(np.asarray(w @ traces.T).T)
+    return np.concatenate(blocks, axis=1)
+
+
 class SpikingReservoir:
     r"""Liquid state machine: the LIF E/I network driven by a scalar input, read out linearly.
 
     Each input value ``u[t]`` is held for ``step_ms`` as a current ``w_i u[t]`` (mV) into a random
-    ``input_fraction`` of the neurons (``w_i ~ U(-input_scale_mv, input_scale_mv)``); the state
-    after ``u[t]`` is every neuron's spike train filtered with time constant ``filter_tau_ms``,
-    sampled at the end of the step. The states feed the same :class:`neurolearn.reservoir.Readout`
-    and the same benchmark protocols (memory capacity, NARMA) as the rate reservoirs.
+    ``input_fraction`` of the neurons (``w_i ~ U(-input_scale_mv, input_scale_mv)``, the input
+    gain); the state after ``u[t]`` is sampled at the end of the step: every neuron's spike train
+    filtered with each time constant of ``filter_tau_ms`` (one block of ``n`` per constant,
+    :func:`~neurolearn.spiking.filtered_states`), or the recurrent synaptic conductances
+    (:func:`~neurolearn.spiking.synaptic_states`), or both. The states feed the same
+    :class:`neurolearn.reservoir.Readout` and the same benchmark protocols (memory capacity,
+    NARMA) as the rate reservoirs.
 
     Parameters
     ----------
@@ -100,8 +174,13 @@ class SpikingReservoir:
         Input weights are uniform in ``[-input_scale_mv, input_scale_mv]``.
     step_ms : float, default=10.0
         How long each input value is held.
-    filter_tau_ms : float, default=10.0
-        Time constant of the spike-train filter that makes the states.
+    filter_tau_ms : float or list of float, default=10.0
+        Time constant(s) of the spike-train filter that makes the states; with a list, the
+        traces at every time constant are concatenated (``n`` columns each).
+    state : {"filtered", "synaptic", "both"}, default="filtered"
+        ``"filtered"``: filtered spike trains, ``n`` per time constant. ``"synaptic"``: each
+        neuron's excitatory and inhibitory recurrent synaptic conductance (``2 n``).
+        ``"both"``: the two concatenated.
     adaptation : {"none", "istdp"}, default="none"
         ``"istdp"``: :meth:`adapt` runs the input through the network with inhibitory STDP on
         (the spiking counterpart of the adaptive E/I balance), then the weights are frozen.
@@ -111,9 +190,9 @@ class SpikingReservoir:
     backend : {"numba", "brian2"}, default="numba"
     seed : int, Generator or None, default=None
 
-    Parameters are validated on every use. ``step_ms`` and ``filter_tau_ms`` take effect on the
-    next :meth:`run`; any other change rebuilds the network and input weights (discarding
-    adaptation) on the next use.
+    Parameters are validated on every use. ``step_ms``, ``filter_tau_ms`` and ``state`` take
+    effect on the next :meth:`run`; any other change rebuilds the network and input weights
+    (discarding adaptation) on the next use.
 
     Attributes
     ----------
@@ -151,7 +230,8 @@ class SpikingReservoir:
         input_fraction: float = 1.0,
         input_scale_mv: float = 10.0,
         step_ms: float = 10.0,
-        filter_tau_ms: float = 10.0,
+        filter_tau_ms: float | list = 10.0,
+        state: str = "filtered",
         adaptation: str = "none",
         network_params: dict | None = None,
         backend: str = "numba",
@@ -164,12 +244,13 @@ class SpikingReservoir:
         self.input_scale_mv = input_scale_mv
         self.step_ms = step_ms
         self.filter_tau_ms = filter_tau_ms
+        self.state = state
         self.adaptation = adaptation
         self.network_params = network_params
         self.backend = backend
         self.seed = seed
 
-    _runtime_params = ("step_ms", "filter_tau_ms")
+    _runtime_params = ("step_ms", "filter_tau_ms", "state")
 
     _constraints = {
         "n": Interval(int, 2, None),
@@ -178,7 +259,8 @@ class SpikingReservoir:
         "input_fraction": Interval(float, 0, 1, "right"),
         "input_scale_mv": Interval(float, 0, None),
         "step_ms": Interval(float, 0, None, "neither"),
-        "filter_tau_ms": Interval(float, 0, None, "neither"),
+        "filter_tau_ms": ListOf(Interval(float, 0, None, "neither")),
+        "state": Options(STATES),
         "adaptation": Options(ADAPTATIONS),
     }
 
@@ -275,22 +357,49 @@ class SpikingReservoir:
         return self
 
     def run(self, u) -> np.ndarray:
-        """Drive the reservoir from rest with ``u`` (T,) or (T, 1); states of shape (T, n)."""
+        """Drive the reservoir from rest with ``u`` (T,) or (T, 1); states of shape (T, features).
+
+        ``features`` is ``n`` per filter time constant and ``2 n`` for the synaptic states.
+        """
         self._ensure()
         u = self._check_u(u)
         rec = self._drive(u, plasticity=False)
         self.last_record_ = rec
-        dt = self.network_.params_["dt_ms"]
+        net = self.network_
+        dt = net.params_["dt_ms"]
         hold = max(int(round(self._p["step_ms"] / dt)), 1)
-        return filtered_states(
-            rec.spike_steps,
-            rec.spike_ids,
-            rec.n,
-            rec.start_step,
-            hold,
-            u.shape[0],
-            float(np.exp(-dt / self._p["filter_tau_ms"])),
-        )
+        blocks = []
+        if self._p["state"] in ("filtered", "both"):
+            taus = self._p["filter_tau_ms"]
+            for tau in taus if isinstance(taus, list) else [taus]:
+                blocks.append(
+                    filtered_states(
+                        rec.spike_steps,
+                        rec.spike_ids,
+                        rec.n,
+                        rec.start_step,
+                        hold,
+                        u.shape[0],
+                        float(np.exp(-dt / tau)),
+                    )
+                )
+        if self._p["state"] in ("synaptic", "both"):
+            blocks.append(
+                synaptic_states(
+                    rec.spike_steps,
+                    rec.spike_ids,
+                    net.connectivity_,
+                    net.weights_,
+                    start_step=rec.start_step,
+                    hold_steps=hold,
+                    n_values=u.shape[0],
+                    dt_ms=dt,
+                    tau_exc_ms=net.params_["tau_exc_ms"],
+                    tau_inh_ms=net.params_["tau_inh_ms"],
+                    delay_steps=net.params_["delay_steps"],
+                )
+            )
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
 
     @property
     def mean_rate_hz_(self) -> float:

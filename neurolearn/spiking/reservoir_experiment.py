@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import Interval
+from neurolearn._params import Interval, ListOf, Options
 from neurolearn._schema import param, spec_table
+from neurolearn.plots.reservoir import reservoir_run_figure
 from neurolearn.reservoir.experiment import RidgeReadout
-from neurolearn.reservoir.experiment import figure as reservoir_figure
 from neurolearn.spiking.experiment import (
     _NONNEG,
     _POS,
@@ -31,6 +31,7 @@ _RESERVOIR_KEYS = (
     "input_scale_mv",
     "step_ms",
     "filter_tau_ms",
+    "state",
 )
 
 
@@ -42,9 +43,16 @@ class SpikingReservoirSpec(LIFFields):
     excitatory_fraction: float = param(0.8, Interval(float, 0, 1, "neither"), "fraction E")
     in_degree: float = param(20.0, _NONNEG, "expected recurrent inputs per neuron")
     input_fraction: float = param(1.0, Interval(float, 0, 1, "right"), "fraction driven")
-    input_scale_mv: float = param(10.0, _NONNEG, "input weights uniform in [-s, s] mV")
+    input_scale_mv: float = param(10.0, _NONNEG, "input gain: weights uniform in [-s, s] mV")
     step_ms: float = param(10.0, _POS, "duration of each input value")
-    filter_tau_ms: float = param(10.0, _POS, "spike-train filter of the states")
+    filter_tau_ms: object = param(
+        10.0, ListOf(_POS), "spike-train filter(s) of the states; a list concatenates traces"
+    )
+    state: str = param(
+        "filtered",
+        Options(("filtered", "synaptic", "both")),
+        "states: filtered spikes, recurrent synaptic conductances (2 n), or both",
+    )
     w_exc: float = param(0.02, _NONNEG, "E -> any weight")
     w_inh: float = param(0.2, _NONNEG, "I -> I weight")
     w_inh_exc: float = param(0.2, _NONNEG, "initial I -> E weight")
@@ -113,7 +121,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         arrays["prediction"] = xr.DataArray(out["prediction"], dims="t")
     metrics["rate_exc_hz"] = reservoir.mean_rate_hz_
     attrs = {"adaptation": reservoir.adaptation, "engine": reservoir.backend}
-    return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_figure, attrs=attrs)
+    return Outcome(metrics=metrics, arrays=arrays, figure=reservoir_run_figure, attrs=attrs)
 
 
 # ---------------------------------------------------------------- checks before a run
@@ -125,9 +133,10 @@ def estimate_memory(model, task) -> int:
 
     With ``n`` neurons, ``T`` input values (washout, training and test steps, plus
     ``adapt_steps``) each held ``step_ms``: :func:`neurolearn.spiking.experiment.network_memory`
-    with ``n min(in_degree, n - 1)`` synapses over ``T step_ms``, the filtered states and their
-    per-step contributions (``16 T n``), and the readout's design matrix and normal equations
-    (``8 T_fit (n + 1) + 16 (n + 1)^2``), ``T_fit = washout + train_steps``.
+    with ``n min(in_degree, n - 1)`` synapses over ``T step_ms``, the states and their per-step
+    contributions (``16 T F``), and the readout's design matrix and normal equations
+    (``8 T_fit (F + 1) + 16 (F + 1)^2``), ``T_fit = washout + train_steps``, with ``F`` state
+    features (``n`` per filter time constant, ``2 n`` for synaptic states).
     """
     from neurolearn.reservoir.experiment import _driven_steps
     from neurolearn.spiking.experiment import network_memory
@@ -139,8 +148,13 @@ def estimate_memory(model, task) -> int:
     rule = model.get("rule")
     adapt = net.adapt_steps if rule is not None and rule.kind_name != "none" else 0
     synapses = n * min(net.in_degree, n - 1)
+    n_taus = len(net.filter_tau_ms) if isinstance(net.filter_tau_ms, list) else 1
+    width = (n_taus if net.state != "synaptic" else 0) * n + (
+        2 * n if net.state != "filtered" else 0
+    )
     duration = (steps + adapt) * net.step_ms
     t = task.task
     extra = 8 * steps * t.max_delay if t.kind_name == "memory-capacity" else 0
-    readout_bytes = 8 * fit * (n + 1) + 16 * (n + 1) ** 2
-    return int(network_memory(n, synapses, duration, net) + 16 * steps * n + readout_bytes + extra)
+    readout_bytes = 8 * fit * (width + 1) + 16 * (width + 1) ** 2
+    states = 16 * steps * width
+    return int(network_memory(n, synapses, duration, net) + states + readout_bytes + extra)

@@ -8,7 +8,7 @@ halfway between them and validation conditions (for early stopping) a quarter of
 
 from __future__ import annotations
 
-from neurolearn._params import Boolean, Interval
+from neurolearn._params import Boolean, Interval, NoneOr
 from neurolearn._schema import SpecTable, param, spec_table
 
 __all__ = ["SOCReachingTask", "RnnfitMetric", "DEFAULT_KINDS", "REQUIRED_SECTIONS"]
@@ -53,6 +53,12 @@ class SOCReachingTask(SpecTable):
     dt_ms: float = param(20.0, Interval(float, 0, None, "neither"), "time step of the data")
     n_outputs: int = param(2, Interval(int, 1, None), "muscle-like outputs")
     recorded_fraction: float = param(0.1, Interval(float, 0, 1), "fraction of neurons recorded")
+    seed: int | None = param(
+        None,
+        NoneOr(Interval(int, 0, None)),
+        "seed of the ground-truth circuit and of the recorded neurons (the run's seed then "
+        "draws only the student); unset: both come from the run's seed",
+    )
 
 
 @spec_table("metric", "rnnfit")

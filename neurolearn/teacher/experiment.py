@@ -17,6 +17,7 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid, short_repr
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.plots.teacher import teacher_online_run_figure, teacher_run_figure
 from neurolearn.teacher.networks import ACTIVATIONS, INITS, TwoLayerNetwork
 from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent
 
@@ -256,22 +257,8 @@ def _run_finite(model, task, seed, backend) -> Outcome:
         ),
     }
     return Outcome(
-        metrics=metrics, arrays=arrays, figure=_figure_finite, attrs={"rule": repr(rule)}
+        metrics=metrics, arrays=arrays, figure=teacher_run_figure, attrs={"rule": repr(rule)}
     )
-
-
-def _figure_finite(ds):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    ax.semilogy(ds["epoch"], ds["train_error"], label="train")
-    ax.semilogy(ds["epoch"], ds["test_error"], label="test", ls="--")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("error  0.5 <(y_hat - y)^2>")
-    ax.set_title(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}")
-    ax.legend()
-    fig.tight_layout()
-    return fig
 
 
 def _run_online(model, task, seed, backend) -> Outcome:
@@ -363,25 +350,8 @@ def _run_online(model, task, seed, backend) -> Outcome:
         metrics["final_generalisation_error"] = float(eg[-1])
         metrics["ode_final_generalisation_error"] = float(sol.generalisation_error[-1])
     return Outcome(
-        metrics=metrics, arrays=arrays, figure=_figure_online, attrs={"rule": repr(rule)}
+        metrics=metrics, arrays=arrays, figure=teacher_online_run_figure, attrs={"rule": repr(rule)}
     )
-
-
-def _figure_online(ds):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    if "generalisation_error" in ds:
-        ax.semilogy(ds["alpha"], ds["generalisation_error"], label="simulation")
-        ax.semilogy(ds["alpha"], ds["ode_generalisation_error"], "--", label="ODE theory")
-    else:
-        ax.semilogy(ds["alpha"], ds["test_error"], label="simulation (test set)")
-    ax.set_xlabel("alpha = steps / n_inputs")
-    ax.set_ylabel("generalisation error")
-    ax.set_title(f"{ds.attrs.get('model', '')} on {ds.attrs.get('task', '')}")
-    ax.legend()
-    fig.tight_layout()
-    return fig
 
 
 # ---------------------------------------------------------------- checks before a run

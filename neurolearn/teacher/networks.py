@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from neurolearn import _mlp
 from neurolearn._params import (
     Interval,
     NoneOr,
@@ -60,7 +61,7 @@ def activation_code(name: str, owner: str = "TwoLayerNetwork", param: str = "act
 
 
 def activation_functions(name: str):
-    """``(phi, phi_prime)`` as vectorised numpy functions.
+    """``(phi, phi_prime)`` as vectorised numpy functions (those of ``neurolearn._mlp``).
 
     Examples
     --------
@@ -69,26 +70,11 @@ def activation_functions(name: str):
     ([0.0, 2.0], [0.0, 1.0])
     """
     activation_code(name, "activation_functions", "name")
-    if name == "linear":
-        return (lambda u: np.asarray(u, dtype=float) * 1.0), (lambda u: np.ones_like(u, float))
-    if name == "tanh":
-        return np.tanh, (lambda u: 1.0 - np.tanh(u) ** 2)
-    if name == "relu":
-        return (lambda u: np.maximum(u, 0.0)), (lambda u: (np.asarray(u) > 0).astype(float))
-    if name == "sigmoid":
-        from scipy.special import expit
-
-        return expit, (lambda u: expit(u) * (1.0 - expit(u)))
-    from scipy.special import erf
-
-    return (
-        lambda u: erf(np.asarray(u) / math.sqrt(2.0)),
-        lambda u: math.sqrt(2.0 / math.pi) * np.exp(-0.5 * np.asarray(u) ** 2),
-    )
+    return _mlp.activation_functions(name)
 
 
 def two_layer_forward(w1, w2, x, activation="tanh", output_activation=None):
-    """Forward pass of a two-layer network.
+    """Forward pass of a two-layer network (``neurolearn._mlp.forward`` on ``W1, W2``).
 
     Parameters
     ----------
@@ -115,11 +101,11 @@ def two_layer_forward(w1, w2, x, activation="tanh", output_activation=None):
     >>> two_layer_forward(w1, w2, np.array([[1.0, -2.0]]), "linear")[2].tolist()
     [[-1.0]]
     """
-    phi, _ = activation_functions(activation)
-    phi_out, _ = activation_functions(output_activation or activation)
-    pre = x @ w1.T
-    hidden = phi(pre)
-    return pre, hidden, phi_out(hidden @ w2.T)
+    activation_code(activation, "two_layer_forward", "activation")
+    out_act = output_activation or activation
+    activation_code(out_act, "two_layer_forward", "output_activation")
+    pres, acts = _mlp.forward([(w1, None), (w2, None)], x, activation, out_act)
+    return pres[0], acts[1], acts[2]
 
 
 def two_layer_backward(w1, w2, x, y, activation="tanh", output_activation=None, feedback=None):
@@ -132,7 +118,8 @@ def two_layer_backward(w1, w2, x, y, activation="tanh", output_activation=None, 
 
     ``F = W2`` gives the gradient of ``0.5 * mean |y_hat - y|^2`` (exact for a linear output);
     a fixed random ``feedback`` matrix gives feedback alignment. A rule applies
-    ``W2 -= eta * grad_w2 D2`` and ``W1 -= eta * grad_w1 D1``.
+    ``W2 -= eta * grad_w2 D2`` and ``W1 -= eta * grad_w1 D1``. This is
+    ``neurolearn._mlp.backward`` with the error ``e`` as the output signal.
 
     Returns
     -------
@@ -146,13 +133,15 @@ def two_layer_backward(w1, w2, x, y, activation="tanh", output_activation=None, 
     >>> g1.tolist(), g2.tolist()
     ([[1.0, 0.0], [1.0, 0.0]], [[1.0, 0.0]])
     """
-    pre, hidden, out = two_layer_forward(w1, w2, x, activation, output_activation)
-    _, dphi = activation_functions(activation)
-    err = out - y
-    fb = w2 if feedback is None else feedback
-    delta = (err @ fb) * dphi(pre)
-    n = x.shape[0]
-    return delta.T @ x / n, err.T @ hidden / n
+    layers = [(w1, None), (w2, None)]
+    activation_code(activation, "two_layer_backward", "activation")
+    out_act = output_activation or activation
+    activation_code(out_act, "two_layer_backward", "output_activation")
+    pres, acts = _mlp.forward(layers, x, activation, out_act)
+    (g1, _), (g2, _) = _mlp.backward(
+        layers, pres, acts, acts[-1] - y, activation, feedback=[None, feedback]
+    )
+    return g1, g2
 
 
 def mean_squared_error(w1, w2, x, y, activation="tanh", output_activation=None) -> float:
@@ -164,7 +153,7 @@ def mean_squared_error(w1, w2, x, y, activation="tanh", output_activation=None) 
     0.5
     """
     out = two_layer_forward(w1, w2, x, activation, output_activation)[2]
-    return float(0.5 * np.mean(np.sum((out - y) ** 2, axis=1)))
+    return float(np.mean(_mlp.sample_losses(out, y, "squared")))
 
 
 def initial_weights(n_inputs, n_hidden, n_outputs, init, init_scale, rng):

@@ -33,6 +33,8 @@ __all__ = [
     "generalisation_error",
     "ode_rhs",
     "ODESolution",
+    "ODE_RTOL",
+    "ODE_ATOL",
     "integrate_odes",
     "stability_matrix",
     "smallest_eigenvalue",
@@ -204,6 +206,11 @@ class ODESolution:
     generalisation_error: np.ndarray
 
 
+#: relative and absolute tolerances of :func:`integrate_odes` (RK45, error per step)
+ODE_RTOL = 1e-8
+ODE_ATOL = 1e-10
+
+
 def integrate_odes(
     q0,
     r0,
@@ -218,10 +225,15 @@ def integrate_odes(
     hidden_signs=None,
     train_second_layer=True,
     label_noise_std=0.0,
-    dt=0.01,
+    rtol=ODE_RTOL,
+    atol=ODE_ATOL,
 ) -> ODESolution:
-    r"""Integrate the order-parameter ODEs (Euler, step ``dt``, jitted) from a simulation's own
-    ``Q0``, ``R0``, ``T`` and report them at the times ``alpha``.
+    r"""Integrate the order-parameter ODEs from a simulation's own ``Q0``, ``R0``, ``T`` and
+    report them at the times ``alpha``.
+
+    The right-hand side is :func:`ode_rhs`; the solver is ``scipy.integrate.solve_ivp``
+    (explicit Runge-Kutta 4(5), adaptive steps, dense output at ``t_eval = alpha``), so the
+    reported points carry the solver's local error control, not a fixed-step bias.
 
     Parameters
     ----------
@@ -230,7 +242,16 @@ def integrate_odes(
     alpha : array of increasing times >= 0
     activation : {"erf", "linear"}
     hidden_input_signs, hidden_signs : (K,) arrays of +-1 or None
-    dt : float, default=0.01
+    train_second_layer : bool, default=True
+    label_noise_std : float, default=0.0
+    rtol, atol : float, default=1e-8, 1e-10
+        Tolerances of the solver's error per step.
+
+    Raises
+    ------
+    DivergenceError
+        When the solver cannot continue or the error stops being finite (``step`` is the index
+        of the first time of ``alpha`` not reached).
 
     Examples
     --------
@@ -243,31 +264,22 @@ def integrate_odes(
         "integrate_odes", "learning_rate", learning_rate, Interval(float, 0, None, "neither")
     )
     check_param("integrate_odes", "activation", activation, Options(_THEORY_ACTIVATIONS))
-    check_param("integrate_odes", "dt", dt, Interval(float, 0, None, "neither"))
-    q = check_array("integrate_odes", "q0", q0, ndim=2).copy()
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        check_param("integrate_odes", name, tol, Interval(float, 0, None, "neither"))
+    q = check_array("integrate_odes", "q0", q0, ndim=2)
     k = q.shape[0]
-    r = check_array("integrate_odes", "r0", r0, shape=(k, None), shape_doc="(K, M)").copy()
+    r = check_array("integrate_odes", "r0", r0, shape=(k, None), shape_doc="(K, M)")
     m = r.shape[1]
     tt = check_array("integrate_odes", "t", t, shape=(m, m), shape_doc="(M, M)")
-    v = check_array("integrate_odes", "v0", v0, shape=(k,), shape_doc="(K,)").copy()
+    v = check_array("integrate_odes", "v0", v0, shape=(k,), shape_doc="(K,)")
     vt = check_array("integrate_odes", "v_teacher", v_teacher, shape=(m,), shape_doc="(M,)")
     times = check_array("integrate_odes", "alpha", alpha, ndim=1)
     if times.size and (times[0] < 0 or np.any(np.diff(times) < 0)):
         raise ParameterError(
             "The 'alpha' parameter of integrate_odes must be non-negative and increasing."
         )
-    from neurolearn._kernels.numba.teacher import order_parameter_euler
-
-    n = times.size
-    out_q, out_r, out_v, out_e = (
-        np.empty((n, k, k)),
-        np.empty((n, k, m)),
-        np.empty((n, k)),
-        np.empty(n),
-    )
-    cov = _full_cov(q, r, tt).copy()
     s_in, s_out = (
-        np.ones(k)
+        None
         if signs is None
         else check_array("integrate_odes", name, signs, shape=(k,), shape_doc=f"({k},)")
         for name, signs in (
@@ -275,31 +287,62 @@ def integrate_odes(
             ("hidden_signs", hidden_signs),
         )
     )
-    now = 0.0
-    for idx, target in enumerate(times):
-        n_steps = int(round((target - now) / dt))
-        order_parameter_euler(
-            cov,
-            v,
-            vt,
-            float(learning_rate),
-            s_in,
-            s_out,
-            bool(train_second_layer),
-            float(label_noise_std) ** 2,
-            float(dt),
-            n_steps,
-            activation == "linear",
-        )
-        now += n_steps * dt
-        out_q[idx], out_r[idx], out_v[idx] = cov[:k, :k], cov[:k, k:], v
-        out_e[idx] = generalisation_error(cov[:k, :k], cov[:k, k:], tt, v, vt, activation)
-        if not np.isfinite(out_e[idx]):
-            from neurolearn.errors import DivergenceError
+    n = times.size
+    kk, km = k * k, k * m
+    rhs_kw = dict(
+        learning_rate=float(learning_rate),
+        activation=activation,
+        hidden_input_signs=s_in,
+        hidden_signs=s_out,
+        train_second_layer=bool(train_second_layer),
+        label_noise_std=float(label_noise_std),
+    )
 
-            raise DivergenceError(
-                f"the order-parameter ODEs diverged before alpha = {target}.", step=idx
+    def unpack(y):
+        return y[:kk].reshape(k, k), y[kk : kk + km].reshape(k, m), y[kk + km :]
+
+    def rhs(_alpha, y):
+        dq, dr, dv = ode_rhs(*unpack(y)[:2], tt, y[kk + km :], vt, **rhs_kw)
+        return np.concatenate([dq.ravel(), dr.ravel(), dv])
+
+    y0 = np.concatenate([q.ravel(), r.ravel(), v.ravel()])
+    reached = np.empty((y0.size, 0))
+    message = ""
+    if n:
+        from scipy.integrate import solve_ivp
+
+        with np.errstate(all="ignore"):  # a diverging trajectory is reported below
+            sol = solve_ivp(
+                rhs,
+                (0.0, float(times[-1])),
+                y0,
+                method="RK45",
+                t_eval=times,
+                rtol=float(rtol),
+                atol=float(atol),
             )
+        reached, message = sol.y, sol.message
+    out_q, out_r, out_v, out_e = (
+        np.full((n, k, k), np.nan),
+        np.full((n, k, m), np.nan),
+        np.full((n, k), np.nan),
+        np.full(n, np.nan),
+    )
+    for idx in range(reached.shape[1]):
+        out_q[idx], out_r[idx], out_v[idx] = unpack(reached[:, idx])
+        with np.errstate(all="ignore"):
+            out_e[idx] = generalisation_error(
+                out_q[idx], out_r[idx], tt, out_v[idx], vt, activation
+            )
+    bad = np.flatnonzero(~np.isfinite(out_e))
+    if bad.size:
+        from neurolearn.errors import DivergenceError
+
+        idx = int(bad[0])
+        raise DivergenceError(
+            f"the order-parameter ODEs diverged before alpha = {times[idx]} ({message}).",
+            step=idx,
+        )
     return ODESolution(times.copy(), out_q, out_r, out_v, out_e)
 
 
@@ -361,18 +404,41 @@ def _sample_lambda_min(n_inputs, n_hidden, n_flipped, layer, rng):
 
 
 def critical_flip_fraction(ratio, *, layer="input", n_total=219, n_samples=20, seed=None):
-    r"""Flipped fraction at which ``A = W1^T D2 W1 + |w2|^2 D1`` stops being positive definite.
+    r"""Largest flipped fraction at which ``A = W1^T D2 W1 + |w2|^2 D1`` stays positive definite,
+    sampled at a finite size.
 
-    ``W1`` has i.i.d. N(0, 1/M) entries and ``|w2| = 1``; ``M + N = n_total`` with
-    ``M / N = ratio``. The returned fraction is the smallest ``k / n`` (``n`` = M for input
-    flips, N for hidden flips) at which the median over ``n_samples`` draws of
-    ``lambda_min(A)`` is negative, found by bisection on ``k``; 1.0 when even all flipped is
-    stable.
+    Parameters
+    ----------
+    ratio : float
+        The aspect ratio ``c = M / N`` (inputs over hidden units), as in the theory. At a
+        finite size the network has ``M = round(n_total c / (1 + c))`` inputs (at least 1, at
+        most ``n_total - 1``) and ``N = n_total - M`` hidden units, so the realised ratio is
+        ``M / N``, the nearest one ``n_total`` allows: the sizes, not ``c``, must be integers.
+    layer : {"input", "hidden"}, default="input"
+        Flip input neurons (``D1``) or hidden neurons (``D2``).
+    n_total : int, default=219
+        ``M + N`` (the curl-descent paper's phase diagram uses 219).
+    n_samples : int, default=20
+        Weight draws; the median ``lambda_min(A)`` decides stability.
+    seed : int, numpy.random.Generator or None, default=None
+
+    Returns
+    -------
+    float
+        ``k / n`` (``n`` = M for input flips, N for hidden flips) for the largest flipped count
+        ``k`` at which the median over ``n_samples`` draws of ``lambda_min(A)`` is positive,
+        found by bisection on ``k`` (``lambda_min`` falls as ``k`` grows). ``W1`` has i.i.d.
+        N(0, 1/M) entries and ``|w2| = 1``. 1.0 when even all flipped is stable, and 0.0
+        when a single flipped neuron already makes ``A`` indefinite, as
+        :func:`critical_flip_fraction_theory` says for compressive networks (input flips at
+        ``c > 2/3``).
 
     Examples
     --------
     >>> critical_flip_fraction(0.1, n_total=60, n_samples=5, seed=0)
     1.0
+    >>> critical_flip_fraction(4.0, n_total=60, n_samples=5, seed=0)
+    0.0
     """
     check_param("critical_flip_fraction", "ratio", ratio, Interval(float, 0, None, "neither"))
     check_param("critical_flip_fraction", "layer", layer, Options(("input", "hidden")))
@@ -394,14 +460,14 @@ def critical_flip_fraction(ratio, *, layer="input", n_total=219, n_samples=20, s
 
     if not unstable(size):
         return 1.0
-    lo, hi = 0, size  # unstable(hi) holds; lambda_min decreases with k
+    lo, hi = 0, size  # stable at lo (no flips: A >= |w2|^2 I), unstable at hi
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if unstable(mid):
             hi = mid
         else:
             lo = mid
-    return hi / size
+    return lo / size
 
 
 def _inverse_stieltjes(z, ratio, fraction, layer, w2_norm_sq):
@@ -462,17 +528,32 @@ def spectral_left_edge(ratio, fraction, *, layer="input", w2_norm_sq=1.0) -> flo
     return float(max(-res.fun, x[i]))
 
 
+#: the fraction standing for f -> 0+ (the left edge jumps at f = 0 for input flips, c > 2/3)
+_VANISHING_FRACTION = 1e-12
+
+
 def critical_flip_fraction_theory(ratio, *, layer="input", w2_norm_sq=1.0, tol=1e-4) -> float:
-    """Flipped fraction at which :func:`spectral_left_edge` crosses zero (1.0 if it never does).
+    """Flipped fraction at which :func:`spectral_left_edge` crosses zero, in the random-matrix
+    limit, for the aspect ratio ``ratio`` = ``c = M / N``.
+
+    1.0 when all flipped is stable. 0.0 when every fraction above zero is unstable: for input
+    flips in a compressive network the left edge jumps at ``f = 0`` from ``|w2|^2`` (no flips,
+    ``A >= |w2|^2 I``) to a negative limit as ``f -> 0+`` (``W1^T W1`` has a null space of
+    dimension ``M - N`` and the flipped directions meet it). Numerically the ``f -> 0+`` limit
+    is ``2 / (3c) - 1`` (with ``|w2|^2 = 1``), negative for ``c > 2/3``. Otherwise the crossing
+    is found by bisection to ``tol``.
 
     Examples
     --------
     >>> critical_flip_fraction_theory(0.2)  # c < 1/4: every fraction of flipped inputs is stable
     1.0
+    >>> critical_flip_fraction_theory(2.0)  # compressive: a vanishing fraction is unstable
+    0.0
     """
     if spectral_left_edge(ratio, 1.0, layer=layer, w2_norm_sq=w2_norm_sq) > 0:
         return 1.0
-    if spectral_left_edge(ratio, 0.0, layer=layer, w2_norm_sq=w2_norm_sq) <= 0:
+    edge = spectral_left_edge(ratio, _VANISHING_FRACTION, layer=layer, w2_norm_sq=w2_norm_sq)
+    if edge <= 0:
         return 0.0
     lo, hi = 0.0, 1.0
     while hi - lo > tol:

@@ -14,6 +14,7 @@ import numpy as np
 from neurolearn._outcome import Outcome
 from neurolearn._params import Interval
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.plots.zo import zo_run_figure
 from neurolearn.zo import _declared as D
 from neurolearn.zo.network import MLP
 from neurolearn.zo.rules import RULES
@@ -210,14 +211,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
         "train_wall_s": float(res.wall_s[-1]),
         "curve_wall_s": np.asarray(res.wall_s, dtype=float),
     }
-    return Outcome(metrics=metrics, arrays=arrays, figure=figure, attrs=attrs)
-
-
-def figure(ds):
-    """Test loss against queries and against training wall time (one run)."""
-    from neurolearn.zo.compare import plot_runs
-
-    return plot_runs({ds.attrs.get("rule", ds.attrs.get("model", "run")): ds})
+    return Outcome(metrics=metrics, arrays=arrays, figure=zo_run_figure, attrs=attrs)
 
 
 # ---------------------------------------------------------------- checks before a run

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurolearn import _mlp
 from neurolearn._declare import Estimator
 from neurolearn._params import check_array, check_param
 from neurolearn._rng import as_generator
@@ -180,54 +181,36 @@ class MLP(Estimator):
         )
         return X, Y
 
-    def _buffers(self, batch):
-        lay = self.layout_
-        width = int(lay.sizes.max())
-        n_layers = len(lay.sizes) - 1
-        return np.zeros((n_layers + 1, batch, width)), np.zeros(batch)
-
     def predict(self, theta, X) -> np.ndarray:
-        """Network output (logits for cross-entropy) for every row of ``X``."""
-        from neurolearn._kernels.numba.zo import forward
-
+        """Network output (logits for cross-entropy) for every row of ``X``
+        (``neurolearn._mlp.forward``)."""
         theta = self.check_theta(theta)
         X = self.check_data(X)
-        lay = self.layout_
-        H, _ = self._buffers(X.shape[0])
-        idx = np.arange(X.shape[0], dtype=np.int64)
-        forward(theta, lay.sizes, lay.w_off, lay.b_off, self.codes[0], X, idx, H, H, 0.0)
-        return H[-1, :, : int(lay.sizes[-1])].copy()
+        _, acts = _mlp.forward(self.weights(theta), X, self.activation, self.output_activation)
+        return acts[-1].copy()
 
     def mean_loss(self, theta, X, Y) -> float:
         """Mean loss over the rows of ``X`` (one query)."""
-        from neurolearn._kernels.numba.zo import batch_loss
-
         theta = self.check_theta(theta)
         X, Y = self.check_data(X, Y)
-        lay = self.layout_
-        H, losses = self._buffers(X.shape[0])
-        idx = np.arange(X.shape[0], dtype=np.int64)
-        act, loss = self.codes
-        return float(
-            batch_loss(theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx, H, losses)
-        )
+        _, acts = _mlp.forward(self.weights(theta), X, self.activation, self.output_activation)
+        return float(np.mean(_mlp.sample_losses(acts[-1], Y, self.loss)))
 
     def gradient(self, theta, X, Y) -> tuple[float, np.ndarray]:
-        """``(loss, exact gradient)`` by backpropagation."""
-        from neurolearn._kernels.numba.zo import backprop
-
+        """``(loss, exact gradient)`` by backpropagation (``neurolearn._mlp.backward``)."""
         theta = self.check_theta(theta)
         X, Y = self.check_data(X, Y)
-        lay = self.layout_
-        H, losses = self._buffers(X.shape[0])
-        delta = np.zeros((2, X.shape[0], H.shape[2]))
-        grad = np.zeros(lay.n_params)
-        idx = np.arange(X.shape[0], dtype=np.int64)
-        act, loss = self.codes
-        value = backprop(
-            theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx, H, delta, losses, grad
-        )
-        return float(value), grad
+        layers = self.weights(theta)
+        pres, acts = _mlp.forward(layers, X, self.activation, self.output_activation)
+        value = float(np.mean(_mlp.sample_losses(acts[-1], Y, self.loss)))
+        delta = _mlp.output_delta(pres[-1], acts[-1], Y, self.loss, self.output_activation)
+        grads = _mlp.backward(layers, pres, acts, delta, self.activation)
+        grad = np.zeros(self.layout_.n_params)
+        for (w, b), (gw, gb) in zip(self.weights(grad), grads, strict=True):
+            w[...] = gw
+            if b is not None:
+                b[...] = gb
+        return value, grad
 
     def accuracy(self, theta, X, labels) -> float:
         """Fraction of rows whose largest output is the label."""

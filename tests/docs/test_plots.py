@@ -125,16 +125,16 @@ def test_pc_trajectories_recovers_a_planar_orbit(rng):
     plane = np.stack([3 * np.cos(t), np.sin(t)], axis=1)
     basis = np.linalg.qr(rng.normal(size=(10, 2)))[0]  # orthonormal embedding in 10-d
     states = np.stack([plane @ basis.T, 0.5 * plane @ basis.T])
-    ax = plots.pc_trajectories(states, labels=["a", "b"])
+    ax, pcs = plots.pc_trajectories(states, labels=["a", "b"])
     _renders(ax)
-    proj = ax.projection_
+    proj = pcs["projection"]
     assert proj.shape == (2, 80, 2)
     # a rotation-free embedding: distances between time points are preserved in the PC plane
     centred = states.reshape(-1, 10) - states.reshape(-1, 10).mean(axis=0)
     d_true = np.linalg.norm(centred[:, None] - centred[None], axis=-1)
     d_proj = np.linalg.norm(proj.reshape(-1, 2)[:, None] - proj.reshape(-1, 2)[None], axis=-1)
     np.testing.assert_allclose(d_proj, d_true, atol=1e-9)
-    assert ax.explained_variance_ratio_.sum() == pytest.approx(1.0)
+    assert pcs["explained_variance_ratio"].sum() == pytest.approx(1.0)
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), proj[0, :, 0])
 
 
@@ -146,15 +146,17 @@ def test_scan_heatmap_means_over_seeds_ignoring_failed_points():
         name="loss",
     )
     data[0, 0, 1] = np.nan
-    ax = plots.scan_heatmap(data)
+    ax, values = plots.scan_heatmap(data)
     _renders(ax)
     expected = np.array([[0.0, 2.5], [4.5, 6.5], [8.5, 10.5]])
     np.testing.assert_array_equal(ax.collections[0].get_array().reshape(3, 2), expected)
+    np.testing.assert_array_equal(values.values, expected)
+    assert values.dims == ("rule.lr", "network.n") and values.name == "loss"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0.01", "0.1", "1"]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("network.n", "rule.lr")
-    assert plots.scan_heatmap(data, x="rule.lr").get_ylabel() == "network.n"
-    assert plots.scan_heatmap(data, y="network.n").get_xlabel() == "rule.lr"
-    transposed = plots.scan_heatmap(data, x="rule.lr", y="network.n", reduce="max")
+    assert plots.scan_heatmap(data, x="rule.lr")[0].get_ylabel() == "network.n"
+    assert plots.scan_heatmap(data, y="network.n")[0].get_xlabel() == "rule.lr"
+    transposed, _ = plots.scan_heatmap(data, x="rule.lr", y="network.n", reduce="max")
     np.testing.assert_array_equal(
         transposed.collections[0].get_array().reshape(2, 3), [[0, 5, 9], [3, 7, 11]]
     )
@@ -197,3 +199,27 @@ def test_helpers_draw_on_a_given_axes():
 def test_bad_input_names_the_parameter(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+def test_no_plot_stores_results_on_an_axes(rng):
+    """What a helper computes is returned beside the axes, never set as an attribute on it."""
+    import matplotlib.axes
+
+    baseline = set(vars(plt.subplots()[1]))
+    _, ax = plt.subplots()
+    out = plots.pc_trajectories(rng.normal(size=(20, 4)), ax=ax)
+    assert out[0] is ax and set(vars(ax)) <= baseline
+    data = xr.DataArray(rng.normal(size=(2, 3)), dims=("a", "b"), name="m")
+    _, ax = plt.subplots()
+    assert plots.scan_heatmap(data, ax=ax)[0] is ax
+    assert set(vars(ax)) <= baseline
+    assert isinstance(ax, matplotlib.axes.Axes)
+
+
+@pytest.mark.parametrize("name", plots.__all__)
+def test_every_name_is_reachable_from_its_family_module(name):
+    import importlib
+
+    obj = getattr(plots, name)
+    module = importlib.import_module(obj.__module__)
+    assert getattr(module, name) is obj and obj.__module__.startswith("neurolearn.plots.")

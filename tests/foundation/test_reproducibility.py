@@ -4,8 +4,9 @@ Every model in ``models/`` runs on a task it supports (every shipped task is use
 shrunk by overrides so that one run takes well under a second once compiled. Two runs with the
 same seed must give identical data variables (values, dtypes, coordinates, variable attributes)
 and identical attributes apart from the wall-clock timings in ``VARYING_ATTRS``; ``nl.rerun``
-of the saved ``result.nc`` must give the same again; a different seed must change the numbers
-(so the comparison is not vacuous).
+of the saved ``result.nc`` must give the same again (by xarray's identity and by
+``nl.experiment.first_difference``, the comparison behind ``neurolearn rerun``); a different
+seed must change the numbers (so the comparison is not vacuous).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ CASES = {
     "curl-descent": (
         "teacher-online",
         ["task.n_inputs=50", "task.alpha_max=5", "network.n_hidden=2", "task.teacher_hidden=2"],
+    ),
+    "soft-committee": (
+        "saad-solla",
+        ["task.n_inputs=50", "task.alpha_max=5", "task.n_test=200"],
     ),
     "force-rnn": ("soc-reaching", [*_RNNFIT, "rule.n_epochs=2", "metric.fixed_points=false"]),
     "sparse-rnn": ("soc-reaching", [*_RNNFIT, "rule.n_epochs=10", "metric.fixed_point_starts=2"]),
@@ -137,12 +142,15 @@ def test_same_seed_gives_identical_data_and_rerun_reproduces_it(model, task, ove
     assert again.attrs["status"] == "ok", again.attrs["message"]
     assert _data_differences(a, again) == []
     assert _attr_differences(a, again) == []
+    # the library's comparison (behind `neurolearn rerun`) agrees with xarray's identity
+    assert nl.experiment.first_difference(a, again) is None
     # the file itself holds the same numbers as the run that wrote it
     assert _data_differences(a, saved.load()) == []
     saved.close()
 
     other = nl.run(model, task, seed=6, overrides=overrides, figure=False)
     assert _data_differences(a, other), "the seed changes nothing: the comparison is vacuous"
+    assert nl.experiment.first_difference(a, other) is not None
 
 
 def test_timings_are_attributes_not_data():

@@ -118,7 +118,7 @@ def test_ten_percent_recorded_beats_output_only_on_unrecorded_neurons_over_three
 
 
 def test_sweep_command_writes_tables_and_figure(tmp_path, capsys):
-    from neurolearn.rnnfit.sweep import main as sweep_main
+    from neurolearn.studies.rnnfit_sweep import main as sweep_main
 
     over = [*TINY, "metric.fixed_points=false", "rule.n_epochs=3"]
     assert (
@@ -128,3 +128,40 @@ def test_sweep_command_writes_tables_and_figure(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| 10% |" in out and "| 100% |" in out
     assert (tmp_path / "sweep.png").exists() and (tmp_path / "sweep_sparse.nc").exists()
+
+
+def test_task_seed_fixes_the_circuit_and_recording_and_seed_the_student():
+    over = [*TINY[:-2], "rule.n_epochs=5", "metric.fixed_points=false", "task.seed=0"]
+    runs = [nl.run("sparse-rnn", "soc-reaching", seed=s, overrides=over) for s in (1, 2)]
+    for ds in runs:
+        assert ds.attrs["status"] == "ok", ds.attrs["message"]
+    a, b = runs
+    # one ground truth: same recorded neurons, same teacher trajectories and abscissa
+    assert a.attrs["recorded_neurons"] == b.attrs["recorded_neurons"]
+    np.testing.assert_array_equal(a["teacher_pcs"], b["teacher_pcs"])
+    assert float(a["teacher_spectral_abscissa"]) == float(b["teacher_spectral_abscissa"])
+    # two students: different initialisations give different training curves
+    assert not np.array_equal(a["loss"].values, b["loss"].values)
+    # the circuit is the one task.seed's first child draws, whatever the run's seed
+    from neurolearn.rnnfit.experiment import build_task_data
+    from neurolearn.specs import load_task
+
+    t = load_task("soc-reaching", [o for o in over if o.startswith("task.")]).task
+    data = build_task_data(t, np.random.SeedSequence(0).spawn(2)[0])
+    assert float(a["teacher_spectral_abscissa"]) == float(data["soc"].abscissa_history_[-1])
+
+
+def test_without_task_seed_the_run_seed_draws_the_circuit_as_before():
+    from neurolearn.rnnfit.experiment import build_task_data
+    from neurolearn.specs import load_task
+
+    over = [*TINY[:-2], "rule.n_epochs=2", "metric.fixed_points=false"]
+    runs = [nl.run("sparse-rnn", "soc-reaching", seed=s, overrides=over) for s in (1, 2)]
+    abscissae = [float(ds["teacher_spectral_abscissa"]) for ds in runs]
+    assert abscissae[0] != abscissae[1]
+    t = load_task("soc-reaching", [o for o in over if o.startswith("task.")]).task
+    assert t.seed is None
+    for s, value in zip((1, 2), abscissae, strict=True):
+        # the teacher is the run seed's first child, as it was before task.seed existed
+        data = build_task_data(t, np.random.SeedSequence(s).spawn(3)[0])
+        assert value == float(data["soc"].abscissa_history_[-1])

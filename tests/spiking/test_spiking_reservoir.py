@@ -119,3 +119,116 @@ def test_brian2_engine_gives_the_same_states():
     b = SpikingReservoir(n=40, seed=5, backend="brian2").run(u)
     assert a.sum() > 0
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- state options
+def _spike_matrix(rec) -> np.ndarray:
+    spikes = np.zeros((rec.n_steps, rec.n))
+    np.add.at(spikes, (rec.spike_steps - rec.start_step, rec.spike_ids), 1.0)
+    return spikes
+
+
+def test_several_filter_time_constants_are_numpy_exponential_filters():
+    u = np.random.default_rng(4).uniform(-0.8, 0.8, (40, 1))
+    taus = [5.0, 20.0, 80.0]
+    res = SpikingReservoir(n=50, step_ms=3.0, filter_tau_ms=taus, seed=2)
+    states = res.run(u)
+    assert states.shape == (40, 3 * 50)
+    # an explicit exponential filter of the recorded spike trains, step by step
+    rec = res.last_record_
+    spikes = _spike_matrix(rec)
+    hold = 30  # 3 ms at dt = 0.1 ms
+    assert spikes.sum() > 100
+    for b, tau in enumerate(taus):
+        decay = np.exp(-rec.dt_ms / tau)
+        trace = np.zeros(50)
+        want = np.empty((40, 50))
+        for step in range(rec.n_steps):
+            trace = trace * decay + spikes[step]
+            if (step + 1) % hold == 0:
+                want[(step + 1) // hold - 1] = trace
+        np.testing.assert_allclose(states[:, b * 50 : (b + 1) * 50], want, rtol=1e-10, atol=1e-12)
+    # each block is the single-time-constant reservoir's states; a scalar is a list of one
+    one = SpikingReservoir(n=50, step_ms=3.0, filter_tau_ms=20.0, seed=2).run(u)
+    np.testing.assert_array_equal(states[:, 50:100], one)
+    listed = SpikingReservoir(n=50, step_ms=3.0, filter_tau_ms=[20.0], seed=2).run(u)
+    np.testing.assert_array_equal(listed, one)
+
+
+def test_synaptic_states_are_the_engines_conductances():
+    # the engine's g_exc / g_inh after a run from rest on u[:k] are the states after value k
+    u = np.random.default_rng(5).uniform(-0.8, 0.8, (30, 1))
+    params = dict(n=60, step_ms=4.0, state="synaptic", seed=1, network_params={"delay_ms": 1.0})
+    res = SpikingReservoir(**params)
+    states = res.run(u)
+    assert states.shape == (30, 120)
+    for k in (11, 30):
+        part = SpikingReservoir(**params)
+        part.run(u[:k])
+        g = part.network_._state
+        assert g["g_exc"].max() > 0 and g["g_inh"].max() > 0
+        np.testing.assert_allclose(states[k - 1, :60], g["g_exc"], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(states[k - 1, 60:], g["g_inh"], rtol=1e-12, atol=1e-15)
+
+
+def test_both_concatenates_filtered_and_synaptic_states():
+    u = np.random.default_rng(6).uniform(-0.8, 0.8, (25, 1))
+    kw = dict(n=40, step_ms=5.0, filter_tau_ms=[10.0, 30.0], seed=4)
+    both = SpikingReservoir(state="both", **kw).run(u)
+    filtered = SpikingReservoir(state="filtered", **kw).run(u)
+    synaptic = SpikingReservoir(state="synaptic", **kw).run(u)
+    np.testing.assert_array_equal(both, np.concatenate([filtered, synaptic], axis=1))
+    assert both.shape == (25, 2 * 40 + 2 * 40)
+
+
+def test_input_fraction_and_gain_set_the_input_weights():
+    res = SpikingReservoir(n=400, input_fraction=0.25, input_scale_mv=3.0, seed=0).initialize()
+    w = res.input_weight_mv_
+    driven = w != 0
+    assert 0.18 < driven.mean() < 0.32  # binomial(400, 0.25): 0.25 +- 3.5 sd
+    assert np.abs(w).max() <= 3.0 and np.abs(w[driven]).max() > 2.8
+
+
+def test_state_options_are_validated():
+    u = np.zeros(5)
+    with pytest.raises(ParameterError, match="'state' parameter of SpikingReservoir"):
+        SpikingReservoir(n=20, state="voltage").run(u)
+    with pytest.raises(ParameterError, match="'filter_tau_ms' parameter of SpikingReservoir"):
+        SpikingReservoir(n=20, filter_tau_ms=[10.0, -1.0]).run(u)
+    with pytest.raises(ParameterError, match="'filter_tau_ms' parameter of SpikingReservoir"):
+        SpikingReservoir(n=20, filter_tau_ms=[]).run(u)
+
+
+def test_spec_keys_for_the_state_options():
+    from neurolearn import specs
+    from neurolearn.errors import SpecError
+    from neurolearn.spiking.reservoir_experiment import build_reservoir
+
+    model = specs.load_model(
+        "spiking-reservoir", ["network.filter_tau_ms=[10.0, 50.0]", "network.state=both"]
+    )
+    res = build_reservoir(model, seed=0)
+    assert res.filter_tau_ms == [10.0, 50.0] and res.state == "both"
+    assert specs.load_model("spiking-reservoir").network.state == "filtered"
+    with pytest.raises(SpecError, match="network.state: must be"):
+        specs.load_model("spiking-reservoir", ["network.state=voltage"])
+    with pytest.raises(SpecError, match="network.filter_tau_ms: must be"):
+        specs.load_model("spiking-reservoir", ["network.filter_tau_ms=[0.0]"])
+
+
+@pytest.mark.parametrize(
+    "seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+)
+def test_remedies_raise_memory_capacity_over_the_default_states(seed):
+    # n = 200 with MC's protocol above, seeds 0-2 (measured, this code): the default states
+    # give 1.37 / 1.30 / 1.38; a 5 ms step 1.76 / 1.92 / 1.77 (x1.28-1.47); filtered spikes plus
+    # synaptic conductances 2.31 / 2.30 / 2.45 (x1.68-1.77); both remedies together
+    # 3.32 / 3.23 / 2.92 (x2.11-2.47). The bounds sit below the smallest measured ratio.
+    def mc(**kw):
+        res = SpikingReservoir(n=200, seed=seed, **kw)
+        return memory_capacity(res, **MC, seed=seed + 10)["total"]
+
+    base = mc()
+    assert mc(step_ms=5.0) > 1.15 * base
+    assert mc(state="both") > 1.4 * base
+    assert mc(step_ms=5.0, state="both") > 1.8 * base

@@ -108,6 +108,27 @@ def test_node_perturbation_variance_scales_with_units_not_weights():
     assert var["large", "wp"] > 4 * var["small", "wp"]
 
 
+@pytest.mark.parametrize("rule", [ForwardGradient(n_probes=2), SPSA(sigma=1e-5)], ids=str)
+def test_running_mean_gives_the_stored_numbers_and_its_curve_follows_theory(rule):
+    net, theta, X, Y = _problem(12, 3)
+    n = 1500
+    stored = estimate_quality(net, rule, theta, X, Y, n_samples=n, seed=6)
+    running = estimate_quality(net, rule, theta, X, Y, n_samples=n, seed=6, running_mean=True)
+    for key in ("cosine", "cosine_of_mean", "relative_variance", "relative_bias"):
+        assert running[key] == pytest.approx(stored[key], rel=1e-12), key
+    assert running["queries"] == stored["queries"] and running["n_params"] == stored["n_params"]
+    curve = running["cosine_of_running_mean"]
+    assert curve.shape == (n,) and curve[-1] == pytest.approx(stored["cosine_of_mean"], rel=1e-12)
+    # unbiased estimator: |mean_k - g|^2 / |g|^2 ~ V / k, so 1 - cos(mean_k, g) ~ V (d-1)/d / (2k)
+    d, var = stored["n_params"], stored["relative_variance"]
+    k = np.arange(1, n + 1)
+    tail = slice(n // 2, None)
+    ratio = np.mean(((1 - curve) * 2 * k / (var * (d - 1) / d))[tail])
+    assert ratio == pytest.approx(1.0, rel=0.35)
+    # and the first estimate's cosine is just the single-estimate cosine
+    assert curve[0] < curve[-1]
+
+
 # ---------------------------------------------------------------- the shared API checks
 _rng = np.random.default_rng(11)
 XE, YE = _rng.standard_normal((16, 3)), _rng.standard_normal((16, 2))

@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from neurolearn.specs import load_model
+from neurolearn.studies import compare_rules
 from neurolearn.zo import MLP, SPSA
-from neurolearn.zo.compare import compare_rules
 from neurolearn.zo.diagnostics import estimate_quality
 from neurolearn.zo.scaling import best_learning_time, theory_constant
 

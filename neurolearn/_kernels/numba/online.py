@@ -58,22 +58,27 @@ class Learning(NamedTuple):
 def rls_gain(P, z, forgetting, pz):
     """One recursive-least-squares step of the inverse correlation matrix ``P`` (symmetric).
 
-    Writes ``pz = P z`` and updates ``P <- (P - pz pz' / denom) / forgetting`` in place;
-    returns ``denom = forgetting + z' P z``, so the gain is ``pz / denom``.
+    Writes ``pz = P z`` (one BLAS ``gemv``) and updates ``P <- (P - pz pz' / denom) /
+    forgetting`` in place (a rank-one update, vectorised along rows); returns
+    ``denom = forgetting + z' P z``, so the gain is ``pz / denom``.
     """
     k = z.shape[0]
-    for i in range(k):
-        acc = 0.0
-        for j in range(k):
-            acc += P[i, j] * z[j]
-        pz[i] = acc
+    np.dot(P, z, pz)
     denom = forgetting
     for i in range(k):
         denom += z[i] * pz[i]
-    inv = 1.0 / forgetting
-    for i in range(k):
-        for j in range(k):
-            P[i, j] = (P[i, j] - pz[i] * pz[j] / denom) * inv
+    scale = 1.0 / denom
+    if forgetting == 1.0:
+        for i in range(k):
+            c = pz[i] * scale
+            for j in range(k):
+                P[i, j] -= c * pz[j]
+    else:
+        inv = 1.0 / forgetting
+        for i in range(k):
+            c = pz[i] * scale
+            for j in range(k):
+                P[i, j] = (P[i, j] - c * pz[j]) * inv
     return denom
 
 

@@ -1,11 +1,9 @@
-"""All rules on one task under one query budget: a table and one figure (loss against queries
-and against wall time)."""
+"""All rules on one task under one query budget: the runs and a table (their figure is
+:func:`neurolearn.plots.zo_runs_figure`: loss against queries and against wall time)."""
 
 from __future__ import annotations
 
-import numpy as np
-
-__all__ = ["ZO_MODELS", "compare_rules", "plot_runs", "table_rows"]
+__all__ = ["ZO_MODELS", "compare_rules", "table_rows"]
 
 #: the shipped models of the family, backprop first
 ZO_MODELS = (
@@ -58,34 +56,3 @@ def table_rows(runs: dict) -> list[dict]:
             row["train_wall_s"] = float(ds.attrs["train_wall_s"])
         rows.append(row)
     return rows
-
-
-def plot_runs(runs: dict, *, metric: str = "test_loss"):
-    """Figure: the ``curve_<metric>`` of each run against queries (left) and against training
-    wall time (right).
-
-    Examples
-    --------
-    >>> runs = compare_rules("digits", ("spsa",), overrides=["train.query_budget=100"])
-    >>> len(plot_runs(runs).axes)
-    2
-    """
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, ds in runs.items():
-        if f"curve_{metric}" not in ds:
-            continue
-        y = ds[f"curve_{metric}"].values
-        axes[0].plot(ds["curve_queries"].values, y, label=name)
-        axes[1].plot(np.asarray(ds.attrs["curve_wall_s"], dtype=float), y, label=name)
-    axes[0].set_xlabel("queries (forward passes)")
-    axes[1].set_xlabel("training wall time (s)")
-    for ax in axes:
-        ax.set_ylabel(metric.replace("_", " "))
-        ax.set_xscale("symlog", linthresh=1.0)
-        if "loss" in metric:
-            ax.set_yscale("log")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig

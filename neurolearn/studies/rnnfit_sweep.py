@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["recorded_fraction_sweep", "sweep_table", "sweep_figure", "SWEEP_METRICS"]
+__all__ = ["recorded_fraction_sweep", "sweep_table", "SWEEP_METRICS"]
 
 #: metrics gathered per run
 SWEEP_METRICS = (
@@ -32,7 +32,7 @@ def recorded_fraction_sweep(
     Returns
     -------
     xarray.Dataset
-        One variable per metric of :data:`SWEEP_METRICS`, dims ``(fraction, seed)``.
+        One variable per metric of ``SWEEP_METRICS``, dims ``(fraction, seed)``.
 
     Examples
     --------
@@ -76,7 +76,19 @@ def recorded_fraction_sweep(
 
 
 def sweep_table(ds, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecorded")) -> str:
-    """A markdown table: mean +- std over seeds per fraction."""
+    """A markdown table: mean +- std over seeds per fraction.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ds = xr.Dataset({"output_r2_test": (("fraction", "seed"), [[0.5, 0.7], [0.9, 0.9]])},
+    ...                 coords={"fraction": [0.0, 0.1], "seed": [0, 1]})
+    >>> print(sweep_table(ds, metrics=("output_r2_test",)))
+    | recorded | output_r2_test |
+    |---|---|
+    | 0% | 0.60 ± 0.10 |
+    | 10% | 0.90 ± 0.00 |
+    """
     head = "| recorded | " + " | ".join(metrics) + " |"
     lines = [head, "|" + "---|" * (len(metrics) + 1)]
     for frac in ds["fraction"].values:
@@ -89,40 +101,8 @@ def sweep_table(ds, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecor
     return "\n".join(lines)
 
 
-def sweep_figure(
-    ds, baseline=None, metrics=("output_r2_test", "map_r2_unrecorded", "cca_unrecorded")
-):
-    """Metrics against recorded fraction (mean +- std over seeds); ``baseline`` a second sweep
-    (e.g. output-only) drawn dashed."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2))
-    x = np.asarray(ds["fraction"]) * 100
-    xs = np.where(x == 0, 0.3, x)
-    for ax, k in zip(np.atleast_1d(axes), metrics, strict=False):
-        for d, style, label in ((ds, "-o", ds.attrs.get("model", "")), (baseline, "--s", None)):
-            if d is None:
-                continue
-            xv = np.asarray(d["fraction"]) * 100
-            xv = np.where(xv == 0, 0.3, xv)
-            ax.errorbar(
-                xv,
-                d[k].mean("seed"),
-                d[k].std("seed"),
-                fmt=style,
-                capsize=3,
-                label=label or d.attrs.get("model", ""),
-            )
-        ax.set(xscale="log", xlabel="recorded neurons (%) [0 drawn at 0.3]", title=k)
-        ax.set_xticks(xs)
-        ax.set_xticklabels([f"{v:g}" for v in x])
-    np.atleast_1d(axes)[0].legend()
-    fig.tight_layout()
-    return fig
-
-
 def main(argv=None) -> int:
-    """``python -m neurolearn.rnnfit.sweep [--out DIR] [--seeds N] [--set KEY=VALUE ...]``.
+    """``python -m neurolearn.studies.rnnfit_sweep [--out DIR] [--seeds N] [--set KEY=VALUE ...]``.
 
     Runs the README sweep (sparse-rnn over recorded fractions, output-only-rnn at 10%),
     prints the tables and writes ``DIR/sweep_*.nc`` and ``DIR/sweep.png``.
@@ -130,7 +110,7 @@ def main(argv=None) -> int:
     import argparse
     from pathlib import Path
 
-    parser = argparse.ArgumentParser(prog="python -m neurolearn.rnnfit.sweep")
+    parser = argparse.ArgumentParser(prog="python -m neurolearn.studies.rnnfit_sweep")
     parser.add_argument("--out", default="rnnfit-sweep")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
@@ -150,7 +130,11 @@ def main(argv=None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    sweep_figure(sparse, baseline=plain).savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
+    from neurolearn.plots import rnnfit_sweep_figure
+
+    rnnfit_sweep_figure(sparse, baseline=plain).savefig(
+        out / "sweep.png", dpi=110, bbox_inches="tight"
+    )
     return 0
 
 

@@ -94,7 +94,9 @@ def run_demo(
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "demo.json").write_text(json.dumps(summary, indent=1))
-        fig = _figure(results)
+        from neurolearn.plots import reservoir_demo_figure
+
+        fig = reservoir_demo_figure(results)
         fig.savefig(out / "demo.png", dpi=110, bbox_inches="tight")
         if not quiet:
             print(f"\nwrote {out / 'demo.png'} and {out / 'demo.json'}")
@@ -104,26 +106,3 @@ def run_demo(
 def _to_json(ds) -> dict:
     d = ds.to_dict(data="list")
     return json.loads(json.dumps(d, default=lambda x: x.item() if isinstance(x, np.generic) else x))
-
-
-def _figure(results):
-    import matplotlib.pyplot as plt
-
-    rob, lvg, het = results["robustness"], results["local_vs_global"], results["heterogeneity"]
-    n_top = rob.sizes["task"]
-    n_bottom = lvg.sizes["task"] + het.sizes["task"]
-    cols = max(n_top, n_bottom)
-    fig, axes = plt.subplots(2, cols, figsize=(4.3 * cols, 7.2), squeeze=False)
-    compare.robustness_figure(rob, axes=list(axes[0, :n_top]))
-    compare.local_vs_global_figure(lvg, axes=list(axes[1, : lvg.sizes["task"]]))
-    compare.heterogeneity_figure(het, axes=list(axes[1, lvg.sizes["task"] : n_bottom]))
-    for ax in list(axes[0, n_top:]) + list(axes[1, n_bottom:]):
-        ax.set_visible(False)
-    fig.suptitle(
-        f"Adaptive E/I reservoirs, N = {rob.attrs['n']}, {rob.sizes['seed']} seed(s): "
-        "top, fixed vs locally adapted from any starting balance; bottom, local vs "
-        "rate-matched global tuning, and heterogeneous vs homogeneous targets",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    return fig

@@ -1,12 +1,102 @@
-"""Pictures of a scan: a metric against one grid key with a band over seeds, or a heat map."""
+"""Scan figures: a heat map of a metric over two grid keys (the one implementation, used by
+:func:`neurolearn.scan.plot_scan` too), and lines with a band over seeds."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from neurolearn.errors import ParameterError
+from neurolearn.plots._common import _axes, _is_num
 
-__all__ = ["plot_scan"]
+__all__ = ["scan_heatmap", "plot_scan"]
+
+
+def scan_heatmap(data, *, x=None, y=None, reduce="mean", cmap="viridis", ax=None):
+    """Heat map of a scanned metric over two grid keys, reduced over seeds.
+
+    Parameters
+    ----------
+    data : xarray.DataArray
+        A metric from a scan store (e.g. ``nl.scan.open_scan(path)["nrmse"]``), with two grid
+        dimensions and optionally ``seed``.
+    x, y : str, default=None
+        Grid dimensions for the horizontal and vertical axes. When one is given the other is
+        the remaining grid dimension; when neither is, ``y`` is the first and ``x`` the second.
+    reduce : {"mean", "median", "min", "max"}, default="mean"
+        How seeds are combined (NaN entries, e.g. failed points, are ignored).
+    cmap : str, default="viridis"
+        Colour map.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    values : xarray.DataArray
+        What is drawn: the metric reduced over seeds, dims ``(y, x)``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.arange(12.0).reshape(2, 3, 2), name="loss",
+    ...                   dims=("lr", "n", "seed"), coords={"lr": [0.1, 1.0], "n": [1, 2, 3]})
+    >>> ax, values = scan_heatmap(da, x="n", y="lr")
+    >>> values.values.tolist()
+    [[0.5, 2.5, 4.5], [6.5, 8.5, 10.5]]
+    >>> ax.collections[0].get_array().reshape(2, 3).tolist() == values.values.tolist()
+    True
+    """
+    import xarray as xr
+
+    if not isinstance(data, xr.DataArray):
+        raise ParameterError(
+            "The 'data' parameter of scan_heatmap must be an xarray.DataArray. "
+            f"Got {type(data).__name__} instead."
+        )
+    reducers = {"mean": np.nanmean, "median": np.nanmedian, "min": np.nanmin, "max": np.nanmax}
+    if reduce not in reducers:
+        raise ParameterError(
+            f"The 'reduce' parameter of scan_heatmap must be one of {sorted(reducers)}. "
+            f"Got {reduce!r} instead."
+        )
+    grid = [d for d in data.dims if d != "seed"]
+    if len(grid) != 2:
+        raise ParameterError(
+            f"scan_heatmap needs exactly two grid dimensions besides 'seed'; got {grid}. "
+            "Select the others first, e.g. data.sel(key=value)."
+        )
+    if x is None and y is None:
+        y, x = grid
+    elif x is None:
+        x = next((d for d in grid if d != y), grid[1])
+    elif y is None:
+        y = next((d for d in grid if d != x), grid[0])
+    if {x, y} != set(grid):
+        raise ParameterError(
+            f"The 'x' and 'y' parameters of scan_heatmap must be the grid dimensions {grid}. "
+            f"Got x={x!r}, y={y!r}."
+        )
+    if "seed" in data.dims:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN points stay NaN
+            values = reducers[reduce](data.transpose(y, x, "seed").values, axis=-1)
+    else:
+        values = data.transpose(y, x).values
+    ax = _axes(ax)
+    ny, nx = values.shape
+    mesh = ax.pcolormesh(np.arange(nx), np.arange(ny), values, shading="nearest", cmap=cmap)
+    ax.set_xticks(np.arange(nx), [f"{v:g}" if _is_num(v) else str(v) for v in data[x].values])
+    ax.set_yticks(np.arange(ny), [f"{v:g}" if _is_num(v) else str(v) for v in data[y].values])
+    seeds = f" ({reduce} over {data.sizes['seed']} seeds)" if "seed" in data.dims else ""
+    ax.figure.colorbar(mesh, ax=ax, label=f"{data.name or 'value'}{seeds}")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    drawn = xr.DataArray(
+        values, dims=(y, x), coords={y: data[y].values, x: data[x].values}, name=data.name
+    )
+    return ax, drawn
 
 
 def _is_log_spaced(values: np.ndarray) -> bool:
@@ -101,21 +191,9 @@ def plot_scan(store, x, *, hue=None, y=None, metric=None, sel=None, band="sd", a
     da = _select(ds, keep, sel, metric)
     xs = np.asarray(ds[x].values)
     if y is not None:
-        mean = da.mean("seed", skipna=True).transpose(y, x)
-        ys = np.asarray(ds[y].values)
-        mesh = ax.pcolormesh(
-            np.arange(xs.size + 1) - 0.5, np.arange(ys.size + 1) - 0.5, mean.values, shading="flat"
-        )
-        ax.set_xticks(
-            np.arange(xs.size),
-            [f"{v:.3g}" if xs.dtype.kind == "f" else str(v) for v in xs],
-            rotation=45,
-        )
-        ax.set_yticks(
-            np.arange(ys.size), [f"{v:.3g}" if ys.dtype.kind == "f" else str(v) for v in ys]
-        )
-        ax.set_ylabel(y)
-        fig.colorbar(mesh, ax=ax, label=f"{metric} (mean over {ds.sizes['seed']} seeds)")
+        scan_heatmap(da, x=x, y=y, ax=ax)
+        if xs.dtype.kind == "f":
+            ax.tick_params(axis="x", labelrotation=45)
     else:
         groups = [(None, da)] if hue is None else [(v, da.sel({hue: v})) for v in ds[hue].values]
         numeric = xs.dtype.kind in "iuf"
