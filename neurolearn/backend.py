@@ -18,8 +18,6 @@ __all__ = [
     "resolve_backend",
     "import_torch",
     "BACKENDS",
-    "FASTMATH",
-    "FASTMATH_SUMS",
     "THREADING_LAYERS",
     "available_threading_layers",
     "numba_threading_layer",
@@ -28,15 +26,6 @@ __all__ = [
 ]
 
 BACKENDS = ("numba", "torch", "numpy")
-
-#: fastmath setting of every jitted kernel: off, so kernels keep IEEE semantics, match their
-#: numpy references to rounding, and let NaN propagate for divergence detection.
-FASTMATH = False
-
-#: fastmath flags of the small reduction helpers (dot products, sums of squares) that kernels
-#: call in their inner loops: reassociation and fused multiply-add only, so the sums vectorise
-#: while NaN and infinity still propagate. Results differ from a left-to-right sum by rounding.
-FASTMATH_SUMS = {"reassoc", "contract"}
 
 
 @dataclass(frozen=True)

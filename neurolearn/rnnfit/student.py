@@ -77,7 +77,7 @@ class RNNStudent:
         :meth:`fit`, training resumes from it (the same final weights as an uninterrupted run).
     checkpoint_every : int, default=100
     loop : {"fused", "autograd"}, default="fused"
-        The time loop (:mod:`neurolearn._kernels.torch.rnnfit`): a hand-written backward pass,
+        The time loop (``neurolearn._kernels.torch.rnnfit``): a hand-written backward pass,
         or plain autograd over a Python loop.
     device : str, default="cpu"
         ``"cpu"`` or ``"cuda[:N]"``.

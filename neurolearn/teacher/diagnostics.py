@@ -143,6 +143,7 @@ def lyapunov_exponent(
     True
     """
     from neurolearn._kernels.numba.teacher import train_minibatch_epochs
+    from neurolearn._kernels.teacher_groups import Dataset, MinibatchRule, Recording
 
     check_param("lyapunov_exponent", "epochs", epochs, Interval(int, 1, None))
     check_param(
@@ -187,35 +188,26 @@ def lyapunov_exponent(
     b1 = a1 + direction[: a1.size].reshape(a1.shape)
     b2 = a2 + direction[a1.size :].reshape(a2.shape)
     step = learning_rate * min(batch_size, x.shape[0]) / x.shape[0]
+    rule = MinibatchRule(
+        step_size=step,
+        batch_size=batch_size,
+        activation=act,
+        output_activation=out_act,
+        input_signs=s1,
+        hidden_signs=s2,
+        feedback=fb,
+        use_feedback=feedback is not None,
+        norm1=n1,
+        norm2=n2,
+    )
+    data = Dataset(x=x, y=y, x_test=x, y_test=y)
     dummy = np.zeros(1)
+    record = Recording(record_every=1 << 30, train_curve=dummy, test_curve=dummy)
     total = 0.0
     for epoch in range(epochs):
         orders = epoch_orders(order_rng, 1, x.shape[0])
         for w1, w2 in ((a1, a2), (b1, b2)):
-            _, status = train_minibatch_epochs(
-                w1,
-                w2,
-                fb,
-                feedback is not None,
-                x,
-                y,
-                x,
-                y,
-                s1,
-                s2,
-                orders,
-                step,
-                batch_size,
-                act,
-                out_act,
-                n1,
-                n2,
-                1 << 30,
-                epoch,
-                0.0,
-                dummy,
-                dummy,
-            )
+            _, status = train_minibatch_epochs(w1, w2, rule, data, orders, epoch, 0.0, record)
             if status == -1:
                 from neurolearn.errors import DivergenceError
 

@@ -9,9 +9,11 @@ Member ``i`` trained with seed ``s_i`` equals ``MinibatchTrainer(seed=s_i)`` up 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+from neurolearn._kernels.teacher_groups import Dataset
 from neurolearn._params import Boolean, Interval, NoneOr, Options, check_array, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import ParameterError, ParameterTypeError
@@ -19,7 +21,13 @@ from neurolearn.teacher.networks import TwoLayerNetwork
 from neurolearn.teacher.rules import LearningRule
 from neurolearn.teacher.training import check_data, epoch_orders
 
-__all__ = ["EnsembleHistory", "EnsembleTrainer", "train_ensemble_arrays"]
+__all__ = [
+    "EnsembleHistory",
+    "EnsembleTrainer",
+    "EnsembleProtocol",
+    "EnsembleRules",
+    "train_ensemble_arrays",
+]
 
 _CHUNK_ENTRIES = 1 << 22
 
@@ -43,37 +51,47 @@ class EnsembleHistory:
     diverged_at: np.ndarray
 
 
+class EnsembleProtocol(NamedTuple):
+    """The mini-batch protocol shared by every member of an ensemble (see
+    :class:`~neurolearn.teacher.training.MinibatchTrainer`); ``threshold`` 0 disables it."""
+
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    rescale_norms: bool
+    record_every: int
+    threshold: float
+    stop_at_threshold: bool
+    activation: str
+    output_activation: str
+
+
+class EnsembleRules(NamedTuple):
+    """The members' rules as arrays: sign vectors ``input_signs (E, M)``, ``hidden_signs
+    (E, N)`` and the fixed feedback ``(E, K, N)`` of feedback alignment, or None."""
+
+    input_signs: np.ndarray
+    hidden_signs: np.ndarray
+    feedback: np.ndarray | None
+
+
 def train_ensemble_arrays(
-    w1,
-    w2,
-    feedback,
-    x,
-    y,
-    x_test,
-    y_test,
-    input_signs,
-    hidden_signs,
-    order_rngs,
-    *,
-    learning_rate,
-    batch_size,
-    epochs,
-    rescale_norms,
-    record_every,
-    threshold,
-    stop_at_threshold,
-    activation,
-    output_activation,
-    device="cpu",
-    dtype="float64",
+    w1, w2, data, rules, order_rngs, protocol, *, device="cpu", dtype="float64"
 ):
     """Array-level ensemble trainer (no validation): returns a dict of numpy arrays.
 
-    Shapes: ``w1 (E, N, M)``, ``w2 (E, K, N)``, ``feedback (E, K, N)`` or None, ``x (E or 1,
-    P, M)``, ``y (E or 1, P, K)``, signs ``(E, M)`` and ``(E, N)``; ``order_rngs`` one numpy
-    Generator per member (each draws its epoch permutations). ``threshold`` 0 disables it.
+    Shapes: ``w1 (E, N, M)``, ``w2 (E, K, N)``; ``data`` a
+    :class:`~neurolearn._kernels.teacher_groups.Dataset` with ``x (E or 1, P, M)``,
+    ``y (E or 1, P, K)`` (and the test set alike); ``rules`` an :class:`EnsembleRules`;
+    ``order_rngs`` one numpy Generator per member (each draws its epoch permutations);
+    ``protocol`` an :class:`EnsembleProtocol`.
     """
-    from neurolearn._kernels.torch.teacher import activation_pair, ensemble_epoch, ensemble_errors
+    from neurolearn._kernels.torch.teacher import (
+        EnsembleRule,
+        activation_pair,
+        ensemble_epoch,
+        ensemble_errors,
+    )
     from neurolearn.backend import import_torch
 
     torch = import_torch()
@@ -83,19 +101,32 @@ def train_ensemble_arrays(
     def t(a):
         return torch.as_tensor(np.asarray(a), dtype=dt, device=dev).contiguous()
 
+    learning_rate, batch_size, epochs = protocol.learning_rate, protocol.batch_size, protocol.epochs
+    record_every, threshold = protocol.record_every, protocol.threshold
+    stop_at_threshold = protocol.stop_at_threshold
     w1_t, w2_t = t(w1).clone(), t(w2).clone()
-    fb_t = None if feedback is None else t(feedback)
-    x_t, y_t, xt_t, yt_t = t(x), t(y), t(x_test), t(y_test)
-    s1_t, s2_t = t(input_signs), t(hidden_signs)
-    phi, dphi = activation_pair(torch, activation)
-    phi_out, _ = activation_pair(torch, output_activation)
+    x_t, y_t, xt_t, yt_t = t(data.x), t(data.y), t(data.x_test), t(data.y_test)
+    phi, dphi = activation_pair(torch, protocol.activation)
+    phi_out, _ = activation_pair(torch, protocol.output_activation)
     n_members, n_samples = w1_t.shape[0], x_t.shape[1]
     step = learning_rate * min(batch_size, n_samples) / n_samples
-    if rescale_norms:
+    if protocol.rescale_norms:
         norm1 = torch.linalg.vector_norm(w1_t, dim=(1, 2), keepdim=True)
         norm2 = torch.linalg.vector_norm(w2_t, dim=(1, 2), keepdim=True)
     else:
         norm1 = norm2 = None
+    rule = EnsembleRule(
+        step_size=step,
+        batch_size=batch_size,
+        phi=phi,
+        dphi=dphi,
+        phi_out=phi_out,
+        input_signs=t(rules.input_signs),
+        hidden_signs=t(rules.hidden_signs),
+        feedback=None if rules.feedback is None else t(rules.feedback),
+        norm1=norm1,
+        norm2=norm2,
+    )
     n_slots = epochs // record_every + 1
     train_curve = np.full((n_members, n_slots), np.nan)
     test_curve = np.full((n_members, n_slots), np.nan)
@@ -122,25 +153,7 @@ def train_ensemble_arrays(
                     active = torch.as_tensor((~frozen).astype(float), dtype=dt, device=dev)[
                         :, None, None
                     ]
-                ensemble_epoch(
-                    torch,
-                    w1_t,
-                    w2_t,
-                    fb_t,
-                    x_t,
-                    y_t,
-                    orders_t[e],
-                    s1_t,
-                    s2_t,
-                    step,
-                    batch_size,
-                    phi,
-                    dphi,
-                    phi_out,
-                    norm1,
-                    norm2,
-                    active,
-                )
+                ensemble_epoch(torch, w1_t, w2_t, rule, x_t, y_t, orders_t[e], active)
                 epoch += 1
                 record = epoch % record_every == 0
                 if threshold > 0 or record:
@@ -335,23 +348,24 @@ class EnsembleTrainer:
         )(
             np.stack([s.w1_ for s in students]),
             np.stack([s.w2_ for s in students]),
-            feedback,
-            xs,
-            ys,
-            xts,
-            yts,
-            np.stack([s[0] for s in signs]),
-            np.stack([s[1] for s in signs]),
+            Dataset(x=xs, y=ys, x_test=xts, y_test=yts),
+            EnsembleRules(
+                input_signs=np.stack([s[0] for s in signs]),
+                hidden_signs=np.stack([s[1] for s in signs]),
+                feedback=feedback,
+            ),
             [st[1] for st in streams],
-            learning_rate=float(self.learning_rate),
-            batch_size=int(self.batch_size),
-            epochs=int(self.epochs),
-            rescale_norms=bool(self.rescale_norms),
-            record_every=int(self.record_every),
-            threshold=float(self.threshold) if self.threshold is not None else 0.0,
-            stop_at_threshold=bool(self.stop_at_threshold),
-            activation=first.activation,
-            output_activation=first.output_activation_,
+            EnsembleProtocol(
+                learning_rate=float(self.learning_rate),
+                batch_size=int(self.batch_size),
+                epochs=int(self.epochs),
+                rescale_norms=bool(self.rescale_norms),
+                record_every=int(self.record_every),
+                threshold=float(self.threshold) if self.threshold is not None else 0.0,
+                stop_at_threshold=bool(self.stop_at_threshold),
+                activation=first.activation,
+                output_activation=first.output_activation_,
+            ),
             device=self.device,
             dtype=self.dtype,
         )

@@ -104,6 +104,7 @@ class OnlineTrainer:
     def fit(self, student: TwoLayerNetwork, teacher: TwoLayerNetwork) -> OnlineTrainer:
         """Train ``student`` online on samples labelled by ``teacher``; sets ``history_``."""
         from neurolearn._kernels.numba.teacher import train_online_steps
+        from neurolearn._kernels.teacher_groups import OnlineRule, TeacherWeights
         from neurolearn.teacher.rules import flip_signs
 
         owner = type(self).__name__
@@ -166,27 +167,23 @@ class OnlineTrainer:
             )
             q[i], r[i], w2_hist[i] = w1 @ w1.T, w1 @ tw1.T, w2
 
+        labeller = TeacherWeights(w1=tw1, w2=tw2)
+        online_rule = OnlineRule(
+            learning_rate=float(self.learning_rate),
+            train_second_layer=bool(self.train_second_layer),
+            activation=act,
+            output_activation=out_act,
+            input_signs=s1,
+            hidden_in_signs=s_in,
+            hidden_signs=s2,
+        )
         record(0)
         for i in range(1, n_points):
             inputs = data_rng.standard_normal((steps_per_record, n_in))
             noise = self.label_noise_std * noise_rng.standard_normal(
                 (steps_per_record, student.n_outputs)
             )
-            ran = train_online_steps(
-                w1,
-                w2,
-                tw1,
-                tw2,
-                inputs,
-                noise,
-                s1,
-                s_in,
-                s2,
-                float(self.learning_rate),
-                bool(self.train_second_layer),
-                act,
-                out_act,
-            )
+            ran = train_online_steps(w1, w2, labeller, inputs, noise, online_rule)
             if ran < 0 or not np.all(np.isfinite(w1)):
                 step = (i - 1) * steps_per_record + abs(ran)
                 raise DivergenceError(

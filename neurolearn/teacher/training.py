@@ -252,6 +252,7 @@ def _finish(trainer, curves, epochs_run, first_below):
 def _run_numba(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2, order_rng):
     from neurolearn._kernels.numba.teacher import mean_squared_error as kernel_mse
     from neurolearn._kernels.numba.teacher import train_minibatch_epochs
+    from neurolearn._kernels.teacher_groups import Dataset, MinibatchRule, Recording
 
     step, n_slots, thr = trainer._common(student, x)
     act = activation_code(student.activation)
@@ -263,19 +264,31 @@ def _run_numba(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
     test_curve[0] = kernel_mse(w1, w2, x_test, y_test, act, out_act, scratch)
     norm1 = float(np.linalg.norm(w1)) if trainer.rescale_norms else 0.0
     norm2 = float(np.linalg.norm(w2)) if trainer.rescale_norms else 0.0
-    fb = feedback if feedback is not None else np.zeros_like(w2)
     n_train = x.shape[0]
     chunk = max(1, min(trainer.epochs, _CHUNK_ENTRIES // n_train))
     done, first_below = 0, None
     if thr > 0 and train_curve[0] < thr:
         first_below = 0
 
+    rule = MinibatchRule(
+        step_size=step,
+        batch_size=int(trainer.batch_size),
+        activation=act,
+        output_activation=out_act,
+        input_signs=s1,
+        hidden_signs=s2,
+        feedback=feedback if feedback is not None else np.zeros_like(w2),
+        use_feedback=feedback is not None,
+        norm1=norm1,
+        norm2=norm2,
+    )
+    data = Dataset(x=x, y=y, x_test=x_test, y_test=y_test)
+    record = Recording(
+        record_every=int(trainer.record_every), train_curve=train_curve, test_curve=test_curve
+    )
+
     def epochs(orders, start, threshold):
-        return train_minibatch_epochs(
-            w1, w2, fb, feedback is not None, x, y, x_test, y_test, s1, s2, orders, step,
-            int(trainer.batch_size), act, out_act, norm1, norm2, int(trainer.record_every),
-            start, threshold, train_curve, test_curve,
-        )  # fmt: skip
+        return train_minibatch_epochs(w1, w2, rule, data, orders, start, threshold, record)
 
     while done < trainer.epochs and not (first_below is not None and trainer.stop_at_threshold):
         n = min(chunk, trainer.epochs - done)
@@ -344,29 +357,31 @@ def _run_numpy(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
 
 
 def _run_torch(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2, order_rng):
-    from neurolearn.teacher.ensemble import train_ensemble_arrays
+    from neurolearn._kernels.teacher_groups import Dataset
+    from neurolearn.teacher.ensemble import EnsembleProtocol, EnsembleRules, train_ensemble_arrays
 
     step, n_slots, thr = trainer._common(student, x)
     res = train_ensemble_arrays(
         w1[None],
         w2[None],
-        None if feedback is None else feedback[None],
-        x[None],
-        y[None],
-        x_test[None],
-        y_test[None],
-        s1[None],
-        s2[None],
+        Dataset(x=x[None], y=y[None], x_test=x_test[None], y_test=y_test[None]),
+        EnsembleRules(
+            input_signs=s1[None],
+            hidden_signs=s2[None],
+            feedback=None if feedback is None else feedback[None],
+        ),
         [order_rng],
-        learning_rate=float(trainer.learning_rate),
-        batch_size=int(trainer.batch_size),
-        epochs=int(trainer.epochs),
-        rescale_norms=bool(trainer.rescale_norms),
-        record_every=int(trainer.record_every),
-        threshold=thr,
-        stop_at_threshold=bool(trainer.stop_at_threshold),
-        activation=student.activation,
-        output_activation=student.output_activation_,
+        EnsembleProtocol(
+            learning_rate=float(trainer.learning_rate),
+            batch_size=int(trainer.batch_size),
+            epochs=int(trainer.epochs),
+            rescale_norms=bool(trainer.rescale_norms),
+            record_every=int(trainer.record_every),
+            threshold=thr,
+            stop_at_threshold=bool(trainer.stop_at_threshold),
+            activation=student.activation,
+            output_activation=student.output_activation_,
+        ),
         device=trainer.device,
         dtype="float64",
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, Options, check_param
+from neurolearn._declare import Estimator
+from neurolearn._params import Interval, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import ParameterTypeError
+from neurolearn.zo import _declared as D
 
 __all__ = [
     "Rule",
@@ -25,17 +27,17 @@ __all__ = [
     "RULES",
 ]
 
-_POS = Interval(float, 0, None, "neither")
-_PROBES = Interval(int, 1, None)
-
 
 def noise_seed(seed) -> int:
     """A 63-bit key for the kernels' counter-based noise, drawn from ``seed``."""
     return int(as_generator(seed, "rule").integers(0, 2**63 - 1))
 
 
-class Rule:
-    """Base class: stores parameters; subclasses declare ``_constraints`` and a kernel code.
+class Rule(Estimator):
+    """Base class of the rules: each declares its parameters once in ``params`` (an
+    :class:`~neurolearn._declare.Estimator`: ``get_params``, ``set_params``, ``clone``; every
+    parameter takes effect at the next use) and builds its kernel parameter group
+    (``_kernel_params``), whose type selects the rule's kernel step.
 
     Examples
     --------
@@ -44,37 +46,20 @@ class Rule:
     """
 
     name = ""
-    _constraints: dict = {}
-
-    def __init__(self) -> None:
-        """Subclasses take their parameters as keyword-only arguments."""
-
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in self._constraints}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def checked(self) -> dict:
         """Validated parameters (raises with the house message on a bad value)."""
-        owner = type(self).__name__
-        return {k: check_param(owner, k, getattr(self, k), c) for k, c in self._constraints.items()}
+        return self._check_params()
 
-    def kernel_args(self) -> dict:
-        """``learning_rate, sigma, n_probes, flag, mean_reversion, reward_rate`` for the loop."""
-        p = self.checked()
-        return {
-            "learning_rate": p["learning_rate"],
-            "sigma": p.get("sigma", 0.0),
-            "n_probes": p.get("n_probes", p.get("population", 1)),
-            "flag": self._flag(p),
-            "mean_reversion": p.get("mean_reversion", 0.0),
-            "reward_rate": p.get("reward_rate", 0.0),
-        }
+    def kernel_params(self):
+        """The rule's validated parameter group for the numba kernels (a named tuple of
+        :mod:`neurolearn._kernels.numba.zo` whose type selects the rule's step)."""
+        from neurolearn._kernels.numba import zo as K
 
-    def _flag(self, p) -> int:
-        return 0
+        return self._kernel_params(K, self.checked())
+
+    def _kernel_params(self, K, p):
+        raise NotImplementedError
 
     def queries_per_step(self) -> int:
         """Forward passes one training step costs."""
@@ -89,7 +74,7 @@ class Rule:
         from neurolearn._kernels.numba import zo as K
         from neurolearn.zo.network import MLP
 
-        p = self.kernel_args()
+        params = self.kernel_params()
         if not isinstance(net, MLP):
             raise ParameterTypeError(
                 f"The 'net' parameter of {type(self).__name__}.estimate must be an MLP. "
@@ -101,75 +86,25 @@ class Rule:
         lay = net.layout_
         act, loss = net.codes
         key = np.uint64(noise_seed(seed))
-        batch = X.shape[0]
-        idx = np.arange(batch, dtype=np.int64)
-        n_layers = len(lay.sizes) - 1
-        width = int(lay.sizes.max())
-        d = lay.n_params
-        H = np.zeros((n_layers + 1, batch, width))
-        H2 = np.zeros_like(H)
-        losses, losses2 = np.zeros(batch), np.zeros(batch)
-        grad = np.zeros(d)
-        args = (theta, lay.sizes, lay.w_off, lay.b_off, act, loss, X, Y, idx)
-        code = K.RULE_CODES[self.name]
-        q = p["n_probes"]
-        if code == 0:
+        if isinstance(params, K.BackpropParams):
             net_loss, grad = net.gradient(theta, X, Y)
             return grad, 1
-        if code == 1:
-            queries, _ = K.estimate_wp(
-                *args,
-                key,
-                step,
-                p["sigma"],
-                q,
-                p["flag"] != 0,
-                H,
-                losses,
-                np.zeros(d),
-                np.zeros(d),
-                grad,
-            )
-        elif code == 2:
-            noise = np.zeros((n_layers, batch, width))
-            compact = np.zeros(batch * int(lay.sizes[1:].sum()))
-            queries, _ = K.estimate_np(
-                *args, key, step, p["sigma"], q, H, H2, noise, compact, losses, losses2, grad
-            )
-        elif code == 3:
-            coef = np.zeros(q)
-            queries, _ = K.estimate_spsa(
-                *args, key, step, p["sigma"], q, p["flag"], H, losses, coef
-            )
-            K.spsa_direction_sum(key, step, q, p["flag"], coef, 1.0 / q, grad)
-        elif code == 4:
-            queries, _ = K.estimate_fg(
-                *args, key, step, q, H, H2, np.zeros(width), np.zeros(d), grad
-            )
-        elif code == 5:
-            fit = np.zeros((q, 2))
-            eps = np.zeros((q, d))
-            K.es_population_losses(
-                *args,
-                key,
-                step,
-                p["sigma"],
-                q,
-                np.zeros((q, n_layers + 1, batch, width)),
-                np.zeros((q, batch)),
-                np.zeros((q, d)),
-                eps,
-                fit,
-            )
-            if p["flag"]:
-                ranks = np.zeros_like(fit)
-                K.centered_ranks(fit, ranks)
-                fit = ranks
-            K.es_gradient(p["sigma"], q, fit, eps, grad)
-            queries = 2 * q
-        else:
+        estimate = K.RULE_ESTIMATES.get(type(params))
+        if estimate is None:
             raise TypeError(f"{type(self).__name__} has no gradient estimate.")
-        return grad, int(queries)
+        idx = np.arange(X.shape[0], dtype=np.int64)
+        scratch = K.scratch_for(params, lay.sizes, X.shape[0], lay.n_params)
+        queries, _ = estimate(
+            params,
+            theta,
+            K.MLPLayout(lay.sizes, lay.w_off, lay.b_off, act, loss),
+            K.Data(X, Y),
+            idx,
+            key,
+            step,
+            scratch,
+        )
+        return scratch.grad.copy(), int(queries)
 
 
 class Backprop(Rule):
@@ -177,7 +112,7 @@ class Backprop(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.1
+    {parameters}
 
     Examples
     --------
@@ -186,10 +121,10 @@ class Backprop(Rule):
     """
 
     name = "backprop"
-    _constraints = {"learning_rate": _POS}
+    params = D.BACKPROP
 
-    def __init__(self, *, learning_rate: float = 0.1):
-        self.learning_rate = learning_rate
+    def _kernel_params(self, K, p):
+        return K.BackpropParams(learning_rate=float(p["learning_rate"]))
 
     def queries_per_step(self) -> int:
         self.checked()
@@ -207,12 +142,7 @@ class WeightPerturbation(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    sigma : float, default=1e-3
-        Perturbation size.
-    n_probes : int, default=1
-        Perturbations averaged per step.
-    antithetic : bool, default=False
+    {parameters}
 
     Examples
     --------
@@ -221,21 +151,15 @@ class WeightPerturbation(Rule):
     """
 
     name = "weight-perturbation"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "n_probes": _PROBES,
-        "antithetic": Boolean(),
-    }
+    params = D.WEIGHT_PERTURBATION
 
-    def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, antithetic=False):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.n_probes = n_probes
-        self.antithetic = antithetic
-
-    def _flag(self, p):
-        return int(p["antithetic"])
+    def _kernel_params(self, K, p):
+        return K.WeightPerturbationParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            n_probes=int(p["n_probes"]),
+            antithetic=bool(p["antithetic"]),
+        )
 
     def queries_per_step(self) -> int:
         p = self.checked()
@@ -254,10 +178,7 @@ class NodePerturbation(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.05
-    sigma : float, default=1e-3
-    n_probes : int, default=1
-        Noisy forward passes per step (each with fresh node noise).
+    {parameters}
 
     Examples
     --------
@@ -266,12 +187,14 @@ class NodePerturbation(Rule):
     """
 
     name = "node-perturbation"
-    _constraints = {"learning_rate": _POS, "sigma": _POS, "n_probes": _PROBES}
+    params = D.NODE_PERTURBATION
 
-    def __init__(self, *, learning_rate=0.05, sigma=1e-3, n_probes=1):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.n_probes = n_probes
+    def _kernel_params(self, K, p):
+        return K.NodePerturbationParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            n_probes=int(p["n_probes"]),
+        )
 
     def queries_per_step(self) -> int:
         return self.checked()["n_probes"] + 1
@@ -288,10 +211,7 @@ class SPSA(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    sigma : float, default=1e-3
-    n_probes : int, default=1
-    direction : {"rademacher", "gaussian"}, default="rademacher"
+    {parameters}
 
     Examples
     --------
@@ -300,21 +220,15 @@ class SPSA(Rule):
     """
 
     name = "spsa"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "n_probes": _PROBES,
-        "direction": Options(("rademacher", "gaussian")),
-    }
+    params = D.SPSA
 
-    def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, direction="rademacher"):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.n_probes = n_probes
-        self.direction = direction
-
-    def _flag(self, p):
-        return 1 if p["direction"] == "rademacher" else 0
+    def _kernel_params(self, K, p):
+        return K.SPSAParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            n_probes=int(p["n_probes"]),
+            rademacher=p["direction"] == "rademacher",
+        )
 
     def queries_per_step(self) -> int:
         return 2 * self.checked()["n_probes"]
@@ -331,9 +245,7 @@ class ForwardGradient(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    n_probes : int, default=1
-        Directions per step.
+    {parameters}
 
     Examples
     --------
@@ -342,11 +254,12 @@ class ForwardGradient(Rule):
     """
 
     name = "forward-gradient"
-    _constraints = {"learning_rate": _POS, "n_probes": _PROBES}
+    params = D.FORWARD_GRADIENT
 
-    def __init__(self, *, learning_rate=0.01, n_probes=1):
-        self.learning_rate = learning_rate
-        self.n_probes = n_probes
+    def _kernel_params(self, K, p):
+        return K.ForwardGradientParams(
+            learning_rate=float(p["learning_rate"]), n_probes=int(p["n_probes"])
+        )
 
     def queries_per_step(self) -> int:
         return self.checked()["n_probes"]
@@ -364,11 +277,7 @@ class EvolutionStrategies(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    sigma : float, default=0.01
-    population : int, default=8
-        Number of antithetic pairs per step.
-    fitness_shaping : {"none", "centered-ranks"}, default="none"
+    {parameters}
 
     Examples
     --------
@@ -377,21 +286,15 @@ class EvolutionStrategies(Rule):
     """
 
     name = "evolution-strategies"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "population": _PROBES,
-        "fitness_shaping": Options(("none", "centered-ranks")),
-    }
+    params = D.EVOLUTION_STRATEGIES
 
-    def __init__(self, *, learning_rate=0.01, sigma=0.01, population=8, fitness_shaping="none"):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.population = population
-        self.fitness_shaping = fitness_shaping
-
-    def _flag(self, p):
-        return 1 if p["fitness_shaping"] == "centered-ranks" else 0
+    def _kernel_params(self, K, p):
+        return K.EvolutionStrategiesParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            population=int(p["population"]),
+            centered_ranks=p["fitness_shaping"] == "centered-ranks",
+        )
 
     def queries_per_step(self) -> int:
         return 2 * self.checked()["population"]
@@ -413,14 +316,7 @@ class OUWeightNoise(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=1.0
-        ``eta``.
-    sigma : float, default=0.01
-        Noise per step.
-    mean_reversion : float, default=0.5
-        ``lambda`` in (0, 1].
-    reward_rate : float, default=0.1
-        ``rho`` in (0, 1], rate of the running reward average.
+    {parameters}
 
     Examples
     --------
@@ -429,18 +325,15 @@ class OUWeightNoise(Rule):
     """
 
     name = "ou-weight-noise"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "mean_reversion": Interval(float, 0, 1, "right"),
-        "reward_rate": Interval(float, 0, 1, "right"),
-    }
+    params = D.OU_WEIGHT_NOISE
 
-    def __init__(self, *, learning_rate=1.0, sigma=0.01, mean_reversion=0.5, reward_rate=0.1):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.mean_reversion = mean_reversion
-        self.reward_rate = reward_rate
+    def _kernel_params(self, K, p):
+        return K.OUWeightNoiseParams(
+            learning_rate=float(p["learning_rate"]),
+            sigma=float(p["sigma"]),
+            mean_reversion=float(p["mean_reversion"]),
+            reward_rate=float(p["reward_rate"]),
+        )
 
     def queries_per_step(self) -> int:
         self.checked()

@@ -146,7 +146,7 @@ def train(
     >>> res.steps.tolist(), res.total_queries
     ([0, 100, 200, 300], 2400)
     """
-    from neurolearn._kernels.numba.zo import RULE_CODES, train_steps
+    from neurolearn._kernels.numba import zo as K
 
     steps = check_param("train", "steps", steps, Interval(int, 1, None))
     batch_size = check_param("train", "batch_size", batch_size, Interval(int, 1, None))
@@ -167,7 +167,7 @@ def train(
         raise ParameterTypeError(
             f"The 'net' parameter of train must be an MLP. Got {type(net).__name__} instead."
         )
-    kargs = rule.kernel_args()
+    kparams = rule.kernel_params()
     X, Y = net.check_data(X, Y)
     if sampling == "sequential" and X.shape[0] < steps * batch_size:
         raise ParameterError(
@@ -180,9 +180,10 @@ def train(
     act, loss = net.codes
     batches = make_batches(X.shape[0], steps, batch_size, rng_batch, sampling)
     key = np.uint64(noise_seed(rng_noise))
-    code = RULE_CODES[rule.name]
-    ou_mean = theta.copy()
-    ou_reward = np.zeros(2)
+    is_ou = isinstance(kparams, K.OUWeightNoiseParams)
+    ou = K.OUState(mean=theta.copy(), reward=np.zeros(2))
+    layout = K.MLPLayout(lay.sizes, lay.w_off, lay.b_off, act, loss)
+    data_k = K.Data(X, Y)
     eval_sets = {} if eval_sets is None else eval_sets
     checked_sets = {}
     for name, data in eval_sets.items():
@@ -227,27 +228,17 @@ def train(
             wall += time.perf_counter() - start
             theta = torch_run.theta()
         else:
-            q, bad = train_steps(
-                code,
+            scratch = K.scratch_for(kparams, lay.sizes, batch_size, lay.n_params)
+            q, bad = K.train_steps(
+                kparams,
                 theta,
-                ou_mean,
-                ou_reward,
-                lay.sizes,
-                lay.w_off,
-                lay.b_off,
-                act,
-                loss,
-                X,
-                Y,
+                ou,
+                layout,
+                data_k,
                 batches[lo:hi],
                 lo,
-                kargs["learning_rate"],
-                kargs["sigma"],
-                kargs["n_probes"],
-                kargs["flag"],
-                kargs["mean_reversion"],
-                kargs["reward_rate"],
                 key,
+                scratch,
                 step_loss[lo:hi],
             )
             wall += time.perf_counter() - start
@@ -255,16 +246,16 @@ def train(
         if bad >= 0:
             raise DivergenceError(
                 f"{rule.name} diverged: the loss or the parameters became NaN/Inf at step {bad} "
-                f"(learning_rate={kargs['learning_rate']}). Lower the learning rate.",
+                f"(learning_rate={kparams.learning_rate}). Lower the learning rate.",
                 step=int(bad),
             )
-        params = ou_mean if code == RULE_CODES["ou-weight-noise"] else theta
+        params = ou.mean if is_ou else theta
         rec_steps.append(int(hi))
         rec_queries.append(queries)
         rec_wall.append(wall)
         curves["batch_loss"].append(float(np.mean(step_loss[lo:hi])))
         record(params)
-    final = ou_mean if code == RULE_CODES["ou-weight-noise"] else theta
+    final = ou.mean if is_ou else theta
     curves = {k: np.asarray(v, dtype=float) for k, v in curves.items()}
     return History(
         "steps",

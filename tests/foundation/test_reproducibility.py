@@ -94,6 +94,7 @@ CASES = {
 EXTRA_CASES = [
     ("esn", "lorenz", ["network.n=40", "task.free_run_steps=50", "task.repeats=2", *_RESERVOIR]),
     ("spsa", "digits", _ZO),
+    ("esn", "vowels", ["network.n=30", "task.n_train_per_class=4", "task.n_test=20"]),
 ]
 ALL_CASES = [(model, task, over) for model, (task, over) in CASES.items()] + EXTRA_CASES
 # the BPTT student of these models runs on torch

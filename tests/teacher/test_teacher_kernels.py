@@ -6,6 +6,13 @@ import numpy as np
 import pytest
 
 from neurolearn._kernels.numba.teacher import train_minibatch_epochs, train_online_steps
+from neurolearn._kernels.teacher_groups import (
+    Dataset,
+    MinibatchRule,
+    OnlineRule,
+    Recording,
+    TeacherWeights,
+)
 from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeError
 from neurolearn.tasks.teacher import make_teacher_data
 from neurolearn.teacher import (
@@ -51,29 +58,20 @@ def test_minibatch_kernel_matches_reference(act, rescale):
     test = np.full(4, np.nan)
     norm1 = np.linalg.norm(w1) if rescale else 0.0
     norm2 = np.linalg.norm(w2) if rescale else 0.0
+    rule = MinibatchRule(
+        step_size=0.3 * 4 / 13,
+        batch_size=4,
+        activation=codes[0],
+        output_activation=codes[1],
+        input_signs=s1,
+        hidden_signs=s2,
+        feedback=np.zeros_like(w2),
+        use_feedback=False,
+        norm1=norm1,
+        norm2=norm2,
+    )
     ran, status = train_minibatch_epochs(
-        k1,
-        k2,
-        np.zeros_like(w2),
-        False,
-        x,
-        y,
-        x,
-        y,
-        s1,
-        s2,
-        orders,
-        0.3 * 4 / 13,
-        4,
-        codes[0],
-        codes[1],
-        norm1,
-        norm2,
-        1,
-        0,
-        0.0,
-        train,
-        test,
+        k1, k2, rule, Dataset(x, y, x, y), orders, 0, 0.0, Recording(1, train, test)
     )
     r1, r2, curve = ref.minibatch_epochs(
         w1,
@@ -103,29 +101,19 @@ def test_feedback_alignment_kernel_matches_reference():
     ones1, ones2 = np.ones(5), np.ones(4)
     k1, k2 = w1.copy(), w2.copy()
     curves = np.zeros(2), np.zeros(2)
-    train_minibatch_epochs(
-        k1,
-        k2,
-        fb,
-        True,
-        x,
-        y,
-        x,
-        y,
-        ones1,
-        ones2,
-        orders,
-        0.1,
-        3,
-        1,
-        1,
-        0.0,
-        0.0,
-        1,
-        0,
-        0.0,
-        *curves,
+    rule = MinibatchRule(
+        step_size=0.1,
+        batch_size=3,
+        activation=1,
+        output_activation=1,
+        input_signs=ones1,
+        hidden_signs=ones2,
+        feedback=fb,
+        use_feedback=True,
+        norm1=0.0,
+        norm2=0.0,
     )
+    train_minibatch_epochs(k1, k2, rule, Dataset(x, y, x, y), orders, 0, 0.0, Recording(1, *curves))
     r1, r2, _ = ref.minibatch_epochs(
         w1,
         w2,
@@ -155,9 +143,16 @@ def test_online_kernel_matches_reference(act):
     s_in = np.array([1.0, -1, 1])
     s2 = np.array([-1.0, 1, 1])
     k1, k2 = w1.copy(), w2.copy()
-    out = train_online_steps(
-        k1, k2, tw1, tw2, inputs, noise, s1, s_in, s2, 0.7, True, ACTIVATIONS[act], 0
+    rule = OnlineRule(
+        learning_rate=0.7,
+        train_second_layer=True,
+        activation=ACTIVATIONS[act],
+        output_activation=0,
+        input_signs=s1,
+        hidden_in_signs=s_in,
+        hidden_signs=s2,
     )
+    out = train_online_steps(k1, k2, TeacherWeights(tw1, tw2), inputs, noise, rule)
     r1, r2 = ref.online_steps(
         w1, w2, tw1, tw2, inputs, noise, eta=0.7, act=act, out_act="linear", s1=s1, s_in=s_in, s2=s2
     )

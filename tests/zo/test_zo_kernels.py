@@ -98,7 +98,6 @@ CASES = {
 def test_training_loop_matches_reference(problem, name):
     net, ref, X, Y = problem
     rule = RULES[name](learning_rate=0.05, **CASES[name])
-    p = rule.kernel_args()
     full = {
         "learning_rate": 0.05,
         "sigma": 0.0,
@@ -116,26 +115,17 @@ def test_training_loop_matches_reference(problem, name):
     theta = theta0.copy()
     mean, reward = theta0.copy(), np.zeros(2)
     seen = np.zeros(len(batches))
+    params = rule.kernel_params()
     queries, bad = K.train_steps(
-        K.RULE_CODES[name],
+        params,
         theta,
-        mean,
-        reward,
-        lay.sizes,
-        lay.w_off,
-        lay.b_off,
-        *net.codes,
-        X,
-        Y,
+        K.OUState(mean, reward),
+        K.MLPLayout(lay.sizes, lay.w_off, lay.b_off, *net.codes),
+        K.Data(X, Y),
         batches,
         0,
-        p["learning_rate"],
-        p["sigma"],
-        p["n_probes"],
-        p["flag"],
-        p["mean_reversion"],
-        p["reward_rate"],
         np.uint64(SEED),
+        K.scratch_for(params, lay.sizes, batches.shape[1], lay.n_params),
         seen,
     )
     ref_theta, ref_queries, ref_seen = reference_train(ref, name, theta0, X, Y, batches, SEED, full)

@@ -1,7 +1,7 @@
 """Elementary functions shared by the numba kernels, written so that loops over arrays vectorise.
 
 ``tanh`` makes no library call (libm's ``tanh`` cannot be vectorised by the llvmlite wheels);
-``dot`` and ``sum_squares`` are reductions compiled with :data:`~neurolearn.backend.FASTMATH_SUMS`
+``dot`` and ``sum_squares`` are reductions compiled with :data:`~neurolearn._kernels.FASTMATH_SUMS`
 (reassociation only, so NaN and infinity still propagate).
 """
 
@@ -13,7 +13,7 @@ from decimal import Decimal, localcontext
 import numpy as np
 from numba import njit
 
-from neurolearn.backend import FASTMATH, FASTMATH_SUMS
+from neurolearn._kernels import FASTMATH, FASTMATH_SUMS
 
 __all__ = ["tanh", "dot", "sum_squares"]
 

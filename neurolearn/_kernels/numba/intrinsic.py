@@ -23,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.reservoir import KIND_EI, _drive_rows
-from neurolearn.backend import FASTMATH
 
 #: the intrinsic gain never falls below this (a unit that lost its input would be stuck)
 MIN_GAIN = 1e-6

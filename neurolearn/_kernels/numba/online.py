@@ -21,8 +21,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.reservoir import _run_csr
-from neurolearn.backend import FASTMATH
 
 
 class OnlineNet(NamedTuple):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels import FASTMATH
 
 KIND_ESN = 0
 KIND_EI = 1

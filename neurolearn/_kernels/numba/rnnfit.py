@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels import FASTMATH
 
 
 @njit(cache=True, fastmath=FASTMATH)

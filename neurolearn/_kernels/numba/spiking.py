@@ -29,21 +29,116 @@ Inhibitory plasticity (Vogels et al. 2011) on the inhibitory-to-excitatory synap
 ``tau_stdp``; on a delivered pre spike ``w <- clip(w + eta (x_post - alpha), 0, w_max)``, on a
 post spike ``w <- clip(w + eta x_pre, 0, w_max)``. Traces are kept per neuron and decayed
 exactly between events, as Brian2's event-driven synaptic traces are.
+
+The kernel's arguments come in named groups (:class:`LIFParams`, :class:`STDPParams`,
+:class:`Drive`, :class:`Connectivity`, :class:`State`, :class:`Outputs`), so that two time
+constants cannot be swapped unnoticed and a batched kernel can reuse the same groups.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels import FASTMATH
 
-__all__ = ["lif_run", "NEVER"]
+__all__ = [
+    "lif_run",
+    "NEVER",
+    "LIFParams",
+    "STDPParams",
+    "Drive",
+    "Connectivity",
+    "State",
+    "Outputs",
+]
 
 #: ``last_spike`` value of a neuron that never spiked (far enough in the past for any period).
 NEVER = -(2**40)
+
+
+class LIFParams(NamedTuple):
+    """Neuron and synapse constants of one network (floats in ms and mV, integers in steps)."""
+
+    dt: float
+    n_exc: int
+    tau_m: float
+    v_rest: float
+    v_threshold: float
+    v_reset: float
+    ref_steps: int
+    conductance: bool
+    e_exc: float
+    e_inh: float
+    tau_exc: float
+    tau_inh: float
+    delay_steps: int
+
+
+class STDPParams(NamedTuple):
+    """Inhibitory STDP constants: learning rate ``eta``, target ``alpha``, trace ``tau``, cap."""
+
+    eta: float
+    alpha: float
+    tau: float
+    w_max: float
+
+
+class Drive(NamedTuple):
+    """Inputs: ``bias + input_weight * input_signal[(step - input_step0) // hold_steps]``
+    (float arrays ``(N,)``, ``(N,)``, ``(T,)``) and external Poisson counts ``ext_counts``
+    ``(n_steps, N)`` (zero rows for none), each count adding ``ext_weight`` to ``g_exc``."""
+
+    bias: np.ndarray
+    input_weight: np.ndarray
+    input_signal: np.ndarray
+    hold_steps: int
+    input_step0: int
+    ext_counts: np.ndarray
+    ext_weight: float
+
+
+class Connectivity(NamedTuple):
+    """Synapses in CSR by pre-synaptic neuron (``indptr``, ``pre``, ``post``, ``weight``), the
+    ``plastic`` mask, and the plastic synapses grouped by post-synaptic neuron
+    (``post_indptr``, ``post_syn``). ``weight`` is updated in place by plasticity."""
+
+    indptr: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    plastic: np.ndarray
+    post_indptr: np.ndarray
+    post_syn: np.ndarray
+
+
+class State(NamedTuple):
+    """Dynamic state, updated in place: membrane, conductances, last spike step, STDP traces
+    with the step they were last decayed to, and the ring buffer of delayed spikes."""
+
+    v: np.ndarray
+    g_exc: np.ndarray
+    g_inh: np.ndarray
+    last_spike: np.ndarray
+    x_pre: np.ndarray
+    x_pre_step: np.ndarray
+    x_post: np.ndarray
+    x_post_step: np.ndarray
+    queue: np.ndarray
+    queue_len: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """Spike buffers ``spike_step``/``spike_id`` and the voltage trace ``v_trace
+    (n_steps, len(trace_ids))`` of the neurons ``trace_ids``."""
+
+    spike_step: np.ndarray
+    spike_id: np.ndarray
+    trace_ids: np.ndarray
+    v_trace: np.ndarray
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -56,66 +151,62 @@ def _trace_at(x, x_step, j, step, dt, tau):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def lif_run(
-    step0,
-    n_steps,
-    dt,
-    n_exc,
-    tau_m,
-    v_rest,
-    v_threshold,
-    v_reset,
-    ref_steps,
-    conductance,
-    e_exc,
-    e_inh,
-    tau_exc,
-    tau_inh,
-    bias,
-    input_weight,
-    input_signal,
-    hold_steps,
-    input_step0,
-    ext_counts,
-    ext_weight,
-    indptr,
-    pre,
-    post,
-    weight,
-    plastic,
-    post_indptr,
-    post_syn,
-    delay_steps,
-    eta,
-    alpha,
-    tau_stdp,
-    w_max,
-    v,
-    g_exc,
-    g_inh,
-    last_spike,
-    x_pre,
-    x_pre_step,
-    x_post,
-    x_post_step,
-    queue,
-    queue_len,
-    spike_step,
-    spike_id,
-    trace_ids,
-    v_trace,
-):
+def lif_run(step0, n_steps, params, stdp, drive, conn, state, out):
     """Advance the network ``n_steps`` steps from absolute step ``step0``, in place.
 
-    State arrays (``v``, ``g_*``, ``last_spike``, traces, ``queue``, ``weight``) are updated in
-    place. Spikes are written to ``spike_step``/``spike_id`` (capacity at least
-    ``N * (n_steps // max(ref_steps, 1) + 1)``); ``v_trace[k]`` receives ``v[trace_ids]`` at the
-    start of local step ``k``. ``ext_counts`` has ``n_steps`` rows (external spike counts, each
-    adding ``ext_weight`` to ``g_exc``) or zero rows for no external drive.
+    ``params`` (:class:`LIFParams`), ``stdp`` (:class:`STDPParams`), ``drive`` (:class:`Drive`),
+    ``conn`` (:class:`Connectivity`), ``state`` (:class:`State`) and ``out`` (:class:`Outputs`).
+    ``state`` and ``conn.weight`` are updated in place. Spikes are written to
+    ``out.spike_step``/``out.spike_id`` (capacity at least
+    ``N * (n_steps // max(ref_steps, 1) + 1)``); ``out.v_trace[k]`` receives
+    ``v[out.trace_ids]`` at the start of local step ``k``. ``drive.ext_counts`` has ``n_steps``
+    rows or zero rows for no external drive.
 
     Returns the number of spikes written, or ``-(s + 1)`` when ``v`` became non-finite at
     absolute step ``s``.
     """
+    dt = params.dt
+    n_exc = params.n_exc
+    v_rest = params.v_rest
+    v_threshold = params.v_threshold
+    v_reset = params.v_reset
+    ref_steps = params.ref_steps
+    conductance = params.conductance
+    e_exc = params.e_exc
+    e_inh = params.e_inh
+    delay_steps = params.delay_steps
+    eta = stdp.eta
+    alpha = stdp.alpha
+    tau_stdp = stdp.tau
+    w_max = stdp.w_max
+    bias = drive.bias
+    input_weight = drive.input_weight
+    input_signal = drive.input_signal
+    hold_steps = drive.hold_steps
+    input_step0 = drive.input_step0
+    ext_counts = drive.ext_counts
+    ext_weight = drive.ext_weight
+    indptr = conn.indptr
+    pre = conn.pre
+    post = conn.post
+    weight = conn.weight
+    plastic = conn.plastic
+    post_indptr = conn.post_indptr
+    post_syn = conn.post_syn
+    v = state.v
+    g_exc = state.g_exc
+    g_inh = state.g_inh
+    last_spike = state.last_spike
+    x_pre = state.x_pre
+    x_pre_step = state.x_pre_step
+    x_post = state.x_post
+    x_post_step = state.x_post_step
+    queue = state.queue
+    queue_len = state.queue_len
+    spike_step = out.spike_step
+    spike_id = out.spike_id
+    trace_ids = out.trace_ids
+    v_trace = out.v_trace
     n = v.shape[0]
     n_trace = trace_ids.shape[0]
     n_input = input_signal.shape[0]
@@ -124,9 +215,9 @@ def lif_run(
     spiking = np.empty(n, dtype=np.int64)
     n_spikes = 0
     # one rounding per factor, computed once: multiplications in the inner loop
-    decay_exc = 1.0 - dt / tau_exc
-    decay_inh = 1.0 - dt / tau_inh
-    dt_over_tau = dt / tau_m
+    decay_exc = 1.0 - dt / params.tau_exc
+    decay_inh = 1.0 - dt / params.tau_inh
+    dt_over_tau = dt / params.tau_m
     for k in range(n_steps):
         s = step0 + k
         for t in range(n_trace):

@@ -14,10 +14,17 @@ import math
 import numpy as np
 from numba import njit
 
+from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.elementary import dot as _dot
 from neurolearn._kernels.numba.elementary import sum_squares as _sum_squares
 from neurolearn._kernels.numba.elementary import tanh as _tanh
-from neurolearn.backend import FASTMATH
+from neurolearn._kernels.teacher_groups import (
+    Dataset,
+    MinibatchRule,
+    OnlineRule,
+    Recording,
+    TeacherWeights,
+)
 
 __all__ = [
     "activation",
@@ -25,6 +32,11 @@ __all__ = [
     "mean_squared_error",
     "train_minibatch_epochs",
     "train_online_steps",
+    "Dataset",
+    "MinibatchRule",
+    "Recording",
+    "OnlineRule",
+    "TeacherWeights",
 ]
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -148,30 +160,7 @@ def _dense_error(w1, w2, x, y, act, out_act, pre, z):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def train_minibatch_epochs(
-    w1,
-    w2,
-    feedback,
-    use_feedback,
-    x,
-    y,
-    x_test,
-    y_test,
-    input_signs,
-    hidden_signs,
-    orders,
-    step_size,
-    batch_size,
-    act,
-    out_act,
-    norm1,
-    norm2,
-    record_every,
-    epoch_offset,
-    threshold,
-    train_curve,
-    test_curve,
-):
+def train_minibatch_epochs(w1, w2, rule, data, orders, epoch_offset, threshold, record):
     """Run ``orders.shape[0]`` epochs of sign-flipped mini-batch learning in place.
 
     Per mini-batch of indices ``b`` (size ``nb``), with ``a = W1 x``, ``h = phi(a)``,
@@ -180,14 +169,17 @@ def train_minibatch_epochs(
         W2 -= step_size / nb * sum_b e h^T D2
         W1 -= step_size / nb * sum_b ((F^T e) * phi'(a)) x^T D1
 
-    with ``F = W2`` (gradient/curl descent) or the fixed ``feedback`` matrix (feedback
-    alignment, ``use_feedback``). ``D1 = diag(input_signs)``, ``D2 = diag(hidden_signs)``.
-    With ``norm1 > 0`` each layer is rescaled to Frobenius norms ``norm1``, ``norm2`` after
-    every step.
+    with ``F = W2`` (gradient/curl descent) or the fixed ``rule.feedback`` matrix (feedback
+    alignment, ``rule.use_feedback``). ``D1 = diag(rule.input_signs)``,
+    ``D2 = diag(rule.hidden_signs)``. With ``rule.norm1 > 0`` each layer is rescaled to
+    Frobenius norms ``norm1``, ``norm2`` after every step.
 
-    Errors of the whole training and test sets are written at global epochs
-    ``e`` (``e = epoch_offset + i + 1``) with ``e % record_every == 0`` into
-    ``train_curve[e // record_every]`` / ``test_curve[...]``.
+    ``rule`` is a :class:`~neurolearn._kernels.teacher_groups.MinibatchRule`, ``data`` a
+    :class:`~neurolearn._kernels.teacher_groups.Dataset`, ``record`` a
+    :class:`~neurolearn._kernels.teacher_groups.Recording`: errors of the whole training and
+    test sets are written at global epochs ``e`` (``e = epoch_offset + i + 1``) with
+    ``e % record.record_every == 0`` into ``record.train_curve[e // record_every]`` /
+    ``record.test_curve[...]``.
 
     Returns
     -------
@@ -196,6 +188,13 @@ def train_minibatch_epochs(
         ``threshold`` (checked every epoch when ``threshold > 0``), -1 = non-finite weights
         or error (``epochs_run`` is then the epoch where it happened).
     """
+    x, y, x_test, y_test = data.x, data.y, data.x_test, data.y_test
+    step_size, batch_size = rule.step_size, rule.batch_size
+    act, out_act = rule.activation, rule.output_activation
+    input_signs, hidden_signs = rule.input_signs, rule.hidden_signs
+    norm1, norm2 = rule.norm1, rule.norm2
+    record_every = record.record_every
+    train_curve, test_curve = record.train_curve, record.test_curve
     n_samples, n_inputs = x.shape
     n_hidden = w1.shape[0]
     n_out = w2.shape[0]
@@ -215,7 +214,7 @@ def train_minibatch_epochs(
             flip_inputs = True
     err_pre = np.empty((_ERROR_ROWS, n_hidden))
     err_z = np.empty((_ERROR_ROWS, n_out))
-    fb = feedback if use_feedback else w2
+    fb = rule.feedback if rule.use_feedback else w2
     for ep in range(n_epochs):
         start = 0
         while start < n_samples:
@@ -290,21 +289,7 @@ def train_minibatch_epochs(
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def train_online_steps(
-    w1,
-    w2,
-    teacher_w1,
-    teacher_w2,
-    inputs,
-    label_noise,
-    input_signs,
-    hidden_in_signs,
-    hidden_signs,
-    learning_rate,
-    train_second_layer,
-    act,
-    out_act,
-):
+def train_online_steps(w1, w2, teacher, inputs, label_noise, rule):
     """Online learning, one fresh sample per step (Saad-Solla scaling), in place.
 
     For each row ``x`` of ``inputs`` (entries N(0, 1), dimension M), with ``a = W1 x``::
@@ -313,13 +298,23 @@ def train_online_steps(
         W1 += (eta / M) s_j ((W2^T e) * phi'(a))_j x_m r_m          (s: hidden_in_signs,
         W2 += (eta / M) e phi(a)^T D2                                 r: input_signs)
 
-    so that ``alpha = steps / M`` is the time of the order-parameter ODEs.
+    so that ``alpha = steps / M`` is the time of the order-parameter ODEs. ``teacher`` is a
+    :class:`~neurolearn._kernels.teacher_groups.TeacherWeights` (``W1*``, ``W2*``), ``rule`` an
+    :class:`~neurolearn._kernels.teacher_groups.OnlineRule`; ``label_noise (steps, K)``.
 
     Returns
     -------
     int
         The number of steps run, or ``-(step + 1)`` when the weights became non-finite.
     """
+    teacher_w1, teacher_w2 = teacher.w1, teacher.w2
+    act, out_act = rule.activation, rule.output_activation
+    input_signs, hidden_in_signs, hidden_signs = (
+        rule.input_signs,
+        rule.hidden_in_signs,
+        rule.hidden_signs,
+    )
+    learning_rate, train_second_layer = rule.learning_rate, rule.train_second_layer
     n_steps, n_inputs = inputs.shape
     n_hidden = w1.shape[0]
     n_out = w2.shape[0]

@@ -18,22 +18,14 @@ MeZO, and the numpy reference in the tests draws the very same numbers.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
+from neurolearn._kernels import FASTMATH
 from neurolearn._kernels.numba.elementary import tanh as _tanh
-from neurolearn.backend import FASTMATH
-
-RULE_CODES = {
-    "backprop": 0,
-    "weight-perturbation": 1,
-    "node-perturbation": 2,
-    "spsa": 3,
-    "forward-gradient": 4,
-    "evolution-strategies": 5,
-    "ou-weight-noise": 6,
-}
 
 _U30 = np.uint64(30)
 _U27 = np.uint64(27)
@@ -416,31 +408,159 @@ def directional_derivative(theta, u, sizes, w_off, b_off, act, loss, X, Y, idx, 
     return total / batch
 
 
+# ----------------------------------------------------------------------------- argument groups
+class MLPLayout(NamedTuple):
+    """The network: layer ``sizes``, weight/bias offsets into ``theta`` and the activation and
+    loss codes described in the module docstring."""
+
+    sizes: np.ndarray
+    w_off: np.ndarray
+    b_off: np.ndarray
+    act: int
+    loss: int
+
+
+class Data(NamedTuple):
+    """Inputs ``X (n, sizes[0])`` and targets ``Y (n, sizes[-1])``; steps index their rows."""
+
+    X: np.ndarray
+    Y: np.ndarray
+
+
+class OUState(NamedTuple):
+    """State the OU rule carries between calls: the mean ``mu`` and ``reward`` =
+    ``[running reward, initialised flag]``. Other rules leave it untouched."""
+
+    mean: np.ndarray
+    reward: np.ndarray
+
+
+class Scratch(NamedTuple):
+    """Work arrays of one step (see :func:`make_scratch`); every rule overwrites what it reads."""
+
+    H: np.ndarray
+    H2: np.ndarray
+    delta: np.ndarray
+    losses: np.ndarray
+    losses2: np.ndarray
+    grad: np.ndarray
+    work: np.ndarray
+    err: np.ndarray
+    coef: np.ndarray
+    noise: np.ndarray
+    compact: np.ndarray
+    H_pop: np.ndarray
+    losses_pop: np.ndarray
+    work_pop: np.ndarray
+    eps_pop: np.ndarray
+    xi: np.ndarray
+    fit: np.ndarray
+    ranks: np.ndarray
+
+
+def make_scratch(sizes, batch: int, n_params: int, n_probes: int, population: int) -> Scratch:
+    """Zeroed work arrays for mini-batches of ``batch`` rows (``population`` antithetic pairs
+    of evolution strategies, 1 for the other rules)."""
+    sizes = np.asarray(sizes)
+    n_layers = sizes.shape[0] - 1
+    width = int(sizes.max())
+    return Scratch(
+        H=np.zeros((n_layers + 1, batch, width)),
+        H2=np.zeros((n_layers + 1, batch, width)),
+        delta=np.zeros((2, batch, width)),
+        losses=np.zeros(batch),
+        losses2=np.zeros(batch),
+        grad=np.zeros(n_params),
+        work=np.zeros(n_params),
+        err=np.zeros(width),
+        coef=np.zeros(max(n_probes, 1)),
+        noise=np.zeros((n_layers, batch, width)),
+        compact=np.zeros(batch * int(sizes[1:].sum())),
+        H_pop=np.zeros((population, n_layers + 1, batch, width)),
+        losses_pop=np.zeros((population, batch)),
+        work_pop=np.zeros((population, n_params)),
+        eps_pop=np.zeros((population, n_params)),
+        xi=np.zeros(n_params),
+        fit=np.zeros((population, 2)),
+        ranks=np.zeros((population, 2)),
+    )
+
+
+def scratch_for(params, sizes, batch: int, n_params: int) -> Scratch:
+    """:func:`make_scratch` sized for the rule of the parameter group ``params``."""
+    population = getattr(params, "population", 1)
+    n_probes = getattr(params, "n_probes", population)
+    return make_scratch(sizes, batch, n_params, n_probes, population)
+
+
+class BackpropParams(NamedTuple):
+    """Stochastic gradient descent with the exact gradient."""
+
+    learning_rate: float
+
+
+class WeightPerturbationParams(NamedTuple):
+    """Gaussian weight perturbation; forward or (``antithetic``) central differences."""
+
+    learning_rate: float
+    sigma: float
+    n_probes: int
+    antithetic: bool
+
+
+class NodePerturbationParams(NamedTuple):
+    """Gaussian noise on every pre-activation of every sample."""
+
+    learning_rate: float
+    sigma: float
+    n_probes: int
+
+
+class SPSAParams(NamedTuple):
+    """SPSA in MeZO form with Rademacher (``rademacher``) or Gaussian directions."""
+
+    learning_rate: float
+    sigma: float
+    n_probes: int
+    rademacher: bool
+
+
+class ForwardGradientParams(NamedTuple):
+    """Directional derivatives along Gaussian directions (forward mode)."""
+
+    learning_rate: float
+    n_probes: int
+
+
+class EvolutionStrategiesParams(NamedTuple):
+    """Antithetic Gaussian ES over ``population`` pairs; ``centered_ranks`` fitness shaping."""
+
+    learning_rate: float
+    sigma: float
+    population: int
+    centered_ranks: bool
+
+
+class OUWeightNoiseParams(NamedTuple):
+    """Reward-modulated Ornstein-Uhlenbeck weight noise."""
+
+    learning_rate: float
+    sigma: float
+    mean_reversion: float
+    reward_rate: float
+
+
 # ----------------------------------------------------------------------------- estimators
+# Every estimator takes ``(params, theta, net, data, idx, seed, step, scratch)``, writes its
+# gradient estimate into ``scratch.grad`` and returns ``(queries, loss_it_saw)``.
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_wp(
-    theta,
-    sizes,
-    w_off,
-    b_off,
-    act,
-    loss,
-    X,
-    Y,
-    idx,
-    seed,
-    step,
-    sigma,
-    n_probes,
-    antithetic,
-    H,
-    losses,
-    work,
-    xi,
-    grad,
-):
+def estimate_wp(params, theta, net, data, idx, seed, step, scratch):
     """Weight perturbation: Gaussian ``xi``; forward difference against the unperturbed loss
     or, with ``antithetic``, the central difference. Returns ``(queries, clean_or_mean_loss)``."""
+    sizes, w_off, b_off, act, loss = net
+    X, Y = data
+    sigma, n_probes, antithetic = params.sigma, params.n_probes, params.antithetic
+    H, losses, work, xi, grad = scratch.H, scratch.losses, scratch.work, scratch.xi, scratch.grad
     d = theta.shape[0]
     grad[:] = 0.0
     queries = 0
@@ -470,34 +590,18 @@ def estimate_wp(
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_np(
-    theta,
-    sizes,
-    w_off,
-    b_off,
-    act,
-    loss,
-    X,
-    Y,
-    idx,
-    seed,
-    step,
-    sigma,
-    n_probes,
-    H,
-    H_clean,
-    noise,
-    compact,
-    losses,
-    clean_losses,
-    grad,
-):
+def estimate_np(params, theta, net, data, idx, seed, step, scratch):
     """Node perturbation: Gaussian noise on every pre-activation of every sample;
     ``dW_l = (dL_n / sigma) xi_l,n h_(l-1),n^T`` averaged over samples and probes, with the
     presynaptic activity ``h`` of the clean pass. The noise of a probe is one ziggurat stream
-    (:func:`ziggurat_at`), layer by layer, sample by sample (``compact`` holds it,
+    (:func:`ziggurat_at`), layer by layer, sample by sample (``scratch.compact`` holds it,
     ``batch * sum(sizes[1:])`` numbers).
     Returns ``(queries, clean_loss)``."""
+    sizes, w_off, b_off, act, loss = net
+    X, Y = data
+    sigma, n_probes = params.sigma, params.n_probes
+    H, H_clean, noise, compact = scratch.H, scratch.H2, scratch.noise, scratch.compact
+    losses, clean_losses, grad = scratch.losses, scratch.losses2, scratch.grad
     n_layers = sizes.shape[0] - 1
     batch = idx.shape[0]
     grad[:] = 0.0
@@ -535,65 +639,67 @@ def estimate_np(
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_spsa(
-    theta,
-    sizes,
-    w_off,
-    b_off,
-    act,
-    loss,
-    X,
-    Y,
-    idx,
-    seed,
-    step,
-    sigma,
-    n_probes,
-    direction,
-    H,
-    losses,
-    coef,
-):
+def _spsa_z(key, i, rademacher):
+    return sign_at(key, i) if rademacher else gauss_at(key, i)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def estimate_spsa(params, theta, net, data, idx, seed, step, scratch):
     """SPSA in MeZO form: ``theta`` is perturbed in place (+sigma z, -2 sigma z, +sigma z) and
-    only the projected gradients ``coef[k] = (L+ - L-) / (2 sigma)`` are kept.
-    Returns ``(queries, mean_loss)``."""
+    only the projected gradients ``scratch.coef[k] = (L+ - L-) / (2 sigma)`` are kept (the
+    gradient is :func:`spsa_direction_sum` of them). Returns ``(queries, mean_loss)``."""
+    sizes, w_off, b_off, act, loss = net
+    X, Y = data
+    sigma, n_probes, rademacher = params.sigma, params.n_probes, params.rademacher
+    H, losses, coef = scratch.H, scratch.losses, scratch.coef
     d = theta.shape[0]
     mean_loss = 0.0
     for k in range(n_probes):
         key = noise_key(seed, step, k)
         for i in range(d):
-            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
-            theta[i] += sigma * z
+            theta[i] += sigma * _spsa_z(key, i, rademacher)
         plus = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
         for i in range(d):
-            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
-            theta[i] -= 2.0 * sigma * z
+            theta[i] -= 2.0 * sigma * _spsa_z(key, i, rademacher)
         minus = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
         for i in range(d):
-            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
-            theta[i] += sigma * z
+            theta[i] += sigma * _spsa_z(key, i, rademacher)
         coef[k] = (plus - minus) / (2.0 * sigma)
         mean_loss += 0.5 * (plus + minus) / n_probes
     return 2 * n_probes, mean_loss
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def spsa_direction_sum(seed, step, n_probes, direction, coef, scale, out):
+def spsa_direction_sum(seed, step, n_probes, rademacher, coef, scale, out):
     """``out += scale * sum_k coef[k] z_k`` with the directions ``z_k`` regenerated."""
     for k in range(n_probes):
         key = noise_key(seed, step, k)
         c = scale * coef[k]
         for i in range(out.shape[0]):
-            z = gauss_at(key, i) if direction == 0 else sign_at(key, i)
-            out[i] += c * z
+            out[i] += c * _spsa_z(key, i, rademacher)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def estimate_fg(
-    theta, sizes, w_off, b_off, act, loss, X, Y, idx, seed, step, n_probes, H, T, err, u, grad
-):
+def spsa_gradient(params, theta, net, data, idx, seed, step, scratch):
+    """The SPSA gradient estimate ``mean_k coef[k] z_k`` in ``scratch.grad`` (the training
+    step never forms it: it applies the directions one by one)."""
+    q, value = estimate_spsa(params, theta, net, data, idx, seed, step, scratch)
+    scratch.grad[:] = 0.0
+    n_probes = params.n_probes
+    spsa_direction_sum(
+        seed, step, n_probes, params.rademacher, scratch.coef, 1.0 / n_probes, scratch.grad
+    )
+    return q, value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def estimate_fg(params, theta, net, data, idx, seed, step, scratch):
     """Forward gradient: ``g = mean_k (grad L . u_k) u_k`` with Gaussian ``u_k``.
     Returns ``(queries, 0.0)`` (a JVP pass does not report the loss)."""
+    sizes, w_off, b_off, act, loss = net
+    X, Y = data
+    n_probes = params.n_probes
+    H, T, err, u, grad = scratch.H, scratch.H2, scratch.err, scratch.work, scratch.grad
     d = theta.shape[0]
     grad[:] = 0.0
     for k in range(n_probes):
@@ -606,33 +712,19 @@ def estimate_fg(
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def es_population_losses(
-    theta,
-    sizes,
-    w_off,
-    b_off,
-    act,
-    loss,
-    X,
-    Y,
-    idx,
-    seed,
-    step,
-    sigma,
-    population,
-    H_pop,
-    losses_pop,
-    work_pop,
-    eps_pop,
-    out,
-):
+def es_population_losses(params, theta, net, data, idx, seed, step, scratch):
     """Losses of the antithetic population, evaluated together in one call (each member has
     its own scratch slice, so the loop can run member-parallel; it is serial here because a
     2-core shared machine ran it 4x slower with ``prange``):
-    ``out[p, 0] = L(theta + sigma eps_p)``, ``out[p, 1] = L(theta - sigma eps_p)``; the
-    directions are left in ``eps_pop``."""
+    ``scratch.fit[p, 0] = L(theta + sigma eps_p)``, ``scratch.fit[p, 1] = L(theta - sigma
+    eps_p)``; the directions are left in ``scratch.eps_pop``."""
+    sizes, w_off, b_off, act, loss = net
+    X, Y = data
+    sigma = params.sigma
+    H_pop, losses_pop, work_pop = scratch.H_pop, scratch.losses_pop, scratch.work_pop
+    eps_pop, out = scratch.eps_pop, scratch.fit
     d = theta.shape[0]
-    for p in range(population):
+    for p in range(params.population):
         eps = eps_pop[p]
         fill_direction(noise_key(seed, step, p), 0, eps)
         work = work_pop[p]
@@ -667,6 +759,172 @@ def es_gradient(sigma, population, fitness, eps_pop, grad):
             grad[i] += c * eps_pop[p, i]
 
 
+@njit(cache=True, fastmath=FASTMATH)
+def estimate_es(params, theta, net, data, idx, seed, step, scratch):
+    """Evolution strategies: the population's losses, optionally shaped into centred ranks,
+    then :func:`es_gradient`. Returns ``(queries, mean_loss)``."""
+    es_population_losses(params, theta, net, data, idx, seed, step, scratch)
+    population = params.population
+    fit = scratch.fit
+    value = 0.0
+    for p in range(population):
+        value += 0.5 * (fit[p, 0] + fit[p, 1]) / population
+    if params.centered_ranks:
+        centered_ranks(fit, scratch.ranks)
+        es_gradient(params.sigma, population, scratch.ranks, scratch.eps_pop, scratch.grad)
+    else:
+        es_gradient(params.sigma, population, fit, scratch.eps_pop, scratch.grad)
+    return 2 * population, value
+
+
+# ----------------------------------------------------------------------------- rule steps
+# Every step takes ``(params, theta, ou, net, data, idx, seed, step, scratch)``, updates
+# ``theta`` (and ``ou`` for the OU rule) in place and returns ``(queries, loss_it_saw)``.
+@njit(cache=True, fastmath=FASTMATH)
+def _descend(theta, learning_rate, grad):
+    for i in range(theta.shape[0]):
+        theta[i] -= learning_rate * grad[i]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def backprop_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """One step of gradient descent with the backpropagated gradient."""
+    sizes, w_off, b_off, act, loss = net
+    value = backprop(
+        theta,
+        sizes,
+        w_off,
+        b_off,
+        act,
+        loss,
+        data.X,
+        data.Y,
+        idx,
+        scratch.H,
+        scratch.delta,
+        scratch.losses,
+        scratch.grad,
+    )
+    _descend(theta, params.learning_rate, scratch.grad)
+    return 1, value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def weight_perturbation_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """One weight-perturbation step (:func:`estimate_wp`, then descent)."""
+    q, value = estimate_wp(params, theta, net, data, idx, seed, step, scratch)
+    _descend(theta, params.learning_rate, scratch.grad)
+    return q, value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def node_perturbation_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """One node-perturbation step (:func:`estimate_np`, then descent)."""
+    q, value = estimate_np(params, theta, net, data, idx, seed, step, scratch)
+    _descend(theta, params.learning_rate, scratch.grad)
+    return q, value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def spsa_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """One SPSA step: the update is applied direction by direction, regenerated from seeds."""
+    q, value = estimate_spsa(params, theta, net, data, idx, seed, step, scratch)
+    n_probes = params.n_probes
+    spsa_direction_sum(
+        seed,
+        step,
+        n_probes,
+        params.rademacher,
+        scratch.coef,
+        -params.learning_rate / n_probes,
+        theta,
+    )
+    return q, value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def forward_gradient_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """One forward-gradient step (:func:`estimate_fg`, then descent)."""
+    q, value = estimate_fg(params, theta, net, data, idx, seed, step, scratch)
+    _descend(theta, params.learning_rate, scratch.grad)
+    return q, value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def evolution_strategies_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """One evolution-strategies step (:func:`estimate_es`, then descent)."""
+    q, value = estimate_es(params, theta, net, data, idx, seed, step, scratch)
+    _descend(theta, params.learning_rate, scratch.grad)
+    return q, value
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def ou_weight_noise_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """One OU step: reward-prediction error moves the mean, the weights relax towards it and
+    fluctuate."""
+    sizes, w_off, b_off, act, loss = net
+    value = batch_loss(
+        theta, sizes, w_off, b_off, act, loss, data.X, data.Y, idx, scratch.H, scratch.losses
+    )
+    ou_mean, ou_reward, xi = ou.mean, ou.reward, scratch.xi
+    learning_rate, mean_reversion, sigma = (
+        params.learning_rate,
+        params.mean_reversion,
+        params.sigma,
+    )
+    reward = -value
+    if ou_reward[1] == 0.0:
+        ou_reward[0] = reward
+        ou_reward[1] = 1.0
+    rpe = reward - ou_reward[0]
+    fill_direction(noise_key(seed, step, 0), 0, xi)
+    for i in range(theta.shape[0]):
+        ou_mean[i] += learning_rate * rpe * (theta[i] - ou_mean[i])
+        theta[i] += mean_reversion * (ou_mean[i] - theta[i]) + sigma * xi[i]
+    ou_reward[0] += params.reward_rate * (reward - ou_reward[0])
+    return 1, value
+
+
+#: The gradient estimator of each perturbation rule's parameter group: writes the estimate
+#: into ``scratch.grad`` and returns ``(queries, loss_it_saw)``.
+RULE_ESTIMATES = {
+    WeightPerturbationParams: estimate_wp,
+    NodePerturbationParams: estimate_np,
+    SPSAParams: spsa_gradient,
+    ForwardGradientParams: estimate_fg,
+    EvolutionStrategiesParams: estimate_es,
+}
+
+#: Each rule's parameter group and its step: :func:`rule_step` dispatches on the group's type
+#: at compile time, so the training loop is compiled (and cached) once per rule.
+RULE_STEPS = {
+    BackpropParams: backprop_step,
+    WeightPerturbationParams: weight_perturbation_step,
+    NodePerturbationParams: node_perturbation_step,
+    SPSAParams: spsa_step,
+    ForwardGradientParams: forward_gradient_step,
+    EvolutionStrategiesParams: evolution_strategies_step,
+    OUWeightNoiseParams: ou_weight_noise_step,
+}
+
+
+def rule_step(params, theta, ou, net, data, idx, seed, step, scratch):
+    """The step of the rule whose parameter group ``params`` is (see :data:`RULE_STEPS`)."""
+    return RULE_STEPS[type(params)](params, theta, ou, net, data, idx, seed, step, scratch)
+
+
+@overload(rule_step, jit_options={"fastmath": FASTMATH})
+def _rule_step_typed(params, theta, ou, net, data, idx, seed, step, scratch):
+    fn = RULE_STEPS.get(getattr(params, "instance_class", None))
+    if fn is None:
+        return None
+
+    def impl(params, theta, ou, net, data, idx, seed, step, scratch):
+        return fn(params, theta, ou, net, data, idx, seed, step, scratch)
+
+    return impl
+
+
 # ----------------------------------------------------------------------------- training loops
 @njit(cache=True, fastmath=FASTMATH)
 def _any_nonfinite(x):
@@ -677,210 +935,23 @@ def _any_nonfinite(x):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def train_steps(
-    rule,
-    theta,
-    ou_mean,
-    ou_reward,
-    sizes,
-    w_off,
-    b_off,
-    act,
-    loss,
-    X,
-    Y,
-    batches,
-    step0,
-    learning_rate,
-    sigma,
-    n_probes,
-    flag,
-    mean_reversion,
-    reward_rate,
-    seed,
-    step_loss,
-):
-    """Run ``batches.shape[0]`` steps of ``rule`` (a code of :data:`RULE_CODES`) in place.
+def train_steps(params, theta, ou, net, data, batches, step0, seed, scratch, step_loss):
+    """Run ``batches.shape[0]`` steps of the rule given by its parameter group ``params``
+    (one of the ``*Params`` tuples) in place.
 
-    ``theta`` is updated in place; for the OU rule ``ou_mean`` (the mean ``mu``) and
-    ``ou_reward`` (``[running reward, initialised flag]``) carry its state between calls.
-    ``flag`` is the rule's switch: antithetic (WP), Rademacher directions (SPSA), centred-rank
-    fitness shaping (ES). ``step_loss[s]`` receives the mini-batch loss the rule saw at step s.
-    Returns ``(queries, first_bad_step)``; ``first_bad_step`` is -1 when every value stayed
-    finite, else the global step at which a non-finite value appeared (training stops there).
+    ``theta`` is updated in place; ``ou`` (:class:`OUState`) carries the OU rule's state
+    between calls; ``net`` is an :class:`MLPLayout`, ``data`` a :class:`Data`, ``scratch``
+    from :func:`make_scratch`. ``step_loss[s]`` receives the mini-batch loss the rule saw at
+    step s. Returns ``(queries, first_bad_step)``; ``first_bad_step`` is -1 when every value
+    stayed finite, else the global step at which a non-finite value appeared (training stops
+    there).
     """
-    d = theta.shape[0]
-    n_layers = sizes.shape[0] - 1
-    batch = batches.shape[1]
-    width = 0
-    for s in sizes:
-        width = max(width, s)
-    H = np.zeros((n_layers + 1, batch, width))
-    H2 = np.zeros((n_layers + 1, batch, width))
-    delta = np.zeros((2, batch, width))
-    losses = np.zeros(batch)
-    losses2 = np.zeros(batch)
-    grad = np.zeros(d)
-    work = np.zeros(d)
-    err = np.zeros(width)
-    coef = np.zeros(max(n_probes, 1))
-    noise = np.zeros((n_layers, batch, width))
-    compact = np.zeros(batch * (sizes[1:].sum()))
-    pop = n_probes if rule == 5 else 1
-    H_pop = np.zeros((pop, n_layers + 1, batch, width))
-    losses_pop = np.zeros((pop, batch))
-    work_pop = np.zeros((pop, d))
-    eps_pop = np.zeros((pop, d))
-    xi = np.zeros(d)
-    fit = np.zeros((pop, 2))
-    ranks = np.zeros((pop, 2))
     queries = 0
     for s in range(batches.shape[0]):
         step = step0 + s
-        idx = batches[s]
-        value = 0.0
-        if rule == 0:
-            value = backprop(
-                theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, delta, losses, grad
-            )
-            queries += 1
-        elif rule == 1:
-            q, value = estimate_wp(
-                theta,
-                sizes,
-                w_off,
-                b_off,
-                act,
-                loss,
-                X,
-                Y,
-                idx,
-                seed,
-                step,
-                sigma,
-                n_probes,
-                flag != 0,
-                H,
-                losses,
-                work,
-                xi,
-                grad,
-            )
-            queries += q
-        elif rule == 2:
-            q, value = estimate_np(
-                theta,
-                sizes,
-                w_off,
-                b_off,
-                act,
-                loss,
-                X,
-                Y,
-                idx,
-                seed,
-                step,
-                sigma,
-                n_probes,
-                H,
-                H2,
-                noise,
-                compact,
-                losses,
-                losses2,
-                grad,
-            )
-            queries += q
-        elif rule == 3:
-            q, value = estimate_spsa(
-                theta,
-                sizes,
-                w_off,
-                b_off,
-                act,
-                loss,
-                X,
-                Y,
-                idx,
-                seed,
-                step,
-                sigma,
-                n_probes,
-                flag,
-                H,
-                losses,
-                coef,
-            )
-            queries += q
-            spsa_direction_sum(seed, step, n_probes, flag, coef, -learning_rate / n_probes, theta)
-        elif rule == 4:
-            q, value = estimate_fg(
-                theta,
-                sizes,
-                w_off,
-                b_off,
-                act,
-                loss,
-                X,
-                Y,
-                idx,
-                seed,
-                step,
-                n_probes,
-                H,
-                H2,
-                err,
-                work,
-                grad,
-            )
-            queries += q
-        elif rule == 5:
-            es_population_losses(
-                theta,
-                sizes,
-                w_off,
-                b_off,
-                act,
-                loss,
-                X,
-                Y,
-                idx,
-                seed,
-                step,
-                sigma,
-                n_probes,
-                H_pop,
-                losses_pop,
-                work_pop,
-                eps_pop,
-                fit,
-            )
-            queries += 2 * n_probes
-            value = 0.0
-            for p in range(n_probes):
-                value += 0.5 * (fit[p, 0] + fit[p, 1]) / n_probes
-            if flag != 0:
-                centered_ranks(fit, ranks)
-                es_gradient(sigma, n_probes, ranks, eps_pop, grad)
-            else:
-                es_gradient(sigma, n_probes, fit, eps_pop, grad)
-        else:
-            value = batch_loss(theta, sizes, w_off, b_off, act, loss, X, Y, idx, H, losses)
-            queries += 1
-            reward = -value
-            if ou_reward[1] == 0.0:
-                ou_reward[0] = reward
-                ou_reward[1] = 1.0
-            rpe = reward - ou_reward[0]
-            fill_direction(noise_key(seed, step, 0), 0, xi)
-            for i in range(d):
-                ou_mean[i] += learning_rate * rpe * (theta[i] - ou_mean[i])
-                theta[i] += mean_reversion * (ou_mean[i] - theta[i]) + sigma * xi[i]
-            ou_reward[0] += reward_rate * (reward - ou_reward[0])
+        q, value = rule_step(params, theta, ou, net, data, batches[s], seed, step, scratch)
+        queries += q
         step_loss[s] = value
-        if rule in (0, 1, 2, 4, 5):
-            for i in range(d):
-                theta[i] -= learning_rate * grad[i]
         if not math.isfinite(value) or _any_nonfinite(theta):
             return queries, step
     return queries, -1

@@ -8,8 +8,30 @@ sharing one data-set size). The math is the one of
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
-__all__ = ["activation_pair", "ensemble_errors", "ensemble_epoch"]
+__all__ = ["activation_pair", "ensemble_errors", "ensemble_epoch", "EnsembleRule"]
+
+
+class EnsembleRule(NamedTuple):
+    """The batched learning rule of an ensemble (tensors with the member axis first).
+
+    ``step_size`` per batch, ``phi``/``dphi``/``phi_out`` the activation functions of
+    :func:`activation_pair`, sign tensors ``input_signs (E, M)``/``hidden_signs (E, N)``,
+    ``feedback`` ``(E, K, N)`` or None (backpropagate through ``w2``), ``norm1``/``norm2``
+    ``(E, 1, 1)`` target Frobenius norms or None for no rescaling.
+    """
+
+    step_size: float
+    batch_size: int
+    phi: Any
+    dphi: Any
+    phi_out: Any
+    input_signs: Any
+    hidden_signs: Any
+    feedback: Any
+    norm1: Any
+    norm2: Any
 
 
 def activation_pair(torch, name: str):
@@ -34,36 +56,20 @@ def ensemble_errors(w1, w2, x, y, phi, phi_out):
     return 0.5 * ((out - y) ** 2).sum(-1).mean(-1)
 
 
-def ensemble_epoch(
-    torch,
-    w1,
-    w2,
-    fb,
-    x,
-    y,
-    orders,
-    s1,
-    s2,
-    step,
-    batch_size,
-    phi,
-    dphi,
-    phi_out,
-    norm1,
-    norm2,
-    active,
-):
+def ensemble_epoch(torch, w1, w2, rule, x, y, orders, active):
     """One epoch of sign-flipped mini-batch learning for every member, in place.
 
-    ``orders (E, P)`` are the members' permutations; ``fb`` is ``w2`` itself (backprop) or the
-    fixed feedback ``(E, K, N)``; ``active (E, 1, 1)`` is 1 for members still learning, 0 for
-    frozen ones; ``norm1``/``norm2`` ``(E, 1, 1)`` or None for no rescaling.
+    ``rule`` is an :class:`EnsembleRule`; ``orders (E, P)`` are the members' permutations;
+    ``active (E, 1, 1)`` is 1 for members still learning, 0 for frozen ones.
     """
+    step, batch_size = rule.step_size, rule.batch_size
+    phi, dphi, phi_out = rule.phi, rule.dphi, rule.phi_out
+    fb, norm1, norm2 = rule.feedback, rule.norm1, rule.norm2
     n_samples = orders.shape[1]
     members = torch.arange(orders.shape[0], device=orders.device)[:, None]
     shared = x.shape[0] == 1
-    s1 = s1[:, None, :]
-    s2 = s2[:, None, :]
+    s1 = rule.input_signs[:, None, :]
+    s2 = rule.hidden_signs[:, None, :]
     for start in range(0, n_samples, batch_size):
         idx = orders[:, start : start + batch_size]
         nb = idx.shape[1]
