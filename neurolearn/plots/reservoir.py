@@ -286,7 +286,12 @@ def local_vs_global_figure(ds, axes=None):
     >>> local_vs_global_figure(ds).axes[0].get_xlabel()
     'target rate rho'
     """
-    curves = (("rule", "local", "C0", "local"), ("rule", "global", "C2", "rate-matched global"))
+    styles = {
+        "local": ("C0", "local"),
+        "global": ("C2", "rate-matched global"),
+        "intrinsic": ("C3", "intrinsic plasticity"),
+    }
+    curves = tuple(("rule", r, *styles[r]) for r in ds["rule"].values.tolist())
     fig = _score_panels(ds, "rho", "target rate rho", curves, axes)
     fig.tight_layout()
     return fig

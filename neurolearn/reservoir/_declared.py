@@ -101,8 +101,8 @@ EI_NETWORK = declare(
     weight_cv=Param(
         0.2,
         Interval(float, 0, None),
-        "E weights are |Normal(mu_E, cv mu_E)| with mu_E = 1 / (k f_E), k = k_E + k_I; I weights "
-        "|Normal(mu_I, cv mu_X)| with mu_I = (f_E / f_I) mu_E.",
+        "E weights are abs(Normal(mu_E, cv mu_E)) with mu_E = 1 / (k f_E), k = k_E + k_I; "
+        "I weights abs(Normal(mu_I, cv mu_X)) with mu_I = (f_E / f_I) mu_E.",
     ),
     inh_weight_std=Param(
         "mu_E",

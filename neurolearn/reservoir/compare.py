@@ -63,6 +63,8 @@ _QUICK = {
 #: most input steps the local rule may use, and the steps of rate-matched global tuning
 LOCAL_STEPS = 20000
 GLOBAL_STEPS = 2000
+#: input steps each rule of :func:`local_vs_global` may adapt on
+RULE_STEPS = {"local": LOCAL_STEPS, "global": GLOBAL_STEPS, "intrinsic": LOCAL_STEPS}
 
 
 def relative_gain(value, reference, better="higher"):
@@ -309,6 +311,7 @@ def local_vs_global(
     rhos=(0.2, 0.3, 0.5, 0.7),
     tasks=("memory-capacity", "narma10"),
     balance=None,
+    rules=("local", "global"),
     quick=False,
     progress=None,
 ):
@@ -316,12 +319,15 @@ def local_vs_global(
 
     Both start from the same network (``balance`` as drawn by default, i.e. beta0 ~ 0):
     local adapts every unit toward ``rho``; global scales all of ``A_I`` by one scalar until
-    the population mean rate is ``rho``.
+    the population mean rate is ``rho``. ``rules`` may add ``"intrinsic"``: intrinsic
+    plasticity of every unit's gain and bias toward exponential outputs of mean ``rho``
+    (Triesch 2005), the classic homeostatic alternative, on as many input steps as the local
+    rule may use.
 
     Returns
     -------
     xarray.Dataset
-        ``score (task, rule, rho, seed)`` with ``rule`` in ``local``/``global``;
+        ``score (task, rule, rho, seed)`` with ``rule`` in ``rules``;
         ``final_balance``, ``fraction_within`` of the same shape.
 
     Examples
@@ -333,18 +339,23 @@ def local_vs_global(
     import xarray as xr
 
     tasks = _check_tasks(tasks, "local_vs_global")
+    rules = list(rules)
+    unknown = [r for r in rules if r not in RULE_STEPS]
+    if unknown or not rules or "local" not in rules:
+        raise ParameterError(
+            "The 'rules' parameter of local_vs_global must include 'local' and take only "
+            f"{', '.join(repr(r) for r in RULE_STEPS)}. Got {rules!r} instead."
+        )
     rhos = [float(r) for r in rhos]
-    shape = (len(tasks), 2, len(rhos), seeds)
+    shape = (len(tasks), len(rules), len(rhos), seeds)
     score, final, within = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     for ti, task in enumerate(tasks):
         for ri, rho in enumerate(rhos):
             for s in range(seeds):
                 tseed = _task_seed(s, task, quick)
-                for mi, (mode, steps) in enumerate(
-                    (("local", LOCAL_STEPS), ("global", GLOBAL_STEPS))
-                ):
+                for mi, mode in enumerate(rules):
                     res = _network(n, s, balance=balance, adaptation=mode, target_rate=rho)
-                    score[ti, mi, ri, s] = _score(res, task, tseed, steps, quick)
+                    score[ti, mi, ri, s] = _score(res, task, tseed, RULE_STEPS[mode], quick)
                     final[ti, mi, ri, s] = res.balance_
                     within[ti, mi, ri, s] = res.fraction_within_
                 if progress is not None:
@@ -352,7 +363,7 @@ def local_vs_global(
     dims = ("task", "rule", "rho", "seed")
     return xr.Dataset(
         {"score": (dims, score), "final_balance": (dims, final), "fraction_within": (dims, within)},
-        coords={"task": list(tasks), "rule": ["local", "global"], "rho": rhos},
+        coords={"task": list(tasks), "rule": rules, "rho": rhos},
         attrs={"n": n, "seeds": seeds, "gain": GAIN_DEFINITION, "comparison": "local-vs-global"},
     )
 
@@ -366,31 +377,39 @@ def local_vs_global_table(ds) -> str:
     >>> "gain of local over global" in local_vs_global_table(ds)
     True
     """
+    others = [r for r in ds["rule"].values.tolist() if r != "local"]
+    names = {"global": "global", "intrinsic": "intrinsic"}
     lines = [
-        f"Local vs rate-matched global tuning at the same homogeneous target rho, "
-        f"N = {ds.attrs['n']}, {ds.sizes['seed']} seed(s), mean +- sd over seeds",
-        ds.attrs["gain"] + "; gain of local over global",
+        "Local vs rate-matched global tuning"
+        + (" and intrinsic plasticity" if "intrinsic" in others else "")
+        + f" at the same homogeneous target rho, N = {ds.attrs['n']}, "
+        f"{ds.sizes['seed']} seed(s), mean +- sd over seeds",
+        ds.attrs["gain"] + "; gain of local over " + " and over ".join(others),
     ]
     for task in ds["task"].values:
         label, better = TASKS[str(task)]
         lines.append(f"\n{task}: {label} ({better} is better)")
-        lines.append(
-            f"{'rho':>5} {'local':>17} {'global':>17} {'gain':>7} {'beta local':>16} "
-            f"{'beta global':>16} {'at target (L/G)':>16}"
-        )
+        head = f"{'rho':>5} {'local':>17}"
+        for other in others:
+            head += f" {names[other]:>17} {'gain':>7}"
+        head += f" {'beta ' + '/'.join(['local', *others]):>24} {'at target':>16}"
+        lines.append(head)
         for rho in ds["rho"].values:
             sel = {"task": task, "rho": rho}
             loc = ds["score"].sel(rule="local", **sel).values
-            glo = ds["score"].sel(rule="global", **sel).values
-            bl = ds["final_balance"].sel(rule="local", **sel).values
-            bg = ds["final_balance"].sel(rule="global", **sel).values
-            wl = 100 * np.mean(ds["fraction_within"].sel(rule="local", **sel).values)
-            wg = 100 * np.mean(ds["fraction_within"].sel(rule="global", **sel).values)
-            g = relative_gain(np.mean(loc), np.mean(glo), better)
-            lines.append(
-                f"{rho:>5.2f} {_fmt(loc):>17} {_fmt(glo):>17} {_pct(g):>7} {_fmt(bl):>16} "
-                f"{_fmt(bg):>16} {wl:>7.0f}% /{wg:>4.0f}%"
+            row = f"{rho:>5.2f} {_fmt(loc):>17}"
+            for other in others:
+                vals = ds["score"].sel(rule=other, **sel).values
+                g = relative_gain(np.mean(loc), np.mean(vals), better)
+                row += f" {_fmt(vals):>17} {_pct(g):>7}"
+            betas = " / ".join(
+                _fmt(ds["final_balance"].sel(rule=r, **sel).values) for r in ["local", *others]
             )
+            within = " / ".join(
+                f"{100 * np.mean(ds['fraction_within'].sel(rule=r, **sel).values):.0f}%"
+                for r in ["local", *others]
+            )
+            lines.append(f"{row} {betas:>24} {within:>16}")
     return "\n".join(lines)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Interval, Options, check_array, check_param
+from neurolearn._declare import Estimator
+from neurolearn._params import Interval, check_array, check_param
 from neurolearn.errors import DivergenceError, NotFittedError, ParameterError
+from neurolearn.rnnfit import _declared as D
 
 __all__ = ["RateCircuit", "gain"]
 
@@ -51,21 +53,14 @@ def gain_slope(x, *, baseline_rate_hz: float = 5.0, max_rate_hz: float = 100.0):
     return out.reshape(x.shape)
 
 
-class RateCircuit:
+class RateCircuit(Estimator):
     """A rate network ``tau dx/dt = -x + W g(x) + h(t)`` with an optional linear readout.
 
     Parameters
     ----------
-    weights : array of shape (N, N)
-        Recurrent weights ``W`` (row = postsynaptic).
-    readout : array of shape (O, N) or None, default=None
-        Output weights applied to the rate deviations from baseline: outputs are ``C g(x)``.
-    tau_ms : float, default=200.0
-        Membrane time constant.
-    gain : {"soc", "tanh"}, default="soc"
-        ``"soc"``: piecewise tanh between 0 and ``max_rate_hz`` around ``baseline_rate_hz``;
-        ``"tanh"``: ``r = tanh(x)`` (baseline 0).
-    baseline_rate_hz, max_rate_hz : float, default=5.0, 100.0
+    {parameters}
+
+    Nothing is drawn or learned: every parameter takes effect at the next use.
 
     Examples
     --------
@@ -76,37 +71,18 @@ class RateCircuit:
     1.0
     """
 
-    def __init__(
-        self,
-        *,
-        weights,
-        readout=None,
-        tau_ms: float = 200.0,
-        gain: str = "soc",
-        baseline_rate_hz: float = 5.0,
-        max_rate_hz: float = 100.0,
-    ):
-        self.weights = weights
-        self.readout = readout
-        self.tau_ms = tau_ms
-        self.gain = gain
-        self.baseline_rate_hz = baseline_rate_hz
-        self.max_rate_hz = max_rate_hz
+    params = D.RATE_CIRCUIT_PARAMS
 
     # ------------------------------------------------------------------ validation
     def _checked(self):
         owner = type(self).__name__
+        values = self._check_params()
         w = check_array(owner, "weights", self.weights, ndim=2, shape_doc="(N, N)")
         if w.shape[0] != w.shape[1]:
             raise ParameterError(
                 f"The 'weights' parameter of {owner} must be square (N, N). Got shape {w.shape}."
             )
-        check_param(owner, "tau_ms", self.tau_ms, Interval(float, 0, None, "neither"))
-        check_param(owner, "gain", self.gain, Options(("soc", "tanh")))
-        r0 = check_param(
-            owner, "baseline_rate_hz", self.baseline_rate_hz, Interval(float, 0, None, "neither")
-        )
-        rmax = check_param(owner, "max_rate_hz", self.max_rate_hz, Interval(float, 0, None))
+        r0, rmax = values["baseline_rate_hz"], values["max_rate_hz"]
         if self.gain == "soc" and rmax <= r0:
             raise ParameterError(
                 f"The 'max_rate_hz' parameter of {owner} must exceed baseline_rate_hz "

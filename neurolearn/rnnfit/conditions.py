@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurolearn._declare import parameters_doc
 from neurolearn._linalg import ridge_solve
-from neurolearn._params import Interval, Options, check_param
+from neurolearn._params import check_param
+from neurolearn.rnnfit import _declared as D
 
 __all__ = ["ReachConditions", "reach_conditions", "muscle_targets", "fit_readout"]
 
@@ -68,33 +70,35 @@ def reach_conditions(
     Parameters
     ----------
     soc : SOCircuit
-        A built circuit (``soc.build()``).
-    n_conditions : int, default=8
-    layout : {"ring", "modes"}, default="ring"
-    offset : float, default=0.0
-        Ring angles are ``2 pi (c + offset) / n_conditions``: ``offset=0.5`` gives the
-        conditions between the default ones (held-out reaches).
-    initial_state_rms : float, default=0.5
-        Root-mean-square over neurons of the target initial state ``x0`` (Hz units of ``g``).
-    prep_ms, move_ms, ramp_ms, dt_ms : float
-        Preparation and movement durations, input ramp time constant and Euler step.
+        A circuit after ``soc.initialize()``.
+    {parameters}
 
     Examples
     --------
     >>> from neurolearn.rnnfit import SOCircuit
-    >>> soc = SOCircuit(n=30, seed=0).build()
+    >>> soc = SOCircuit(n=30, seed=0).initialize()
     >>> rc = reach_conditions(soc, n_conditions=4, prep_ms=100, move_ms=100, dt_ms=20)
     >>> rc.inputs.shape, rc.states.shape, rc.go_step
     ((4, 10, 2), (4, 10, 30), 5)
     """
-    o = "reach_conditions"
-    n_conditions = check_param(o, "n_conditions", n_conditions, Interval(int, 1, None))
-    check_param(o, "layout", layout, Options(("ring", "modes")))
-    rms = check_param(o, "initial_state_rms", initial_state_rms, Interval(float, 0, None))
-    dt = check_param(o, "dt_ms", dt_ms, Interval(float, 0, None, "neither"))
-    prep = check_param(o, "prep_ms", prep_ms, Interval(float, 0, None))
-    move = check_param(o, "move_ms", move_ms, Interval(float, 0, None, "neither"))
-    ramp = check_param(o, "ramp_ms", ramp_ms, Interval(float, 0, None))
+    values = _checked(
+        "reach_conditions",
+        D.REACH,
+        n_conditions=n_conditions,
+        layout=layout,
+        offset=offset,
+        initial_state_rms=initial_state_rms,
+        prep_ms=prep_ms,
+        move_ms=move_ms,
+        ramp_ms=ramp_ms,
+        dt_ms=dt_ms,
+    )
+    n_conditions, offset, rms = (
+        values["n_conditions"],
+        values["offset"],
+        values["initial_state_rms"],
+    )
+    dt, prep, move, ramp = (values[k] for k in ("dt_ms", "prep_ms", "move_ms", "ramp_ms"))
     from neurolearn.rnnfit.circuit import gain
     from neurolearn.rnnfit.soc import condition_layout
 
@@ -130,7 +134,14 @@ def muscle_targets(
     Muscle ``m`` with preferred angle ``phi_m = 2 pi m / O`` follows
     ``cos(theta - phi_m) b1(s) + sin(theta - phi_m) b2(s)``: ``b1`` a biphasic and ``b2`` a
     triphasic pulse (first and second derivative of a Gaussian at ``peak_ms`` after go).
+
+    Examples
+    --------
+    >>> m = muscle_targets([0.0, 3.14], n_steps=30, go_step=5, dt_ms=20.0)
+    >>> m.shape, float(abs(m[:, :5]).max())
+    ((2, 30, 2), 0.0)
     """
+    n_outputs = _checked("muscle_targets", D.MUSCLES, n_outputs=n_outputs)["n_outputs"]
     s = (np.arange(n_steps) - go_step) * dt_ms
     u = (s - peak_ms) / width_ms
     env = np.exp(-0.5 * u**2) * (s >= 0)
@@ -139,6 +150,16 @@ def muscle_targets(
     phi = 2 * np.pi * np.arange(n_outputs) / n_outputs
     d = np.asarray(labels, float)[:, None] - phi[None, :]
     return np.cos(d)[:, None, :] * b1[None, :, None] + np.sin(d)[:, None, :] * b2[None, :, None]
+
+
+def _checked(owner: str, declared: dict, **values) -> dict:
+    """``values`` checked against their declarations (the house error message)."""
+    return {k: check_param(owner, k, v, declared[k].constraint) for k, v in values.items()}
+
+
+reach_conditions.__doc__ = reach_conditions.__doc__.replace(
+    "{parameters}", parameters_doc(D.REACH, "    ").lstrip(), 1
+)
 
 
 def fit_readout(rates_dev, targets, ridge: float = 1e-3):

@@ -6,9 +6,9 @@ import numpy as np
 
 from neurolearn._linalg import ridge_solve
 from neurolearn._outcome import Outcome
-from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid
-from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn._schema import SpecTable, spec_table
 from neurolearn.plots.rnnfit import rnnfit_run_figure
+from neurolearn.rnnfit import _declared as D
 
 __all__ = [
     "RateRNNNetwork",
@@ -18,72 +18,28 @@ __all__ = [
     "run_experiment",
     "task_streams",
     "build_task_data",
+    "check_backend",
 ]
 
 
-class _Text(Constraint):
-    """Any string."""
-
-    description = "a string"
-
-    def check(self, value):
-        if not isinstance(value, str):
-            raise _Invalid(True)
-        return value
-
-
-@spec_table("network", "rate-rnn")
+@spec_table("network", "rate-rnn", params=D.RATE_RNN_NETWORK)
 class RateRNNNetwork(SpecTable):
     """The student: ``tau dx/dt = -x + J tanh(x) + B u + b``, ``z = W_out tanh(x)``."""
 
-    n_units: int = param(200, Interval(int, 1, None), "student units")
-    tau_ms: float = param(200.0, Interval(float, 0, None, "neither"), "student time constant")
-    dt_ms: float = param(
-        20.0, Interval(float, 0, None, "neither"), "Euler step; must equal the recording's"
-    )
-    init_gain: float = param(1.0, Interval(float, 0, None), "initial recurrent gain")
-    target_amplitude: float = param(
-        0.5, Interval(float, 0, 1, "neither"), "largest scaled recorded-rate deviation (tanh units)"
-    )
 
-
-@spec_table("rule", "bptt")
+@spec_table("rule", "bptt", params=D.BPTT)
 class BPTTRule(SpecTable):
     """Backpropagation through time with Adam on outputs + lambda x recorded units."""
 
-    recorded_weight: float = param(
-        1.0, Interval(float, 0, None), "lambda: weight of the recorded-unit error (0: output only)"
-    )
-    learning_rate: float = param(3e-3, Interval(float, 0, None, "neither"), "Adam step")
-    n_epochs: int = param(1000, Interval(int, 0, None), "training epochs")
-    batch_size: int = param(0, Interval(int, 0, None), "conditions per step (0: all)")
-    grad_clip: float = param(1.0, Interval(float, 0, None), "gradient norm clip (0: none)")
-    patience: int = param(
-        0, Interval(int, 0, None), "validations without improvement before stopping (0: never stop)"
-    )
-    validate_every: int = param(20, Interval(int, 1, None), "epochs between validations")
-    loop: str = param("fused", Options(("fused", "autograd")), "time loop implementation")
-    dtype: str = param("float32", Options(("float32", "float64")), "tensor dtype")
 
-
-@spec_table("rule", "force")
+@spec_table("rule", "force", params=D.FORCE)
 class ForceRule(SpecTable):
     """FORCE / CURBD: recursive least squares on the readout and the recorded units' rows."""
 
-    init_gain: float = param(1.5, Interval(float, 0, None), "initial recurrent gain (chaotic)")
-    feedback_scale: float = param(1.0, Interval(float, 0, None), "output feedback scale")
-    alpha: float = param(1.0, Interval(float, 0, None, "neither"), "P starts as I / alpha")
-    n_epochs: int = param(30, Interval(int, 0, None), "passes over the conditions")
-    update_every: int = param(1, Interval(int, 1, None), "steps between RLS updates")
-    fit_recorded: bool = param(True, Boolean(), "also fit the recorded units")
 
-
-@spec_table("train", "rnnfit")
+@spec_table("train", "rnnfit", params=D.CHECKPOINT)
 class RnnfitTrain(SpecTable):
     """Checkpointing of BPTT training."""
-
-    checkpoint: str = param("", _Text(), "checkpoint file ('': none); training resumes from it")
-    checkpoint_every: int = param(100, Interval(int, 1, None), "epochs between checkpoints")
 
 
 DEFAULT_KINDS = {"rule": "bptt", "train": "rnnfit"}
@@ -111,17 +67,9 @@ def build_task_data(task, seed):
     if key in _TEACHERS:
         return _TEACHERS[key]
     soc = SOCircuit(
-        n=task.n_neurons,
-        excitatory_fraction=task.excitatory_fraction,
-        density=task.density,
-        radius=task.radius,
-        inhibition_ratio=task.inhibition_ratio,
-        target_abscissa=task.target_abscissa,
-        learning_rate=task.soc_learning_rate,
-        max_iter=task.soc_max_iter,
-        tau_ms=task.tau_ms,
+        **{name: getattr(task, spec_key) for spec_key, name in D.SOC_TASK_NAMES.items()},
         seed=np.random.default_rng(seed),
-    ).build()
+    ).initialize()
     common = dict(
         layout="ring",
         initial_state_rms=task.initial_state_rms,
@@ -174,44 +122,33 @@ def build_task_data(task, seed):
     return out
 
 
+#: spec keys whose 0 (or "") is the Python parameter's None ("off")
+_OFF = {"batch_size": 0, "grad_clip": 0, "patience": 0, "checkpoint": ""}
+
+
+def _from_spec(table, names) -> dict:
+    """Constructor values of the keys ``names`` of a spec table (a spec's "off" becomes None)."""
+    out = {}
+    for name in names:
+        value = getattr(table, name)
+        out[name] = None if name in _OFF and value == _OFF[name] else value
+    return out
+
+
 def _student(model, task, seed, backend):
     from neurolearn.rnnfit.force import ForceStudent
     from neurolearn.rnnfit.student import RNNStudent
 
     net, rule = model.network, model.rule
     if rule.kind_name == "force":
-        return ForceStudent(
-            n_units=net.n_units,
-            tau_ms=net.tau_ms,
-            dt_ms=net.dt_ms,
-            init_gain=rule.init_gain,
-            feedback_scale=rule.feedback_scale,
-            alpha=rule.alpha,
-            n_epochs=rule.n_epochs,
-            update_every=rule.update_every,
-            fit_recorded=rule.fit_recorded,
-            target_amplitude=net.target_amplitude,
-            seed=seed,
-        )
+        student = {k: getattr(net, k) for k in D.STUDENT}
+        return ForceStudent(**student, **_from_spec(rule, D.FORCE), seed=seed)
     train = model.get("train") or RnnfitTrain()
     return RNNStudent(
-        n_units=net.n_units,
-        tau_ms=net.tau_ms,
-        dt_ms=net.dt_ms,
-        recorded_weight=rule.recorded_weight,
-        target_amplitude=net.target_amplitude,
-        init_gain=net.init_gain,
-        learning_rate=rule.learning_rate,
-        n_epochs=rule.n_epochs,
-        batch_size=rule.batch_size or None,
-        grad_clip=rule.grad_clip or None,
-        patience=rule.patience or None,
-        validate_every=rule.validate_every,
-        checkpoint=train.checkpoint or None,
-        checkpoint_every=train.checkpoint_every,
-        loop=rule.loop,
+        **_from_spec(net, D.RATE_RNN_NETWORK),
+        **_from_spec(rule, D.BPTT),
+        **_from_spec(train, D.CHECKPOINT),
         device=backend.device if backend.name == "torch" else "cpu",
-        dtype=rule.dtype,
         seed=seed,
     )
 
@@ -360,6 +297,18 @@ def check_specs(model, task) -> None:
         )
 
 
+def check_backend(backend) -> None:
+    """The BPTT student runs on torch (on ``backend.device``), FORCE on numba: ``numpy`` has no
+    implementation here and is refused, like in the zeroth-order family."""
+    from neurolearn.errors import BackendError
+
+    if backend.name == "numpy":
+        raise BackendError(
+            "The rnnfit family runs on backend='numba' or 'torch' (BPTT on torch, FORCE on "
+            "numba); it has no numpy implementation."
+        )
+
+
 def task_streams(task, seed):
     """``(teacher, recording, student)`` seed sequences of one run of a ``soc-reaching`` task.
 
@@ -392,6 +341,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     """
     import xarray as xr
 
+    check_backend(backend)
     t = task.task
     teacher_seq, record_seq, student_seq = task_streams(t, seed)
     data = build_task_data(t, teacher_seq)

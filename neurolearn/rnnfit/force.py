@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, check_array, check_param
+from neurolearn._declare import Estimator
+from neurolearn._history import History
+from neurolearn._params import check_array
 from neurolearn._rng import as_generator
 from neurolearn.errors import DivergenceError, NotFittedError, ParameterError, ParameterTypeError
+from neurolearn.rnnfit import _declared as D
 
 __all__ = ["ForceStudent"]
 
 _OWNER = "ForceStudent"
 
 
-class ForceStudent:
+class ForceStudent(Estimator):
     """Rate RNN trained by FORCE (recursive least squares), the classical alternative to BPTT.
 
     The network ``tau dx/dt = -x + J tanh(x) + W_fb z + B u`` starts chaotic
@@ -28,22 +31,7 @@ class ForceStudent:
 
     Parameters
     ----------
-    n_units : int, default=100
-    tau_ms, dt_ms : float, default=200.0, 20.0
-    init_gain : float, default=1.5
-        Gain of the initial random recurrent weights (> 1: chaotic).
-    feedback_scale : float, default=1.0
-        Output feedback weights are uniform in ``[-feedback_scale, feedback_scale]``.
-    alpha : float, default=1.0
-        ``P`` starts as ``I / alpha`` (the RLS regulariser).
-    n_epochs : int, default=30
-        Passes over the training conditions (in a seeded random order).
-    update_every : int, default=1
-        Steps between RLS updates.
-    fit_recorded : bool, default=True
-        Also fit the recorded units (False: classic output-only FORCE).
-    target_amplitude : float, default=0.5
-    seed : int, Generator or None, default=None
+    {parameters}
 
     Every :meth:`fit` validates the parameters and trains a new network from ``seed``. After a
     fit, ``dt_ms`` and ``tau_ms`` take effect in :meth:`predict`; a changed ``n_units`` makes
@@ -54,8 +42,9 @@ class ForceStudent:
     ----------
     params_ : dict
         ``recurrent``, ``feedback``, ``input``, ``readout``.
-    history_ : dict
-        ``loss`` (output MSE / output variance, during training) per epoch.
+    history_ : History
+        Record axis ``epoch`` (1, 2, ...) with the ``loss`` of each epoch (output MSE / output
+        variance, during training).
 
     Examples
     --------
@@ -69,45 +58,10 @@ class ForceStudent:
     True
     """
 
-    def __init__(
-        self,
-        *,
-        n_units: int = 100,
-        tau_ms: float = 200.0,
-        dt_ms: float = 20.0,
-        init_gain: float = 1.5,
-        feedback_scale: float = 1.0,
-        alpha: float = 1.0,
-        n_epochs: int = 30,
-        update_every: int = 1,
-        fit_recorded: bool = True,
-        target_amplitude: float = 0.5,
-        seed=None,
-    ):
-        self.n_units = n_units
-        self.tau_ms = tau_ms
-        self.dt_ms = dt_ms
-        self.init_gain = init_gain
-        self.feedback_scale = feedback_scale
-        self.alpha = alpha
-        self.n_epochs = n_epochs
-        self.update_every = update_every
-        self.fit_recorded = fit_recorded
-        self.target_amplitude = target_amplitude
-        self.seed = seed
+    params = D.FORCE_STUDENT_PARAMS
 
     def _validate(self):
-        o = _OWNER
-        check_param(o, "n_units", self.n_units, Interval(int, 1, None))
-        check_param(o, "tau_ms", self.tau_ms, Interval(float, 0, None, "neither"))
-        check_param(o, "dt_ms", self.dt_ms, Interval(float, 0, None, "neither"))
-        check_param(o, "init_gain", self.init_gain, Interval(float, 0, None))
-        check_param(o, "feedback_scale", self.feedback_scale, Interval(float, 0, None))
-        check_param(o, "alpha", self.alpha, Interval(float, 0, None, "neither"))
-        check_param(o, "n_epochs", self.n_epochs, Interval(int, 0, None))
-        check_param(o, "update_every", self.update_every, Interval(int, 1, None))
-        check_param(o, "fit_recorded", self.fit_recorded, Boolean())
-        check_param(o, "target_amplitude", self.target_amplitude, Interval(float, 0, 1, "neither"))
+        self._check_params()
 
     def fit(self, recording) -> ForceStudent:
         """Train on ``recording`` (a :class:`~neurolearn.rnnfit.Recording`); returns ``self``."""
@@ -188,7 +142,9 @@ class ForceStudent:
             losses.append(total / c / var)
         self.params_ = params
         self.n_recorded_ = k
-        self.history_ = {"loss": np.asarray(losses)}
+        self.history_ = History(
+            "epoch", {"epoch": np.arange(1, len(losses) + 1), "loss": np.asarray(losses)}
+        )
         return self
 
     def predict(self, inputs):

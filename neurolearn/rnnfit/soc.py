@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from neurolearn._declare import Estimator
 from neurolearn._params import Interval, Options, check_param, refuse_changed, snapshot_params
 from neurolearn._rng import as_generator
-from neurolearn.errors import NotFittedError, UnreachableTargetWarning
+from neurolearn.errors import NotFittedError, ParameterError, UnreachableTargetWarning
+from neurolearn.rnnfit import _declared as D
 from neurolearn.rnnfit.circuit import RateCircuit
 
 __all__ = ["SOCircuit", "spectral_abscissa", "observability_gramian", "abscissa_gradient"]
@@ -84,21 +88,7 @@ def abscissa_gradient(weights):
     return alpha, grad
 
 
-#: parameters the optimised weights depend on; tau_ms and the rate range only shape circuit()
-_SOC_STRUCTURAL = (
-    "n",
-    "excitatory_fraction",
-    "density",
-    "radius",
-    "inhibition_ratio",
-    "target_abscissa",
-    "learning_rate",
-    "max_iter",
-    "seed",
-)
-
-
-class SOCircuit:
+class SOCircuit(Estimator):
     """Stability-optimised E/I rate circuit (Hennequin, Vogels & Gerstner 2014).
 
     A sparse random network with Dale's law (first ``excitatory_fraction`` of the neurons
@@ -109,28 +99,11 @@ class SOCircuit:
 
     Parameters
     ----------
-    n : int, default=200
-        Number of neurons.
-    excitatory_fraction : float, default=0.5
-    density : float, default=0.1
-        Connection probability ``p`` (no self-connections).
-    radius : float, default=10.0
-        ``R`` in ``w0 = sqrt(2) R / sqrt(p (1 - p) (1 + gamma^2))``.
-    inhibition_ratio : float, default=3.0
-        ``gamma``: inhibitory weights start at ``-gamma w0 / sqrt(N)``, excitatory at
-        ``w0 / sqrt(N)``; the ratio of total inhibition to total excitation is kept fixed.
-    target_abscissa : float, default=0.15
-        Stop once the spectral abscissa of ``W`` is at or below this.
-    learning_rate : float, default=10.0
-        Step on the normalised gradient ``Q P / tr(Q P)``.
-    max_iter : int, default=3000
-    tau_ms : float, default=200.0
-    baseline_rate_hz, max_rate_hz : float, default=5.0, 100.0
-    seed : int, Generator or None, default=None
+    {parameters}
 
     ``tau_ms`` and the rate range only shape :meth:`circuit` and take effect there at once; the
     other parameters define the optimised weights, so after a change :meth:`circuit` and
-    :meth:`amplified_states` raise until :meth:`build` is called again.
+    :meth:`amplified_states` raise until :meth:`initialize` is called again.
 
     Attributes
     ----------
@@ -152,55 +125,25 @@ class SOCircuit:
 
     Examples
     --------
-    >>> soc = SOCircuit(n=40, seed=0).build()
+    >>> soc = SOCircuit(n=40, seed=0).initialize()
     >>> bool(soc.converged_), spectral_abscissa(soc.weights_) <= 0.15
     (True, True)
     """
 
-    def __init__(
-        self,
-        *,
-        n: int = 200,
-        excitatory_fraction: float = 0.5,
-        density: float = 0.1,
-        radius: float = 10.0,
-        inhibition_ratio: float = 3.0,
-        target_abscissa: float = 0.15,
-        learning_rate: float = 10.0,
-        max_iter: int = 3000,
-        tau_ms: float = 200.0,
-        baseline_rate_hz: float = 5.0,
-        max_rate_hz: float = 100.0,
-        seed=None,
-    ):
-        self.n = n
-        self.excitatory_fraction = excitatory_fraction
-        self.density = density
-        self.radius = radius
-        self.inhibition_ratio = inhibition_ratio
-        self.target_abscissa = target_abscissa
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.tau_ms = tau_ms
-        self.baseline_rate_hz = baseline_rate_hz
-        self.max_rate_hz = max_rate_hz
-        self.seed = seed
+    params = D.SOC_PARAMS
 
     def _validate(self):
-        o = "SOCircuit"
-        check_param(o, "n", self.n, Interval(int, 4, None))
-        check_param(
-            o, "excitatory_fraction", self.excitatory_fraction, Interval(float, 0, 1, "neither")
-        )
-        check_param(o, "density", self.density, Interval(float, 0, 1, "neither"))
-        check_param(o, "radius", self.radius, Interval(float, 0, None, "neither"))
-        check_param(
-            o, "inhibition_ratio", self.inhibition_ratio, Interval(float, 0, None, "neither")
-        )
-        check_param(o, "target_abscissa", self.target_abscissa, Interval(float, None, 1, "neither"))
-        check_param(o, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
-        check_param(o, "max_iter", self.max_iter, Interval(int, 0, None))
-        check_param(o, "tau_ms", self.tau_ms, Interval(float, 0, None, "neither"))
+        values = self._check_params()
+        if values["max_rate_hz"] <= values["baseline_rate_hz"]:
+            raise ParameterError(
+                "The 'max_rate_hz' parameter of SOCircuit must exceed baseline_rate_hz "
+                f"({self.baseline_rate_hz}). Got {self.max_rate_hz} instead."
+            )
+
+    @property
+    def _structural(self) -> tuple[str, ...]:
+        """The parameters the optimised weights depend on."""
+        return tuple(name for name, p in self._declared.items() if not p.runtime)
 
     @property
     def n_excitatory(self) -> int:
@@ -219,10 +162,16 @@ class SOCircuit:
         w[:, ne:] = -gamma * w0 / np.sqrt(n)
         return w * mask
 
-    def build(self) -> SOCircuit:
-        """Draw the initial network and optimise its inhibition; returns ``self``."""
+    def initialize(self) -> SOCircuit:
+        """Draw the initial network and optimise its inhibition; returns ``self``.
+
+        Examples
+        --------
+        >>> SOCircuit(n=20, seed=0).initialize().weights_.shape
+        (20, 20)
+        """
         self._validate()
-        self._built_params_ = snapshot_params(self, _SOC_STRUCTURAL)
+        self._built_params_ = snapshot_params(self, self._structural)
         rng = as_generator(self.seed, "SOCircuit")
         w = self.initial_connectivity(rng)
         self.initial_weights_ = w.copy()
@@ -247,8 +196,6 @@ class SOCircuit:
         self.weights_ = w
         self.abscissa_history_ = np.asarray(history)
         if not self.converged_:
-            import warnings
-
             warnings.warn(
                 f"SOCircuit: spectral abscissa {history[-1]:.3f} after {self.max_iter} steps, "
                 f"above target_abscissa={self.target_abscissa}. Raise max_iter or learning_rate.",
@@ -257,16 +204,34 @@ class SOCircuit:
             )
         return self
 
+    def build(self) -> SOCircuit:
+        """Deprecated alias of :meth:`initialize` (the one setup verb of every model).
+
+        Examples
+        --------
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
+        ...     SOCircuit(n=20, seed=0).build().weights_.shape
+        (20, 20)
+        """
+        warnings.warn(
+            "SOCircuit.build() is deprecated; call initialize() instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.initialize()
+
     def _fitted(self):
         if not hasattr(self, "weights_"):
-            raise NotFittedError("SOCircuit is not built yet; call build() first.")
+            raise NotFittedError("SOCircuit is not initialized yet; call initialize() first.")
         self._validate()
         refuse_changed(
             "SOCircuit",
             getattr(self, "_built_params_", {}),
             self,
-            _SOC_STRUCTURAL,
-            "after build(); call build() again to optimise a network with the new value.",
+            self._structural,
+            "after initialize(); call initialize() again to optimise a network with the new value.",
         )
 
     def circuit(self, readout=None) -> RateCircuit:

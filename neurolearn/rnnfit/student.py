@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from neurolearn._params import Interval, NoneOr, Options, check_array, check_param
+from neurolearn._declare import Estimator
+from neurolearn._history import History
+from neurolearn._params import check_array
 from neurolearn._rng import as_generator
 from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeError
+from neurolearn.rnnfit import _declared as D
 from neurolearn.rnnfit.force import _check_state, _fitted_params
 
 __all__ = ["RNNStudent", "target_transform"]
@@ -30,7 +33,7 @@ def target_transform(rates, amplitude: float):
     return centre, float(scale)
 
 
-class RNNStudent:
+class RNNStudent(Estimator):
     """Rate RNN trained by backpropagation through time on outputs and recorded neurons.
 
     The student follows ``tau dx/dt = -x + J tanh(x) + B u + b`` (Euler step ``dt_ms``), reads
@@ -49,43 +52,7 @@ class RNNStudent:
 
     Parameters
     ----------
-    n_units : int, default=100
-        Student size (at least the number of recorded neurons).
-    tau_ms, dt_ms : float, default=200.0, 20.0
-        Time constant and Euler step; ``dt_ms`` must equal the recording's.
-    recorded_weight : float, default=1.0
-        ``lambda``; 0 trains on the outputs only.
-    target_amplitude : float, default=0.5
-        Largest scaled recorded-rate deviation (in ``tanh`` units).
-    init_gain : float, default=1.0
-        ``J`` starts as ``init_gain * N(0, 1) / sqrt(n_units)``.
-    learning_rate : float, default=1e-3
-        Adam step.
-    n_epochs : int, default=1000
-        Epochs (passes over the training conditions).
-    batch_size : int or None, default=None
-        Conditions per Adam step (all when None); batches are drawn from the seeded stream.
-    grad_clip : float or None, default=1.0
-        Clip the gradient norm to this value.
-    patience : int or None, default=None
-        Early stopping: stop after this many validations without improvement of the validation
-        loss, and keep the best weights (needs a validation Recording).
-    validate_every : int, default=10
-        Epochs between validations.
-    checkpoint : path or None, default=None
-        File written every ``checkpoint_every`` epochs and at the end; when it exists at
-        :meth:`fit`, training resumes from it (the same final weights as an uninterrupted run).
-    checkpoint_every : int, default=100
-    loop : {"fused", "autograd"}, default="fused"
-        The time loop (``neurolearn._kernels.torch.rnnfit``): a hand-written backward pass,
-        or plain autograd over a Python loop.
-    device : str, default="cpu"
-        ``"cpu"`` or ``"cuda[:N]"``.
-    dtype : {"float32", "float64"}, default="float32"
-    n_threads : int or None, default=1
-        CPU threads torch uses during :meth:`fit` (restored afterwards). One thread is fastest
-        for the small matrices of a few hundred units; None keeps torch's setting.
-    seed : int, Generator or None, default=None
+    {parameters}
 
     Every :meth:`fit` validates the parameters and trains a new network from ``seed``. After a
     fit, ``dt_ms`` and ``tau_ms`` take effect in :meth:`predict`; a changed ``n_units`` makes
@@ -96,8 +63,9 @@ class RNNStudent:
     ----------
     params_ : dict of str to ndarray
         ``recurrent`` (N, N), ``input`` (N, I), ``bias`` (N,), ``readout`` (O, N).
-    history_ : dict
-        ``loss`` per epoch; ``val_epoch``, ``val_loss`` per validation.
+    history_ : History
+        Record axis ``epoch`` (1, 2, ...) with the training ``loss`` of each epoch;
+        ``val_epoch`` and ``val_loss`` at each validation (dimension ``validation``).
     best_epoch_, n_epochs_run_ : int
 
     Examples
@@ -112,73 +80,16 @@ class RNNStudent:
     True
     """
 
-    def __init__(
-        self,
-        *,
-        n_units: int = 100,
-        tau_ms: float = 200.0,
-        dt_ms: float = 20.0,
-        recorded_weight: float = 1.0,
-        target_amplitude: float = 0.5,
-        init_gain: float = 1.0,
-        learning_rate: float = 1e-3,
-        n_epochs: int = 1000,
-        batch_size=None,
-        grad_clip=1.0,
-        patience=None,
-        validate_every: int = 10,
-        checkpoint=None,
-        checkpoint_every: int = 100,
-        loop: str = "fused",
-        device: str = "cpu",
-        dtype: str = "float32",
-        n_threads=1,
-        seed=None,
-    ):
-        self.n_units = n_units
-        self.tau_ms = tau_ms
-        self.dt_ms = dt_ms
-        self.recorded_weight = recorded_weight
-        self.target_amplitude = target_amplitude
-        self.init_gain = init_gain
-        self.learning_rate = learning_rate
-        self.n_epochs = n_epochs
-        self.batch_size = batch_size
-        self.grad_clip = grad_clip
-        self.patience = patience
-        self.validate_every = validate_every
-        self.checkpoint = checkpoint
-        self.checkpoint_every = checkpoint_every
-        self.loop = loop
-        self.device = device
-        self.dtype = dtype
-        self.n_threads = n_threads
-        self.seed = seed
+    params = D.RNN_STUDENT_PARAMS
 
     # ------------------------------------------------------------------ validation
     def _validate(self):
-        o = _OWNER
-        check_param(o, "n_units", self.n_units, Interval(int, 1, None))
-        check_param(o, "tau_ms", self.tau_ms, Interval(float, 0, None, "neither"))
-        check_param(o, "dt_ms", self.dt_ms, Interval(float, 0, None, "neither"))
+        self._check_params()
         if self.dt_ms > self.tau_ms:
             raise ParameterError(
-                f"The 'dt_ms' parameter of {o} must not exceed tau_ms ({self.tau_ms}). "
+                f"The 'dt_ms' parameter of {_OWNER} must not exceed tau_ms ({self.tau_ms}). "
                 f"Got {self.dt_ms} instead."
             )
-        check_param(o, "recorded_weight", self.recorded_weight, Interval(float, 0, None))
-        check_param(o, "target_amplitude", self.target_amplitude, Interval(float, 0, 1, "neither"))
-        check_param(o, "init_gain", self.init_gain, Interval(float, 0, None))
-        check_param(o, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
-        check_param(o, "n_epochs", self.n_epochs, Interval(int, 0, None))
-        check_param(o, "batch_size", self.batch_size, NoneOr(Interval(int, 1, None)))
-        check_param(o, "grad_clip", self.grad_clip, NoneOr(Interval(float, 0, None, "neither")))
-        check_param(o, "patience", self.patience, NoneOr(Interval(int, 1, None)))
-        check_param(o, "validate_every", self.validate_every, Interval(int, 1, None))
-        check_param(o, "checkpoint_every", self.checkpoint_every, Interval(int, 1, None))
-        check_param(o, "loop", self.loop, Options(("fused", "autograd")))
-        check_param(o, "dtype", self.dtype, Options(("float32", "float64")))
-        check_param(o, "n_threads", self.n_threads, NoneOr(Interval(int, 1, None)))
         from neurolearn.backend import resolve_backend
 
         return resolve_backend("torch", self.device)
@@ -350,11 +261,16 @@ class RNNStudent:
             else {k: v.detach() for k, v in params.items()}
         )
         self.params_ = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in final.items()}
-        self.history_ = {
-            "loss": np.asarray(state["loss"]),
-            "val_epoch": np.asarray(state["val_epoch"], dtype=np.int64),
-            "val_loss": np.asarray(state["val_loss"]),
-        }
+        self.history_ = History(
+            "epoch",
+            {
+                "epoch": np.arange(1, len(state["loss"]) + 1),
+                "loss": np.asarray(state["loss"]),
+                "val_epoch": np.asarray(state["val_epoch"], dtype=np.int64),
+                "val_loss": np.asarray(state["val_loss"]),
+            },
+            dims={"val_epoch": ("validation",), "val_loss": ("validation",)},
+        )
         self.best_epoch_ = int(state["best_epoch"]) if state["best"] is not None else state["epoch"]
         self.n_epochs_run_ = int(state["epoch"])
         self.stopped_early_ = bool(stopped)

@@ -14,6 +14,11 @@ from neurolearn.reservoir import compare
 __all__ = ["run_demo", "demo_settings"]
 
 
+#: the adaptation rules set against each other at the same target: the paper's local rule,
+#: rate-matched global tuning and the classic homeostatic alternative, intrinsic plasticity
+RULES = ("local", "global", "intrinsic")
+
+
 def demo_settings(n: int, seeds: int, quick: bool) -> dict:
     """The arguments of the three comparisons that :func:`run_demo` runs.
 
@@ -31,13 +36,15 @@ def demo_settings(n: int, seeds: int, quick: bool) -> dict:
             "robustness": dict(
                 common, betas=(-1.0, -0.5, 0.0, 0.5), tasks=("memory-capacity", "narma10")
             ),
-            "local_vs_global": dict(common, rhos=(0.3, 0.5), tasks=("memory-capacity", "narma10")),
+            "local_vs_global": dict(
+                common, rhos=(0.3, 0.5), tasks=("memory-capacity", "narma10"), rules=RULES
+            ),
             "heterogeneity": dict(common, tasks=("memory-capacity", "narma10")),
         }
     common = dict(n=n, seeds=seeds)
     return {
         "robustness": dict(common, tasks=("memory-capacity", "narma10", "mackey-glass")),
-        "local_vs_global": dict(common, rhos=(0.2, 0.3, 0.5, 0.7)),
+        "local_vs_global": dict(common, rhos=(0.2, 0.3, 0.5, 0.7), rules=RULES),
         "heterogeneity": dict(common),
     }
 

@@ -10,48 +10,22 @@ from __future__ import annotations
 
 from neurolearn._params import Boolean, Interval, NoneOr
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.rnnfit._declared import SOC_REACHING_TASK
 
 __all__ = ["SOCReachingTask", "RnnfitMetric", "DEFAULT_KINDS", "REQUIRED_SECTIONS"]
 
 
-@spec_table("task", "soc-reaching")
+@spec_table("task", "soc-reaching", params=SOC_REACHING_TASK)
 class SOCReachingTask(SpecTable):
-    """Reaches of a stability-optimised circuit, recorded sparsely."""
+    """Reaches of a stability-optimised circuit, recorded sparsely.
 
-    n_neurons: int = param(200, Interval(int, 4, None), "neurons of the ground-truth circuit")
-    excitatory_fraction: float = param(
-        0.5, Interval(float, 0, 1, "neither"), "fraction of excitatory neurons (the first ones)"
-    )
-    density: float = param(0.1, Interval(float, 0, 1, "neither"), "connection probability")
-    radius: float = param(
-        10.0, Interval(float, 0, None, "neither"), "initial spectral radius scale R"
-    )
-    inhibition_ratio: float = param(
-        3.0, Interval(float, 0, None, "neither"), "gamma: inhibitory / excitatory weight ratio"
-    )
-    target_abscissa: float = param(
-        0.15,
-        Interval(float, None, 1, "neither"),
-        "spectral abscissa reached by the stability optimisation",
-    )
-    soc_learning_rate: float = param(
-        10.0, Interval(float, 0, None, "neither"), "step of the inhibitory stability optimisation"
-    )
-    soc_max_iter: int = param(3000, Interval(int, 1, None), "optimisation steps at most")
-    tau_ms: float = param(200.0, Interval(float, 0, None, "neither"), "circuit time constant")
-    n_conditions: int = param(8, Interval(int, 2, None), "training reach conditions")
-    n_test_conditions: int = param(
-        8, Interval(int, 1, None), "held-out conditions (between the training ones)"
-    )
-    n_validation_conditions: int = param(4, Interval(int, 1, None), "early-stopping conditions")
-    initial_state_rms: float = param(
-        0.5, Interval(float, 0, None, "neither"), "rms over neurons of the preparatory target state"
-    )
-    prep_ms: float = param(600.0, Interval(float, 0, None), "preparatory period")
-    move_ms: float = param(800.0, Interval(float, 0, None, "neither"), "movement period")
-    ramp_ms: float = param(200.0, Interval(float, 0, None), "preparatory input ramp time")
-    dt_ms: float = param(20.0, Interval(float, 0, None, "neither"), "time step of the data")
-    n_outputs: int = param(2, Interval(int, 1, None), "muscle-like outputs")
+    The keys before ``n_conditions`` are the :class:`~neurolearn.rnnfit.SOCircuit` parameters
+    (``n_neurons`` is its ``n``, ``soc_learning_rate`` its ``learning_rate``,
+    ``soc_max_iter`` its ``max_iter``); the reach keys are those of
+    :func:`~neurolearn.rnnfit.conditions.reach_conditions` and ``n_outputs`` that of
+    :func:`~neurolearn.rnnfit.conditions.muscle_targets`.
+    """
+
     recorded_fraction: float = param(0.1, Interval(float, 0, 1), "fraction of neurons recorded")
     seed: int | None = param(
         None,

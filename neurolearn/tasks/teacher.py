@@ -16,6 +16,7 @@ import numpy as np
 from neurolearn._params import Boolean, Interval, Options, check_param
 from neurolearn._rng import as_generator
 from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn.teacher import _declared as D
 
 __all__ = [
     "TeacherData",
@@ -186,9 +187,9 @@ _ACTS = ("student", "linear", "tanh", "relu", "sigmoid", "erf")
 class TeacherTask(SpecTable):
     """Finite data set labelled by a random teacher, reshuffled mini-batch epochs."""
 
-    n_inputs: int = param(100, Interval(int, 1, None), "number of input neurons M")
+    n_inputs: int = D.spec_field(D.NETWORK["n_inputs"])
     teacher_hidden: int = param(10, Interval(int, 1, None), "hidden units of the teacher")
-    n_outputs: int = param(1, Interval(int, 1, None), "number of outputs")
+    n_outputs: int = D.spec_field(D.NETWORK["n_outputs"])
     teacher_activation: str = param(
         "student", Options(_ACTS), "teacher activation; 'student' = same as the student's"
     )
@@ -205,7 +206,7 @@ class TeacherTask(SpecTable):
 class TeacherOnlineTask(SpecTable):
     """Online learning from a fresh sample per step (Saad-Solla scaling), x ~ N(0, I)."""
 
-    n_inputs: int = param(500, Interval(int, 1, None), "input dimension (N in Saad-Solla)")
+    n_inputs: int = D.spec_field(D.NETWORK["n_inputs"], spec_default=500)
     teacher_hidden: int = param(2, Interval(int, 1, None), "hidden units of the teacher")
     teacher_activation: str = param("student", Options(_ACTS), "teacher activation")
     teacher_init: str = param(
@@ -213,10 +214,8 @@ class TeacherOnlineTask(SpecTable):
         Options(("orthonormal", "normal")),
         "teacher W1: orthonormal rows (T = I) or N(0, 1/M) entries",
     )
-    alpha_max: float = param(100.0, Interval(float, 0, None, "neither"), "training time steps/M")
-    record_every_alpha: float = param(
-        1.0, Interval(float, 0, None, "neither"), "interval between recorded points (alpha)"
-    )
+    alpha_max: float = D.spec_field(D.ONLINE_TRAINER["alpha_max"])
+    record_every_alpha: float = D.spec_field(D.ONLINE_TRAINER["record_every_alpha"])
     committee: bool = param(
         True,
         Boolean(),
@@ -225,8 +224,8 @@ class TeacherOnlineTask(SpecTable):
     student_init_std: float = param(
         1.0, Interval(float, 0, None), "std of student W1 entries times sqrt(M)"
     )
-    n_test: int = param(2000, Interval(int, 1, None), "test samples for the test error")
-    label_noise_std: float = param(0.0, Interval(float, 0, None), "std of label noise sigma")
+    n_test: int = D.spec_field(D.ONLINE_TRAINER["n_test"])
+    label_noise_std: float = D.spec_field(D.ONLINE_TRAINER["label_noise_std"])
     theory: bool = param(True, Boolean(), "integrate the order-parameter ODEs beside (erf/linear)")
 
 
@@ -234,9 +233,7 @@ class TeacherOnlineTask(SpecTable):
 class LearningCurveMetric(SpecTable):
     """Final train/test error and the first epoch (or alpha) below a threshold."""
 
-    threshold: float = param(
-        1e-3, Interval(float, 0, None, "neither"), "training-error threshold for time-to-threshold"
-    )
+    threshold: float = D.spec_field(D.MINIBATCH["threshold"])
 
 
 DEFAULT_KINDS = {"metric": "learning-curve"}

@@ -8,21 +8,24 @@ Member ``i`` trained with seed ``s_i`` equals ``MinibatchTrainer(seed=s_i)`` up 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from neurolearn._declare import Estimator
+from neurolearn._history import History
 from neurolearn._kernels.teacher_groups import Dataset
-from neurolearn._params import Boolean, Interval, NoneOr, Options, check_array, check_param
+from neurolearn._params import check_array
 from neurolearn._rng import as_generator
+from neurolearn.backend import resolve_backend
 from neurolearn.errors import ParameterError, ParameterTypeError
+from neurolearn.teacher import _declared as D
 from neurolearn.teacher.networks import TwoLayerNetwork
-from neurolearn.teacher.rules import LearningRule
+from neurolearn.teacher.rules import GradientDescent, LearningRule
 from neurolearn.teacher.training import check_data, epoch_orders
 
 __all__ = [
-    "EnsembleHistory",
     "EnsembleTrainer",
     "EnsembleProtocol",
     "EnsembleRules",
@@ -32,23 +35,16 @@ __all__ = [
 _CHUNK_ENTRIES = 1 << 22
 
 
-@dataclass
-class EnsembleHistory:
-    """Curves of an ensemble run; arrays have the member axis first.
-
-    Attributes
-    ----------
-    epochs : ndarray (n_points,)
-    train_error, test_error : ndarray (n_members, n_points)
-    epochs_to_threshold : ndarray (n_members,), NaN where never reached
-    diverged_at : ndarray (n_members,), -1 where the member stayed finite
-    """
-
-    epochs: np.ndarray
-    train_error: np.ndarray
-    test_error: np.ndarray
-    epochs_to_threshold: np.ndarray
-    diverged_at: np.ndarray
+def __getattr__(name):
+    if name == "EnsembleHistory":
+        warnings.warn(
+            "neurolearn.teacher.ensemble.EnsembleHistory is deprecated; a trainer's history_ is "
+            "a neurolearn.History",
+            DeprecationWarning,
+            2,
+        )
+        return History
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class EnsembleProtocol(NamedTuple):
@@ -81,7 +77,7 @@ def train_ensemble_arrays(
     """Array-level ensemble trainer (no validation): returns a dict of numpy arrays.
 
     Shapes: ``w1 (E, N, M)``, ``w2 (E, K, N)``; ``data`` a
-    :class:`~neurolearn._kernels.teacher_groups.Dataset` with ``x (E or 1, P, M)``,
+    ``Dataset`` (``neurolearn._kernels.teacher_groups``) with ``x (E or 1, P, M)``,
     ``y (E or 1, P, K)`` (and the test set alike); ``rules`` an :class:`EnsembleRules`;
     ``order_rngs`` one numpy Generator per member (each draws its epoch permutations);
     ``protocol`` an :class:`EnsembleProtocol`.
@@ -193,29 +189,26 @@ def train_ensemble_arrays(
     }
 
 
-class EnsembleTrainer:
+class EnsembleTrainer(Estimator):
     """Mini-batch training of many two-layer students at once (torch, CPU or CUDA).
 
     Parameters
     ----------
-    rules : LearningRule or list of LearningRule
-        One rule for all members, or one per member (any mix of gradient descent, curl
-        descent with different flips, feedback alignment).
-    learning_rate, batch_size, epochs, rescale_norms, record_every, threshold,
-    stop_at_threshold :
-        As in :class:`~neurolearn.teacher.training.MinibatchTrainer`.
-    device : str, default="cpu"
-    dtype : {"float64", "float32"}, default="float64"
-    num_threads : int or None, default=1
-        Torch intra-op threads on the CPU during :meth:`fit` (restored afterwards). The
-        per-step matrices are small, so one thread is fastest; None keeps torch's setting.
-    seed : int, Generator, None or list of those, default=None
-        A list gives member ``i`` the streams of ``MinibatchTrainer(seed=seed[i])``; a single
-        seed is spawned into one child per member.
+    {parameters}
+
+    Every parameter is validated at each :meth:`fit` and takes effect at the next one.
 
     Attributes
     ----------
-    history_ : EnsembleHistory
+    history_ : neurolearn.History
+        Along ``epochs``: ``train_error`` and ``test_error`` of shape (n_members, n_points)
+        (dimensions ``member``, ``epochs``); per member ``epochs_to_threshold`` (NaN where
+        never reached) and ``diverged_at`` (-1 where the member stayed finite).
+
+    Notes
+    -----
+    :meth:`fit` trains the students it is given in place (each one's ``w1_``/``w2_`` are
+    replaced by its trained weights; the arrays they held before are not written to).
 
     Examples
     --------
@@ -229,46 +222,13 @@ class EnsembleTrainer:
     (4, 6)
     """
 
-    def __init__(
-        self,
-        *,
-        rules,
-        learning_rate=0.1,
-        batch_size=10,
-        epochs=100,
-        rescale_norms=True,
-        record_every=1,
-        threshold=None,
-        stop_at_threshold=False,
-        device="cpu",
-        dtype="float64",
-        num_threads=1,
-        seed=None,
-    ):
-        self.rules = rules
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.rescale_norms = rescale_norms
-        self.record_every = record_every
-        self.threshold = threshold
-        self.stop_at_threshold = stop_at_threshold
-        self.device = device
-        self.dtype = dtype
-        self.num_threads = num_threads
-        self.seed = seed
+    params = D.ENSEMBLE_TRAINER
 
     def fit(self, students, data) -> EnsembleTrainer:
-        """Train every student (weights updated in place) on ``data`` (shared or a list)."""
+        """Train every student in place (weights replaced) on ``data`` (shared or a list)."""
         owner = type(self).__name__
-        check_param(owner, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
-        check_param(owner, "batch_size", self.batch_size, Interval(int, 1, None))
-        check_param(owner, "epochs", self.epochs, Interval(int, 0, None))
-        check_param(owner, "rescale_norms", self.rescale_norms, Boolean())
-        check_param(owner, "record_every", self.record_every, Interval(int, 1, None))
-        check_param(owner, "threshold", self.threshold, NoneOr(Interval(float, 0, None, "neither")))
-        check_param(owner, "stop_at_threshold", self.stop_at_threshold, Boolean())
-        check_param(owner, "dtype", self.dtype, Options(("float64", "float32")))
+        self._check_params()
+        device = resolve_backend("torch", self.device).device
         students = list(students)
         if not students or not all(isinstance(s, TwoLayerNetwork) for s in students):
             raise ParameterTypeError(
@@ -288,7 +248,8 @@ class EnsembleTrainer:
         for s in students:
             s._prepare_for_training()
         n = len(students)
-        rules = self.rules if isinstance(self.rules, list | tuple) else [self.rules] * n
+        rule = GradientDescent() if self.rules is None else self.rules
+        rules = list(rule) if isinstance(rule, list | tuple) else [rule] * n
         if len(rules) != n or not all(isinstance(r, LearningRule) for r in rules):
             raise ParameterError(
                 f"The 'rules' parameter of {owner} must be one LearningRule or a list of "
@@ -342,10 +303,7 @@ class EnsembleTrainer:
                     f"{owner}: feedback alignment cannot be mixed with backpropagating rules "
                     "in one ensemble; train them as separate ensembles."
                 )
-        check_param(owner, "num_threads", self.num_threads, NoneOr(Interval(int, 1, None)))
-        res = _with_threads(self.num_threads if str(self.device) == "cpu" else None)(
-            train_ensemble_arrays
-        )(
+        res = _with_threads(self.num_threads if device == "cpu" else None)(train_ensemble_arrays)(
             np.stack([s.w1_ for s in students]),
             np.stack([s.w2_ for s in students]),
             Dataset(x=xs, y=ys, x_test=xts, y_test=yts),
@@ -366,17 +324,26 @@ class EnsembleTrainer:
                 activation=first.activation,
                 output_activation=first.output_activation_,
             ),
-            device=self.device,
+            device=device,
             dtype=self.dtype,
         )
         for i, s in enumerate(students):
             s.w1_, s.w2_ = res["w1"][i], res["w2"][i]
-        self.history_ = EnsembleHistory(
-            epochs=np.arange(res["train_error"].shape[1]) * self.record_every,
-            train_error=res["train_error"],
-            test_error=res["test_error"],
-            epochs_to_threshold=res["epochs_to_threshold"],
-            diverged_at=res["diverged_at"],
+        self.history_ = History(
+            "epochs",
+            {
+                "epochs": np.arange(res["train_error"].shape[1]) * self.record_every,
+                "train_error": res["train_error"],
+                "test_error": res["test_error"],
+                "epochs_to_threshold": res["epochs_to_threshold"],
+                "diverged_at": res["diverged_at"],
+            },
+            dims={
+                "train_error": ("member", "epochs"),
+                "test_error": ("member", "epochs"),
+                "epochs_to_threshold": ("member",),
+                "diverged_at": ("member",),
+            },
         )
         return self
 

@@ -9,16 +9,15 @@ order-parameter ODEs integrated beside the simulation).
 from __future__ import annotations
 
 import math
-import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import Boolean, Constraint, Interval, Options, _Invalid, short_repr
+from neurolearn._params import Boolean, Interval, short_repr
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.plots.teacher import teacher_online_run_figure, teacher_run_figure
-from neurolearn.teacher.networks import ACTIVATIONS, INITS, TwoLayerNetwork
+from neurolearn.teacher import _declared as D
+from neurolearn.teacher.networks import TwoLayerNetwork
 from neurolearn.teacher.rules import CurlDescent, FeedbackAlignment, GradientDescent
 
 __all__ = [
@@ -34,42 +33,14 @@ __all__ = [
     "build_rule",
 ]
 
-
-@dataclass(frozen=True)
-class Flips(Constraint):
-    """A count of flipped neurons (int >= 0) or a list of distinct neuron indices."""
-
-    description = "an int >= 0 (how many neurons, the first ones) or a list of distinct int indices"
-
-    def check(self, value):
-        if isinstance(value, bool):
-            raise _Invalid(True)
-        if isinstance(value, numbers.Integral):
-            if value < 0:
-                raise _Invalid(False)
-            return int(value)
-        if isinstance(value, list | tuple):
-            if not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in value):
-                raise _Invalid(True)
-            if any(i < 0 for i in value) or len(set(value)) != len(value):
-                raise _Invalid(False)
-            return [int(i) for i in value]
-        raise _Invalid(True)
+#: keys of the [network] table: the student's parameters that a spec gives (the task gives the
+#: sizes of its inputs and outputs, the run its seed)
+_NETWORK_KEYS = ("n_hidden", "activation", "output_activation", "init", "init_scale")
 
 
-@spec_table("network", "two-layer")
+@spec_table("network", "two-layer", params=D.only(D.NETWORK, *_NETWORK_KEYS))
 class TwoLayerNetworkTable(SpecTable):
     """Two-layer student ``y = phi_out(W2 phi(W1 x))``; inputs and outputs come from the task."""
-
-    n_hidden: int = param(10, Interval(int, 1, None), "number of hidden neurons N")
-    activation: str = param("tanh", Options(tuple(ACTIVATIONS)), "hidden activation phi")
-    output_activation: str = param(
-        "same", Options(("same",) + tuple(ACTIVATIONS)), "output activation ('same' = phi)"
-    )
-    init: str = param("uniform", Options(INITS), "weight distribution")
-    init_scale: float = param(
-        2.0, Interval(float, 0, None, "neither"), "r in U(-r/sqrt(fan_in), r/sqrt(fan_in))"
-    )
 
 
 @spec_table("rule", "gradient-descent")
@@ -77,37 +48,32 @@ class GradientDescentTable(SpecTable):
     """Gradient descent (output derivative dropped, as in the curl-descent paper)."""
 
 
-@spec_table("rule", "curl-descent")
+@spec_table("rule", "curl-descent", params=D.CURL_DESCENT)
 class CurlDescentTable(SpecTable):
     """Rule-flipped plasticity at chosen input (D1) and hidden (D2) neurons."""
 
-    flipped_inputs: int | list = param(0, Flips(), "rule-flipped input neurons (D1)")
-    flipped_hidden: int | list = param(1, Flips(), "rule-flipped hidden neurons (D2)")
 
-
-@spec_table("rule", "feedback-alignment")
+@spec_table("rule", "feedback-alignment", params=D.FEEDBACK_ALIGNMENT)
 class FeedbackAlignmentTable(SpecTable):
     """Fixed random feedback B ~ feedback_scale * U(-1/sqrt(N), 1/sqrt(N))."""
 
-    feedback_scale: float = param(1.0, Interval(float, 0, None, "neither"), "scale of B")
-    flipped_inputs: int | list = param(0, Flips(), "rule-flipped input neurons (D1)")
-    flipped_hidden: int | list = param(0, Flips(), "rule-flipped hidden neurons (D2)")
 
-
-@spec_table("train", "sgd")
+@spec_table(
+    "train",
+    "sgd",
+    params=D.only(
+        D.MINIBATCH,
+        "learning_rate",
+        "batch_size",
+        "epochs",
+        "rescale_norms",
+        "record_every",
+        "stop_at_threshold",
+    ),
+)
 class SGDTable(SpecTable):
     """Mini-batch epochs (task 'teacher') or online steps (task 'teacher-online')."""
 
-    learning_rate: float = param(
-        0.1,
-        Interval(float, 0, None, "neither"),
-        "eta (finite data: step eta * batch / n_train on batch means; online: eta / n_inputs)",
-    )
-    batch_size: int = param(10, Interval(int, 1, None), "mini-batch size B")
-    epochs: int = param(1000, Interval(int, 0, None), "training epochs (finite data)")
-    rescale_norms: bool = param(True, Boolean(), "keep each layer's Frobenius norm at its start")
-    record_every: int = param(10, Interval(int, 1, None), "epochs between recorded errors")
-    stop_at_threshold: bool = param(False, Boolean(), "stop when train error < metric.threshold")
     lyapunov_epochs: int = param(
         0, Interval(int, 0, None), "epochs of the Lyapunov-exponent probe after training (0: off)"
     )
@@ -129,14 +95,12 @@ def build_rule(table):
     >>> build_rule(CurlDescentTable(flipped_hidden=2))
     CurlDescent(flipped_inputs=0, flipped_hidden=2)
     """
-    if isinstance(table, CurlDescentTable):
-        return CurlDescent(flipped_inputs=table.flipped_inputs, flipped_hidden=table.flipped_hidden)
-    if isinstance(table, FeedbackAlignmentTable):
-        return FeedbackAlignment(
-            feedback_scale=table.feedback_scale,
-            flipped_inputs=table.flipped_inputs,
-            flipped_hidden=table.flipped_hidden,
-        )
+    for table_class, rule_class in (
+        (CurlDescentTable, CurlDescent),
+        (FeedbackAlignmentTable, FeedbackAlignment),
+    ):
+        if isinstance(table, table_class):
+            return rule_class(**{name: getattr(table, name) for name in rule_class.params})
     return GradientDescent()
 
 
@@ -264,11 +228,16 @@ def _run_finite(model, task, seed, backend) -> Outcome:
 def _run_online(model, task, seed, backend) -> Outcome:
     import xarray as xr
 
-    from neurolearn.errors import SpecError
+    from neurolearn.errors import BackendError, SpecError
     from neurolearn.teacher.online import OnlineTrainer
     from neurolearn.teacher.theory import generalisation_error, integrate_odes
 
     net, rule_t, train, t, metric = model.network, model.rule, model.train, task.task, task.metric
+    if backend.name not in ("numba", "numpy"):
+        raise BackendError(
+            "The teacher-online task runs on backend='numba' or 'numpy'. "
+            f"Got backend {backend.name!r} instead."
+        )
     rule = build_rule(rule_t)
     if isinstance(rule, FeedbackAlignment):
         raise SpecError(
@@ -309,6 +278,7 @@ def _run_online(model, task, seed, backend) -> Outcome:
         train_second_layer=not t.committee,
         label_noise_std=t.label_noise_std,
         n_test=t.n_test,
+        backend=backend.name,
         seed=train_seed,
     ).fit(student, teacher)
     h = trainer.history_

@@ -19,9 +19,8 @@ import math
 import numpy as np
 
 from neurolearn import _mlp
+from neurolearn._declare import Estimator
 from neurolearn._params import (
-    Interval,
-    NoneOr,
     Options,
     changed_params,
     check_array,
@@ -30,6 +29,7 @@ from neurolearn._params import (
     snapshot_params,
 )
 from neurolearn._rng import as_generator
+from neurolearn.teacher import _declared as D
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 #: activation name -> integer code used by the kernels
-ACTIVATIONS = {"linear": 0, "tanh": 1, "relu": 2, "sigmoid": 3, "erf": 4}
-INITS = ("uniform", "normal")
+ACTIVATIONS = {name: code for code, name in enumerate(D.ACTIVATION_NAMES)}
+INITS = D.INITS
 
 
 def activation_code(name: str, owner: str = "TwoLayerNetwork", param: str = "activation") -> int:
@@ -177,30 +177,15 @@ def initial_weights(n_inputs, n_hidden, n_outputs, init, init_scale, rng):
 
 
 #: parameters the weights are drawn from (the activations are not among them)
-_STRUCTURAL = ("n_inputs", "n_hidden", "n_outputs", "init", "init_scale", "seed")
+_STRUCTURAL = tuple(name for name, p in D.NETWORK.items() if not p.runtime)
 
 
-class TwoLayerNetwork:
+class TwoLayerNetwork(Estimator):
     r"""A two-layer network ``y = phi_out(W2 phi(W1 x))`` without biases (student or teacher).
 
     Parameters
     ----------
-    n_inputs : int
-        Number of input neurons M.
-    n_hidden : int
-        Number of hidden neurons N.
-    n_outputs : int, default=1
-        Number of outputs.
-    activation : {"linear", "tanh", "relu", "sigmoid", "erf"}, default="tanh"
-        Hidden activation ``phi`` (``"erf"`` is ``erf(u / sqrt(2))``).
-    output_activation : str or None, default=None
-        Output activation; None means the same as ``activation`` (the curl-descent paper);
-        ``"linear"`` gives a soft committee machine (Saad-Solla).
-    init : {"uniform", "normal"}, default="uniform"
-        Weight distribution; scale ``init_scale / sqrt(fan_in)``.
-    init_scale : float, default=1.0
-        ``r`` in ``U(-r/sqrt(M), r/sqrt(M))`` (the paper uses r = 2 for students, 1 for teachers).
-    seed : int, numpy.random.Generator or None, default=None
+    {parameters}
 
     Parameters are validated on every use. ``activation`` and ``output_activation`` take
     effect on the next prediction or training run. The other parameters define the weights: after
@@ -224,37 +209,10 @@ class TwoLayerNetwork:
     (2, 1)
     """
 
-    def __init__(
-        self,
-        *,
-        n_inputs: int,
-        n_hidden: int,
-        n_outputs: int = 1,
-        activation: str = "tanh",
-        output_activation: str | None = None,
-        init: str = "uniform",
-        init_scale: float = 1.0,
-        seed=None,
-    ):
-        self.n_inputs = n_inputs
-        self.n_hidden = n_hidden
-        self.n_outputs = n_outputs
-        self.activation = activation
-        self.output_activation = output_activation
-        self.init = init
-        self.init_scale = init_scale
-        self.seed = seed
+    params = D.NETWORK
 
     def _validate(self) -> None:
-        owner = type(self).__name__
-        for name in ("n_inputs", "n_hidden", "n_outputs"):
-            check_param(owner, name, getattr(self, name), Interval(int, 1, None))
-        activation_code(self.activation, owner, "activation")
-        check_param(
-            owner, "output_activation", self.output_activation, NoneOr(Options(tuple(ACTIVATIONS)))
-        )
-        check_param(owner, "init", self.init, Options(INITS))
-        check_param(owner, "init_scale", self.init_scale, Interval(float, 0, None, "neither"))
+        self._check_params()
 
     @property
     def output_activation_(self) -> str:

@@ -7,65 +7,64 @@ that :mod:`neurolearn.teacher.theory` integrates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, check_param
+from neurolearn._declare import Estimator
+from neurolearn._history import History
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, ParameterTypeError
-from neurolearn.teacher.networks import TwoLayerNetwork, activation_code, mean_squared_error
+from neurolearn.backend import resolve_backend
+from neurolearn.errors import BackendError, DivergenceError, ParameterError, ParameterTypeError
+from neurolearn.teacher import _declared as D
+from neurolearn.teacher.networks import (
+    TwoLayerNetwork,
+    activation_code,
+    activation_functions,
+    mean_squared_error,
+)
 from neurolearn.teacher.rules import GradientDescent, LearningRule
 
-__all__ = ["OnlineHistory", "OnlineTrainer"]
+__all__ = ["OnlineTrainer"]
 
 
-@dataclass
-class OnlineHistory:
-    """Curves of one online run, recorded at times ``alpha = steps / n_inputs``.
-
-    Attributes
-    ----------
-    alpha : ndarray
-    test_error : ndarray
-        ``0.5 * mean |y_hat - y|^2`` on a fixed noiseless test set.
-    q, r : ndarray (n_points, K, K) and (n_points, K, M)
-        Order parameters ``Q = W1 W1^T`` and ``R = W1 B^T`` (inputs N(0, I)).
-    w2 : ndarray (n_points, n_outputs, K)
-    """
-
-    alpha: np.ndarray
-    test_error: np.ndarray
-    q: np.ndarray
-    r: np.ndarray
-    w2: np.ndarray
+def __getattr__(name):
+    if name == "OnlineHistory":
+        warnings.warn(
+            "neurolearn.teacher.online.OnlineHistory is deprecated; a trainer's history_ is a "
+            "neurolearn.History",
+            DeprecationWarning,
+            2,
+        )
+        return History
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class OnlineTrainer:
+class OnlineTrainer(Estimator):
     r"""Online learning with a fresh sample ``x ~ N(0, I_M)`` per step (Saad-Solla scaling).
 
     Parameters
     ----------
-    rule : LearningRule or None, default=None
-        Gradient descent when None; :class:`~neurolearn.teacher.rules.CurlDescent` flips apply
-        (``flipped_inputs`` per input neuron, ``flipped_hidden`` on the second layer).
-    learning_rate : float, default=0.5
-    alpha_max : float, default=100.0
-        Training time; ``round(alpha_max * M)`` steps.
-    record_every_alpha : float, default=1.0
-    train_second_layer : bool, default=True
-    hidden_input_flips : int or sequence of int, default=0
-        Hidden units whose *incoming* weights learn with the flipped sign (the order-parameter
-        ODEs stay closed for these).
-    label_noise_std : float, default=0.0
-    n_test : int, default=2000
-    seed : int, Generator or None, default=None
+    {parameters}
+
+    Every parameter is validated at each :meth:`fit` and takes effect at the next one.
+
+    Attributes
+    ----------
+    history_ : neurolearn.History
+        Along ``alpha`` (``steps / n_inputs``): ``test_error`` (``0.5 * mean |y_hat - y|^2``
+        on a fixed noiseless test set), the order parameters ``q = W1 W1^T`` (n_points, K, K)
+        and ``r = W1 B^T`` (n_points, K, K_teacher), and ``w2`` (n_points, n_outputs, K).
 
     Notes
     -----
     With ``a = W1 x`` and ``e = y - y_hat``:
     :math:`W_1 \mathrel{+}= \frac{\eta}{M}\, ((W_2^\top e)\odot\phi'(a))\, x^\top`,
     :math:`W_2 \mathrel{+}= \frac{\eta}{M}\, e\, \phi(a)^\top`.
+
+    :meth:`fit` trains the student it is given in place (its ``w1_``/``w2_`` are replaced by
+    the trained weights; the arrays it held before are not written to). The teacher is only
+    read.
 
     Examples
     --------
@@ -78,47 +77,21 @@ class OnlineTrainer:
     (5.0, (6, 2, 2))
     """
 
-    def __init__(
-        self,
-        *,
-        rule: LearningRule | None = None,
-        learning_rate: float = 0.5,
-        alpha_max: float = 100.0,
-        record_every_alpha: float = 1.0,
-        train_second_layer: bool = True,
-        hidden_input_flips=0,
-        label_noise_std: float = 0.0,
-        n_test: int = 2000,
-        seed=None,
-    ):
-        self.rule = rule
-        self.learning_rate = learning_rate
-        self.alpha_max = alpha_max
-        self.record_every_alpha = record_every_alpha
-        self.train_second_layer = train_second_layer
-        self.hidden_input_flips = hidden_input_flips
-        self.label_noise_std = label_noise_std
-        self.n_test = n_test
-        self.seed = seed
+    params = D.ONLINE_TRAINER
 
     def fit(self, student: TwoLayerNetwork, teacher: TwoLayerNetwork) -> OnlineTrainer:
-        """Train ``student`` online on samples labelled by ``teacher``; sets ``history_``."""
-        from neurolearn._kernels.numba.teacher import train_online_steps
+        """Train ``student`` in place, online, on samples labelled by ``teacher``; sets
+        ``history_``."""
         from neurolearn._kernels.teacher_groups import OnlineRule, TeacherWeights
         from neurolearn.teacher.rules import flip_signs
 
         owner = type(self).__name__
-        check_param(owner, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
-        check_param(owner, "alpha_max", self.alpha_max, Interval(float, 0, None, "neither"))
-        check_param(
-            owner,
-            "record_every_alpha",
-            self.record_every_alpha,
-            Interval(float, 0, None, "neither"),
-        )
-        check_param(owner, "train_second_layer", self.train_second_layer, Boolean())
-        check_param(owner, "label_noise_std", self.label_noise_std, Interval(float, 0, None))
-        check_param(owner, "n_test", self.n_test, Interval(int, 1, None))
+        self._check_params()
+        engine = resolve_backend(self.backend).name
+        if engine not in ("numba", "numpy"):
+            raise BackendError(
+                f"{owner} runs on backend='numba' or 'numpy'. Got backend {engine!r} instead."
+            )
         rule = GradientDescent() if self.rule is None else self.rule
         if not isinstance(rule, LearningRule) or rule.uses_feedback:
             raise ParameterTypeError(
@@ -134,13 +107,26 @@ class OnlineTrainer:
         student._prepare_for_training()
         teacher._check_fitted()
         if teacher.n_inputs != student.n_inputs or teacher.n_outputs != student.n_outputs:
-            from neurolearn.errors import ParameterError
-
             raise ParameterError(
                 f"student and teacher of {owner}.fit must have the same n_inputs and n_outputs. "
                 f"Got student ({student.n_inputs}, {student.n_outputs}) and teacher "
                 f"({teacher.n_inputs}, {teacher.n_outputs})."
             )
+        same_activations = (teacher.activation, teacher.output_activation_) == (
+            student.activation,
+            student.output_activation_,
+        )
+        if engine == "numpy":
+            train_online_steps = _numpy_online_steps(teacher)
+        elif not same_activations:
+            raise ParameterError(
+                f"The numba engine of {owner} labels each sample with the student's activations, "
+                f"but the teacher's ({teacher.activation!r}, {teacher.output_activation_!r}) "
+                f"differ from the student's ({student.activation!r}, "
+                f"{student.output_activation_!r}). Use backend='numpy' for such a teacher."
+            )
+        else:
+            from neurolearn._kernels.numba.teacher import train_online_steps
         n_in = student.n_inputs
         s1, s2 = rule.signs(n_in, student.n_hidden)
         s_in = flip_signs(self.hidden_input_flips, student.n_hidden, owner, "hidden_input_flips")
@@ -192,5 +178,34 @@ class OnlineTrainer:
                 )
             record(i)
         student.w1_, student.w2_ = w1, w2
-        self.history_ = OnlineHistory(alpha, test_error, q, r, w2_hist)
+        self.history_ = History(
+            "alpha", {"alpha": alpha, "test_error": test_error, "q": q, "r": r, "w2": w2_hist}
+        )
         return self
+
+
+def _numpy_online_steps(teacher):
+    """The online steps in plain numpy (the reference engine), labels from ``teacher`` with its
+    own activations; same arguments and return value as the numba kernel
+    ``train_online_steps(w1, w2, teacher_weights, inputs, label_noise, rule)``."""
+    t_phi, _ = activation_functions(teacher.activation)
+    t_phi_out, _ = activation_functions(teacher.output_activation_)
+
+    def steps(w1, w2, teacher_weights, inputs, noise, rule):
+        phi, dphi = activation_functions(D.ACTIVATION_NAMES[rule.activation])
+        phi_out, _ = activation_functions(D.ACTIVATION_NAMES[rule.output_activation])
+        tw1, tw2 = teacher_weights.w1, teacher_weights.w2
+        step = rule.learning_rate / inputs.shape[1]
+        for t, x in enumerate(inputs):
+            pre = w1 @ x
+            hidden = phi(pre)
+            err = t_phi_out(tw2 @ t_phi(tw1 @ x)) + noise[t] - phi_out(w2 @ hidden)
+            delta = step * rule.hidden_in_signs * (w2.T @ err) * dphi(pre)
+            w1 += np.outer(delta, x * rule.input_signs)
+            if rule.train_second_layer:
+                w2 += step * np.outer(err, hidden * rule.hidden_signs)
+            if not np.isfinite(err[0]):
+                return -(t + 1)
+        return inputs.shape[0]
+
+    return steps

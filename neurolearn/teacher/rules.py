@@ -19,8 +19,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neurolearn._params import Interval, check_param
+from neurolearn._declare import Estimator
 from neurolearn.errors import ParameterError, ParameterTypeError
+from neurolearn.teacher import _declared as D
 from neurolearn.teacher.networks import two_layer_backward
 
 __all__ = ["LearningRule", "GradientDescent", "CurlDescent", "FeedbackAlignment", "flip_signs"]
@@ -69,11 +70,13 @@ def flip_signs(flips, size: int, owner: str, name: str) -> np.ndarray:
     )
 
 
-class LearningRule:
+class LearningRule(Estimator):
     """Base class: sign vectors, optional fixed feedback, and one numpy step.
 
-    Subclasses set ``flipped_inputs``/``flipped_hidden`` and ``uses_feedback``; the base
-    class itself behaves as gradient descent.
+    Subclasses declare their parameters (``params``, e.g. ``flipped_inputs``/``flipped_hidden``)
+    and set ``uses_feedback``; the base class itself behaves as gradient descent. Parameters are
+    validated at every use (a trainer's ``fit``, :meth:`signs`, :meth:`direction`), so a change
+    takes effect at the next one.
 
     Examples
     --------
@@ -88,11 +91,9 @@ class LearningRule:
     flipped_inputs = 0
     flipped_hidden = 0
 
-    def __init__(self):
-        pass
-
     def signs(self, n_inputs: int, n_hidden: int) -> tuple[np.ndarray, np.ndarray]:
         """``(input_signs (M,), hidden_signs (N,))``: the diagonals of ``D1`` and ``D2``."""
+        self._check_params()
         owner = type(self).__name__
         return (
             flip_signs(self.flipped_inputs, n_inputs, owner, "flipped_inputs"),
@@ -132,7 +133,8 @@ class LearningRule:
         return -g1 * s1[None, :], -g2 * s2[None, :]
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        # every parameter, defaults included: the repr names the rule in result attributes
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._declared)
         return f"{type(self).__name__}({args})"
 
 
@@ -146,19 +148,13 @@ class GradientDescent(LearningRule):
     [[1.0, 1.0], [1.0]]
     """
 
-    def __init__(self):
-        pass
-
 
 class CurlDescent(LearningRule):
     r"""Rule-flipped plasticity: anti-Hebbian updates at flipped input/hidden neurons.
 
     Parameters
     ----------
-    flipped_inputs : int or sequence of int, default=0
-        Rule-flipped input neurons (``D1``): a count (the first ones) or indices.
-    flipped_hidden : int or sequence of int, default=0
-        Rule-flipped hidden neurons (``D2``, their output synapse).
+    {parameters}
 
     Notes
     -----
@@ -173,9 +169,7 @@ class CurlDescent(LearningRule):
     [[1.0, -1.0, 1.0], [-1.0, 1.0]]
     """
 
-    def __init__(self, *, flipped_inputs=0, flipped_hidden=0):
-        self.flipped_inputs = flipped_inputs
-        self.flipped_hidden = flipped_hidden
+    params = D.CURL_DESCENT
 
 
 class FeedbackAlignment(LearningRule):
@@ -183,10 +177,7 @@ class FeedbackAlignment(LearningRule):
 
     Parameters
     ----------
-    feedback_scale : float, default=1.0
-        ``B ~ feedback_scale * U(-1/sqrt(N), 1/sqrt(N))``, shape (n_outputs, n_hidden).
-    flipped_inputs, flipped_hidden : int or sequence of int, default=0
-        Optional rule flips, as in :class:`CurlDescent`.
+    {parameters}
 
     Examples
     --------
@@ -196,18 +187,9 @@ class FeedbackAlignment(LearningRule):
     """
 
     uses_feedback = True
-
-    def __init__(self, *, feedback_scale: float = 1.0, flipped_inputs=0, flipped_hidden=0):
-        self.feedback_scale = feedback_scale
-        self.flipped_inputs = flipped_inputs
-        self.flipped_hidden = flipped_hidden
+    params = D.FEEDBACK_ALIGNMENT
 
     def feedback(self, n_outputs: int, n_hidden: int, rng) -> np.ndarray:
-        scale = check_param(
-            "FeedbackAlignment",
-            "feedback_scale",
-            self.feedback_scale,
-            Interval(float, 0, None, "neither"),
-        )
+        scale = self._check_params(["feedback_scale"])["feedback_scale"]
         bound = scale / math.sqrt(n_hidden)
         return rng.uniform(-bound, bound, size=(n_outputs, n_hidden))

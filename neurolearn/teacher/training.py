@@ -8,46 +8,40 @@ step) is :class:`neurolearn.teacher.online.OnlineTrainer`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import warnings
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, NoneOr, Options, check_array, check_param
+from neurolearn._declare import Estimator
+from neurolearn._history import History
+from neurolearn._params import check_array
 from neurolearn._rng import as_generator
+from neurolearn.backend import resolve_backend
 from neurolearn.errors import DivergenceError, ParameterTypeError
+from neurolearn.teacher import _declared as D
 from neurolearn.teacher.networks import (
     TwoLayerNetwork,
     activation_code,
     mean_squared_error,
     two_layer_backward,
 )
-from neurolearn.teacher.rules import GradientDescent, LearningRule
+from neurolearn.teacher.rules import GradientDescent
 
-__all__ = ["TrainingHistory", "MinibatchTrainer", "epoch_orders"]
+__all__ = ["MinibatchTrainer", "epoch_orders"]
 
 _CHUNK_ENTRIES = 1 << 21
 
 
-@dataclass
-class TrainingHistory:
-    """Learning curves of one mini-batch run.
-
-    Attributes
-    ----------
-    epochs : ndarray of int
-        Epochs at which errors were recorded (0 = before training).
-    train_error, test_error : ndarray
-        ``0.5 * mean |y_hat - y|^2`` on the training and test sets (NaN after an early stop).
-    epochs_run : int
-    epochs_to_threshold : float
-        First epoch whose training error is below the threshold (NaN if never / no threshold).
-    """
-
-    epochs: np.ndarray
-    train_error: np.ndarray
-    test_error: np.ndarray
-    epochs_run: int
-    epochs_to_threshold: float
+def __getattr__(name):
+    if name == "TrainingHistory":
+        warnings.warn(
+            "neurolearn.teacher.training.TrainingHistory is deprecated; a trainer's history_ is a "
+            "neurolearn.History",
+            DeprecationWarning,
+            2,
+        )
+        return History
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_data(owner: str, data, name: str = "data") -> None:
@@ -72,38 +66,24 @@ def epoch_orders(rng: np.random.Generator, n_epochs: int, n_samples: int) -> np.
     return np.stack([rng.permutation(n_samples) for _ in range(n_epochs)]).astype(np.int64)
 
 
-class MinibatchTrainer:
+class MinibatchTrainer(Estimator):
     r"""Reshuffled mini-batch training of a two-layer student on a finite teacher data set.
 
     Parameters
     ----------
-    rule : LearningRule or None, default=None
-        :class:`~neurolearn.teacher.rules.GradientDescent` when None.
-    learning_rate : float, default=0.1
-        ``eta``; each mini-batch step uses ``eta' = eta * batch_size / n_train`` on the
-        batch-mean update (the paper's convention: one epoch integrates time ``eta``).
-    batch_size : int, default=10
-    epochs : int, default=100
-    rescale_norms : bool, default=True
-        After every step rescale ``W1`` and ``W2`` to their initial Frobenius norms (the paper).
-    record_every : int, default=1
-        Record training and test error every this many epochs.
-    threshold : float or None, default=None
-        Training-error threshold; ``epochs_to_threshold`` is the first epoch below it.
-    stop_at_threshold : bool, default=False
-        Stop as soon as the threshold is reached.
-    backend : {"numba", "numpy", "torch"}, default="numba"
-        ``"numba"``: jitted whole loop; ``"numpy"``: plain per-batch numpy (slow reference);
-        ``"torch"``: the ensemble trainer with one member.
-    device : str, default="cpu"
-        Torch device (``"cpu"``, ``"cuda"``); only used by the torch backend.
-    seed : int, Generator or None, default=None
-        Epoch permutations and the feedback matrix (feedback alignment).
+    {parameters}
+
+    Every parameter is validated at each :meth:`fit` and takes effect at the next one.
 
     Attributes
     ----------
-    history_ : TrainingHistory
+    history_ : neurolearn.History
+        Along ``epochs`` (0 = before training; every ``record_every``-th epoch):
+        ``train_error`` and ``test_error`` (``0.5 * mean |y_hat - y|^2``, NaN after an early
+        stop); summary values ``epochs_run`` and ``epochs_to_threshold`` (the first epoch whose
+        training error is below ``threshold``, NaN if never or without a threshold).
     feedback_ : ndarray or None
+        The fixed feedback matrix of feedback alignment (None for the other rules).
 
     Notes
     -----
@@ -112,6 +92,11 @@ class MinibatchTrainer:
     .. math:: W_2 \leftarrow W_2 - \eta \tfrac{B}{P}\langle e h^\top\rangle_b D_2,\quad
               W_1 \leftarrow W_1 - \eta \tfrac{B}{P}\langle ((F^\top e)\odot\phi'(a)) x^\top
               \rangle_b D_1
+
+    :meth:`fit` trains the student it is given in place (like an optimizer, not a copy): its
+    ``w1_`` and ``w2_`` are replaced by the trained weights (drawn first when it has none, or
+    redrawn after a change of a parameter they are drawn from). The arrays it held before are
+    not written to, so ``w1 = student.w1_`` taken before :meth:`fit` keeps the starting weights.
 
     Examples
     --------
@@ -125,53 +110,15 @@ class MinibatchTrainer:
     ((21,), True)
     """
 
-    def __init__(
-        self,
-        *,
-        rule: LearningRule | None = None,
-        learning_rate: float = 0.1,
-        batch_size: int = 10,
-        epochs: int = 100,
-        rescale_norms: bool = True,
-        record_every: int = 1,
-        threshold: float | None = None,
-        stop_at_threshold: bool = False,
-        backend: str = "numba",
-        device: str = "cpu",
-        seed=None,
-    ):
-        self.rule = rule
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.rescale_norms = rescale_norms
-        self.record_every = record_every
-        self.threshold = threshold
-        self.stop_at_threshold = stop_at_threshold
-        self.backend = backend
-        self.device = device
-        self.seed = seed
+    params = D.MINIBATCH_TRAINER
 
     def _validate(self):
-        owner = type(self).__name__
-        check_param(owner, "learning_rate", self.learning_rate, Interval(float, 0, None, "neither"))
-        check_param(owner, "batch_size", self.batch_size, Interval(int, 1, None))
-        check_param(owner, "epochs", self.epochs, Interval(int, 0, None))
-        check_param(owner, "rescale_norms", self.rescale_norms, Boolean())
-        check_param(owner, "record_every", self.record_every, Interval(int, 1, None))
-        check_param(owner, "threshold", self.threshold, NoneOr(Interval(float, 0, None, "neither")))
-        check_param(owner, "stop_at_threshold", self.stop_at_threshold, Boolean())
-        check_param(owner, "backend", self.backend, Options(("numba", "numpy", "torch")))
-        rule = GradientDescent() if self.rule is None else self.rule
-        if not isinstance(rule, LearningRule):
-            raise ParameterTypeError(
-                f"The 'rule' parameter of {owner} must be a LearningRule (GradientDescent, "
-                f"CurlDescent, FeedbackAlignment) or None. Got {self.rule!r} instead."
-            )
-        return rule
+        self._check_params()
+        return GradientDescent() if self.rule is None else self.rule
 
     def fit(self, student: TwoLayerNetwork, data) -> MinibatchTrainer:
-        """Train ``student`` (its ``w1_``/``w2_`` are updated) on ``data`` (a ``TeacherData``).
+        """Train ``student`` in place (its ``w1_``/``w2_`` are replaced) on ``data`` (a
+        ``TeacherData``); sets ``history_``.
 
         Raises
         ------
@@ -179,6 +126,7 @@ class MinibatchTrainer:
             When weights or errors become non-finite; ``step`` is the epoch.
         """
         rule = self._validate()
+        backend = resolve_backend(self.backend, self.device)
         owner = type(self).__name__
         if not isinstance(student, TwoLayerNetwork):
             raise ParameterTypeError(
@@ -210,7 +158,7 @@ class MinibatchTrainer:
         self.feedback_ = feedback
         w1 = student.w1_.copy()
         w2 = student.w2_.copy()
-        run = {"numba": _run_numba, "numpy": _run_numpy, "torch": _run_torch}[self.backend]
+        run = {"numba": _run_numba, "numpy": _run_numpy, "torch": _run_torch}[backend.name]
         hist, w1, w2 = run(
             self,
             student,
@@ -240,12 +188,15 @@ class MinibatchTrainer:
 def _finish(trainer, curves, epochs_run, first_below):
     train_curve, test_curve = curves
     epochs = np.arange(train_curve.shape[0]) * trainer.record_every
-    return TrainingHistory(
-        epochs=epochs,
-        train_error=train_curve,
-        test_error=test_curve,
-        epochs_run=int(epochs_run),
-        epochs_to_threshold=float(first_below) if first_below is not None else math.nan,
+    return History(
+        "epochs",
+        {
+            "epochs": epochs,
+            "train_error": train_curve,
+            "test_error": test_curve,
+            "epochs_run": int(epochs_run),
+            "epochs_to_threshold": float(first_below) if first_below is not None else math.nan,
+        },
     )
 
 
@@ -382,7 +333,7 @@ def _run_torch(trainer, student, w1, w2, feedback, x, y, x_test, y_test, s1, s2,
             activation=student.activation,
             output_activation=student.output_activation_,
         ),
-        device=trainer.device,
+        device=resolve_backend("torch", trainer.device).device,
         dtype="float64",
     )
     if res["diverged_at"][0] >= 0:

@@ -53,7 +53,7 @@ class Rule(Estimator):
 
     def kernel_params(self):
         """The rule's validated parameter group for the numba kernels (a named tuple of
-        :mod:`neurolearn._kernels.numba.zo` whose type selects the rule's step)."""
+        ``neurolearn._kernels.numba.zo`` whose type selects the rule's step)."""
         from neurolearn._kernels.numba import zo as K
 
         return self._kernel_params(K, self.checked())

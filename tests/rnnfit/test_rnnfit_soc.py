@@ -13,7 +13,7 @@ from neurolearn.rnnfit.soc import observability_gramian, spectral_abscissa
 
 @pytest.fixture(scope="module")
 def soc():
-    return SOCircuit(n=60, seed=3).build()
+    return SOCircuit(n=60, seed=3).initialize()
 
 
 def test_reaches_target_abscissa_from_strongly_unstable_start(soc):
@@ -86,22 +86,22 @@ def test_gramian_rejects_unstable():
 
 
 def test_seeded_determinism():
-    a = SOCircuit(n=20, seed=7).build().weights_
-    b = SOCircuit(n=20, seed=7).build().weights_
-    c = SOCircuit(n=20, seed=8).build().weights_
+    a = SOCircuit(n=20, seed=7).initialize().weights_
+    b = SOCircuit(n=20, seed=7).initialize().weights_
+    c = SOCircuit(n=20, seed=8).initialize().weights_
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_unreachable_target_warns():
     with pytest.warns(UnreachableTargetWarning):
-        s = SOCircuit(n=20, max_iter=1, seed=0).build()
+        s = SOCircuit(n=20, max_iter=1, seed=0).initialize()
     assert not s.converged_
 
 
 def test_bad_parameters():
     with pytest.raises(ParameterError, match="'density' parameter of SOCircuit"):
-        SOCircuit(density=1.5).build()
+        SOCircuit(density=1.5).initialize()
     with pytest.raises(ParameterError, match="dt_ms"):
         RateCircuit(weights=np.zeros((2, 2)), tau_ms=10).simulate(
             np.zeros((1, 2)), np.ones(3), dt_ms=20.0

@@ -500,7 +500,7 @@ CASES = [
         ParameterError,
         "state",
     ),
-    ("soc-n", lambda: SOCircuit(n=2).build(), ParameterError, "n"),
+    ("soc-n", lambda: SOCircuit(n=2).initialize(), ParameterError, "n"),
     ("force-n-units", lambda: ForceStudent(n_units=0).fit(_recording()), ParameterError, "n_units"),
     (
         "force-recording-type",
@@ -882,13 +882,13 @@ def test_force_student_time_step_change_after_fit_takes_effect():
 
 @pytest.mark.filterwarnings("ignore::neurolearn.errors.UnreachableTargetWarning")
 def test_soc_circuit_change_after_build_raises_until_rebuilt():
-    soc = SOCircuit(n=12, max_iter=5, seed=0).build()
+    soc = SOCircuit(n=12, max_iter=5, seed=0).initialize()
     soc.tau_ms = 50.0
     assert soc.circuit().tau_ms == 50.0
     soc.n = 16
     with pytest.raises(ParameterError, match="'n'"):
         soc.circuit()
-    soc.build()
+    soc.initialize()
     assert soc.circuit().n == 16
 
 

@@ -220,6 +220,7 @@ CASES = [
     _set("zo-budget-float", "forward-gradient", "digits", "train.query_budget=5e4", "query_budget"),
     # ------------------------------------------------------------ rnnfit
     _set("rnn-dt-mismatch", "sparse-rnn", "soc-reaching", "network.dt_ms=10.0", "dt_ms"),
+    ("rnn-numpy-backend", ["run", "sparse-rnn", "soc-reaching", "--backend", "numpy"], "numba"),
     (
         "rnn-dt-above-tau",
         [
