@@ -35,7 +35,7 @@ def noise_seed(seed) -> int:
 
 class Rule(Estimator):
     """Base class of the rules: each declares its parameters once in ``params`` (an
-    :class:`~neurolearn._declare.Estimator`: ``get_params``, ``set_params``, ``clone``; every
+    ``neurolearn._declare.Estimator``: ``get_params``, ``set_params``, ``clone``; every
     parameter takes effect at the next use) and builds its kernel parameter group
     (``_kernel_params``), whose type selects the rule's kernel step.
 
