@@ -74,8 +74,8 @@ MLP_NETWORK = declare(
     loss=Param(
         "cross-entropy",
         Options(LOSS_NAMES),
-        "Softmax cross-entropy against one-hot targets, or 0.5 |y - t|^2; both averaged over "
-        "the mini-batch.",
+        "Softmax cross-entropy against one-hot targets, or half the squared error summed over "
+        "the outputs; both averaged over the mini-batch.",
         runtime=True,
     ),
     bias=Param(
