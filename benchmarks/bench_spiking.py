@@ -72,7 +72,7 @@ def _numba_case(size_factor: float, duration_ms: float) -> dict:
     _network(size_factor).run(10.0)  # compile (or load the cached kernel)
     times = []
     for _ in range(REPEATS):
-        net = _network(size_factor).build()
+        net = _network(size_factor).initialize()
         start = time.perf_counter()
         rec = net.run(duration_ms)
         times.append(time.perf_counter() - start)
@@ -96,7 +96,7 @@ def _numba_scan(size_factor: float, duration_ms: float) -> dict:
 def _brian2_cython(size_factor: float, duration_ms: float) -> dict:
     from neurolearn.spiking._brian2 import run_brian2
 
-    net = _network(size_factor, backend="brian2", brian2_target="cython").build()
+    net = _network(size_factor, backend="brian2", brian2_target="cython").initialize()
     start = time.perf_counter()
     first = run_brian2(net, int(round(duration_ms / net.dt_ms)), False, _no_input(net))
     first_s = time.perf_counter() - start
@@ -124,7 +124,7 @@ def _no_input(net):
 def _brian2_standalone(size_factor: float, duration_ms: float) -> dict:
     from neurolearn.spiking import standalone_scan
 
-    net = _network(size_factor, backend="brian2").build()
+    net = _network(size_factor, backend="brian2").initialize()
     # one build: the unchanged network first (the CUBA case), then the 8 scan points
     points = [{}] * REPEATS + [{"w_exc": CUBA["w_exc"] * f} for f in SCAN_FACTORS]
     out = standalone_scan(net, duration_ms, points)

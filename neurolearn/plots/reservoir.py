@@ -340,7 +340,12 @@ def reservoir_demo_figure(results):
     fig.suptitle(
         f"Adaptive E/I reservoirs, N = {rob.attrs['n']}, {rob.sizes['seed']} seed(s): "
         "top, fixed vs locally adapted from any starting balance; bottom, local vs "
-        "rate-matched global tuning, and heterogeneous vs homogeneous targets",
+        + " and ".join(
+            {"global": "rate-matched global tuning", "intrinsic": "intrinsic plasticity"}[r]
+            for r in lvg["rule"].values.tolist()
+            if r != "local"
+        )
+        + ", and heterogeneous vs homogeneous targets",
         fontsize=10,
     )
     fig.tight_layout()

@@ -331,7 +331,7 @@ def standalone_scan(net, duration_ms: float, points, *, directory=None) -> dict:
 
     b2 = import_brian2()
     if not hasattr(net, "connectivity_"):
-        net.build()
+        net.initialize()
     p = net.params_
     duration_ms = check_param(
         "standalone_scan", "duration_ms", duration_ms, Interval(float, 0, None, "neither")

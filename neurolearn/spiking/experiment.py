@@ -6,48 +6,52 @@ weights, then inhibitory STDP, with rates, a raster and the weights before/after
 
 from __future__ import annotations
 
-import dataclasses
+import warnings
 
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import Interval, Options
-from neurolearn._schema import SpecTable, param, spec_table
+from neurolearn._schema import SpecTable, spec_table
 from neurolearn.errors import BackendError, SpecError
 from neurolearn.plots.spiking import spiking_run_figure
 from neurolearn.reservoir.experiment import NoRule  # noqa: F401  (registers rule kind "none")
+from neurolearn.spiking import _declared as D
 
 DEFAULT_KINDS = {"rule": "inhibitory-stdp"}
 REQUIRED_SECTIONS = {"models": ("network",)}
 TASK_KINDS = ("rate-homeostasis",)
 
-_POS = Interval(float, 0, None, "neither")
-_NONNEG = Interval(float, 0, None)
-_REAL = Interval(float)
 
-
-@dataclasses.dataclass(frozen=True)
 class LIFFields(SpecTable):
-    """Neuron, synapse and drive keys shared by the spiking network kinds."""
+    """Checks shared by the spiking network kinds (whose neuron, synapse and drive keys are
+    :data:`neurolearn.spiking._declared.LIF`): ``engine`` is read as the deprecated name of
+    ``backend``, and keys valid alone but not together are refused when the spec is loaded."""
 
-    synapse: str = param("conductance", Options(("conductance", "current")), "synapse model")
-    dt_ms: float = param(0.1, _POS, "time step (forward Euler)")
-    tau_m_ms: float = param(20.0, _POS, "membrane time constant")
-    v_rest_mv: float = param(-60.0, _REAL, "resting potential")
-    v_threshold_mv: float = param(-50.0, _REAL, "spike threshold")
-    v_reset_mv: float = param(-60.0, _REAL, "reset potential")
-    refractory_ms: float = param(5.0, _POS, "absolute refractory period")
-    tau_exc_ms: float = param(5.0, _POS, "excitatory synaptic time constant")
-    tau_inh_ms: float = param(10.0, _POS, "inhibitory synaptic time constant")
-    e_exc_mv: float = param(0.0, _REAL, "excitatory reversal potential (conductance)")
-    e_inh_mv: float = param(-80.0, _REAL, "inhibitory reversal potential (conductance)")
-    delay_ms: float = param(0.0, _NONNEG, "synaptic delay")
-    w_input: float = param(0.02, _NONNEG, "weight of an external Poisson spike")
-    engine: str = param("numba", Options(("numba", "brian2")), "simulation engine")
-    brian2_target: str = param("numpy", Options(("numpy", "cython")), "Brian2 codegen target")
+    @classmethod
+    def from_dict(cls, raw: dict, where: str) -> SpecTable:
+        if "engine" not in raw:
+            return super().from_dict(raw, where)
+        raw = dict(raw)
+        engine = raw.pop("engine")
+        if engine not in D.ENGINES:
+            raise SpecError(
+                f"{where}.engine: must be one of {', '.join(map(repr, D.ENGINES))} "
+                f"(engine is the deprecated name of backend). Got {engine!r} instead."
+            )
+        if raw.get("backend", engine) != engine:
+            raise SpecError(
+                f"{where}.engine: the deprecated name of backend, which is "
+                f"{raw['backend']!r}: give the engine once, as backend."
+            )
+        warnings.warn(
+            f"{where}.engine is deprecated; the key is now backend (same values).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        raw["backend"] = engine
+        return super().from_dict(raw, where)
 
     def __post_init__(self):
-        # keys that are valid alone but not together: refused when the spec is loaded
         if self.dt_ms > self.refractory_ms:
             raise SpecError(
                 f"network.dt_ms: must not exceed network.refractory_ms ({self.refractory_ms}). "
@@ -60,36 +64,19 @@ class LIFFields(SpecTable):
             )
 
 
-@spec_table("network", "spiking-ei")
+@spec_table("network", "spiking-ei", params=D.LIF | D.NETWORK)
 class SpikingEISpec(LIFFields):
     """LIF E/I network (Vogels et al. 2011 style) with heterogeneous constant + Poisson drive."""
 
-    n_exc: int = param(400, Interval(int, 1, None), "excitatory neurons")
-    n_inh: int = param(100, Interval(int, 1, None), "inhibitory neurons")
-    connection_prob: float = param(0.2, Interval(float, 0, 1), "connection probability")
-    w_exc: float = param(0.015, _NONNEG, "E -> any weight")
-    w_inh: float = param(0.15, _NONNEG, "I -> I weight")
-    w_inh_exc: float = param(0.05, _NONNEG, "initial I -> E weight (plastic)")
-    bias_mv: float = param(15.0, _REAL, "constant drive R*I")
-    bias_spread_mv: float = param(5.0, _NONNEG, "bias uniform in bias +- spread")
-    input_rate_hz: float = param(1000.0, _NONNEG, "external Poisson rate per neuron")
-    record_v: int = param(10, Interval(int, 0, None), "neurons with a recorded v trace")
 
-
-@spec_table("rule", "inhibitory-stdp")
+@spec_table("rule", "inhibitory-stdp", params=D.ISTDP)
 class InhibitorySTDP(SpecTable):
     """Vogels et al. (2011) symmetric iSTDP on I -> E synapses toward a target rate."""
-
-    target_rate_hz: float = param(5.0, _NONNEG, "target rate rho0 (alpha = 2 rho0 tau_stdp)")
-    tau_stdp_ms: float = param(20.0, _POS, "trace time constant")
-    learning_rate: float = param(2e-3, _NONNEG, "eta")
-    w_max: float = param(10.0, _POS, "upper bound of the plastic weights")
 
 
 def network_kwargs(net_table, rule) -> dict:
     """Keyword arguments of :class:`SpikingEINetwork` from a network and a rule table."""
-    kwargs = {k: v for k, v in net_table.to_dict().items() if k not in ("kind", "engine")}
-    kwargs["backend"] = net_table.engine
+    kwargs = {k: v for k, v in net_table.to_dict().items() if k != "kind"}
     if rule is not None and rule.kind_name == "inhibitory-stdp":
         kwargs.update({k: v for k, v in rule.to_dict().items() if k != "kind"})
         kwargs["plasticity"] = True
@@ -99,11 +86,21 @@ def network_kwargs(net_table, rule) -> dict:
 
 
 def check_backend(backend) -> None:
-    """The spiking family runs on its own engines; only the default CPU backend is accepted."""
+    """The run's backend: 'numba' (the default); the engine is the spec key ``network.backend``.
+
+    Examples
+    --------
+    >>> from neurolearn.backend import Backend
+    >>> check_backend(Backend("numpy"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.BackendError: The 'backend' parameter of a spiking run must be 'numba' ...
+    """
     if backend.name != "numba":
         raise BackendError(
-            f"The spiking family runs on the engines 'numba' and 'brian2' (set network.engine). "
-            f"Got backend {backend.name!r}; use the default backend."
+            f"The 'backend' parameter of a spiking run must be 'numba' (the spiking family has "
+            f"no {D.MISSING_ENGINES} engine; its engines, {', '.join(map(repr, D.ENGINES))}, "
+            f"are chosen with network.backend). Got {backend.name!r} instead."
         )
 
 
@@ -118,7 +115,7 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     rule = model.get("rule")
     kwargs = network_kwargs(model.network, rule)
     net = SpikingEINetwork(**kwargs, seed=np.random.default_rng(seed))
-    net.build()
+    net.initialize()
     w_before = net.weights_.copy()
     base = net.run(t.baseline_ms, plasticity=False, progress=progress)
     learn = net.run(t.plastic_ms, progress=progress)

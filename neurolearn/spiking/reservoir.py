@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import (
-    Interval,
-    ListOf,
-    Options,
-    changed_params,
-    check_array,
-    check_param,
-    init_param_names,
-    snapshot_params,
-)
+from neurolearn._declare import Estimator
+from neurolearn._params import Interval, changed_params, check_array, check_param, snapshot_params
 from neurolearn._rng import as_generator
-from neurolearn.errors import NotFittedError, ParameterError, ParameterTypeError
+from neurolearn.errors import BackendError, NotFittedError, ParameterError
+from neurolearn.spiking import _declared as D
 from neurolearn.spiking.network import SpikingEINetwork
 
 __all__ = ["SpikingReservoir", "filtered_states", "synaptic_states", "ADAPTATIONS", "STATES"]
 
 #: How the reservoir's E/I balance is set before the readout is trained.
-ADAPTATIONS = ("none", "istdp")
+ADAPTATIONS = D.ADAPTATIONS
 #: What the readout sees: filtered spike trains, the recurrent synaptic conductances, or both.
-STATES = ("filtered", "synaptic", "both")
-
-_RESERVED = ("n_exc", "n_inh", "seed", "backend", "record_v")
+STATES = D.STATES
 
 
 def filtered_states(
@@ -147,7 +138,7 @@ def synaptic_states(
     return np.concatenate(blocks, axis=1)
 
 
-class SpikingReservoir:
+class SpikingReservoir(Estimator):
     r"""Liquid state machine: the LIF E/I network driven by a scalar input, read out linearly.
 
     Each input value ``u[t]`` is held for ``step_ms`` as a current ``w_i u[t]`` (mV) into a random
@@ -161,34 +152,7 @@ class SpikingReservoir:
 
     Parameters
     ----------
-    n : int, default=500
-        Number of neurons.
-    excitatory_fraction : float, default=0.8
-    in_degree : float, default=20.0
-        Expected number of recurrent inputs per neuron: ``connection_prob = in_degree / (n - 1)``
-        (unless ``network_params`` sets ``connection_prob``), so that networks of different
-        sizes have the same local dynamics.
-    input_fraction : float, default=1.0
-        Fraction of neurons that receive the input current.
-    input_scale_mv : float, default=10.0
-        Input weights are uniform in ``[-input_scale_mv, input_scale_mv]``.
-    step_ms : float, default=10.0
-        How long each input value is held.
-    filter_tau_ms : float or list of float, default=10.0
-        Time constant(s) of the spike-train filter that makes the states; with a list, the
-        traces at every time constant are concatenated (``n`` columns each).
-    state : {"filtered", "synaptic", "both"}, default="filtered"
-        ``"filtered"``: filtered spike trains, ``n`` per time constant. ``"synaptic"``: each
-        neuron's excitatory and inhibitory recurrent synaptic conductance (``2 n``).
-        ``"both"``: the two concatenated.
-    adaptation : {"none", "istdp"}, default="none"
-        ``"istdp"``: :meth:`adapt` runs the input through the network with inhibitory STDP on
-        (the spiking counterpart of the adaptive E/I balance), then the weights are frozen.
-    network_params : dict or None, default=None
-        Other :class:`SpikingEINetwork` parameters (``connection_prob``, ``bias_mv``,
-        ``target_rate_hz``, ...). The defaults below apply where a key is absent.
-    backend : {"numba", "brian2"}, default="numba"
-    seed : int, Generator or None, default=None
+    {parameters}
 
     Parameters are validated on every use. ``step_ms``, ``filter_tau_ms`` and ``state`` take
     effect on the next :meth:`run`; any other change rebuilds the network and input weights
@@ -208,72 +172,21 @@ class SpikingReservoir:
     (40, 60)
     """
 
-    #: Network defaults of the reservoir: heterogeneous suprathreshold biases, no background noise
-    #: (noise and chaos limit what a linear readout recovers), no plasticity.
-    NETWORK_DEFAULTS = {
-        "bias_mv": 20.0,
-        "bias_spread_mv": 10.0,
-        "input_rate_hz": 0.0,
-        "w_input": 0.02,
-        "w_exc": 0.02,
-        "w_inh": 0.2,
-        "w_inh_exc": 0.2,
-        "plasticity": False,
-    }
+    params = D.RESERVOIR_PARAMS
 
-    def __init__(
-        self,
-        *,
-        n: int = 500,
-        excitatory_fraction: float = 0.8,
-        in_degree: float = 20.0,
-        input_fraction: float = 1.0,
-        input_scale_mv: float = 10.0,
-        step_ms: float = 10.0,
-        filter_tau_ms: float | list = 10.0,
-        state: str = "filtered",
-        adaptation: str = "none",
-        network_params: dict | None = None,
-        backend: str = "numba",
-        seed=None,
-    ):
-        self.n = n
-        self.excitatory_fraction = excitatory_fraction
-        self.in_degree = in_degree
-        self.input_fraction = input_fraction
-        self.input_scale_mv = input_scale_mv
-        self.step_ms = step_ms
-        self.filter_tau_ms = filter_tau_ms
-        self.state = state
-        self.adaptation = adaptation
-        self.network_params = network_params
-        self.backend = backend
-        self.seed = seed
-
-    _runtime_params = ("step_ms", "filter_tau_ms", "state")
-
-    _constraints = {
-        "n": Interval(int, 2, None),
-        "excitatory_fraction": Interval(float, 0, 1, "neither"),
-        "in_degree": Interval(float, 0, None),
-        "input_fraction": Interval(float, 0, 1, "right"),
-        "input_scale_mv": Interval(float, 0, None),
-        "step_ms": Interval(float, 0, None, "neither"),
-        "filter_tau_ms": ListOf(Interval(float, 0, None, "neither")),
-        "state": Options(STATES),
-        "adaptation": Options(ADAPTATIONS),
-    }
+    #: Network defaults of the reservoir (where ``network_params`` does not set them):
+    #: heterogeneous suprathreshold biases, no background noise (noise and chaos limit what a
+    #: linear readout recovers), no plasticity.
+    NETWORK_DEFAULTS = D.RESERVOIR_NETWORK_DEFAULTS
 
     def _params(self) -> dict:
         name = type(self).__name__
-        p = {k: check_param(name, k, getattr(self, k), c) for k, c in self._constraints.items()}
-        extra = self.network_params or {}
-        if not isinstance(extra, dict):
-            raise ParameterTypeError(
-                f"The 'network_params' parameter of {name} must be a dict or None. "
-                f"Got {type(extra).__name__} instead."
-            )
-        bad = sorted(set(extra) & set(_RESERVED))
+        if self.backend is not None and (
+            not isinstance(self.backend, str) or self.backend not in D.ENGINES
+        ):
+            raise BackendError(D.backend_refusal(name, self.backend))
+        p = self._check_params()
+        bad = sorted(set(p["network_params"] or {}) & set(D.RESERVED))
         if bad:
             raise ParameterError(
                 f"The 'network_params' parameter of {name} must not set {bad}: use the "
@@ -282,7 +195,17 @@ class SpikingReservoir:
         return p
 
     def initialize(self) -> SpikingReservoir:
-        """Build the network and input weights (called by :meth:`run`/:meth:`adapt` if needed)."""
+        """Build the network and input weights (called by :meth:`run`/:meth:`adapt` if needed).
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> SpikingReservoir(n=60, seed=0).initialize().input_weight_mv_.shape
+        (60,)
+        """
         p = self._params()
         rng_net, rng_in = as_generator(self.seed, type(self).__name__).spawn(2)
         n_exc = int(round(p["excitatory_fraction"] * p["n"]))
@@ -295,17 +218,17 @@ class SpikingReservoir:
             n_exc=n_exc,
             n_inh=p["n"] - n_exc,
             record_v=0,
-            backend=self.backend,
+            backend=p["backend"],
             seed=rng_net,
             **kwargs,
-        ).build()
+        ).initialize()
         driven = rng_in.random(p["n"]) < p["input_fraction"]
         self.input_weight_mv_ = np.where(
             driven, rng_in.uniform(-p["input_scale_mv"], p["input_scale_mv"], p["n"]), 0.0
         )
         self.adapted_ = False
         self._p = p
-        self._built_params_ = snapshot_params(self, init_param_names(self))
+        self._built_params_ = snapshot_params(self, self._param_names())
         return self
 
     def _ensure(self):
@@ -314,7 +237,7 @@ class SpikingReservoir:
             self.initialize()
             return
         p = self._params()
-        structural = [k for k in init_param_names(self) if k not in self._runtime_params]
+        structural = [k for k in self._param_names() if k not in self._runtime_params]
         if changed_params(self._built_params_, self, structural):
             self.initialize()
             return

@@ -6,14 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import Interval, ListOf, Options
+from neurolearn._params import Interval
 from neurolearn._schema import param, spec_table
 from neurolearn.plots.reservoir import reservoir_run_figure
 from neurolearn.reservoir.experiment import RidgeReadout
+from neurolearn.spiking import _declared as D
 from neurolearn.spiking.experiment import (
-    _NONNEG,
-    _POS,
-    _REAL,
     InhibitorySTDP,  # noqa: F401  (registers rule kind "inhibitory-stdp")
     LIFFields,
     check_backend,
@@ -23,42 +21,25 @@ DEFAULT_KINDS = {"rule": "none", "readout": "ridge"}
 REQUIRED_SECTIONS = {"models": ("network",)}
 TASK_KINDS = ("memory-capacity", "narma")
 
-_RESERVOIR_KEYS = (
-    "n",
-    "excitatory_fraction",
-    "in_degree",
-    "input_fraction",
-    "input_scale_mv",
-    "step_ms",
-    "filter_tau_ms",
-    "state",
+#: keys that are SpikingReservoir parameters (the other network keys go to network_params)
+_RESERVOIR_KEYS = tuple(D.RESERVOIR)
+
+#: the network keys of a spiking-reservoir spec: the LIF keys, the reservoir's own, and the
+#: network parameters it sets differently from SpikingEINetwork (with the reservoir's defaults)
+_SPEC_PARAMS = D.with_spec_defaults(
+    D.LIF
+    | D.RESERVOIR
+    | D.only(
+        D.NETWORK, "w_exc", "w_inh", "w_inh_exc", "bias_mv", "bias_spread_mv", "input_rate_hz"
+    ),
+    D.RESERVOIR_NETWORK_DEFAULTS,
 )
 
 
-@spec_table("network", "spiking-reservoir")
+@spec_table("network", "spiking-reservoir", params=_SPEC_PARAMS)
 class SpikingReservoirSpec(LIFFields):
     """Liquid state machine: LIF E/I network, input as a current, filtered spikes as states."""
 
-    n: int = param(500, Interval(int, 2, None), "neurons")
-    excitatory_fraction: float = param(0.8, Interval(float, 0, 1, "neither"), "fraction E")
-    in_degree: float = param(20.0, _NONNEG, "expected recurrent inputs per neuron")
-    input_fraction: float = param(1.0, Interval(float, 0, 1, "right"), "fraction driven")
-    input_scale_mv: float = param(10.0, _NONNEG, "input gain: weights uniform in [-s, s] mV")
-    step_ms: float = param(10.0, _POS, "duration of each input value")
-    filter_tau_ms: object = param(
-        10.0, ListOf(_POS), "spike-train filter(s) of the states; a list concatenates traces"
-    )
-    state: str = param(
-        "filtered",
-        Options(("filtered", "synaptic", "both")),
-        "states: filtered spikes, recurrent synaptic conductances (2 n), or both",
-    )
-    w_exc: float = param(0.02, _NONNEG, "E -> any weight")
-    w_inh: float = param(0.2, _NONNEG, "I -> I weight")
-    w_inh_exc: float = param(0.2, _NONNEG, "initial I -> E weight")
-    bias_mv: float = param(20.0, _REAL, "constant drive R*I")
-    bias_spread_mv: float = param(10.0, _NONNEG, "bias uniform in bias +- spread")
-    input_rate_hz: float = param(0.0, _NONNEG, "background Poisson rate per neuron")
     adapt_steps: int = param(0, Interval(int, 0, None), "input steps of iSTDP before the readout")
 
 
@@ -72,7 +53,7 @@ def build_reservoir(model, seed):
     network_params = {
         k: v
         for k, v in values.items()
-        if k not in _RESERVOIR_KEYS and k not in ("kind", "engine", "adapt_steps")
+        if k not in _RESERVOIR_KEYS and k not in ("kind", "backend", "adapt_steps")
     }
     adaptation = "none"
     if rule is not None and rule.kind_name == "inhibitory-stdp":
@@ -82,7 +63,7 @@ def build_reservoir(model, seed):
         **{k: values[k] for k in _RESERVOIR_KEYS},
         adaptation=adaptation,
         network_params=network_params,
-        backend=net.engine,
+        backend=net.backend,
         seed=seed,
     )
 

@@ -121,5 +121,5 @@ def test_dt_above_refractory_is_bad_input(capsys):
 
 @pytest.mark.torch
 def test_torch_backend_is_refused_clearly():
-    with pytest.raises(nl.errors.BackendError, match="network.engine"):
+    with pytest.raises(nl.errors.BackendError, match="network.backend"):
         nl.run("spiking-ei", "rate-homeostasis", backend="torch", overrides=EI_FAST)

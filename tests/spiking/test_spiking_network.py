@@ -26,7 +26,7 @@ def test_kernel_matches_naive_reference(synapse, delay_ms):
     weights = {"conductance": {}, "current": dict(w_exc=0.5, w_inh=2.0, w_inh_exc=1.0)}[synapse]
     net = SpikingEINetwork(
         **SMALL, synapse=synapse, delay_ms=delay_ms, learning_rate=0.01, seed=3, **weights
-    ).build()
+    ).initialize()
     n_steps = 3000
     spikes_ref, w_ref = reference_run(net, n_steps)
     rec = net.run(n_steps * net.dt_ms)
@@ -162,12 +162,12 @@ def test_unknown_backend_and_wrong_types():
     with pytest.raises(BackendError, match="'backend' parameter .* 'numba', 'brian2'"):
         SpikingEINetwork(**SMALL, backend="nest").run(10.0)
     with pytest.raises(ParameterTypeError, match="'n_exc'"):
-        SpikingEINetwork(**dict(SMALL, n_exc="40")).build()
+        SpikingEINetwork(**dict(SMALL, n_exc="40")).initialize()
     with pytest.raises(ParameterTypeError, match="'connectivity'"):
-        SpikingEINetwork(**SMALL, connectivity=np.zeros((3, 3))).build()
+        SpikingEINetwork(**SMALL, connectivity=np.zeros((3, 3))).initialize()
     conn = Connectivity.from_arrays(2, 1, pre=[0], post=[1], weight=[0.1])
     with pytest.raises(ParameterError, match="2 E / 1 I"):
-        SpikingEINetwork(**SMALL, connectivity=conn).build()
+        SpikingEINetwork(**SMALL, connectivity=conn).initialize()
     with pytest.raises(ParameterError, match="'input_weight_mv'"):
         SpikingEINetwork(**SMALL, seed=0).run(10.0, input_signal=np.zeros(3))
     with pytest.raises(ParameterError, match="'duration_ms'"):

@@ -166,9 +166,9 @@ def test_synaptic_states_are_the_engines_conductances():
         part = SpikingReservoir(**params)
         part.run(u[:k])
         g = part.network_._state
-        assert g["g_exc"].max() > 0 and g["g_inh"].max() > 0
-        np.testing.assert_allclose(states[k - 1, :60], g["g_exc"], rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(states[k - 1, 60:], g["g_inh"], rtol=1e-12, atol=1e-15)
+        assert g.g_exc.max() > 0 and g.g_inh.max() > 0
+        np.testing.assert_allclose(states[k - 1, :60], g.g_exc, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(states[k - 1, 60:], g.g_inh, rtol=1e-12, atol=1e-15)
 
 
 def test_both_concatenates_filtered_and_synaptic_states():
