@@ -88,8 +88,8 @@ rules = {
 }
 n_params, variance = [], {name: [] for name in rules}
 for hidden in HIDDEN:
-    net = MLP(layer_sizes=(8, hidden, 2), activation="tanh", loss="squared")
-    theta = net.init_params(1)
+    net = MLP(layer_sizes=(8, hidden, 2), activation="tanh", loss="squared", seed=1)
+    theta = net.initialize().theta_
     for name, rule in rules.items():
         quality = estimate_quality(net, rule, theta, X, Y, n_samples=N_ESTIMATES, seed=2)
         variance[name].append(quality["relative_variance"])
@@ -100,8 +100,14 @@ fig, ax = plt.subplots(figsize=(5, 3.8))
 for name, values in variance.items():
     ax.plot(n_params, values, "o-", label=name)
 plots.learning_curve(
-    n_params, n_params + 1.0, label="theory d + 1", xlabel="number of parameters d",
-    ylabel="relative error of one estimate", color="k", ls="--", ax=ax,
+    n_params,
+    n_params + 1.0,
+    label="theory d + 1",
+    xlabel="number of parameters d",
+    ylabel="relative error of one estimate",
+    color="k",
+    ls="--",
+    ax=ax,
 )
 ax.set_xscale("log")
 
@@ -126,12 +132,19 @@ measured, constants = {}, {}
 for rule in ("gradient-descent", "node-perturbation", "weight-perturbation"):
     c = theory_constant(rule, n_in, n_out)
     result = best_learning_time(
-        rule, n_in, n_out, [0.5 / c, 1 / c, 1.5 / c], n_seeds=WERFEL_SEEDS, seed=0,
+        rule,
+        n_in,
+        n_out,
+        [0.5 / c, 1 / c, 1.5 / c],
+        n_seeds=WERFEL_SEEDS,
+        seed=0,
         max_steps=4000,
     )
     measured[rule], constants[rule] = result["best_time"], c
-    print(f"{rule:>20}: C = {c:5.0f}, best learning time {result['best_time']:7.1f} steps "
-          f"at eta = {result['best_learning_rate'] * c:.1f} / C")
+    print(
+        f"{rule:>20}: C = {c:5.0f}, best learning time {result['best_time']:7.1f} steps "
+        f"at eta = {result['best_learning_rate'] * c:.1f} / C"
+    )
 
 fig, ax = plt.subplots(figsize=(4.5, 3.5))
 cs = np.array(list(constants.values()))
@@ -141,8 +154,7 @@ ax.loglog(cs, cs * times[0] / cs[0], "k--", label="proportional to C")
 for rule, c, t in zip(measured, cs, times, strict=True):
     ax.annotate(rule, (c, t), fontsize=7, xytext=(4, -10), textcoords="offset points")
 ax.set(xlabel="theory constant C", ylabel="learning time (steps)")
-ax.legend(fontsize=8);
-
+ax.legend(fontsize=8)
 # %% [markdown]
 # Node perturbation is slower than gradient descent by about $n_{out} + 2$, weight
 # perturbation by about $n_{out} n_{in} + 2$: the number of weights.

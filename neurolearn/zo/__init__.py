@@ -22,8 +22,9 @@ _WHERE = {
     "OUWeightNoise": "neurolearn.zo.rules",
     "Rule": "neurolearn.zo.rules",
     "WeightPerturbation": "neurolearn.zo.rules",
-    "TrainResult": "neurolearn.zo.training",
     "train": "neurolearn.zo.training",
+    # deprecated: train returns a neurolearn._history.History (warns on access)
+    "TrainResult": "neurolearn.zo.training",
 }
 
 
@@ -39,7 +40,6 @@ __all__ = [
     "EvolutionStrategies",
     "OUWeightNoise",
     "train",
-    "TrainResult",
     "zo_gradient",
     "minimize",
 ]

@@ -48,14 +48,14 @@ def estimate_quality(
     --------
     >>> import numpy as np
     >>> from neurolearn.zo import MLP, ForwardGradient
-    >>> net = MLP(layer_sizes=(3, 2), activation="linear", loss="squared")
+    >>> net = MLP(layer_sizes=(3, 2), activation="linear", loss="squared", seed=0).initialize()
     >>> rng = np.random.default_rng(0)
     >>> X, Y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
-    >>> q = estimate_quality(net, ForwardGradient(), net.init_params(0), X, Y, n_samples=2000,
+    >>> q = estimate_quality(net, ForwardGradient(), net.theta_, X, Y, n_samples=2000,
     ...                      seed=1)
     >>> bool(q["cosine_of_mean"] > 0.98)
     True
-    >>> r = estimate_quality(net, ForwardGradient(), net.init_params(0), X, Y, n_samples=2000,
+    >>> r = estimate_quality(net, ForwardGradient(), net.theta_, X, Y, n_samples=2000,
     ...                      seed=1, running_mean=True)
     >>> bool(np.isclose(r["cosine_of_mean"], q["cosine_of_mean"], rtol=1e-12))
     True

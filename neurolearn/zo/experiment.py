@@ -12,109 +12,57 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn._outcome import Outcome
-from neurolearn._params import AnyOf, Boolean, Interval, ListOf, Options
+from neurolearn._params import Interval
 from neurolearn._schema import SpecTable, param, spec_table
 from neurolearn.plots.zo import zo_run_figure
+from neurolearn.zo import _declared as D
 from neurolearn.zo.network import MLP
 from neurolearn.zo.rules import RULES
-from neurolearn.zo.training import train
+from neurolearn.zo.training import backend_refusal, train
 
 DEFAULT_KINDS = {"rule": "backprop", "train": "query-budget"}
 REQUIRED_SECTIONS = {"models": ("network", "rule")}
 TASK_KINDS = ("digits", "teacher")
 
-_POS = Interval(float, 0, None, "neither")
-_PROBES = Interval(int, 1, None)
-_ACTS = Options(("tanh", "relu", "sigmoid", "linear"))
 
-
-@spec_table("network", "mlp")
+@spec_table("network", "mlp", params=D.MLP_SPEC)
 class MLPNetwork(SpecTable):
     """Fully connected network on a flat parameter vector (input/output widths from the task)."""
 
-    hidden: list = param([32], ListOf(Interval(int, 1, None)), "hidden widths, input to output")
-    activation: str = param("tanh", _ACTS, "hidden activation")
-    output_activation: str = param(
-        "task",
-        Options(("task", "tanh", "relu", "sigmoid", "linear")),
-        "output activation, on teacher tasks the teacher's too; 'task' = linear for digits, "
-        "the teacher's hidden activation for teacher tasks",
-    )
-    bias: object = param(
-        "task",
-        AnyOf((Boolean(), Options(("task",)))),
-        "true/false, or 'task' = true for digits, false for teacher",
-    )
-    init: str = param(
-        "task",
-        Options(("task", "normal", "uniform")),
-        "weight init; 'task' = normal for digits, uniform for teacher",
-    )
-    init_scale: float = param(1.0, _POS, "r: weights ~ r / sqrt(fan_in) (see MLP)")
 
-
-@spec_table("rule", "backprop")
+@spec_table("rule", "backprop", params=D.BACKPROP)
 class BackpropRule(SpecTable):
     """Stochastic gradient descent with the backpropagated gradient."""
 
-    learning_rate: float = param(0.1, _POS, "eta")
 
-
-@spec_table("rule", "weight-perturbation")
+@spec_table("rule", "weight-perturbation", params=D.WEIGHT_PERTURBATION)
 class WeightPerturbationRule(SpecTable):
     """Perturb all weights, correlate the loss change with the noise."""
 
-    learning_rate: float = param(0.01, _POS, "eta")
-    sigma: float = param(1e-3, _POS, "perturbation size")
-    n_probes: int = param(1, _PROBES, "perturbations per step")
-    antithetic: bool = param(False, Boolean(), "central instead of forward difference")
 
-
-@spec_table("rule", "node-perturbation")
+@spec_table("rule", "node-perturbation", params=D.NODE_PERTURBATION)
 class NodePerturbationRule(SpecTable):
     """Noise on every pre-activation; global loss change x node noise x presynaptic activity."""
 
-    learning_rate: float = param(0.05, _POS, "eta")
-    sigma: float = param(1e-3, _POS, "node-noise size")
-    n_probes: int = param(1, _PROBES, "noisy passes per step")
 
-
-@spec_table("rule", "spsa")
+@spec_table("rule", "spsa", params=D.SPSA)
 class SPSARule(SpecTable):
     """Two-sided simultaneous perturbation, MeZO form (directions regenerated from a seed)."""
 
-    learning_rate: float = param(0.01, _POS, "eta")
-    sigma: float = param(1e-3, _POS, "perturbation size")
-    n_probes: int = param(1, _PROBES, "directions per step")
-    direction: str = param("rademacher", Options(("rademacher", "gaussian")), "direction law")
 
-
-@spec_table("rule", "forward-gradient")
+@spec_table("rule", "forward-gradient", params=D.FORWARD_GRADIENT)
 class ForwardGradientRule(SpecTable):
     """Directional derivative (forward-mode JVP) along Gaussian directions."""
 
-    learning_rate: float = param(0.01, _POS, "eta")
-    n_probes: int = param(1, _PROBES, "directions per step")
 
-
-@spec_table("rule", "evolution-strategies")
+@spec_table("rule", "evolution-strategies", params=D.EVOLUTION_STRATEGIES)
 class EvolutionStrategiesRule(SpecTable):
     """Antithetic Gaussian ES with a population evaluated together."""
 
-    learning_rate: float = param(0.01, _POS, "eta")
-    sigma: float = param(0.01, _POS, "perturbation size")
-    population: int = param(8, _PROBES, "antithetic pairs per step")
-    fitness_shaping: str = param("none", Options(("none", "centered-ranks")), "fitness used")
 
-
-@spec_table("rule", "ou-weight-noise")
+@spec_table("rule", "ou-weight-noise", params=D.OU_WEIGHT_NOISE)
 class OUWeightNoiseRule(SpecTable):
     """Reward-modulated Ornstein-Uhlenbeck weight noise."""
-
-    learning_rate: float = param(1.0, _POS, "eta: mean update per unit reward error")
-    sigma: float = param(0.01, _POS, "weight noise per step")
-    mean_reversion: float = param(0.5, Interval(float, 0, 1, "right"), "lambda")
-    reward_rate: float = param(0.1, Interval(float, 0, 1, "right"), "rate of the reward average")
 
 
 @spec_table("train", "query-budget")
@@ -204,8 +152,8 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
 
     from neurolearn.errors import BackendError
 
-    if backend.name == "numpy":
-        raise BackendError("The zeroth-order family runs on backend='numba' or 'torch'.")
+    if backend.name not in D.BACKENDS:
+        raise BackendError(backend_refusal("the zeroth-order family", backend.name))
     seq_data, seq_train = seed.spawn(2)
     kind = task.task.kind_name
     X, Y, evals, teacher_out = _task_data(task, seq_data, model)
@@ -243,18 +191,19 @@ def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
     arrays = {
         "curve_queries": xr.DataArray(res.queries, dims="step", coords=coords),
     }
-    for name, curve in res.curves.items():
-        arrays[f"curve_{name}"] = xr.DataArray(curve, dims="step", coords=coords)
+    for name, curve in res.items():
+        if name.endswith(("_loss", "_accuracy")):  # batch_loss and those of the eval sets
+            arrays[f"curve_{name}"] = xr.DataArray(curve, dims="step", coords=coords)
     metrics = {
-        "test_loss": float(res.curves["test_loss"][-1]),
-        "train_loss": float(res.curves["train_loss"][-1]),
+        "test_loss": float(res.test_loss[-1]),
+        "train_loss": float(res.train_loss[-1]),
         "queries": float(res.total_queries),
         "steps": float(steps),
         "n_params": float(net.n_params),
     }
-    if "test_accuracy" in res.curves:
-        metrics["test_accuracy"] = float(res.curves["test_accuracy"][-1])
-        metrics["train_accuracy"] = float(res.curves["train_accuracy"][-1])
+    if "test_accuracy" in res:
+        metrics["test_accuracy"] = float(res.test_accuracy[-1])
+        metrics["train_accuracy"] = float(res.train_accuracy[-1])
     attrs = {
         "rule": rule.name,
         "layer_sizes": ",".join(map(str, net.layer_sizes)),
@@ -318,8 +267,8 @@ def check_backend(backend) -> None:
     """The zeroth-order kernels exist for numba and torch only."""
     from neurolearn.errors import BackendError
 
-    if backend.name == "numpy":
-        raise BackendError("The zeroth-order family runs on backend='numba' or 'torch'.")
+    if backend.name not in D.BACKENDS:
+        raise BackendError(backend_refusal("the zeroth-order family", backend.name))
 
 
 def check_specs(model, task) -> None:

@@ -7,14 +7,18 @@ pre-activations. Backprop and the diagnostics also use the exact gradient.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from neurolearn import _mlp
-from neurolearn._params import Boolean, Interval, Options, check_array, check_param
+from neurolearn._declare import Estimator
+from neurolearn._params import check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import ParameterError, ParameterTypeError
+from neurolearn.errors import ParameterError
+from neurolearn.zo import _declared as D
 
 __all__ = ["MLP", "Layout", "ACTIVATIONS", "LOSSES"]
 
@@ -46,63 +50,31 @@ def _layout(sizes, bias: bool) -> Layout:
     return Layout(sizes, w_off, b_off, pos)
 
 
-def _check_layer_sizes(sizes) -> list[int]:
-    owner = "MLP"
-    if (
-        isinstance(sizes, str | bytes)
-        or not hasattr(sizes, "__len__")
-        or (isinstance(sizes, np.ndarray) and sizes.ndim != 1)
-    ):
-        raise ParameterTypeError(
-            f"The 'layer_sizes' parameter of {owner} must be a sequence of ints such as "
-            f"(64, 64, 10). Got {sizes!r} instead."
-        )
-    if len(sizes) < 2:
-        raise ParameterError(
-            f"The 'layer_sizes' parameter of {owner} needs at least an input and an output "
-            f"width. Got {sizes!r} instead."
-        )
-    return [check_param(owner, "layer_sizes", s, Interval(int, 1, None)) for s in sizes]
-
-
-class MLP:
+class MLP(Estimator):
     """Fully connected network ``y = phi_out(W_L phi(... phi(W_1 x + b_1) ...) + b_L)``.
 
     Parameters
     ----------
-    layer_sizes : sequence of int
-        Widths from input to output, e.g. ``(64, 64, 10)``; two entries give a linear map.
-    activation : {"tanh", "relu", "sigmoid", "linear"}, default="tanh"
-        Nonlinearity of the hidden layers.
-    output_activation : {"linear", "tanh", "relu", "sigmoid"}, default="linear"
-        Nonlinearity of the output layer (must be linear with cross-entropy, whose outputs are
-        logits).
-    loss : {"cross-entropy", "squared"}, default="cross-entropy"
-        Softmax cross-entropy against one-hot targets, or ``0.5 |y - t|^2``; both averaged over
-        the mini-batch.
-    bias : bool, default=True
-        Whether every layer has a bias.
-    init : {"normal", "uniform"}, default="normal"
-        Weights start as ``N(0, (r / sqrt(fan_in))^2)`` or ``U(-r / sqrt(fan_in),
-        r / sqrt(fan_in))`` with ``r = init_scale``, drawn layer by layer (the draws of
-        :func:`neurolearn.teacher.networks.initial_weights` for a two-layer network without
-        biases); biases start at zero.
-    init_scale : float, default=1.0
+    {parameters}
 
-    The network holds no weights (``theta`` is passed to every call), so every parameter is
-    validated and takes effect at the next call. ``layer_sizes`` is also checked at
+    Every call takes the parameter vector ``theta``, so every parameter is validated and takes
+    effect at the next call. :meth:`initialize` draws a parameter vector ``theta_`` from
+    ``seed`` (``layer_sizes``, ``bias``, ``init`` and ``init_scale`` shape the draw; a change of
+    one of them takes effect at the next :meth:`initialize`). ``layer_sizes`` is also checked at
     construction: a layer of width 0 is refused where it is written.
 
     Attributes
     ----------
+    theta_ : ndarray of shape (n_params,)
+        The parameter vector drawn by :meth:`initialize`.
     layout_ : Layout
-        Offsets of each layer in the parameter vector (set by :meth:`init_params` or any call).
+        Offsets of each layer in the parameter vector (set by :meth:`initialize` or any call).
 
     Examples
     --------
     >>> import numpy as np
-    >>> net = MLP(layer_sizes=(3, 4, 2), loss="squared")
-    >>> theta = net.init_params(seed=0)
+    >>> net = MLP(layer_sizes=(3, 4, 2), loss="squared", seed=0).initialize()
+    >>> theta = net.theta_
     >>> theta.shape
     (26,)
     >>> X, Y = np.ones((5, 3)), np.zeros((5, 2))
@@ -111,56 +83,17 @@ class MLP:
     True
     """
 
-    def __init__(
-        self,
-        *,
-        layer_sizes=(64, 64, 10),
-        activation: str = "tanh",
-        output_activation: str = "linear",
-        loss: str = "cross-entropy",
-        bias: bool = True,
-        init: str = "normal",
-        init_scale: float = 1.0,
-    ):
-        # the one check done at construction: a zero-width layer is never a valid network, and
-        # refusing it here names the mistake where it was written (the rest is checked at use)
-        _check_layer_sizes(layer_sizes)
-        self.layer_sizes = layer_sizes
-        self.activation = activation
-        self.output_activation = output_activation
-        self.loss = loss
-        self.bias = bias
-        self.init = init
-        self.init_scale = init_scale
-
-    def get_params(self) -> dict:
-        """The constructor parameters."""
-        return {
-            "layer_sizes": self.layer_sizes,
-            "activation": self.activation,
-            "output_activation": self.output_activation,
-            "loss": self.loss,
-            "bias": self.bias,
-            "init": self.init,
-            "init_scale": self.init_scale,
-        }
+    params = D.MLP_PARAMS
 
     def _validate(self):
-        owner = "MLP"
-        sizes = _check_layer_sizes(self.layer_sizes)
-        check_param(owner, "activation", self.activation, Options(tuple(ACTIVATIONS)))
-        check_param(owner, "output_activation", self.output_activation, Options(tuple(ACTIVATIONS)))
-        check_param(owner, "loss", self.loss, Options(tuple(LOSSES)))
-        if self.loss == "cross-entropy" and self.output_activation != "linear":
+        p = self._check_params()
+        if p["loss"] == "cross-entropy" and p["output_activation"] != "linear":
             raise ParameterError(
                 "The 'output_activation' parameter of MLP must be 'linear' with "
                 f"loss='cross-entropy' (the outputs are logits). Got "
                 f"{self.output_activation!r} instead."
             )
-        bias = check_param(owner, "bias", self.bias, Boolean())
-        check_param(owner, "init", self.init, Options(("normal", "uniform")))
-        check_param(owner, "init_scale", self.init_scale, Interval(float, 0, None, "neither"))
-        self.layout_ = _layout(sizes, bias)
+        self.layout_ = _layout(p["layer_sizes"], p["bias"])
         return self.layout_
 
     @property
@@ -175,10 +108,28 @@ class MLP:
         act = ACTIVATIONS[self.activation] + 8 * ACTIVATIONS[self.output_activation]
         return act, LOSSES[self.loss]
 
+    def initialize(self):
+        """Draw a parameter vector ``theta_`` from ``seed`` (see ``init``). Returns self."""
+        self.theta_ = self._draw(self.seed)
+        return self
+
     def init_params(self, seed=None) -> np.ndarray:
-        """A fresh parameter vector (see ``init``), zero biases."""
+        """Deprecated: use ``MLP(..., seed=seed).initialize().theta_``.
+
+        A fresh parameter vector drawn from ``seed`` (this network is not changed).
+        """
+        warnings.warn(
+            "MLP.init_params(seed) is deprecated; use MLP(..., seed=seed).initialize() and its "
+            "theta_",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.clone().set_params(seed=seed).initialize().theta_
+
+    def _draw(self, seed) -> np.ndarray:
+        """A parameter vector drawn from ``seed`` (see ``init``), zero biases."""
         lay = self._validate()
-        rng = as_generator(seed, "MLP.init_params")
+        rng = as_generator(seed, "MLP.initialize")
         theta = np.zeros(lay.n_params)
         for layer in range(len(lay.sizes) - 1):
             n_in, n_out = int(lay.sizes[layer]), int(lay.sizes[layer + 1])
@@ -264,3 +215,18 @@ class MLP:
     def accuracy(self, theta, X, labels) -> float:
         """Fraction of rows whose largest output is the label."""
         return float(np.mean(np.argmax(self.predict(theta, X), axis=1) == np.asarray(labels)))
+
+
+def _checked_at_construction(init):
+    """``MLP.__init__`` plus the one check done at construction: a zero-width layer is never a
+    valid network, and refusing it there names the mistake where it was written."""
+
+    @functools.wraps(init)
+    def __init__(self, **params):
+        init(self, **params)
+        check_param("MLP", "layer_sizes", self.layer_sizes, D.LayerSizes())
+
+    return __init__
+
+
+MLP.__init__ = _checked_at_construction(MLP.__init__)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn._params import Boolean, Interval, Options, check_param
+from neurolearn._declare import Estimator
+from neurolearn._params import Interval, check_param
 from neurolearn._rng import as_generator
 from neurolearn.errors import ParameterTypeError
+from neurolearn.zo import _declared as D
 
 __all__ = [
     "Rule",
@@ -25,18 +27,17 @@ __all__ = [
     "RULES",
 ]
 
-_POS = Interval(float, 0, None, "neither")
-_PROBES = Interval(int, 1, None)
-
 
 def noise_seed(seed) -> int:
     """A 63-bit key for the kernels' counter-based noise, drawn from ``seed``."""
     return int(as_generator(seed, "rule").integers(0, 2**63 - 1))
 
 
-class Rule:
-    """Base class: stores parameters; subclasses declare ``_constraints`` and build their
-    kernel parameter group (``_kernel_params``), whose type selects the rule's kernel step.
+class Rule(Estimator):
+    """Base class of the rules: each declares its parameters once in ``params`` (an
+    ``neurolearn._declare.Estimator``: ``get_params``, ``set_params``, ``clone``; every
+    parameter takes effect at the next use) and builds its kernel parameter group
+    (``_kernel_params``), whose type selects the rule's kernel step.
 
     Examples
     --------
@@ -45,22 +46,10 @@ class Rule:
     """
 
     name = ""
-    _constraints: dict = {}
-
-    def __init__(self) -> None:
-        """Subclasses take their parameters as keyword-only arguments."""
-
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in self._constraints}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def checked(self) -> dict:
         """Validated parameters (raises with the house message on a bad value)."""
-        owner = type(self).__name__
-        return {k: check_param(owner, k, getattr(self, k), c) for k, c in self._constraints.items()}
+        return self._check_params()
 
     def kernel_params(self):
         """The rule's validated parameter group for the numba kernels (a named tuple of
@@ -123,7 +112,7 @@ class Backprop(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.1
+    {parameters}
 
     Examples
     --------
@@ -132,10 +121,7 @@ class Backprop(Rule):
     """
 
     name = "backprop"
-    _constraints = {"learning_rate": _POS}
-
-    def __init__(self, *, learning_rate: float = 0.1):
-        self.learning_rate = learning_rate
+    params = D.BACKPROP
 
     def _kernel_params(self, K, p):
         return K.BackpropParams(learning_rate=float(p["learning_rate"]))
@@ -156,12 +142,7 @@ class WeightPerturbation(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    sigma : float, default=1e-3
-        Perturbation size.
-    n_probes : int, default=1
-        Perturbations averaged per step.
-    antithetic : bool, default=False
+    {parameters}
 
     Examples
     --------
@@ -170,18 +151,7 @@ class WeightPerturbation(Rule):
     """
 
     name = "weight-perturbation"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "n_probes": _PROBES,
-        "antithetic": Boolean(),
-    }
-
-    def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, antithetic=False):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.n_probes = n_probes
-        self.antithetic = antithetic
+    params = D.WEIGHT_PERTURBATION
 
     def _kernel_params(self, K, p):
         return K.WeightPerturbationParams(
@@ -208,10 +178,7 @@ class NodePerturbation(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.05
-    sigma : float, default=1e-3
-    n_probes : int, default=1
-        Noisy forward passes per step (each with fresh node noise).
+    {parameters}
 
     Examples
     --------
@@ -220,12 +187,7 @@ class NodePerturbation(Rule):
     """
 
     name = "node-perturbation"
-    _constraints = {"learning_rate": _POS, "sigma": _POS, "n_probes": _PROBES}
-
-    def __init__(self, *, learning_rate=0.05, sigma=1e-3, n_probes=1):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.n_probes = n_probes
+    params = D.NODE_PERTURBATION
 
     def _kernel_params(self, K, p):
         return K.NodePerturbationParams(
@@ -249,10 +211,7 @@ class SPSA(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    sigma : float, default=1e-3
-    n_probes : int, default=1
-    direction : {"rademacher", "gaussian"}, default="rademacher"
+    {parameters}
 
     Examples
     --------
@@ -261,18 +220,7 @@ class SPSA(Rule):
     """
 
     name = "spsa"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "n_probes": _PROBES,
-        "direction": Options(("rademacher", "gaussian")),
-    }
-
-    def __init__(self, *, learning_rate=0.01, sigma=1e-3, n_probes=1, direction="rademacher"):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.n_probes = n_probes
-        self.direction = direction
+    params = D.SPSA
 
     def _kernel_params(self, K, p):
         return K.SPSAParams(
@@ -297,9 +245,7 @@ class ForwardGradient(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    n_probes : int, default=1
-        Directions per step.
+    {parameters}
 
     Examples
     --------
@@ -308,11 +254,7 @@ class ForwardGradient(Rule):
     """
 
     name = "forward-gradient"
-    _constraints = {"learning_rate": _POS, "n_probes": _PROBES}
-
-    def __init__(self, *, learning_rate=0.01, n_probes=1):
-        self.learning_rate = learning_rate
-        self.n_probes = n_probes
+    params = D.FORWARD_GRADIENT
 
     def _kernel_params(self, K, p):
         return K.ForwardGradientParams(
@@ -335,11 +277,7 @@ class EvolutionStrategies(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-    sigma : float, default=0.01
-    population : int, default=8
-        Number of antithetic pairs per step.
-    fitness_shaping : {"none", "centered-ranks"}, default="none"
+    {parameters}
 
     Examples
     --------
@@ -348,18 +286,7 @@ class EvolutionStrategies(Rule):
     """
 
     name = "evolution-strategies"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "population": _PROBES,
-        "fitness_shaping": Options(("none", "centered-ranks")),
-    }
-
-    def __init__(self, *, learning_rate=0.01, sigma=0.01, population=8, fitness_shaping="none"):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.population = population
-        self.fitness_shaping = fitness_shaping
+    params = D.EVOLUTION_STRATEGIES
 
     def _kernel_params(self, K, p):
         return K.EvolutionStrategiesParams(
@@ -389,14 +316,7 @@ class OUWeightNoise(Rule):
 
     Parameters
     ----------
-    learning_rate : float, default=1.0
-        ``eta``.
-    sigma : float, default=0.01
-        Noise per step.
-    mean_reversion : float, default=0.5
-        ``lambda`` in (0, 1].
-    reward_rate : float, default=0.1
-        ``rho`` in (0, 1], rate of the running reward average.
+    {parameters}
 
     Examples
     --------
@@ -405,18 +325,7 @@ class OUWeightNoise(Rule):
     """
 
     name = "ou-weight-noise"
-    _constraints = {
-        "learning_rate": _POS,
-        "sigma": _POS,
-        "mean_reversion": Interval(float, 0, 1, "right"),
-        "reward_rate": Interval(float, 0, 1, "right"),
-    }
-
-    def __init__(self, *, learning_rate=1.0, sigma=0.01, mean_reversion=0.5, reward_rate=0.1):
-        self.learning_rate = learning_rate
-        self.sigma = sigma
-        self.mean_reversion = mean_reversion
-        self.reward_rate = reward_rate
+    params = D.OU_WEIGHT_NOISE
 
     def _kernel_params(self, K, p):
         return K.OUWeightNoiseParams(

@@ -78,8 +78,10 @@ def learning_time(
     teacher = rng_teacher.standard_normal((n_out, n_in))
     X = rng_data.standard_normal((max_steps, n_in))
     Y = X @ teacher.T
-    net = MLP(layer_sizes=(n_in, n_out), activation="linear", loss="squared", bias=False)
-    theta0 = net.init_params(rng_student)
+    net = MLP(
+        layer_sizes=(n_in, n_out), activation="linear", loss="squared", bias=False, seed=rng_student
+    )
+    theta0 = net.initialize().theta_
     kwargs = {"learning_rate": learning_rate}
     if rule != "gradient-descent":
         kwargs["sigma"] = sigma
@@ -100,7 +102,7 @@ def learning_time(
         )
     except DivergenceError:
         return float("inf")
-    err = res.curves["gen_loss"]
+    err = res.gen_loss
     below = np.nonzero(err <= threshold * err[0])[0]
     return float(res.steps[below[0]]) if below.size else float("inf")
 

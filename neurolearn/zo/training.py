@@ -9,53 +9,34 @@ wall time.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import warnings
 
 import numpy as np
 
-from neurolearn._params import Interval, Options, check_array, check_param
+from neurolearn._history import History
+from neurolearn._params import Interval, NoneOr, Options, check_array, check_param
 from neurolearn._rng import as_generator
-from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeError
+from neurolearn.errors import BackendError, DivergenceError, ParameterError, ParameterTypeError
+from neurolearn.zo import _declared as D
 from neurolearn.zo.network import MLP
 from neurolearn.zo.rules import Rule, noise_seed
 
-__all__ = ["TrainResult", "train", "make_batches"]
+__all__ = ["train", "make_batches", "backend_refusal"]
 
 
-@dataclass
-class TrainResult:
-    """What :func:`train` returns.
-
-    Attributes
-    ----------
-    theta : ndarray
-        Final parameters (for the OU rule, the mean ``mu``).
-    steps, queries, wall_s : ndarray
-        At each record point: steps done, forward passes used, training wall time.
-    curves : dict of str to ndarray
-        ``"<set>_loss"`` and, with labels, ``"<set>_accuracy"`` per record point, and
-        ``"batch_loss"`` (the mini-batch loss the rule saw, averaged since the last record).
+def backend_refusal(owner: str, backend) -> str:
+    """The message refusing a backend the family has no engine for.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from neurolearn.zo import MLP, NodePerturbation
-    >>> X = np.eye(4); Y = np.eye(4)[:, :2]
-    >>> res = train(MLP(layer_sizes=(4, 2), loss="squared"), NodePerturbation(), X, Y,
-    ...             steps=10, batch_size=2, seed=0, n_records=2)
-    >>> res.steps.tolist(), res.total_queries
-    ([0, 5, 10], 20)
+    >>> backend_refusal("train", "numpy")[:60]
+    "The 'backend' parameter of train must be one of 'numba', 'to"
     """
-
-    theta: np.ndarray
-    steps: np.ndarray
-    queries: np.ndarray
-    wall_s: np.ndarray
-    curves: dict = field(default_factory=dict)
-
-    @property
-    def total_queries(self) -> int:
-        return int(self.queries[-1])
+    return (
+        f"The 'backend' parameter of {owner} must be one of "
+        f"{', '.join(map(repr, D.BACKENDS))} (the zeroth-order family has no numpy engine). "
+        f"Got {backend!r} instead."
+    )
 
 
 def make_batches(n_samples: int, steps: int, batch_size: int, rng, sampling: str) -> np.ndarray:
@@ -93,12 +74,16 @@ def train(
     eval_sets: dict | None = None,
     n_records: int = 20,
     sampling: str = "shuffle",
-    backend: str = "numba",
+    backend: str | None = None,
     device: str | None = None,
     noise: str = "native",
     record_spacing: str = "linear",
-) -> TrainResult:
+) -> History:
     """Train ``net`` with ``rule`` on ``(X, Y)`` for ``steps`` mini-batch steps.
+
+    Neither ``net`` nor ``rule`` is changed: the trained parameters are returned in the history
+    (``theta``), and ``net.theta_`` (from :meth:`~neurolearn.zo.network.MLP.initialize`) is not
+    used: the initial weights come from ``theta`` or from ``seed``.
 
     Parameters
     ----------
@@ -111,7 +96,9 @@ def train(
     steps : int
     batch_size : int, default=32
     seed : int, Generator or None
-        Initial weights (when ``theta`` is None), batch order and noise derive from it.
+        Initial weights (when ``theta`` is None, drawn as
+        :meth:`~neurolearn.zo.network.MLP.initialize` draws them), batch order and noise derive
+        from it.
     theta : array or None
         Starting parameters (copied).
     eval_sets : dict of name to (X, Y) or (X, Y, labels), default=None
@@ -121,14 +108,24 @@ def train(
     record_spacing : {"linear", "log"}, default="linear"
         Record points evenly spaced in steps, or geometrically (for log-scale plots).
     sampling : {"shuffle", "sequential"}, default="shuffle"
-    backend : {"numba", "torch"}, default="numba"
-        ``"torch"`` runs backprop, SPSA and the forward gradient with PyTorch (float64 here;
-        see :mod:`neurolearn.zo.large` for float32 models of millions of parameters).
+    backend : {"numba", "torch"} or None, default=None
+        None or ``"numba"``: the numba kernels. ``"torch"`` runs backprop, SPSA and the forward
+        gradient with PyTorch (float64 here; see :mod:`neurolearn.zo.large` for float32 models
+        of millions of parameters). The family has no numpy engine: ``"numpy"`` is refused.
     device : str or None, default=None
         Torch device (``"cpu"``, ``"cuda"``).
     noise : {"native", "hash"}, default="native"
         Torch only: directions from torch generators, or the numba kernels' counter-based
         stream (bit-identical directions, so both backends give the same numbers).
+
+    Returns
+    -------
+    History
+        Along ``steps`` (the record points): ``queries`` (forward passes used), ``wall_s``
+        (training wall time), ``"<set>_loss"`` and, with labels, ``"<set>_accuracy"`` for each
+        evaluation set, and ``batch_loss`` (the mini-batch loss the rule saw, averaged since
+        the previous record); and ``theta``, the final parameters (for the OU rule, the mean
+        ``mu``), and ``total_queries``.
 
     Raises
     ------
@@ -144,8 +141,10 @@ def train(
     >>> net = MLP(layer_sizes=(4, 2), activation="linear", loss="squared", bias=False)
     >>> res = train(net, SPSA(learning_rate=0.05, n_probes=4), X, Y, steps=300, batch_size=16,
     ...             seed=0, eval_sets={"train": (X, Y)}, n_records=3)
-    >>> bool(res.curves["train_loss"][-1] < 0.1 * res.curves["train_loss"][0])
+    >>> bool(res.train_loss[-1] < 0.1 * res.train_loss[0])
     True
+    >>> res.steps.tolist(), res.total_queries
+    ([0, 100, 200, 300], 2400)
     """
     from neurolearn._kernels.numba import zo as K
 
@@ -153,7 +152,9 @@ def train(
     batch_size = check_param("train", "batch_size", batch_size, Interval(int, 1, None))
     n_records = check_param("train", "n_records", n_records, Interval(int, 1, None))
     sampling = check_param("train", "sampling", sampling, Options(("shuffle", "sequential")))
-    backend = check_param("train", "backend", backend, Options(("numba", "torch")))
+    if isinstance(backend, str) and backend not in D.BACKENDS:
+        raise BackendError(backend_refusal("train", backend))
+    backend = check_param("train", "backend", backend, NoneOr(Options(D.BACKENDS))) or "numba"
     noise = check_param("train", "noise", noise, Options(("native", "hash")))
     record_spacing = check_param(
         "train", "record_spacing", record_spacing, Options(("linear", "log"))
@@ -174,7 +175,7 @@ def train(
             f"Got {X.shape[0]} instead."
         )
     rng_init, rng_batch, rng_noise = as_generator(seed, "train").spawn(3)
-    theta = net.init_params(rng_init) if theta is None else net.check_theta(theta).copy()
+    theta = net._draw(rng_init) if theta is None else net.check_theta(theta).copy()
     lay = net.layout_
     act, loss = net.codes
     batches = make_batches(X.shape[0], steps, batch_size, rng_batch, sampling)
@@ -255,10 +256,28 @@ def train(
         curves["batch_loss"].append(float(np.mean(step_loss[lo:hi])))
         record(params)
     final = ou.mean if is_ou else theta
-    return TrainResult(
-        theta=final.copy(),
-        steps=np.asarray(rec_steps),
-        queries=np.asarray(rec_queries),
-        wall_s=np.asarray(rec_wall),
-        curves={k: np.asarray(v, dtype=float) for k, v in curves.items()},
+    curves = {k: np.asarray(v, dtype=float) for k, v in curves.items()}
+    return History(
+        "steps",
+        {
+            "steps": np.asarray(rec_steps),
+            "queries": np.asarray(rec_queries),
+            "wall_s": np.asarray(rec_wall),
+            **curves,
+            "theta": final.copy(),
+            "total_queries": int(rec_queries[-1]),
+        },
+        dims={"theta": ("parameter",)},
     )
+
+
+def __getattr__(name: str):
+    if name == "TrainResult":
+        warnings.warn(
+            "neurolearn.zo.TrainResult is deprecated: train returns a neurolearn._history.History "
+            "(the curves are its entries: res.test_loss instead of res.curves['test_loss'])",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return History
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

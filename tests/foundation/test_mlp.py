@@ -32,7 +32,7 @@ def _pair(act, out_act, seed=3):
         init="uniform",
         init_scale=2.0,
     )
-    theta = net.init_params(rng)
+    theta = net.set_params(seed=rng).initialize().theta_
     (w1, _), (w2, _) = net.weights(theta)
     student = TwoLayerNetwork(
         n_inputs=6, n_hidden=5, n_outputs=3, activation=act, output_activation=out_act
@@ -87,7 +87,7 @@ def test_one_path_equals_the_naive_reference_finite_differences_and_the_kernels(
     Y = rng.standard_normal((30, 3)) if loss == "squared" else np.eye(3)[rng.integers(0, 3, 30)]
     net = MLP(layer_sizes=sizes, activation=act, loss=loss, bias=bias, output_activation=out_act)
     ref = RefMLP(sizes, act, loss, bias, out_act)
-    theta = net.init_params(4)
+    theta = net.set_params(seed=4).initialize().theta_
     if bias:
         theta[net.layout_.b_off[0] :][:7] = rng.standard_normal(7)
     value, grad = net.gradient(theta, X, Y)

@@ -837,7 +837,7 @@ def test_teacher_given_weights_are_never_redrawn():
 
 def test_zo_mlp_changes_take_effect_at_the_next_call():
     net = MLP(layer_sizes=(3, 4, 2), activation="tanh", loss="squared")
-    theta = net.init_params(0)
+    theta = net.set_params(seed=0).initialize().theta_
     x = np.random.default_rng(1).normal(size=(5, 3))
     before = net.predict(theta, x)
     net.activation = "relu"

@@ -40,7 +40,7 @@ def test_backprop_mlp_reaches_95_percent(split):
         eval_sets={"test": (split.x_test, split.y_test, split.labels_test)},
         n_records=3,
     )
-    assert res.curves["test_accuracy"][-1] >= 0.95
+    assert res.test_accuracy[-1] >= 0.95
 
 
 def test_node_perturbation_reaches_90_percent_within_20000_queries(split):
@@ -58,7 +58,7 @@ def test_node_perturbation_reaches_90_percent_within_20000_queries(split):
         n_records=4,
     )
     assert res.total_queries == 20000
-    assert res.curves["test_accuracy"][-1] >= 0.90
+    assert res.test_accuracy[-1] >= 0.90
 
 
 @pytest.mark.slow

@@ -1,17 +1,24 @@
-"""Gradient estimators against the true gradient: unbiasedness, 1/sqrt(d) cosine, variance."""
+"""Gradient estimators against the true gradient: unbiasedness, 1/sqrt(d) cosine, variance;
+and every public model of the family passes the shared API checks."""
 
 import numpy as np
 import pytest
 
+from neurolearn._history import History
+from neurolearn.errors import BackendError
 from neurolearn.zo import (
     MLP,
     SPSA,
+    Backprop,
     EvolutionStrategies,
     ForwardGradient,
     NodePerturbation,
+    OUWeightNoise,
     WeightPerturbation,
+    train,
 )
 from neurolearn.zo.diagnostics import estimate_quality
+from tests.estimator_checks import Case, check_estimator
 
 
 def _problem(n_in, n_out, hidden=(), n=30, seed=0):
@@ -19,7 +26,7 @@ def _problem(n_in, n_out, hidden=(), n=30, seed=0):
     X = rng.standard_normal((n, n_in))
     Y = rng.standard_normal((n, n_out))
     net = MLP(layer_sizes=(n_in, *hidden, n_out), activation="tanh", loss="squared")
-    return net, net.init_params(seed), X, Y
+    return net, net.set_params(seed=seed).initialize().theta_, X, Y
 
 
 @pytest.mark.parametrize(
@@ -120,3 +127,91 @@ def test_running_mean_gives_the_stored_numbers_and_its_curve_follows_theory(rule
     assert ratio == pytest.approx(1.0, rel=0.35)
     # and the first estimate's cosine is just the single-estimate cosine
     assert curve[0] < curve[-1]
+
+
+# ---------------------------------------------------------------- the shared API checks
+_rng = np.random.default_rng(11)
+XE, YE = _rng.standard_normal((16, 3)), _rng.standard_normal((16, 2))
+NET = MLP(layer_sizes=(3, 4, 2), loss="squared")
+
+
+def _mlp_use(net):
+    net.initialize()
+    return net.predict(net.theta_, XE), net.mean_loss(net.theta_, XE, YE)
+
+
+def _rule_use(rule):
+    res = train(NET, rule, XE, YE, steps=6, batch_size=4, seed=0, n_records=2)
+    return res.theta, res.batch_loss, res.queries
+
+
+_RULE_CASES = {
+    Backprop: {},
+    WeightPerturbation: dict(sigma=1e-2, n_probes=2),
+    NodePerturbation: dict(sigma=1e-2),
+    SPSA: dict(direction="gaussian"),
+    ForwardGradient: dict(n_probes=2),
+    EvolutionStrategies: dict(population=3),
+    OUWeightNoise: dict(sigma=0.05),
+}
+
+CASES = [
+    Case(
+        MLP,
+        dict(layer_sizes=(3, 5, 2), loss="squared", seed=0),
+        _mlp_use,
+        bad=("init_scale", -1.0),
+        structural=("init_scale", 2.0),
+        runtime=("activation", "relu"),
+    ),
+    *[
+        Case(
+            cls,
+            dict(params, learning_rate=0.03),
+            _rule_use,
+            bad=("learning_rate", 0.0),
+            runtime=("learning_rate", 0.3),
+        )
+        for cls, params in _RULE_CASES.items()
+    ],
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_zo_models_pass_the_estimator_checks(case):
+    check_estimator(case)
+
+
+def test_init_params_is_a_deprecated_alias_of_initialize():
+    net = MLP(layer_sizes=(3, 4, 2), init="uniform", init_scale=2.0)
+    with pytest.warns(DeprecationWarning, match="initialize"):
+        theta = net.init_params(5)
+    np.testing.assert_array_equal(theta, net.set_params(seed=5).initialize().theta_)
+    assert net.initialize() is net
+
+
+def test_train_returns_a_history_and_leaves_the_network_as_it_was():
+    net = MLP(layer_sizes=(3, 4, 2), loss="squared", seed=3)
+    before = net.get_params()
+    res = train(net, SPSA(), XE, YE, steps=8, batch_size=4, seed=1, eval_sets={"train": (XE, YE)})
+    assert isinstance(res, History)
+    assert net.get_params() == before and not hasattr(net, "theta_")
+    # the initial weights come from train's seed, drawn as initialize draws them
+    start = train(net, SPSA(learning_rate=1e-300), XE, YE, steps=1, batch_size=4, seed=1)
+    rng_init = np.random.default_rng(1).spawn(3)[0]
+    np.testing.assert_allclose(
+        start.theta, net.clone().set_params(seed=rng_init).initialize().theta_, atol=1e-200
+    )
+    assert res.total_queries == res.queries[-1] == 16
+    ds = res.to_dataset()
+    assert ds["train_loss"].dims == ("steps",) and ds["theta"].dims == ("parameter",)
+    with pytest.warns(DeprecationWarning, match="History"):
+        from neurolearn.zo import TrainResult
+    assert TrainResult is History
+
+
+def test_numpy_backend_is_refused_naming_the_engines():
+    with pytest.raises(
+        BackendError, match="'backend' parameter of train must be one of 'numba', 'torch'"
+    ):
+        train(NET, SPSA(), XE, YE, steps=1, batch_size=4, backend="numpy")

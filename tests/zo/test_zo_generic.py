@@ -31,7 +31,7 @@ def test_generic_estimate_equals_the_mlp_kernels(rule):
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((12, 4)), rng.standard_normal((12, 2))
     net = MLP(layer_sizes=(4, 3, 2), loss="squared")
-    theta = net.init_params(1)
+    theta = net.set_params(seed=1).initialize().theta_
     ours, queries = rule.estimate(net, theta, X, Y, seed=7)
     generic, calls = zo_gradient(lambda th: net.mean_loss(th, X, Y), theta, rule, key=noise_seed(7))
     np.testing.assert_allclose(generic, ours, rtol=1e-6, atol=1e-9)
@@ -87,7 +87,7 @@ def test_forward_gradient_through_a_directional_derivative_equals_the_mlp_kernel
     rng = np.random.default_rng(1)
     X, Y = rng.standard_normal((12, 4)), rng.standard_normal((12, 2))
     net = MLP(layer_sizes=(4, 3, 2), loss="squared")
-    theta = net.init_params(2)
+    theta = net.set_params(seed=2).initialize().theta_
     rule = ForwardGradient(n_probes=3)
     ours, queries = rule.estimate(net, theta, X, Y, seed=7, step=4)
     calls = []

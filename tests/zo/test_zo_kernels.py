@@ -54,7 +54,7 @@ def problem(request):
 
 def test_loss_gradient_and_jvp_match_reference(problem):
     net, ref, X, Y = problem
-    theta = net.init_params(1)
+    theta = net.set_params(seed=1).initialize().theta_
     assert net.mean_loss(theta, X, Y) == pytest.approx(ref.mean_loss(theta, X, Y), rel=1e-12)
     value, grad = net.gradient(theta, X, Y)
     np.testing.assert_allclose(grad, ref.gradient(theta, X, Y), rtol=1e-10, atol=1e-13)
@@ -109,7 +109,7 @@ def test_training_loop_matches_reference(problem, name):
         **CASES[name],
     }
     full["n_probes"] = CASES[name].get("population", full["n_probes"])
-    theta0 = net.init_params(3)
+    theta0 = net.set_params(seed=3).initialize().theta_
     batches = np.random.default_rng(4).integers(0, X.shape[0], (6, 8)).astype(np.int64)
     lay = net.layout_
     theta = theta0.copy()

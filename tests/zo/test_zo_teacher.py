@@ -33,7 +33,7 @@ def test_mlp_is_the_two_layer_network(out_act):
         init="uniform",
         init_scale=2.0,
     )
-    theta = net.init_params(np.random.default_rng(5))
+    theta = net.set_params(seed=np.random.default_rng(5)).initialize().theta_
     (w1, _), (w2, _) = net.weights(theta)
     np.testing.assert_array_equal(w1, student.w1_)
     np.testing.assert_array_equal(w2, student.w2_)

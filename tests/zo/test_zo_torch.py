@@ -53,7 +53,7 @@ def test_torch_equals_numba_with_the_same_noise(data, rule, bias):
     a = train(net, rule, X, Y, **kw)
     b = train(net, rule, X, Y, backend="torch", noise="hash", **kw)
     np.testing.assert_allclose(b.theta, a.theta, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(b.curves["train_loss"], a.curves["train_loss"], rtol=1e-9)
+    np.testing.assert_allclose(b.train_loss, a.train_loss, rtol=1e-9)
     assert a.total_queries == b.total_queries
 
 
@@ -76,7 +76,7 @@ def test_torch_native_noise_spsa_step_is_the_gradient_estimate_of_theory(data):
     gradient on the same batch (measured over seeds 0-2: cosine 0.93 vs 0.91 theory)."""
     X, Y = data
     net = MLP(layer_sizes=(6, 3))
-    theta0 = net.init_params(7)
+    theta0 = net.set_params(seed=7).initialize().theta_
     kw = dict(steps=1, batch_size=X.shape[0], backend="torch", theta=theta0)
     exact = train(net, Backprop(learning_rate=0.1), X, Y, seed=0, **kw).theta - theta0
     n_probes, d = 100, theta0.size

@@ -42,8 +42,8 @@ WERFEL_SEEDS = 2 if SMALL else 8
 # %%
 rng = np.random.default_rng(0)
 X, Y = rng.standard_normal((32, 8)), rng.standard_normal((32, 2))
-net = MLP(layer_sizes=(8, 32, 2), activation="tanh", loss="squared")
-theta = net.init_params(1)
+net = MLP(layer_sizes=(8, 32, 2), activation="tanh", loss="squared", seed=1)
+theta = net.initialize().theta_
 for probes in (1, 4):
     q = estimate_quality(
         net, SPSA(sigma=1e-6, n_probes=probes), theta, X, Y, n_samples=N_ESTIMATES, seed=2
