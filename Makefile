@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test test-slow lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ demo: $(VENV)/.core
 	$(BIN)/neurolearn demo
 
 test: $(VENV)/.all
-	$(BIN)/python -m pytest -n 2 -q neurolearn tests README.md
+	$(BIN)/python -m pytest -n 2 -q -m "not slow" neurolearn tests README.md
+
+# the long tests (notebooks, multi-seed science checks): CI runs them after `make test`
+test-slow: $(VENV)/.all
+	$(BIN)/python -m pytest -n 2 -q -m slow tests
 
 lint: $(VENV)/.all
 	$(BIN)/ruff check neurolearn tests benchmarks
