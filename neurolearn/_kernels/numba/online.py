@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from neurolearn._kernels import FASTMATH
-from neurolearn._kernels.numba.reservoir import _run_csr
+from neurolearn._kernels.numba.reservoir import _scratch, _step_csr
 
 
 class Learning(NamedTuple):
@@ -145,6 +145,7 @@ def _run(net, learning, rls, u, targets, readout, state, out):
     P = readout.P
     fed = readout.fed
     s = state.s
+    v = state.v
     outputs = out.outputs
     states_out = out.states
     n_steps = u.shape[0]
@@ -153,8 +154,9 @@ def _run(net, learning, rls, u, targets, readout, state, out):
     m = W.shape[1]
     k = W.shape[0]
     store = states_out.shape[0] > 0
-    drive = np.zeros((1, d + (m if learning.feedback else 0)))
-    no_store = np.empty((0, n), dtype=s.dtype)
+    drive = np.zeros(d + (m if learning.feedback else 0))
+    pre = np.empty(n)
+    scratch = _scratch(n)
     z = np.empty(k)
     if learning.intercept:
         z[n] = 1.0
@@ -162,12 +164,11 @@ def _run(net, learning, rls, u, targets, readout, state, out):
     pz = np.empty(k)
     for t in range(n_steps):
         for c in range(d):
-            drive[0, c] = u[t, c]
+            drive[c] = u[t, c]
         if learning.feedback:
             for o in range(m):
-                drive[0, d + o] = fed[o]
-        bad = _run_csr(net, drive, state, no_store)
-        if bad >= 0:
+                drive[d + o] = fed[o]
+        if _step_csr(net, drive, s, v, pre, scratch):
             return t
         for i in range(n):
             z[i] = s[i]

@@ -229,6 +229,14 @@ def _activate(kind, leak, gain, threshold, pre, s_old, s_new, v, scratch):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _step_csr(net, u_t, s, v, pre, scratch):
+    """One CSR step in place on ``s`` and ``v`` with caller-owned work arrays ``pre (n,)`` and
+    ``scratch`` (:func:`_scratch`); returns 1 when the new state is non-finite."""
+    _drive_rows(net, u_t, s, pre, 0, s.shape[0])
+    return _activate(net.kind, net.leak, net.gain, net.threshold, pre, s, s, v, scratch)
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def _run_csr(net, u, state, states_out):
     s = state.s
     v = state.v
@@ -237,8 +245,7 @@ def _run_csr(net, u, state, states_out):
     pre = np.empty(n)
     scratch = _scratch(n)
     for t in range(u.shape[0]):
-        _drive_rows(net, u[t], s, pre, 0, n)
-        bad = _activate(net.kind, net.leak, net.gain, net.threshold, pre, s, s, v, scratch)
+        bad = _step_csr(net, u[t], s, v, pre, scratch)
         if store:
             states_out[t, :] = s
         if bad:
@@ -485,12 +492,12 @@ def run_closed_loop(net, readout, start, n_steps, states_out, y_out):
     d = w_out.shape[0]
     s = start.s.copy()
     v = start.v.copy()
-    state = State(s, v)
     y = np.empty((1, d))
-    no_store = np.empty((0, n), dtype=s.dtype)
+    pre = np.empty(n)
+    scratch = _scratch(n)
     for t in range(n_steps):
         if t > 0:
-            _run_csr(net, y, state, no_store)
+            _step_csr(net, y[0], s, v, pre, scratch)
         for k in range(d):
             acc = b_out[k]
             for i in range(n):
