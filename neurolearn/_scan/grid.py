@@ -134,6 +134,21 @@ def _check_scalar(key: str, value):
     )
 
 
+def check_key(option: str, key, seen) -> None:
+    """Refuse a key that is not a dotted ``SECTION.KEY`` path, or one already in ``seen``.
+
+    Examples
+    --------
+    >>> check_key("--grid", "network.n", {})
+    """
+    if not isinstance(key, str) or key.count(".") < 1 or not all(key.split(".")):
+        raise SpecError(
+            f"{option} {key!r}: the key must be a dotted path SECTION.KEY, e.g. network.n."
+        )
+    if key in seen:
+        raise SpecError(f"{option} {key}: the key is given twice.")
+
+
 def parse_grid(grid, check_count=None) -> dict[str, list]:
     """Normalise a grid given as a dict (``{key: list or text}``) or a list of ``KEY=VALUES``.
 
@@ -160,12 +175,7 @@ def parse_grid(grid, check_count=None) -> dict[str, list]:
         raise SpecError("The 'grid' parameter of scan is empty: give at least one KEY=VALUES.")
     out: dict[str, list] = {}
     for key, values in items:
-        if not isinstance(key, str) or key.count(".") < 1 or not all(key.split(".")):
-            raise SpecError(
-                f"--grid {key!r}: the key must be a dotted path SECTION.KEY, e.g. network.n."
-            )
-        if key in out:
-            raise SpecError(f"--grid {key}: the key is given twice.")
+        check_key("--grid", key, out)
         if isinstance(values, str):
             values = _parse_values(key, values, check_count)
         elif isinstance(values, np.ndarray | list | tuple | range):

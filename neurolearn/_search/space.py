@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass
 
 from neurolearn import specs
+from neurolearn._scan.grid import check_key
 from neurolearn._schema import did_you_mean
 from neurolearn.errors import SpecError
 
@@ -161,12 +162,7 @@ def parse_space(space) -> dict[str, Dimension]:
         )
     out: dict[str, Dimension] = {}
     for key, text in items:
-        if not isinstance(key, str) or key.count(".") < 1 or not all(key.split(".")):
-            raise SpecError(
-                f"--space {key!r}: the key must be a dotted path SECTION.KEY, e.g. network.n."
-            )
-        if key in out:
-            raise SpecError(f"--space {key}: the key is given twice.")
+        check_key("--space", key, out)
         out[key] = _parse_dimension(key, text)
     return out
 
