@@ -182,6 +182,20 @@ class Source:
     label: str
     store_point: bool
 
+    def run(self, *, out=None, backend=None, device=None):
+        """Run the stored specs again with the stored seed (on the stored backend and device
+        unless others are given)."""
+        from neurolearn.experiment import run_specs
+
+        return run_specs(
+            self.model,
+            self.task,
+            seed=self.seed,
+            backend=backend or self.backend,
+            device=device or self.device,
+            out=out,
+        )
+
 
 def _open_netcdf(path: Path):
     import xarray as xr
@@ -392,18 +406,8 @@ def _coordinate_difference(stored, new) -> Difference | None:
 def reproduce(result, *, point=None, out=None, backend=None, device=None) -> Reproduction:
     """Run a result (file, Dataset or scan-store point) again and compare; see
     :func:`neurolearn.experiment.reproduce`."""
-    from neurolearn.experiment import run_specs
-
     source = load_source(result, point)
-    new = run_specs(
-        source.model,
-        source.task,
-        seed=source.seed,
-        backend=backend or source.backend,
-        device=device or source.device,
-        out=out,
-        figure=out is not None,
-    )
+    new = source.run(out=out, backend=backend, device=device)
     if source.store_point:
         diff = _coordinate_difference(source.stored, new)
         if diff is None:

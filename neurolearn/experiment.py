@@ -274,15 +274,7 @@ def rerun(result, *, point=None, out=None, backend=None, device=None):
     """
     from neurolearn._rerun import load_source
 
-    source = load_source(result, point)
-    return run_specs(
-        source.model,
-        source.task,
-        seed=source.seed,
-        backend=backend or source.backend,
-        device=device or source.device,
-        out=out,
-    )
+    return load_source(result, point).run(out=out, backend=backend, device=device)
 
 
 def reproduce(result, *, point=None, out=None, backend=None, device=None):
