@@ -78,9 +78,9 @@ class History(Mapping):
         return f"History({self.axis}: {n} points; {', '.join(names)})"
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, History) or other.axis != self.axis:
-            return NotImplemented if not isinstance(other, History) else False
-        if self._values.keys() != other._values.keys():
+        if not isinstance(other, History):
+            return NotImplemented
+        if other.axis != self.axis or self._values.keys() != other._values.keys():
             return False
         return all(
             np.array_equal(np.asarray(self[k]), np.asarray(other[k]), equal_nan=_floaty(self[k]))

@@ -19,13 +19,13 @@ def _learning(readout, learn_steps, feedback=False, teacher_forcing=False):
 
     p = readout._check_params()
     return Learning(
-        float(p["forgetting"]),
-        float(p["learning_rate"]),
-        int(p["update_every"]),
-        int(learn_steps),
-        bool(feedback),
-        bool(teacher_forcing),
-        bool(p["fit_intercept"]),
+        forgetting=float(p["forgetting"]),
+        learning_rate=float(p["learning_rate"]),
+        update_every=int(p["update_every"]),
+        learn_steps=int(learn_steps),
+        feedback=bool(feedback),
+        teacher_forcing=bool(teacher_forcing),
+        intercept=bool(p["fit_intercept"]),
     )
 
 
@@ -367,7 +367,15 @@ class Force(Estimator):
         n_steps = check_param("Force", "n_steps", n_steps, Interval(int, 1, None))
         u = self._input(u, n_steps, self.reservoir_.n_inputs)
         readout = self.readout_
-        frozen = Learning(1.0, 0.0, 1, 0, True, False, bool(readout._started_with[1]))
+        frozen = Learning(
+            forgetting=1.0,
+            learning_rate=0.0,
+            update_every=1,
+            learn_steps=0,
+            feedback=True,
+            teacher_forcing=False,
+            intercept=bool(readout._started_with[1]),
+        )
         no_targets = np.zeros((n_steps, self.last_output_.shape[0]))
         outputs, fed = _run_together(
             readout,

@@ -49,9 +49,6 @@ class Readout(Estimator):
 
     params = D.READOUT
 
-    def _params(self):
-        return self._check_params()
-
     @staticmethod
     def _sequences(states, targets, washout):
         """Normalise to lists of (T_i, n) states and (T_i, k) targets, washout removed."""
@@ -110,7 +107,7 @@ class Readout(Estimator):
         for attr in ("_xtx", "coef_"):
             if hasattr(self, attr):
                 delattr(self, attr)
-        p = self._params()
+        p = self._check_params()
         xs, ys = self._sequences(states, targets, p["washout"])
         for x, y in zip(xs, ys, strict=True):
             self._accumulate(x, y)
@@ -131,7 +128,7 @@ class Readout(Estimator):
         >>> bool(np.allclose(ro.coef_, Readout(ridge=0.0).fit(X, y).coef_))
         True
         """
-        self._params()
+        self._check_params()
         xs, ys = self._sequences(states, targets, 0)
         for x, y in zip(xs, ys, strict=True):
             self._accumulate(x, y)
@@ -157,7 +154,7 @@ class Readout(Estimator):
         self._count += x.shape[0]
 
     def _solve(self):
-        p = self._params()
+        p = self._check_params()
         xtx, xty = self._xtx.copy(), self._xty.copy()
         if p["fit_intercept"]:
             mx = self._sx / self._count

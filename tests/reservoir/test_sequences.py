@@ -43,8 +43,13 @@ def test_variable_length_run_equals_per_sequence_runs(model, count, monkeypatch)
 
 def test_list_of_equal_lengths_keeps_the_last_state_and_ragged_lists_do_not():
     esn = ESN(n=20, seed=0)
-    esn.run([np.ones((5, 1)), np.ones((5, 1))])
-    assert esn.last_state_[0].shape == (2, 20)
+    u = np.random.default_rng(2).uniform(-1, 1, (2, 5, 1))
+    states = esn.run([u[0], u[1]])
+    np.testing.assert_array_equal(esn.last_state_[0], [states[0][-1], states[1][-1]])
+    # continuing from it equals running the whole sequences
+    more = esn.run([u[0], u[1]], continue_state=True)
+    whole = esn.run(np.concatenate([u, u], axis=1))
+    np.testing.assert_allclose(more[1], whole[1, 5:], rtol=0, atol=1e-15)
     esn.run([np.ones((5, 1)), np.ones((3, 1))])
     assert esn.last_state_ is None
 
