@@ -216,8 +216,7 @@ class ReservoirBase(Estimator):
     def _intrinsic_plasticity(self, u, target_mean, target_std: float):
         """Run intrinsic plasticity on ``u`` from rest with the current weights.
 
-        Returns the adapted per-unit gain ``a`` and bias ``b`` of the unit's drive, the output
-        of every unit at every step (for diagnostics) and the steps used.
+        Returns the adapted per-unit gain ``a`` and bias ``b`` of the unit's drive.
         """
         from neurolearn._kernels.numba.intrinsic import IPRule, intrinsic_plasticity
         from neurolearn.reservoir._engine import kernel_network
@@ -235,15 +234,15 @@ class ReservoirBase(Estimator):
             a, b = np.full(self.n, float(net.gain)), np.full(self.n, -net.gain * net.threshold)
         else:
             a, b = np.ones(self.n), np.zeros(self.n)
-        outputs = np.empty((u.shape[0], self.n))
-        bad = intrinsic_plasticity(arrays, rule, np.ascontiguousarray(u), a, b, s, v, outputs)
+        no_outputs = np.empty((0, self.n))
+        bad = intrinsic_plasticity(arrays, rule, np.ascontiguousarray(u), a, b, s, v, no_outputs)
         if bad >= 0:
             raise DivergenceError(
                 f"intrinsic plasticity: an output became NaN/Inf at step {bad}; lower "
                 "ip_learning_rate.",
                 step=bad,
             )
-        return a, b, outputs
+        return a, b
 
     def iter_states(self, u, *, chunk_steps: int = 1000, initial_state=None):
         """Yield ``(u_chunk, states_chunk)`` without ever holding all ``T x n`` states.

@@ -392,7 +392,7 @@ class EIReservoir(ReservoirBase):
         ``A_E``, ``A_I`` and ``W_in`` scaled by it, so Dale's law and each unit's E/I ratio
         are kept) and ``h_i = b_i / c + theta`` (``bias_``).
         """
-        a, b, _ = self._intrinsic_plasticity(u, self.target_rate_, 1.0)
+        a, b = self._intrinsic_plasticity(u, self.target_rate_, 1.0)
         g = a / self.gain
         self.exc_w_ *= g[:, None]
         self.inh_w_ *= g[:, None]

@@ -113,7 +113,7 @@ class ESN(ReservoirBase):
         self._check_params()
         if self.adaptation == "none":
             return self
-        a, b, _ = self._intrinsic_plasticity(u, self.ip_target_mean, self.ip_target_std)
+        a, b = self._intrinsic_plasticity(u, self.ip_target_mean, self.ip_target_std)
         scale = sp.diags(a)
         self.W_ = sp.csr_matrix(scale @ self.W_)
         self.w_in_ = self.w_in_ * a[:, None]
