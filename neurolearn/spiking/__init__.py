@@ -15,6 +15,7 @@ _WHERE = {
     "brian2_cache_dir": "neurolearn.spiking._brian2",
     "required_brian2": "neurolearn.spiking._brian2",
     "standalone_scan": "neurolearn.spiking._brian2",
+    "standalone_ensemble": "neurolearn.spiking._brian2",
     "Connectivity": "neurolearn.spiking._connectivity",
     "random_connectivity": "neurolearn.spiking._connectivity",
     "SpikeRecord": "neurolearn.spiking._record",
@@ -42,6 +43,7 @@ __all__ = [
     "ADAPTATIONS",
     "STATES",
     "standalone_scan",
+    "standalone_ensemble",
     "brian2_cache_dir",
     "required_brian2",
 ]

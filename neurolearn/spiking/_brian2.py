@@ -22,6 +22,7 @@ __all__ = [
     "brian2_cache_dir",
     "run_brian2",
     "standalone_scan",
+    "standalone_ensemble",
     "SCAN_KEYS",
 ]
 
@@ -134,8 +135,11 @@ def neuron_equations(synapse: str) -> str:
     """
 
 
-def build_network(b2, net, dt_ms: float):
-    """Brian2 objects for ``net``: group, synapses, monitors, and the Network holding them."""
+def build_network(b2, net, dt_ms: float, *, record_v: bool = True):
+    """Brian2 objects for ``net``: group, synapses, monitors, and the Network holding them.
+
+    With ``record_v=False`` no membrane potential is recorded, whatever ``net.trace_ids_`` is.
+    """
     p = net.params_
     conn = net.connectivity_
     ms, mV = b2.ms, b2.mV
@@ -177,7 +181,7 @@ def build_network(b2, net, dt_ms: float):
     w_unit = "1" if p["synapse"] == "conductance" else "volt"
     roles["exc"] = synapses(exc, f"w : {w_unit}", "ge += w")
     roles["inh"] = synapses(~exc & ~plastic, f"w : {w_unit}", "gi += w")
-    synapses(
+    roles["plastic"] = synapses(
         plastic,
         f"""w : {w_unit}
         dapre/dt = -apre/tau_stdp : 1 (event-driven)
@@ -191,7 +195,7 @@ def build_network(b2, net, dt_ms: float):
     spikes = b2.SpikeMonitor(group)
     objects.append(spikes)
     state = None
-    if len(net.trace_ids_):
+    if record_v and len(net.trace_ids_):
         state = b2.StateMonitor(group, "v", record=net.trace_ids_, dt=dt)
         objects.append(state)
     network = b2.Network(*objects)
@@ -324,7 +328,6 @@ def standalone_scan(net, duration_ms: float, points, *, directory=None) -> dict:
     ...
     neurolearn.errors.ParameterError: standalone_scan: unknown scan key(s) ['tau_m_ms']...
     """
-    import tempfile
     import time
 
     from neurolearn._params import Interval, check_param
@@ -343,28 +346,9 @@ def standalone_scan(net, duration_ms: float, points, *, directory=None) -> dict:
             raise ParameterError(
                 f"standalone_scan: unknown scan key(s) {bad}. Valid keys: {', '.join(SCAN_KEYS)}."
             )
-    if directory is None:
-        directory = tempfile.mkdtemp(prefix="standalone-", dir=brian2_cache_dir())
     n_steps = int(round(duration_ms / p["dt_ms"]))
-    ms, mV = b2.ms, b2.mV
-    dt = p["dt_ms"] * ms
-    conn = net.connectivity_
-    b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
-    try:
-        saved_step, net.step_ = net.step_, 0
-        eng = build_network(b2, net, p["dt_ms"])
-        net.step_ = saved_step
-        eng["group"].w_in = np.zeros(conn.n) * mV
-        if p["input_rate_hz"] > 0:
-            counts = net.external_counts(n_steps).astype(np.float64)
-        else:
-            counts = np.zeros((1, conn.n))
-        namespace = _namespace(b2, net, False, counts, np.zeros(1), 1, eng["g_scale"])
-        namespace["t_run"] = 0 * ms
-        eng["network"].run(n_steps * dt, namespace=namespace)
-        start = time.perf_counter()
-        b2.device.build(run=False, directory=str(directory))
-        build_s = time.perf_counter() - start
+    mV = b2.mV
+    with _standalone_project(b2, net, n_steps, False, directory) as (eng, namespace, build_s):
         unit = eng["g_scale"]
         records, run_s = [], []
         for point in points:
@@ -378,21 +362,262 @@ def standalone_scan(net, duration_ms: float, points, *, directory=None) -> dict:
             start = time.perf_counter()
             b2.device.run(run_args=run_args)
             run_s.append(time.perf_counter() - start)
-            steps = np.round(np.asarray(eng["spikes"].t_[:]) / float(dt)).astype(np.int64)
-            records.append(
-                SpikeRecord(
-                    spike_steps=steps,
-                    spike_ids=np.asarray(eng["spikes"].i[:], dtype=np.int64),
-                    start_step=0,
-                    n_steps=n_steps,
-                    dt_ms=p["dt_ms"],
-                    n_exc=conn.n_exc,
-                    n_inh=conn.n_inh,
-                    trace_ids=np.zeros(0, dtype=np.int64),
-                    v_trace_mv=np.zeros((n_steps, 0)),
-                )
-            )
+            records.append(_standalone_record(eng, net, n_steps))
+    return {"records": records, "build_s": build_s, "run_s": run_s}
+
+
+@contextmanager
+def _standalone_project(b2, net, n_steps: int, plastic: bool, directory, counts=None):
+    """Build ``net`` (from step 0) as a C++ standalone project without running it.
+
+    Yields ``(engine, namespace, build_s)``; the binary is then run with ``b2.device.run``.
+    Brian2's device is reset to the runtime device on exit.
+    """
+    import tempfile
+    import time
+
+    p = net.params_
+    conn = net.connectivity_
+    ms, mV = b2.ms, b2.mV
+    dt = p["dt_ms"] * ms
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="standalone-", dir=brian2_cache_dir())
+    b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
+    try:
+        saved_step, net.step_ = net.step_, 0
+        try:
+            eng = build_network(b2, net, p["dt_ms"], record_v=False)
+        finally:
+            net.step_ = saved_step
+        eng["group"].w_in = np.zeros(conn.n) * mV
+        if counts is None:
+            if p["input_rate_hz"] > 0:
+                counts = net.external_counts(n_steps).astype(np.float64)
+            else:
+                counts = np.zeros((1, conn.n))
+        namespace = _namespace(b2, net, plastic, counts, np.zeros(1), 1, eng["g_scale"])
+        namespace["t_run"] = 0 * ms
+        eng["network"].run(n_steps * dt, namespace=namespace)
+        start = time.perf_counter()
+        b2.device.build(run=False, directory=str(directory))
+        yield eng, namespace, time.perf_counter() - start
     finally:
         b2.device.reinit()
         b2.set_device("runtime")
-    return {"records": records, "build_s": build_s, "run_s": run_s}
+
+
+def _standalone_record(eng, net, n_steps: int) -> SpikeRecord:
+    """The spikes of the standalone binary's last run (from step 0)."""
+    p = net.params_
+    conn = net.connectivity_
+    dt_s = p["dt_ms"] * 1e-3
+    steps = np.round(np.asarray(eng["spikes"].t_[:]) / dt_s).astype(np.int64)
+    return SpikeRecord(
+        spike_steps=steps,
+        spike_ids=np.asarray(eng["spikes"].i[:], dtype=np.int64),
+        start_step=0,
+        n_steps=n_steps,
+        dt_ms=p["dt_ms"],
+        n_exc=conn.n_exc,
+        n_inh=conn.n_inh,
+        trace_ids=np.zeros(0, dtype=np.int64),
+        v_trace_mv=np.zeros((n_steps, 0)),
+    )
+
+
+#: Parameters that only feed the arrays a standalone ensemble sets per network (``run_args``):
+#: the networks of one ensemble may differ in these and must agree in every other one.
+ENSEMBLE_FREE = (
+    "seed",
+    "connectivity",
+    "connection_prob",
+    "w_exc",
+    "w_inh",
+    "w_inh_exc",
+    "bias_mv",
+    "bias_spread_mv",
+    "record_v",
+    "backend",
+    "brian2_target",
+)
+
+
+def standalone_ensemble(networks, duration_ms: float, *, plasticity=None, directory=None) -> dict:
+    """Run several networks of one connectivity on one Brian2 C++ standalone build.
+
+    The project is built once from the first network; each network then reruns the binary with
+    its own initial membrane potentials, biases, initial weights and external Poisson counts
+    (drawn from its seed exactly as :meth:`SpikingEINetwork.run` would draw them) set through
+    Brian2's ``run_args``, so nothing is recompiled. The synapses themselves (which neuron
+    connects to which) are part of the compiled project: every network must have the same
+    ones, e.g. one :class:`Connectivity` given to all as ``connectivity=``. Networks may differ
+    in the parameters of :data:`ENSEMBLE_FREE` and must agree in all others.
+
+    Each network runs ``duration_ms`` from its initial state (step 0, which it must be at); the
+    networks themselves are not advanced and their drive generators are not consumed. No
+    membrane potential is recorded.
+
+    Parameters
+    ----------
+    networks : sequence of SpikingEINetwork
+        The ensemble (any ``backend``; initialized here if needed).
+    duration_ms : float
+        Simulated time per network.
+    plasticity : bool or None, default=None
+        Inhibitory plasticity on or off; None takes the networks' ``plasticity`` parameter.
+    directory : path or None, default=None
+        Where the project goes (default: a new folder under :func:`brian2_cache_dir`). The
+        per-network arrays are deleted after each run.
+
+    Returns
+    -------
+    dict
+        ``records`` (one :class:`SpikeRecord` per network), ``weights`` (each network's weights
+        after its run, in the order of ``connectivity_``), ``build_s`` (code generation and
+        compilation), ``run_s`` (per network: writing its arrays and running the binary) and
+        ``binary_s`` (per network: the binary alone).
+
+    Raises
+    ------
+    ParameterError
+        When the networks differ in their synapses or in a parameter outside
+        :data:`ENSEMBLE_FREE`, or one of them has already run.
+
+    Examples
+    --------
+    Three seeds of one network, one C++ build (compiling takes tens of seconds):
+
+    >>> from neurolearn.spiking import SpikingEINetwork, random_connectivity
+    >>> import numpy as np
+    >>> conn = random_connectivity(40, 10, 0.2, w_exc=0.015, w_inh=0.15, w_inh_exc=0.05,
+    ...                            rng=np.random.default_rng(0))
+    >>> nets = [SpikingEINetwork(n_exc=40, n_inh=10, connectivity=conn, seed=s)
+    ...         for s in range(3)]
+    >>> out = standalone_ensemble(nets, 200.0)  # doctest: +SKIP
+    >>> [r.population_rate_hz() for r in out["records"]]  # doctest: +SKIP
+    [...]
+
+    Networks with different synapses need one build each:
+
+    >>> standalone_ensemble([SpikingEINetwork(n_exc=40, n_inh=10, seed=s) for s in (0, 1)],
+    ...                     10.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.ParameterError: standalone_ensemble: network 1 has other synapses...
+    """
+    import copy
+    import time
+
+    from neurolearn._params import Boolean, Interval, check_param
+
+    owner = "standalone_ensemble"
+    networks = list(networks)
+    if not networks:
+        raise ParameterError(f"The 'networks' parameter of {owner} must not be empty.")
+    duration_ms = check_param(
+        owner, "duration_ms", duration_ms, Interval(float, 0, None, "neither")
+    )
+    for net in networks:
+        if not hasattr(net, "connectivity_"):
+            net.initialize()
+        else:
+            net._sync_params()
+    first = networks[0]
+    p = first.params_
+    conn = first.connectivity_
+    for k, net in enumerate(networks):
+        if net.step_ != 0:
+            raise ParameterError(
+                f"{owner}: network {k} has already run {net.step_} steps; every network runs "
+                "from its initial state (call reset_state() or use a new network)."
+            )
+        c = net.connectivity_
+        if k and not (
+            (c.n_exc, c.n_inh) == (conn.n_exc, conn.n_inh)
+            and np.array_equal(c.pre, conn.pre)
+            and np.array_equal(c.post, conn.post)
+        ):
+            raise ParameterError(
+                f"{owner}: network {k} has other synapses than network 0; the synapses are "
+                "compiled into the project. Give every network the same connectivity= "
+                "(a Connectivity object)."
+            )
+        differ = sorted(
+            key
+            for key in p
+            if key not in ENSEMBLE_FREE and not _same_value(net.params_[key], p[key])
+        )
+        if differ:
+            raise ParameterError(
+                f"{owner}: network {k} differs from network 0 in {differ}; only "
+                f"{', '.join(ENSEMBLE_FREE)} may differ within one build."
+            )
+    plastic = (
+        p["plasticity"]
+        if plasticity is None
+        else check_param(owner, "plasticity", plasticity, Boolean())
+    )
+    if plastic and not p["plasticity"]:
+        raise ParameterError(
+            f"{owner}: plasticity=True needs networks built with plasticity=True (the plastic "
+            "synapses are part of the compiled project)."
+        )
+    b2 = import_brian2()
+    n_steps = int(round(duration_ms / p["dt_ms"]))
+    mV = b2.mV
+    drive = p["input_rate_hz"] > 0
+
+    def counts_of(net):
+        # the draws net.run() would make, from a copy of the network's drive generator
+        probe = copy.copy(net)
+        probe.drive_rng_ = copy.deepcopy(net.drive_rng_)
+        return probe.external_counts(n_steps).astype(np.float64)
+
+    zeros = np.zeros((n_steps, conn.n)) if drive else None
+    records, weights, run_s, binary_s = [], [], [], []
+    with _standalone_project(b2, first, n_steps, plastic, directory, counts=zeros) as (
+        eng,
+        namespace,
+        build_s,
+    ):
+        unit = eng["g_scale"]
+        for net in networks:
+            run_args = {
+                eng["group"].v: net.v_init_mv_ * mV,
+                eng["group"].bias: net.bias_mv_ * mV,
+            }
+            for syn, idx in eng["synapses"]:
+                run_args[syn.w] = net.weights_[idx] * unit
+            if drive:
+                run_args[namespace["ext"]] = counts_of(net)
+            start = time.perf_counter()
+            b2.device.run(run_args=run_args)
+            run_s.append(time.perf_counter() - start)
+            binary_s.append(float(b2.device.timers["run_binary"]))
+            records.append(_standalone_record(eng, net, n_steps))
+            w = np.empty(conn.n_synapses)
+            for syn, idx in eng["synapses"]:
+                w[idx] = np.asarray(syn.w_[:]) / eng["w_si"]
+            weights.append(w)
+            _delete_run_args(b2)
+    return {
+        "records": records,
+        "weights": weights,
+        "build_s": build_s,
+        "run_s": run_s,
+        "binary_s": binary_s,
+    }
+
+
+def _same_value(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
+
+
+def _delete_run_args(b2) -> None:
+    """Remove the array files the last ``run_args`` wrote into the project."""
+    folder = Path(b2.device.project_dir) / "static_arrays"
+    for name in b2.device.run_args_arrays:
+        for path in (folder / name, folder / (name + ".lock")):
+            path.unlink(missing_ok=True)

@@ -10,7 +10,13 @@ import pytest
 from reference_spiking import feedforward_connectivity
 
 from neurolearn.errors import MissingDependencyError
-from neurolearn.spiking import SpikingEINetwork, first_divergence, standalone_scan
+from neurolearn.spiking import (
+    SpikingEINetwork,
+    first_divergence,
+    random_connectivity,
+    standalone_ensemble,
+    standalone_scan,
+)
 from neurolearn.spiking._brian2 import import_brian2, required_brian2
 
 
@@ -178,3 +184,52 @@ def test_brian2_cython_target_matches_numba():
     a = SpikingEINetwork(**kw).run(300.0)
     b = SpikingEINetwork(backend="brian2", brian2_target="cython", **kw).run(300.0)
     assert first_divergence(a, b) is None and len(a.spike_ids) > 50
+
+
+@pytest.mark.slow
+def test_standalone_ensemble_matches_numba_per_network(tmp_path):
+    # one C++ build, three seeds with plasticity on; each equals its numba run, spikes and weights
+    conn = random_connectivity(
+        40, 10, 0.2, w_exc=0.015, w_inh=0.15, w_inh_exc=0.05, rng=np.random.default_rng(0)
+    )
+    kw = dict(n_exc=40, n_inh=10, connectivity=conn, record_v=0, learning_rate=2e-2)
+    nets = [SpikingEINetwork(seed=s, **kw) for s in range(3)]
+    out = standalone_ensemble(nets, 300.0, directory=tmp_path / "project")
+    assert out["build_s"] > 0 and len(out["run_s"]) == len(out["binary_s"]) == 3
+    counts = set()
+    for net, rec, w in zip(nets, out["records"], out["weights"], strict=True):
+        assert net.step_ == 0  # the networks themselves are not advanced
+        ref = SpikingEINetwork(seed=net.seed, **kw)
+        ref_rec = ref.run(300.0)
+        assert len(ref_rec.spike_ids) > 100
+        np.testing.assert_array_equal(rec.spike_steps, ref_rec.spike_steps)
+        np.testing.assert_array_equal(rec.spike_ids, ref_rec.spike_ids)
+        np.testing.assert_allclose(w, ref.weights_, rtol=0, atol=1e-12)
+        assert np.abs(w - conn.weight).max() > 0.1  # the I -> E weights learned
+        counts.add(len(rec.spike_ids))
+    assert len(counts) == 3  # the seeds differ
+    # the per-network arrays are removed after each run; the project's own stay
+    left = {p.name for p in (tmp_path / "project" / "static_arrays").iterdir()}
+    assert not any(name.startswith("init_") for name in left)
+
+
+def test_standalone_ensemble_refuses_what_needs_a_rebuild():
+    kw = dict(n_exc=8, n_inh=2, record_v=0)
+    with pytest.raises(ValueError, match="other synapses"):
+        standalone_ensemble([SpikingEINetwork(seed=s, **kw) for s in (0, 1)], 10.0)
+    conn = random_connectivity(
+        8, 2, 0.3, w_exc=0.015, w_inh=0.15, w_inh_exc=0.05, rng=np.random.default_rng(0)
+    )
+    nets = [SpikingEINetwork(connectivity=conn, seed=0, **kw)]
+    nets.append(SpikingEINetwork(connectivity=conn, seed=1, tau_m_ms=10.0, **kw))
+    with pytest.raises(ValueError, match=r"differs from network 0 in \['tau_m_ms'\]"):
+        standalone_ensemble(nets, 10.0)
+    nets[1].set_params(tau_m_ms=20.0)
+    nets[1].run(1.0)
+    with pytest.raises(ValueError, match="network 1 has already run 10 steps"):
+        standalone_ensemble(nets, 10.0)
+    static = [SpikingEINetwork(connectivity=conn, seed=0, plasticity=False, **kw)]
+    with pytest.raises(ValueError, match="plasticity=True needs networks built"):
+        standalone_ensemble(static, 10.0, plasticity=True)
+    with pytest.raises(ValueError, match="must not be empty"):
+        standalone_ensemble([], 10.0)
