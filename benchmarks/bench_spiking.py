@@ -32,6 +32,10 @@ their copies one after another, so their time for k copies is the sum over the f
 of each copy's best time: the first ``PEER_REPEAT_COPIES`` copies take the best of ``REPEATS``
 runs, the later ones (of the 128-copy size only) a single run, to bound the benchmark's time.
 Drawing the external counts handed to Brian2 is not counted in its time.
+
+``--quick``: a 200-neuron network, 200 ms, 1 and 4 copies, the Brian2 copies run once, and the
+standalone projects are kept under :func:`neurolearn.spiking.brian2_cache_dir` so that later
+quick runs only recompile what changed (their build time is then that of the incremental build).
 """
 
 from __future__ import annotations
@@ -116,7 +120,7 @@ def _numba_scan(size_factor: float, duration_ms: float) -> dict:
 # --------------------------------------------------------------------- ensembles
 ENSEMBLE_SIZES = (1, 8, 32, 128)
 ENSEMBLE_DURATION_MS = 1000.0
-QUICK_ENSEMBLE = dict(n_exc=160, n_inh=40, sizes=(1, 4, 8), duration_ms=200.0)
+QUICK_ENSEMBLE = dict(n_exc=160, n_inh=40, sizes=(1, 4), duration_ms=200.0)
 PEER_REPEAT_COPIES = 32  # Brian2 copies beyond this many run once (see the module docstring)
 ENSEMBLE_TARGETS = {"loop": (32, 1.5), "standalone": (32, 10.0)}  # (copies, min ratio)
 
@@ -136,7 +140,13 @@ def _ensemble_config(quick: bool) -> dict:
     else:
         n_exc, n_inh, sizes, duration = 800, 200, ENSEMBLE_SIZES, ENSEMBLE_DURATION_MS
     kw = dict(_model_params(), n_exc=n_exc, n_inh=n_inh, plasticity=True, record_v=0)
-    return {"params": kw, "sizes": list(sizes), "duration_ms": duration}
+    return {
+        "params": kw,
+        "sizes": list(sizes),
+        "duration_ms": duration,
+        "quick": quick,
+        "peer_repeat_copies": 0 if quick else PEER_REPEAT_COPIES,
+    }
 
 
 def _ensemble_networks(cfg: dict, n: int, first: int = 0, **overrides):
@@ -270,13 +280,23 @@ def _no_input(net):
     return (np.zeros(0), np.zeros(net.connectivity_.n), 1)
 
 
-def _brian2_standalone(size_factor: float, duration_ms: float) -> dict:
+def _project_dir(name: str, quick: bool):
+    """Where a standalone project goes: a kept folder for the quick path (its later builds only
+    recompile what changed), else None (a new folder, a full build)."""
+    if not quick:
+        return None
+    from neurolearn.spiking import brian2_cache_dir
+
+    return brian2_cache_dir() / f"bench-{name}-quick"
+
+
+def _brian2_standalone(size_factor: float, duration_ms: float, quick: bool) -> dict:
     from neurolearn.spiking import standalone_scan
 
     net = _network(size_factor, backend="brian2").initialize()
     # one build: the unchanged network first (the CUBA case), then the 8 scan points
     points = [{}] * REPEATS + [{"w_exc": CUBA["w_exc"] * f} for f in SCAN_FACTORS]
-    out = standalone_scan(net, duration_ms, points)
+    out = standalone_scan(net, duration_ms, points, directory=_project_dir("cuba", quick))
     return {
         "build_s": out["build_s"],
         "run_s": min(out["run_s"][:REPEATS]),
@@ -287,12 +307,17 @@ def _brian2_standalone(size_factor: float, duration_ms: float) -> dict:
     }
 
 
-def _best_per_copy(run_copy, n_copies: int) -> tuple[list[float], list]:
+def _peer_repeats(i: int, cfg: dict) -> int:
+    """How many runs a Brian2 side makes of copy ``i`` (its time is their best)."""
+    return REPEATS if i < cfg["peer_repeat_copies"] else 1
+
+
+def _best_per_copy(run_copy, n_copies: int, cfg: dict) -> tuple[list[float], list]:
     """Each copy's best time (``REPEATS`` runs for the first ``PEER_REPEAT_COPIES``) and record."""
     times, recs = [], []
     for i in range(n_copies):
         best, rec = np.inf, None
-        for _ in range(REPEATS if i < PEER_REPEAT_COPIES else 1):
+        for _ in range(_peer_repeats(i, cfg)):
             seconds, rec = run_copy(i)
             best = min(best, seconds)
         times.append(best)
@@ -305,12 +330,14 @@ def _brian2_ensemble_standalone(cfg: dict) -> dict:
 
     n = max(cfg["sizes"])
     nets = _ensemble_networks(cfg, n, backend="brian2")
-    order = [i for i in range(n) for _ in range(REPEATS if i < PEER_REPEAT_COPIES else 1)]
-    directory = tempfile.mkdtemp(prefix="bench-ensemble-")
+    order = [i for i in range(n) for _ in range(_peer_repeats(i, cfg))]
+    kept = _project_dir("ensemble", cfg["quick"])
+    directory = kept or tempfile.mkdtemp(prefix="bench-ensemble-")
     try:
         out = standalone_ensemble([nets[i] for i in order], cfg["duration_ms"], directory=directory)
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        if kept is None:
+            shutil.rmtree(directory, ignore_errors=True)
     best = {}
     for i, run_s, binary_s, rec in zip(
         order, out["run_s"], out["binary_s"], out["records"], strict=True
@@ -340,7 +367,7 @@ def _brian2_ensemble_cython(cfg: dict) -> dict:
         rec = net.run(duration)
         return time.perf_counter() - start, _rate(rec)
 
-    times, rates = _best_per_copy(run_copy, n)
+    times, rates = _best_per_copy(run_copy, n, cfg)
     return {"first_s": first_s, "run_s": times, "rates": rates}
 
 
@@ -359,7 +386,7 @@ def _cuba_rows(quick: bool) -> list[dict]:
     label = "cuba-1000" if quick else "cuba-4000"
     ours = _numba_case(size, duration)
     cy = _subprocess("cython", size, duration)
-    sa = _subprocess("standalone", size, duration)
+    sa = _subprocess("standalone", size, duration, int(quick))
     scan_ours = _numba_scan(size, duration)
     rows = [
         {
@@ -420,9 +447,13 @@ def _ensemble_rows(quick: bool) -> list[dict]:
     rows = []
     for k in cfg["sizes"]:
         o = ours[k]
-        repeats = f"best of {REPEATS}" + (
-            f" (copies beyond {PEER_REPEAT_COPIES}: 1 run)" if k > PEER_REPEAT_COPIES else ""
-        )
+        n_best = min(k, cfg["peer_repeat_copies"])
+        if n_best == k:
+            repeats = f"best of {REPEATS} per copy"
+        elif n_best == 0:
+            repeats = "1 run per copy"
+        else:
+            repeats = f"best of {REPEATS} per copy for the first {n_best}, then 1 run"
         base = {
             "case": f"ensemble-{n} x{k}",
             "copies": k,
@@ -565,5 +596,5 @@ if __name__ == "__main__":
     elif mode == "cython":
         result = _brian2_cython(float(sys.argv[2]), float(sys.argv[3]))
     else:
-        result = _brian2_standalone(float(sys.argv[2]), float(sys.argv[3]))
+        result = _brian2_standalone(float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1")
     print(json.dumps(result))
