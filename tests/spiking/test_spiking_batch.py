@@ -183,3 +183,28 @@ def test_same_network_twice_is_refused():
     net = SpikingEINetwork(**DRIVEN, seed=0)
     with pytest.raises(ParameterError, match="positions 0 and 1"):
         run_batch([net, net], 10.0)
+
+
+def test_reservoirs_in_one_batch_equal_their_single_runs():
+    from neurolearn.spiking import SpikingReservoir, run_reservoirs
+
+    rng = np.random.default_rng(0)
+    u = [rng.uniform(-0.8, 0.8, 40), rng.uniform(-0.8, 0.8, (40, 1)), rng.uniform(-1, 1, 25)]
+
+    def make():
+        return [
+            SpikingReservoir(n=60, step_ms=5.0, adaptation="istdp", seed=0),
+            SpikingReservoir(n=80, step_ms=5.0, input_scale_mv=6.0, state="both", seed=1),
+            SpikingReservoir(n=60, step_ms=4.0, adaptation="istdp", seed=2),
+        ]
+
+    batch = make()
+    states = run_reservoirs(batch, u, adapt=True)
+    for i, res in enumerate(make()):
+        expected = res.adapt(u[i]).run(u[i])
+        np.testing.assert_array_equal(states[i], expected)
+        assert states[i].std() > 0
+        np.testing.assert_array_equal(batch[i].network_.weights_, res.network_.weights_)
+        assert batch[i].adapted_ == res.adapted_
+    with pytest.raises(ParameterTypeError, match="Entry 0"):
+        run_reservoirs([SpikingEINetwork()], u[0])
