@@ -3,6 +3,8 @@
 * :class:`SpikingEINetwork`: LIF E/I network (conductance- or current-based synapses, refractory
   period, optional delay) with Vogels et al. (2011) inhibitory STDP, constant and Poisson drive;
   ``backend="numba"`` or ``"brian2"`` with the same connectivity and drive.
+* :func:`run_batch` / :func:`replicate`: many networks (over seeds, parameters, drive) in one
+  call, spread over the threads, each bit-identical to its single run.
 * :class:`SpikingReservoir`: the network as a liquid state machine, read out by
   :class:`neurolearn.reservoir.Readout`.
 """
@@ -21,6 +23,9 @@ _WHERE = {
     "SpikeRecord": "neurolearn.spiking._record",
     "first_divergence": "neurolearn.spiking._record",
     "ENGINES": "neurolearn.spiking.network",
+    "run_batch": "neurolearn.spiking.batch",
+    "replicate": "neurolearn.spiking.batch",
+    "run_reservoirs": "neurolearn.spiking.batch",
     "SpikingEINetwork": "neurolearn.spiking.network",
     "ADAPTATIONS": "neurolearn.spiking.reservoir",
     "SpikingReservoir": "neurolearn.spiking.reservoir",
@@ -37,6 +42,9 @@ __all__ = [
     "first_divergence",
     "SpikingEINetwork",
     "ENGINES",
+    "run_batch",
+    "replicate",
+    "run_reservoirs",
     "SpikingReservoir",
     "filtered_states",
     "synaptic_states",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from numba.typed import List
 
 from neurolearn._kernels.numba.spiking import (
     NEVER,
@@ -13,10 +15,11 @@ from neurolearn._kernels.numba.spiking import (
     State,
     STDPParams,
     lif_run,
+    lif_run_batch,
 )
 from neurolearn.spiking._record import SpikeRecord
 
-__all__ = ["run_numba", "CHUNK_STEPS"]
+__all__ = ["run_numba_batch", "CHUNK_STEPS"]
 
 #: Steps per kernel call: bounds the spike buffer and the external-drive block in memory.
 CHUNK_STEPS = 2000
@@ -94,68 +97,127 @@ def _stdp_params(p: dict) -> STDPParams:
     )
 
 
-def run_numba(net, n_steps: int, plastic: bool, drive, progress: bool) -> SpikeRecord:
-    """Advance ``net`` by ``n_steps`` with the numba kernel; returns the run's record."""
-    p = net.params_
-    conn = net.connectivity_
-    n = conn.n
-    if net._state is None:
-        net._state = _initial_state(net)
-        net._csr = _csr(net)
-    params = _lif_params(p, conn.n_exc)
-    stdp = _stdp_params(p)
-    synapses = _connectivity(net, plastic)
+def _drive(net, drive) -> Drive:
     u, w_in, hold_steps = drive
-    has_ext = p["input_rate_hz"] > 0
-    ref = max(p["ref_steps"], 1)
-    steps_out, ids_out = [], []
-    v_trace = np.zeros((n_steps, len(net.trace_ids_)))
-    run_start = net.step_
+    p = net.params_
+    return Drive(
+        bias=np.ascontiguousarray(net.bias_mv_, dtype=np.float64),
+        input_weight=np.ascontiguousarray(w_in, dtype=np.float64),
+        input_signal=np.ascontiguousarray(u, dtype=np.float64),
+        hold_steps=int(hold_steps),
+        input_step0=int(net.step_),
+        ext_mean=float(p["input_rate_hz"] * p["dt_ms"] / 1000.0),
+        ext_weight=float(p["w_input"]),
+    )
+
+
+def _typed(items) -> List:
+    out = List()
+    for item in items:
+        out.append(item)
+    return out
+
+
+def run_numba_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list:
+    """Advance every network of ``nets`` by ``n_steps``, in one kernel call per chunk.
+
+    ``plastic`` and ``drives`` hold one entry per network. A single network runs
+    :func:`lif_run` directly; several run :func:`lif_run_batch` (networks spread over the
+    threads). Each network gets exactly the record and the final state a single run gives it.
+    An entry of the result is a :class:`~neurolearn.errors.DivergenceError` (not raised) for a
+    network whose membrane potential became non-finite; it is not simulated further.
+    """
+    nets = list(nets)
+    b = len(nets)
+    for net in nets:
+        if net._state is None:
+            net._state = _initial_state(net)
+            net._csr = _csr(net)
+    params = [_lif_params(net.params_, net.connectivity_.n_exc) for net in nets]
+    stdp = [_stdp_params(net.params_) for net in nets]
+    synapses = [_connectivity(net, bool(pl)) for net, pl in zip(nets, plastic, strict=True)]
+    inputs = [_drive(net, d) for net, d in zip(nets, drives, strict=True)]
+    starts = np.array([net.step_ for net in nets], dtype=np.int64)
+    v_traces = [np.zeros((n_steps, len(net.trace_ids_))) for net in nets]
+    # the largest number of spikes a chunk can hold: every neuron at its refractory limit
+    refs = [max(net.params_["ref_steps"], 1) for net in nets]
+    steps_out = [[] for _ in nets]
+    ids_out = [[] for _ in nets]
+    counts = np.zeros(b, dtype=np.int64)
+    batched = b > 1
+    if batched:
+        lists = [_typed(x) for x in (params, stdp, inputs, synapses)]
+        states = _typed([net._state for net in nets])
+        rngs = _typed([net.drive_rng_ for net in nets])
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_steps, unit="step", desc="spiking (numba)")
+        what = "spiking (numba)" if b == 1 else f"spiking (numba, {b} networks)"
+        bar = tqdm(total=n_steps, unit="step", desc=what)
     done = 0
-    while done < n_steps:
-        chunk = min(CHUNK_STEPS, n_steps - done)
-        ext = net.external_counts(chunk) if has_ext else np.zeros((0, n), dtype=np.uint16)
-        capacity = n * (chunk // ref + 1)
-        out = Outputs(
-            spike_step=np.empty(capacity, dtype=np.int64),
-            spike_id=np.empty(capacity, dtype=np.int64),
-            trace_ids=net.trace_ids_,
-            v_trace=v_trace[done : done + chunk],
-        )
-        inputs = Drive(
-            bias=net.bias_mv_,
-            input_weight=w_in,
-            input_signal=u,
-            hold_steps=int(hold_steps),
-            input_step0=int(run_start),
-            ext_counts=ext,
-            ext_weight=float(p["w_input"]),
-        )
-        count = lif_run(run_start + done, chunk, params, stdp, inputs, synapses, net._state, out)
-        if count < 0:
+    try:
+        while done < n_steps:
+            chunk = min(CHUNK_STEPS, n_steps - done)
+            outs = [
+                Outputs(
+                    spike_step=np.empty(net.connectivity_.n * (chunk // ref + 1), np.int64),
+                    spike_id=np.empty(net.connectivity_.n * (chunk // ref + 1), np.int64),
+                    trace_ids=net.trace_ids_,
+                    v_trace=vt[done : done + chunk],
+                )
+                for net, ref, vt in zip(nets, refs, v_traces, strict=True)
+            ]
+            if batched:
+                # hand out networks one at a time: their costs differ with size and activity
+                previous = numba.set_parallel_chunksize(1)
+                try:
+                    lif_run_batch(starts + done, chunk, *lists, states, _typed(outs), rngs, counts)
+                finally:
+                    numba.set_parallel_chunksize(previous)
+            else:
+                net = nets[0]
+                counts[0] = lif_run(
+                    int(starts[0]) + done,
+                    chunk,
+                    params[0],
+                    stdp[0],
+                    inputs[0],
+                    synapses[0],
+                    net._state,
+                    outs[0],
+                    net.drive_rng_,
+                )
+            for i, out in enumerate(outs):
+                count = counts[i]
+                if count >= 0:
+                    steps_out[i].append(out.spike_step[:count].copy())
+                    ids_out[i].append(out.spike_id[:count].copy())
+            done += chunk
             if bar is not None:
-                bar.close()
-            net._divergence(-count - 1)
-        steps_out.append(out.spike_step[:count].copy())
-        ids_out.append(out.spike_id[:count].copy())
-        done += chunk
+                bar.update(chunk)
+            if (counts < 0).all():
+                break
+    finally:
         if bar is not None:
-            bar.update(chunk)
-    if bar is not None:
-        bar.close()
-    return SpikeRecord(
-        spike_steps=np.concatenate(steps_out) if steps_out else np.zeros(0, np.int64),
-        spike_ids=np.concatenate(ids_out) if ids_out else np.zeros(0, np.int64),
-        start_step=run_start,
-        n_steps=n_steps,
-        dt_ms=p["dt_ms"],
-        n_exc=conn.n_exc,
-        n_inh=conn.n_inh,
-        trace_ids=net.trace_ids_,
-        v_trace_mv=v_trace,
-    )
+            bar.close()
+    records = []
+    for i, net in enumerate(nets):
+        if counts[i] < 0:
+            records.append(net._divergence_error(int(-counts[i] - 1)))
+            continue
+        conn = net.connectivity_
+        records.append(
+            SpikeRecord(
+                spike_steps=np.concatenate(steps_out[i]) if steps_out[i] else np.zeros(0, np.int64),
+                spike_ids=np.concatenate(ids_out[i]) if ids_out[i] else np.zeros(0, np.int64),
+                start_step=int(starts[i]),
+                n_steps=n_steps,
+                dt_ms=net.params_["dt_ms"],
+                n_exc=conn.n_exc,
+                n_inh=conn.n_inh,
+                trace_ids=net.trace_ids_,
+                v_trace_mv=v_traces[i],
+            )
+        )
+    return records

@@ -21,12 +21,41 @@ from neurolearn.spiking import _declared as D
 from neurolearn.spiking._connectivity import Connectivity, random_connectivity
 from neurolearn.spiking._record import SpikeRecord
 
-__all__ = ["SpikingEINetwork", "ENGINES"]
+__all__ = ["SpikingEINetwork", "ENGINES", "engine_batch"]
 
 #: Engines a :class:`SpikingEINetwork` runs on (the values of ``backend``).
 ENGINES = D.ENGINES
 
 _POS = Interval(float, 0, None, "neither")
+
+
+def _brian2_batch(nets, n_steps, plastic, drives, progress) -> list:
+    """Brian2 runs one network at a time: a loop of single runs."""
+    from neurolearn.spiking._brian2 import run_brian2
+
+    out = []
+    for net, pl, drive in zip(nets, plastic, drives, strict=True):
+        try:
+            out.append(run_brian2(net, n_steps, pl, drive))
+        except DivergenceError as exc:
+            out.append(exc)
+    return out
+
+
+def engine_batch(backend: str):
+    """The function that runs a list of networks on ``backend``.
+
+    It is called as ``f(nets, n_steps, plastic, drives, progress)`` with one ``plastic`` flag and
+    one ``(u, w_in, hold_steps)`` drive per network, and returns one
+    :class:`~neurolearn.spiking.SpikeRecord` per network, or the
+    :class:`~neurolearn.errors.DivergenceError` of a network that diverged. It does not advance
+    ``step_``.
+    """
+    if backend == "numba":
+        from neurolearn.spiking._numba_engine import run_numba_batch
+
+        return run_numba_batch
+    return _brian2_batch
 
 
 class SpikingEINetwork(Estimator):
@@ -237,6 +266,47 @@ class SpikingEINetwork(Estimator):
         lam = self.params_["input_rate_hz"] * self.params_["dt_ms"] / 1000.0
         return self.drive_rng_.poisson(lam, size=(n_steps, self.connectivity_.n)).astype(np.uint16)
 
+    def _prepare_run(self, duration_ms, plasticity, input_signal, input_weight_mv, hold_ms):
+        """Validate a run's arguments; returns ``(n_steps, plastic, (u, w_in, hold_steps))``."""
+        self._sync_params()
+        p = self.params_
+        name = type(self).__name__
+        # the current weights and biases are public attributes: check them before the engine
+        n_syn, n_all = self.connectivity_.n_synapses, self.connectivity_.n
+        self.weights_ = check_array(name, "weights_", self.weights_, shape=(n_syn,))
+        self.bias_mv_ = check_array(name, "bias_mv_", self.bias_mv_, shape=(n_all,))
+        duration_ms = check_param(f"{name}.run", "duration_ms", duration_ms, _POS)
+        plastic = (
+            p["plasticity"]
+            if plasticity is None
+            else check_param(f"{name}.run", "plasticity", plasticity, Boolean())
+        )
+        n = self.connectivity_.n
+        n_steps = int(round(duration_ms / p["dt_ms"]))
+        if input_signal is None:
+            u = np.zeros(0)
+            w_in = np.zeros(n)
+            hold_steps = 1
+        else:
+            u = check_array(f"{name}.run", "input_signal", input_signal, ndim=1)
+            if input_weight_mv is None or hold_ms is None:
+                raise ParameterError(
+                    f"{name}.run: 'input_signal' needs 'input_weight_mv' (shape ({n},)) and "
+                    "'hold_ms' (how long each value is held)."
+                )
+            w_in = check_array(
+                f"{name}.run",
+                "input_weight_mv",
+                input_weight_mv,
+                ndim=1,
+                shape=(n,),
+                shape_doc=f"({n},)",
+            )
+            hold_ms = check_param(f"{name}.run", "hold_ms", hold_ms, _POS)
+            hold_steps = max(int(round(hold_ms / p["dt_ms"])), 1)
+        drive = (u, w_in, hold_steps)
+        return n_steps, plastic, drive
+
     # ------------------------------------------------------------------ running
     def run(
         self,
@@ -275,57 +345,22 @@ class SpikingEINetwork(Estimator):
         DivergenceError
             When the membrane potential becomes non-finite.
         """
-        self._sync_params()
-        p = self.params_
-        name = type(self).__name__
-        # the current weights and biases are public attributes: check them before the engine
-        n_syn, n_all = self.connectivity_.n_synapses, self.connectivity_.n
-        self.weights_ = check_array(name, "weights_", self.weights_, shape=(n_syn,))
-        self.bias_mv_ = check_array(name, "bias_mv_", self.bias_mv_, shape=(n_all,))
-        duration_ms = check_param(f"{name}.run", "duration_ms", duration_ms, _POS)
-        plastic = (
-            p["plasticity"]
-            if plasticity is None
-            else check_param(f"{name}.run", "plasticity", plasticity, Boolean())
+        n_steps, plastic, drive = self._prepare_run(
+            duration_ms, plasticity, input_signal, input_weight_mv, hold_ms
         )
-        n = self.connectivity_.n
-        n_steps = int(round(duration_ms / p["dt_ms"]))
-        if input_signal is None:
-            u = np.zeros(0)
-            w_in = np.zeros(n)
-            hold_steps = 1
-        else:
-            u = check_array(f"{name}.run", "input_signal", input_signal, ndim=1)
-            if input_weight_mv is None or hold_ms is None:
-                raise ParameterError(
-                    f"{name}.run: 'input_signal' needs 'input_weight_mv' (shape ({n},)) and "
-                    "'hold_ms' (how long each value is held)."
-                )
-            w_in = check_array(
-                f"{name}.run",
-                "input_weight_mv",
-                input_weight_mv,
-                ndim=1,
-                shape=(n,),
-                shape_doc=f"({n},)",
-            )
-            hold_ms = check_param(f"{name}.run", "hold_ms", hold_ms, _POS)
-            hold_steps = max(int(round(hold_ms / p["dt_ms"])), 1)
-        drive = (u, w_in, hold_steps)
-        if p["backend"] == "numba":
-            from neurolearn.spiking._numba_engine import run_numba
-
-            rec = run_numba(self, n_steps, plastic, drive, progress)
-        else:
-            from neurolearn.spiking._brian2 import run_brian2
-
-            rec = run_brian2(self, n_steps, plastic, drive)
+        engine = engine_batch(self.params_["backend"])
+        (rec,) = engine([self], n_steps, [plastic], [drive], progress)
+        if isinstance(rec, DivergenceError):
+            raise rec
         self.step_ += n_steps
         return rec
 
-    def _divergence(self, step: int):
-        raise DivergenceError(
+    def _divergence_error(self, step: int) -> DivergenceError:
+        return DivergenceError(
             f"The membrane potential became non-finite at step {step} "
             f"(t = {step * self.params_['dt_ms']:.1f} ms); reduce dt_ms or the weights.",
             step=step,
         )
+
+    def _divergence(self, step: int):
+        raise self._divergence_error(step)

@@ -41,12 +41,13 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from neurolearn._kernels import FASTMATH
 
 __all__ = [
     "lif_run",
+    "lif_run_batch",
     "NEVER",
     "LIFParams",
     "STDPParams",
@@ -89,15 +90,18 @@ class STDPParams(NamedTuple):
 
 class Drive(NamedTuple):
     """Inputs: ``bias + input_weight * input_signal[(step - input_step0) // hold_steps]``
-    (float arrays ``(N,)``, ``(N,)``, ``(T,)``) and external Poisson counts ``ext_counts``
-    ``(n_steps, N)`` (zero rows for none), each count adding ``ext_weight`` to ``g_exc``."""
+    (float arrays ``(N,)``, ``(N,)``, ``(T,)``) and external Poisson spikes: every step each
+    neuron receives ``Poisson(ext_mean)`` counts (none when ``ext_mean`` is 0), each adding
+    ``ext_weight`` to ``g_exc``. The counts are drawn in the kernel, step by step and neuron by
+    neuron, from the run's ``numpy.random.Generator``: the same numbers, in the same order, as
+    ``rng.poisson(ext_mean, size=(n_steps, N))``."""
 
     bias: np.ndarray
     input_weight: np.ndarray
     input_signal: np.ndarray
     hold_steps: int
     input_step0: int
-    ext_counts: np.ndarray
+    ext_mean: float
     ext_weight: float
 
 
@@ -151,16 +155,16 @@ def _trace_at(x, x_step, j, step, dt, tau):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def lif_run(step0, n_steps, params, stdp, drive, conn, state, out):
+def lif_run(step0, n_steps, params, stdp, drive, conn, state, out, rng):
     """Advance the network ``n_steps`` steps from absolute step ``step0``, in place.
 
     ``params`` (:class:`LIFParams`), ``stdp`` (:class:`STDPParams`), ``drive`` (:class:`Drive`),
-    ``conn`` (:class:`Connectivity`), ``state`` (:class:`State`) and ``out`` (:class:`Outputs`).
+    ``conn`` (:class:`Connectivity`), ``state`` (:class:`State`), ``out`` (:class:`Outputs`) and
+    ``rng`` (the ``numpy.random.Generator`` of the external drive, advanced in place).
     ``state`` and ``conn.weight`` are updated in place. Spikes are written to
     ``out.spike_step``/``out.spike_id`` (capacity at least
     ``N * (n_steps // max(ref_steps, 1) + 1)``); ``out.v_trace[k]`` receives
-    ``v[out.trace_ids]`` at the start of local step ``k``. ``drive.ext_counts`` has ``n_steps``
-    rows or zero rows for no external drive.
+    ``v[out.trace_ids]`` at the start of local step ``k``.
 
     Returns the number of spikes written, or ``-(s + 1)`` when ``v`` became non-finite at
     absolute step ``s``.
@@ -184,7 +188,7 @@ def lif_run(step0, n_steps, params, stdp, drive, conn, state, out):
     input_signal = drive.input_signal
     hold_steps = drive.hold_steps
     input_step0 = drive.input_step0
-    ext_counts = drive.ext_counts
+    ext_mean = drive.ext_mean
     ext_weight = drive.ext_weight
     indptr = conn.indptr
     pre = conn.pre
@@ -210,7 +214,7 @@ def lif_run(step0, n_steps, params, stdp, drive, conn, state, out):
     n = v.shape[0]
     n_trace = trace_ids.shape[0]
     n_input = input_signal.shape[0]
-    has_ext = ext_counts.shape[0] > 0
+    has_ext = ext_mean > 0.0
     slots = delay_steps + 1
     spiking = np.empty(n, dtype=np.int64)
     n_spikes = 0
@@ -283,7 +287,7 @@ def lif_run(step0, n_steps, params, stdp, drive, conn, state, out):
                 x_pre[j] += 1.0
         if has_ext:
             for i in range(n):
-                c = ext_counts[k, i]
+                c = rng.poisson(ext_mean)
                 if c != 0:
                     g_exc[i] += ext_weight * c
         for m in range(n_now):
@@ -299,3 +303,30 @@ def lif_run(step0, n_steps, params, stdp, drive, conn, state, out):
         for m in range(n_now):
             v[spiking[m]] = v_reset
     return n_spikes
+
+
+@njit(cache=True, parallel=True)
+def lif_run_batch(step0, n_steps, params, stdp, drives, conns, states, outs, rngs, counts):
+    """Advance many independent networks ``n_steps`` steps each, spread over the threads.
+
+    Every argument after ``n_steps`` is a ``numba.typed.List`` with one entry per network (the
+    groups and generator :func:`lif_run` takes), and ``step0`` an int64 array of absolute start
+    steps. Network ``b`` runs :func:`lif_run` exactly as a single call would (its own arrays, its
+    own generator, nothing shared), so a batch reproduces the single runs bit for bit. Networks
+    with ``counts[b] < 0`` on entry (diverged earlier) are skipped; otherwise ``counts[b]``
+    receives :func:`lif_run`'s return value.
+    """
+    for j in prange(len(params)):
+        b = np.int64(j)  # typed lists take a signed index
+        if counts[b] >= 0:
+            counts[b] = lif_run(
+                step0[b],
+                n_steps,
+                params[b],
+                stdp[b],
+                drives[b],
+                conns[b],
+                states[b],
+                outs[b],
+                rngs[b],
+            )
