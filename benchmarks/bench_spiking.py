@@ -180,7 +180,7 @@ def _same_spikes(a, b) -> bool:
 
 
 def _numba_ensemble(cfg: dict) -> dict:
-    """Batched and looped numba runs of every size; the records of the largest size."""
+    """Batched and looped numba runs of every size (fresh copies each time), best of REPEATS."""
     from neurolearn.spiking import run_batch
 
     duration = cfg["duration_ms"]
