@@ -301,7 +301,8 @@ def standalone_scan(net, duration_ms: float, points, *, directory=None) -> dict:
     static inhibitory synapse; ``bias_mv``: every neuron's bias); values not given keep the
     network's own. Only the values change between runs (Brian2's ``run_args``), so the C++
     code is compiled once. Every point gets the same initial state and the same external drive.
-    Plasticity is off. The project goes to ``directory`` (default: a new folder under
+    Plasticity is off (:func:`standalone_ensemble` runs plastic networks, each with its own
+    state and drive). The project goes to ``directory`` (default: a new folder under
     :func:`brian2_cache_dir`). Brian2's device is reset to the runtime device afterwards.
 
     Returns
