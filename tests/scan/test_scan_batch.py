@@ -230,3 +230,16 @@ def test_scan_cut_inside_a_batch_resumes_to_the_same_store(tmp_path, monkeypatch
     ds = _scan(out, batch_size=4, resume=True)
     assert ds.attrs["scan_computed"] == 2 and sizes == [2]  # the lost points, as one batch
     same_results(ds, ref)
+
+
+def test_run_specs_batch_refuses_points_it_cannot_batch():
+    from neurolearn.experiment import run_specs_batch
+
+    esn = (specs.load_model("esn"), specs.load_task("narma10"))
+    spk = (specs.load_model("spiking-ei", SHORT), specs.load_task("rate-homeostasis", SHORT))
+    with pytest.raises(ParameterError, match="'esn' does not run in batches"):
+        run_specs_batch([esn, esn], seeds=[0, 1])
+    with pytest.raises(ParameterError, match="of one network kind. Got esn, spiking-ei"):
+        run_specs_batch([esn, spk], seeds=[0, 1])
+    with pytest.raises(ParameterError, match=r"one seed per point \(2\). Got 1"):
+        run_specs_batch([spk, spk], seeds=[0])
