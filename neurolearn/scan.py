@@ -200,11 +200,14 @@ def scan(
         ``batch_size`` attribute.
 
         What batching buys: on Dask workers (numba pinned to one thread each) fewer, larger
-        tasks, so less scheduling and start-up per point and the spiking kernel's per-call
-        work shared by the batch; with ``scheduler="synchronous"`` the batch also runs on
-        numba's threads (``NUMBA_NUM_THREADS``, every core by default; the one-thread limit
-        set there covers BLAS and OpenMP libraries, not numba's own pool), one network per
-        thread at a time, where single points would run one after the other.
+        tasks (less scheduling and transfer per point), not threads: a batch's networks run
+        one after the other on the worker's thread, so the gain is what the batched kernel
+        saves over single runs. With ``scheduler="synchronous"`` a batch also runs on numba's
+        threads (``NUMBA_NUM_THREADS``, every core by default; the one-thread limit set there
+        covers BLAS and OpenMP libraries, not numba's own pool), where single points run one
+        after the other on one thread. The first batch a process runs pays a one-off set-up
+        of the batched kernel (seconds), so batching pays off for scans whose points take
+        longer than that per worker.
 
     Returns
     -------
