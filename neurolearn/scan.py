@@ -194,8 +194,8 @@ def scan(
         the point's share of its batch's time. A kill loses only the batches in flight, which
         a resume runs again. ``None`` chooses from memory
         (:func:`neurolearn._scan.limits.default_batch_size`: as many as fit half of one
-        worker's memory by the model's estimate, at most 32, and few enough that every worker
-        gets work); ``1`` runs one point per task. A model kind without batch support accepts
+        worker's memory by the model's estimate, at most 32, and small enough that each worker
+        gets about four batches, with at least 4 points per batch); ``1`` runs one point per task. A model kind without batch support accepts
         any ``batch_size`` and runs one point per task. The size used is the store's
         ``batch_size`` attribute.
 

@@ -152,6 +152,10 @@ def check_workers(workers: int) -> None:
         )
 
 
+#: batches each worker should get at least, when there are enough points
+BATCHES_PER_WORKER = 4
+
+
 def default_batch_size(
     point_bytes: int, memory_per_worker: int | None, n_points: int, n_workers: int
 ) -> int:
@@ -159,9 +163,11 @@ def default_batch_size(
 
     ``MEMORY_FRACTION`` of one worker's memory over the estimated peak memory of the largest
     point (``point_bytes``, from :func:`neurolearn.experiment.estimate_memory`), at most
-    :data:`MAX_BATCH`, at most ``ceil(n_points / n_workers)`` (so that every worker gets
-    work), and at least 1. Without a memory figure (``memory_per_worker`` None) only the last
-    two bounds apply.
+    :data:`MAX_BATCH`, at most ``max(ceil(n_points / (BATCHES_PER_WORKER n_workers)), 4)``
+    (so that progress is reported a few times per worker and a kill loses little, while a
+    batch still has networks for several threads), at most ``ceil(n_points / n_workers)`` (so
+    that every worker gets work), and at least 1. Without a memory figure
+    (``memory_per_worker`` None) the memory bound does not apply.
 
     Examples
     --------
@@ -173,9 +179,13 @@ def default_batch_size(
     3
     >>> default_batch_size(10**10, 10**9, n_points=12, n_workers=1)   # even 1 does not fit
     1
+    >>> default_batch_size(10**6, 10**9, n_points=24, n_workers=1)    # 4 batches of 6
+    6
     """
     size = MAX_BATCH
     if memory_per_worker is not None and point_bytes > 0:
         size = min(size, int(memory_per_worker * MEMORY_FRACTION) // int(point_bytes))
-    size = min(size, -(-int(n_points) // max(int(n_workers), 1)))
+    workers = max(int(n_workers), 1)
+    size = min(size, max(-(-int(n_points) // (BATCHES_PER_WORKER * workers)), 4))
+    size = min(size, -(-int(n_points) // workers))
     return max(size, 1)
