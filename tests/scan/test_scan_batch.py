@@ -66,18 +66,18 @@ def test_batched_store_equals_unbatched_bit_for_bit(tmp_path, monkeypatch):
     # 4 points per task spec: a batch of 3 and a single point for each of the 2 task values
     assert sorted(sizes) == [1, 1, 3, 3]
     sizes.clear()
-    auto = _scan(tmp_path / "auto.zarr")  # default: from memory, here all 4 of a task spec
+    auto = _scan(tmp_path / "auto.zarr")  # default: here 4, all the points of a task spec
     assert sizes == [4, 4]
     assert (one["status"] == "ok").all() and one["rate_final_hz"].size == 8
     same_results(one, three)
     same_results(one, auto)
     assert np.unique(one["rate_final_hz"].values).size > 1  # the points differ
     # the batch size is a store attribute and part of the summary, not of the identity
-    # the default is the 8 points of this call (memory allows more); task specs split them
+    # the default for 8 points on one worker is 4 (memory allows more)
     assert (one.attrs["batch_size"], three.attrs["batch_size"], auto.attrs["batch_size"]) == (
         1,
         3,
-        8,
+        4,
     )
     store = zarr.open_group(str(tmp_path / "three.zarr"), mode="r", use_consolidated=False)
     assert store.attrs["batch_size"] == 3 and "batch_size" not in store.attrs["scan"]
@@ -192,7 +192,9 @@ def test_default_batch_size_follows_memory():
     assert limits.default_batch_size(10**6, 10**9, n_points=1000, n_workers=2) == 32
     assert limits.default_batch_size(10**8, 10**9, n_points=1000, n_workers=2) == 5
     assert limits.default_batch_size(10**6, 10**9, n_points=10, n_workers=4) == 3
-    assert limits.default_batch_size(10**6, None, n_points=100, n_workers=1) == 32
+    assert limits.default_batch_size(10**6, None, n_points=100, n_workers=1) == 25
+    assert limits.default_batch_size(10**6, None, n_points=1000, n_workers=1) == 32
+    assert limits.default_batch_size(10**6, None, n_points=6, n_workers=1) == 4
     assert limits.default_batch_size(10**12, 10**9, n_points=100, n_workers=1) == 1
 
 
