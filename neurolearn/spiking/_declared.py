@@ -29,6 +29,7 @@ STATES = ("filtered", "synaptic", "both")
 #: the other families' backends that the spiking family has no engine for (yet)
 MISSING_ENGINES = " or ".join(b for b in ("numpy", "torch") if b not in ENGINES)
 
+
 class _Text(Constraint):
     """Any string."""
 
@@ -335,9 +336,7 @@ def from_spec(values: dict) -> dict:
     >>> from_spec({"dtype": "", "n_exc": 4})
     {'dtype': None, 'n_exc': 4}
     """
-    return {
-        k: None if k in SPEC_NONE and v == SPEC_NONE[k] else v for k, v in values.items()
-    }
+    return {k: None if k in SPEC_NONE and v == SPEC_NONE[k] else v for k, v in values.items()}
 
 
 def with_spec_defaults(params: dict, defaults: dict) -> dict:

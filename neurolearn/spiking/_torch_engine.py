@@ -44,6 +44,9 @@ LAYOUT: str | None = None
 DENSE_MIN_DENSITY = 0.05
 #: Largest padded dense weight array (entries) the dense path builds.
 DENSE_MAX_ELEMENTS = 2**28
+#: On the CPU, batches of fewer neurons run on one torch thread (restored afterwards): the
+#: per-step tensors are small and threads cost more than they save.
+SINGLE_THREAD_NEURONS = 2**16
 
 
 def _torch():
@@ -447,8 +450,13 @@ def run_torch_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list
         what = "spiking (torch)" if b == 1 else f"spiking (torch, {b} networks)"
         bar = tqdm(total=n_steps * len(groups), unit="step", desc=what)
     records: list = [None] * len(nets)
+    torch = _torch()
+    threads = torch.get_num_threads()
     try:
         for members in groups.values():
+            small = sum(nets[i].connectivity_.n for i in members) < SINGLE_THREAD_NEURONS
+            cpu = torch.device(nets[members[0]].params_["device"]).type == "cpu"
+            torch.set_num_threads(1 if small and cpu else threads)
             out = _run_group(
                 [nets[i] for i in members],
                 n_steps,
@@ -459,6 +467,7 @@ def run_torch_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list
             for i, rec in zip(members, out, strict=True):
                 records[i] = rec
     finally:
+        torch.set_num_threads(threads)
         if bar is not None:
             bar.close()
     return records

@@ -76,7 +76,7 @@ class InhibitorySTDP(SpecTable):
 
 def network_kwargs(net_table, rule) -> dict:
     """Keyword arguments of :class:`SpikingEINetwork` from a network and a rule table."""
-    kwargs = {k: v for k, v in net_table.to_dict().items() if k != "kind"}
+    kwargs = D.from_spec({k: v for k, v in net_table.to_dict().items() if k != "kind"})
     if rule is not None and rule.kind_name == "inhibitory-stdp":
         kwargs.update({k: v for k, v in rule.to_dict().items() if k != "kind"})
         kwargs["plasticity"] = True

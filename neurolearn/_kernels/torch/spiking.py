@@ -159,14 +159,13 @@ def _segments(indptr, rows):
     import torch
 
     starts = indptr[rows]
-    counts = indptr[rows + 1] - starts
-    total = int(counts.sum())
+    ends = torch.cumsum(indptr[rows + 1] - starts, 0)
+    total = int(ends[-1])
     if total == 0:
         return starts[:0]
-    offsets = torch.cumsum(counts, 0) - counts
-    return torch.arange(total, device=rows.device) + torch.repeat_interleave(
-        starts - offsets, counts, output_size=total
-    )
+    k = torch.arange(total, device=rows.device)
+    row = torch.bucketize(k, ends, right=True)
+    return k + (starts - (ends - (indptr[rows + 1] - starts)))[row]
 
 
 def _membrane(nrn, st, s, k, chunk):
@@ -362,9 +361,7 @@ def run_dense(n_steps, nrn, syn, dense, st, chunk):
         inc = torch.bmm(W, padded.view(n_nets, n_max, 1)).view(n_nets, 2, n_max)
         g_exc = g_exc + inc[:, 0].reshape(-1)[pad]
         g_inh = g_inh + inc[:, 1].reshape(-1)[pad]
-        x_pre = torch.where(
-            touched_pre, _decay(x_pre, x_pre_step, s, nrn.dt, nrn.tau_stdp), x_pre
-        )
+        x_pre = torch.where(touched_pre, _decay(x_pre, x_pre_step, s, nrn.dt, nrn.tau_stdp), x_pre)
         x_pre_step = torch.where(touched_pre, s, x_pre_step)
         x_pre = x_pre + arrived.to(dtype)
         if chunk.counts is not None:
