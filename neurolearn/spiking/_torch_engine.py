@@ -92,6 +92,10 @@ class _NetTensors:
         self.hist = torch.zeros((p["delay_steps"], n), dtype=torch.bool, device=device)
 
 
+#: the per-neuron state a network keeps between runs
+_DYNAMIC = ("v", "g_exc", "g_inh", "last_spike", "x_pre", "x_pre_step", "x_post", "x_post_step")
+
+
 def _tensors(net):
     torch = _torch()
     device = torch.device(net.params_["device"])
@@ -321,9 +325,8 @@ def _save(nets, st, syn, offsets, syn_offsets, n_steps):
     for b, net in enumerate(nets):
         t = net._engine
         lo, hi = int(offsets[b]), int(offsets[b + 1])
-        for name in ("v", "g_exc", "g_inh", "last_spike", "x_pre", "x_pre_step", "x_post"):
+        for name in _DYNAMIC:
             setattr(t, name, getattr(st, name)[lo:hi].clone())
-        t.x_post_step = st.x_post_step[lo:hi].clone()
         d = t.hist.shape[0]
         if d:
             rows = [(n_steps - d + i) % slots for i in range(d)]

@@ -10,7 +10,7 @@ from reference_spiking import feedforward_connectivity
 
 from neurolearn import specs
 from neurolearn.errors import BackendError, DivergenceError, ParameterError
-from neurolearn.spiking import SpikingEINetwork, SpikingReservoir, run_batch
+from neurolearn.spiking import SpikingEINetwork, SpikingReservoir, replicate, run_batch
 from neurolearn.spiking import _torch_engine as engine
 from neurolearn.spiking.experiment import network_kwargs
 
@@ -301,45 +301,59 @@ def test_changing_dtype_rebuilds_and_spec_keys_reach_the_network():
     assert default["dtype"] is None and default["backend"] == "numba"
 
 
+def _statistics(recs):
+    return (
+        np.mean([rec.population_rate_hz() for rec in recs]),
+        np.mean([rec.mean_cv_isi() for rec in recs]),
+    )
+
+
 @pytest.mark.slow
 def test_float32_statistics_match_float64():
-    # 1000 neurons, iSTDP, 500 ms: float32 and float64 trajectories part after a while (chaos),
-    # the population rate and the mean CV of the inter-spike intervals do not
-    for seed in (0, 1, 2):
-        ref = SpikingEINetwork(**LARGE, seed=seed).run(500.0)
-        rec = SpikingEINetwork(**LARGE, backend="torch", seed=seed).run(500.0)
-        rate, cv = ref.population_rate_hz(), ref.mean_cv_isi()
-        assert rate > 5.0 and cv > 0.3
-        assert abs(rec.population_rate_hz() / rate - 1) <= 0.02, seed
-        assert abs(rec.mean_cv_isi() / cv - 1) <= 0.05, seed
+    # 1000 neurons, iSTDP, 500 ms, eight seeds. The float32 and float64 trajectories part once a
+    # rounding difference moves a threshold crossing; from there on they are two realisations
+    # of the same network and drive. One 500 ms run's rate and CV vary between such
+    # realisations by a few percent (a float64 run with one initial potential moved by 0.5 mV
+    # differs by up to 3.3% in rate, 3.6% in CV), so the statistics are compared over seeds.
+    seeds = range(8)
+    rate, cv = _statistics(run_batch(replicate(SpikingEINetwork(**LARGE), seeds=seeds), 500.0))
+    nets = replicate(SpikingEINetwork(**LARGE, backend="torch"), seeds=seeds)
+    rate32, cv32 = _statistics(run_batch(nets, 500.0))
+    assert nets[0].params_["dtype"] == "float32"
+    assert rate > 5.0 and cv > 0.3
+    assert abs(rate32 / rate - 1) <= 0.02
+    assert abs(cv32 / cv - 1) <= 0.05
 
 
 # ---------------------------------------------------------------------- CUDA
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_cuda_statistics_match_the_cpu(dtype):
-    ref = SpikingEINetwork(**LARGE, seed=0).run(500.0)
-    net = SpikingEINetwork(**LARGE, backend="torch", device="cuda", dtype=dtype, seed=0)
-    rec = net.run(500.0)
-    assert net.params_["device"] == "cuda"
-    assert abs(rec.population_rate_hz() / ref.population_rate_hz() - 1) <= 0.02
-    assert abs(rec.mean_cv_isi() / ref.mean_cv_isi() - 1) <= 0.05
-    # feedforward, float64: the same spike trains as numba (sums may be reordered on a GPU)
-    kw = _feedforward(*FEEDFORWARD[0])
-    ff = SpikingEINetwork(**kw, backend="torch", device="cuda", dtype="float64").run(200.0)
-    _same(ff, SpikingEINetwork(**kw).run(200.0))
+@pytest.mark.parametrize("layout", ["sparse", "dense"])
+def test_cuda_batch_statistics_match_the_cpu(dtype, layout, monkeypatch):
+    monkeypatch.setattr(engine, "LAYOUT", layout)
+    seeds = range(8)
+    rate, cv = _statistics(run_batch(replicate(SpikingEINetwork(**LARGE), seeds=seeds), 500.0))
+    template = SpikingEINetwork(**LARGE, backend="torch", device="cuda", dtype=dtype)
+    nets = replicate(template, seeds=seeds)
+    rate_gpu, cv_gpu = _statistics(run_batch(nets, 500.0))
+    assert nets[0].params_["device"] == "cuda" and nets[0].params_["dtype"] == dtype
+    assert abs(rate_gpu / rate - 1) <= 0.02
+    assert abs(cv_gpu / cv - 1) <= 0.05
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("layout", ["sparse", "dense"])
-def test_cuda_batch_equals_cuda_single_runs_in_statistics(layout, monkeypatch):
+def test_cuda_float64_feedforward_spike_trains_equal_numba(layout, monkeypatch):
+    # no recurrence to amplify the reordered sums of the GPU: the same spikes
     monkeypatch.setattr(engine, "LAYOUT", layout)
-    nets = [SpikingEINetwork(**RECURRENT, backend="torch", device="cuda", seed=s) for s in range(8)]
+    kw = _feedforward(*FEEDFORWARD[0])
+    ref_net = SpikingEINetwork(**kw)
+    ref = ref_net.run(300.0)
+    net = SpikingEINetwork(**kw, backend="torch", device="cuda", dtype="float64")
+    _same(net.run(300.0), ref)
+    np.testing.assert_allclose(net.weights_, ref_net.weights_, atol=1e-12)
+    # a single CUDA run equals the same network in a CUDA batch
+    nets = [SpikingEINetwork(**kw, backend="torch", device="cuda", dtype="float64")]
+    nets += replicate(SpikingEINetwork(**RECURRENT, backend="torch", device="cuda"), seeds=[0, 1])
     recs = run_batch(nets, 300.0)
-    refs = [SpikingEINetwork(**RECURRENT, seed=s).run(300.0) for s in range(8)]
-    rates = np.array([r.population_rate_hz() for r in recs])
-    ref_rates = np.array([r.population_rate_hz() for r in refs])
-    assert abs(rates.mean() / ref_rates.mean() - 1) <= 0.02
-    cvs = np.array([r.mean_cv_isi() for r in recs])
-    ref_cvs = np.array([r.mean_cv_isi() for r in refs])
-    assert abs(cvs.mean() / ref_cvs.mean() - 1) <= 0.05
+    _same(recs[0], ref)

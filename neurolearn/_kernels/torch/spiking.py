@@ -169,9 +169,9 @@ def _segments(indptr, rows):
 
 
 def _membrane(nrn, st, s, k, chunk):
-    """Steps 1-2 of the schedule: decay of ``g``, Euler update of ``v`` (frozen while
-    refractory), divergence bookkeeping and threshold. Returns ``(ge_in, gi_in, spk, refr)``
-    with the decayed conductances."""
+    """Steps 1-2 of the schedule at absolute steps ``s`` (per neuron; ``k`` the chunk's row):
+    decay of ``g``, Euler update of ``v`` (frozen while refractory), threshold. Returns the new
+    ``(v, g_exc, g_inh, last_spike, first_bad, spk)``, ``g`` decayed but not yet driven."""
     import torch
 
     v = st.v
