@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba.typed import List
 
@@ -168,7 +169,12 @@ def run_numba_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list
                 for net, ref, vt in zip(nets, refs, v_traces, strict=True)
             ]
             if batched:
-                lif_run_batch(starts + done, chunk, *lists, states, _typed(outs), rngs, counts)
+                # hand out networks one at a time: their costs differ with size and activity
+                previous = numba.set_parallel_chunksize(1)
+                try:
+                    lif_run_batch(starts + done, chunk, *lists, states, _typed(outs), rngs, counts)
+                finally:
+                    numba.set_parallel_chunksize(previous)
             else:
                 net = nets[0]
                 counts[0] = lif_run(

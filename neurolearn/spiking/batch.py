@@ -18,7 +18,7 @@ from neurolearn.errors import DivergenceError, ParameterError, ParameterTypeErro
 from neurolearn.spiking._record import SpikeRecord
 from neurolearn.spiking.network import SpikingEINetwork, engine_batch
 
-__all__ = ["run_batch", "replicate"]
+__all__ = ["run_batch", "replicate", "run_reservoirs"]
 
 _DIVERGENCE = ("raise", "return")
 
@@ -50,10 +50,12 @@ def _networks(networks) -> list[SpikingEINetwork]:
     return nets
 
 
-def _per_network(name: str, value, b: int) -> list:
-    """``value`` for every network: one shared value, or a list/tuple of ``b`` values (a list of
-    plain numbers is one shared value: a signal or a weight vector)."""
-    if isinstance(value, list | tuple) and not all(isinstance(x, numbers.Real) for x in value):
+def _per_network(name: str, value, b: int, vector: bool = True) -> list:
+    """``value`` for every network: one shared value, or a list/tuple of ``b`` values. For a
+    ``vector`` argument (a signal, a weight vector) a list of plain numbers is one shared value."""
+    if isinstance(value, list | tuple) and not (
+        vector and all(isinstance(x, numbers.Real) for x in value)
+    ):
         if len(value) != b:
             raise ParameterError(
                 f"The '{name}' parameter of run_batch must be one value for every network or a "
@@ -124,7 +126,7 @@ def run_batch(
         )
     signals = _per_network("input_signal", input_signal, b)
     weights = _per_network("input_weight_mv", input_weight_mv, b)
-    holds = _per_network("hold_ms", hold_ms, b)
+    holds = _per_network("hold_ms", hold_ms, b, vector=False)
     runs = []
     for net, u, w, hold in zip(nets, signals, weights, holds, strict=True):
         net._sync_params()
@@ -232,3 +234,87 @@ def replicate(template: SpikingEINetwork, n: int | None = None, *, seeds=None, *
         net.set_params(seed=seeds[i], **{name: vals[i] for name, vals in values.items()})
         copies.append(net)
     return copies
+
+
+def run_reservoirs(reservoirs, u, *, adapt: bool = False, progress: bool = False) -> list:
+    """Drive many :class:`~neurolearn.spiking.SpikingReservoir` objects at once.
+
+    Each reservoir is driven from rest exactly as ``res.run(u)`` would drive it (after
+    ``res.adapt(u)`` with ``adapt=True``), its network advancing in one :func:`run_batch` with
+    the others'; the states equal the single runs' bit for bit.
+
+    Parameters
+    ----------
+    reservoirs : list of SpikingReservoir
+        Distinct reservoirs (over seeds, input gains, sizes, ...).
+    u : array of shape (T,) or (T, 1), or a list with one such array per reservoir
+        The input.
+    adapt : bool, default=False
+        First run ``adapt`` on the same input (inhibitory STDP for ``adaptation="istdp"``).
+    progress : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    list of ndarray
+        The states of each reservoir, shape ``(T, features)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.spiking import SpikingReservoir, run_reservoirs
+    >>> u = np.random.default_rng(0).uniform(-0.8, 0.8, 30)
+    >>> res = [SpikingReservoir(n=60, step_ms=5.0, seed=s) for s in (0, 1)]
+    >>> states = run_reservoirs(res, u)
+    >>> bool(np.array_equal(states[1], SpikingReservoir(n=60, step_ms=5.0, seed=1).run(u)))
+    True
+    """
+    from neurolearn.spiking.reservoir import SpikingReservoir
+
+    if isinstance(reservoirs, SpikingReservoir) or not isinstance(reservoirs, Sequence):
+        raise ParameterTypeError(
+            "The 'reservoirs' parameter of run_reservoirs must be a list of SpikingReservoir. "
+            f"Got {type(reservoirs).__name__} instead."
+        )
+    res = list(reservoirs)
+    for i, r in enumerate(res):
+        if not isinstance(r, SpikingReservoir):
+            raise ParameterTypeError(
+                f"The 'reservoirs' parameter of run_reservoirs must hold SpikingReservoir "
+                f"objects. Entry {i} is a {type(r).__name__}."
+            )
+    inputs = _per_network("u", u, len(res))
+    for r in res:
+        r._ensure()
+    inputs = [r._check_u(x) for r, x in zip(res, inputs, strict=True)]
+    if adapt:
+        chosen = [i for i, r in enumerate(res) if r._p["adaptation"] == "istdp"]
+        if chosen:
+            _drive_all([res[i] for i in chosen], [inputs[i] for i in chosen], True, progress)
+            for i in chosen:
+                res[i].adapted_ = True
+    records = _drive_all(res, inputs, False, progress)
+    return [r._states(rec, x) for r, rec, x in zip(res, records, inputs, strict=True)]
+
+
+def _drive_all(res, inputs, plasticity: bool, progress: bool) -> list:
+    """One :func:`run_batch` of the reservoirs' networks over their inputs (lengths may differ:
+    reservoirs with the same duration run together)."""
+    groups: dict[float, list[int]] = {}
+    args = [r._run_args(x, plasticity) for r, x in zip(res, inputs, strict=True)]
+    for i, a in enumerate(args):
+        groups.setdefault(a["duration_ms"], []).append(i)
+    records: list = [None] * len(res)
+    for duration, members in groups.items():
+        out = run_batch(
+            [res[i].network_ for i in members],
+            duration,
+            plasticity=plasticity,
+            input_signal=[args[i]["input_signal"] for i in members],
+            input_weight_mv=[args[i]["input_weight_mv"] for i in members],
+            hold_ms=[args[i]["hold_ms"] for i in members],
+            progress=progress,
+        )
+        for i, rec in zip(members, out, strict=True):
+            records[i] = rec
+    return records

@@ -255,17 +255,19 @@ class SpikingReservoir(Estimator):
             arr = arr[:, 0]
         return arr
 
-    def _drive(self, u: np.ndarray, plasticity: bool):
-        net = self.network_
-        net.reset_state()
-        rec = net.run(
-            u.shape[0] * self._p["step_ms"],
+    def _run_args(self, u: np.ndarray, plasticity: bool) -> dict:
+        """Rewind the network to rest; the keyword arguments of its run over ``u``."""
+        self.network_.reset_state()
+        return dict(
+            duration_ms=u.shape[0] * self._p["step_ms"],
             plasticity=plasticity,
             input_signal=u,
             input_weight_mv=self.input_weight_mv_,
             hold_ms=self._p["step_ms"],
         )
-        return rec
+
+    def _drive(self, u: np.ndarray, plasticity: bool):
+        return self.network_.run(**self._run_args(u, plasticity))
 
     def adapt(self, u) -> SpikingReservoir:
         """With ``adaptation="istdp"``, run ``u`` with inhibitory STDP on, then freeze weights.
@@ -286,7 +288,10 @@ class SpikingReservoir(Estimator):
         """
         self._ensure()
         u = self._check_u(u)
-        rec = self._drive(u, plasticity=False)
+        return self._states(self._drive(u, plasticity=False), u)
+
+    def _states(self, rec, u: np.ndarray) -> np.ndarray:
+        """The states sampled from the record of a run over ``u``."""
         self.last_record_ = rec
         net = self.network_
         dt = net.params_["dt_ms"]
