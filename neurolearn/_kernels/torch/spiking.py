@@ -158,27 +158,24 @@ def _segments(indptr, rows):
     """The entries of the CSR rows ``rows`` (ascending within each row, rows in order)."""
     import torch
 
-    starts = indptr[rows]
-    ends = torch.cumsum(indptr[rows + 1] - starts, 0)
+    starts = indptr.index_select(0, rows)
+    counts = indptr.index_select(0, rows + 1) - starts
+    ends = torch.cumsum(counts, 0)
     total = int(ends[-1])
     if total == 0:
         return starts[:0]
     k = torch.arange(total, device=rows.device)
-    row = torch.bucketize(k, ends, right=True)
-    return k + (starts - (ends - (indptr[rows + 1] - starts)))[row]
+    return k + (starts - (ends - counts)).index_select(0, torch.bucketize(k, ends, right=True))
 
 
-def _membrane(nrn, st, s, k, chunk):
+def _membrane(nrn, v, ge, gi, last_spike, first_bad, s, k, chunk):
     """Steps 1-2 of the schedule at absolute steps ``s`` (per neuron; ``k`` the chunk's row):
-    decay of ``g``, Euler update of ``v`` (frozen while refractory), threshold. Returns the new
-    ``(v, g_exc, g_inh, last_spike, first_bad, spk)``, ``g`` decayed but not yet driven."""
+    Euler update of ``v`` from ``v``, ``ge``, ``gi`` at the start of the step (frozen while
+    refractory), divergence bookkeeping, threshold. Returns the new
+    ``(v, last_spike, first_bad, spk)``."""
     import torch
 
-    v = st.v
-    ge, gi = st.g_exc, st.g_inh
-    g_exc = ge * nrn.decay_exc
-    g_inh = gi * nrn.decay_inh
-    refr = (s - st.last_spike) < nrn.ref_steps
+    refr = (s - last_spike) < nrn.ref_steps
     if chunk.u is None:
         drive = nrn.bias
     else:
@@ -195,10 +192,10 @@ def _membrane(nrn, st, s, k, chunk):
         )
     v = torch.where(refr, v, v + nrn.dt_tau * dv)
     bad = ~(v.abs() < 1e300)
-    first_bad = torch.minimum(st.first_bad, torch.where(bad, s, FINITE))
+    first_bad = torch.minimum(first_bad, torch.where(bad, s, FINITE))
     spk = (v > nrn.v_threshold) & ~refr
-    last_spike = torch.where(spk, s, st.last_spike)
-    return v, g_exc, g_inh, last_spike, first_bad, spk
+    last_spike = torch.where(spk, s, last_spike)
+    return v, last_spike, first_bad, spk
 
 
 def _delivered(nrn, ring, spk, k):
@@ -219,91 +216,100 @@ def run_sparse(n_steps, nrn, syn, st, chunk):
 
     ``nrn`` (:class:`Neurons`), ``syn`` (:class:`Synapses`, ``syn.weight`` updated in place),
     ``st`` (:class:`State`, its ring updated in place) and ``chunk`` (:class:`Chunk`, its
-    ``v_trace`` and ``spikes`` filled).
+    ``v_trace`` and ``spikes`` filled). The two synaptic variables are handled as one vector
+    ``(g_exc, g_inh)`` of ``2 N`` entries (a synapse targets ``post`` or ``N + post`` by the
+    kind of its pre-synaptic neuron), the traces as one vector ``(x_post, x_pre)``, so that a
+    step gathers and scatters each once.
     """
     import torch
 
-    v, g_exc, g_inh = st.v, st.g_exc, st.g_inh
-    last_spike, first_bad, ring = st.last_spike, st.first_bad, st.ring
-    x_pre, x_pre_step, x_post, x_post_step = st.x_pre, st.x_pre_step, st.x_post, st.x_post_step
-    weight = syn.weight
+    n = st.v.shape[0]
+    v, last_spike, first_bad, ring = st.v, st.last_spike, st.first_bad, st.ring
+    g = torch.cat((st.g_exc, st.g_inh))
+    x = torch.cat((st.x_post, st.x_pre))
+    x_step = torch.cat((st.x_post_step, st.x_pre_step))
+    decay = torch.cat((nrn.decay_exc, nrn.decay_inh))
+    step0 = torch.cat((nrn.step0, nrn.step0))
+    dt = torch.cat((nrn.dt, nrn.dt))
+    tau = torch.cat((nrn.tau_stdp, nrn.tau_stdp))
+    target = syn.post + n * (~nrn.exc[syn.pre]).to(syn.post.dtype)
+    weight, post, pre, plastic = syn.weight, syn.post, syn.pre, syn.plastic
+    eta, alpha, w_max = nrn.eta, nrn.alpha, nrn.w_max
     has_trace = chunk.trace_ids.numel() > 0
     for k in range(n_steps):
         kr = chunk.k0 + k
-        s = nrn.step0 + kr
+        s2 = step0 + kr
+        s = s2[:n]
         if has_trace:
-            chunk.v_trace[k] = v[chunk.trace_ids]
-        cur = State(v, g_exc, g_inh, last_spike, None, None, None, None, ring, first_bad)
-        v, g_exc, g_inh, last_spike, first_bad, spk = _membrane(nrn, cur, s, k, chunk)
+            chunk.v_trace[k] = v.index_select(0, chunk.trace_ids)
+        v, last_spike, first_bad, spk = _membrane(
+            nrn, v, g[:n], g[n:], last_spike, first_bad, s, k, chunk
+        )
+        g = g * decay
         chunk.spikes[k] = spk
         arrived = _delivered(nrn, ring, spk, kr)
         spiking = torch.nonzero(spk)[:, 0]
-        from_exc = torch.nonzero(arrived & nrn.exc)[:, 0]
-        from_inh = torch.nonzero(arrived & ~nrn.exc)[:, 0]
-        # 3. synapses: excitatory spikes, then inhibitory ones with the pre-spike rule
-        if from_exc.numel():
-            e_syn = _segments(syn.indptr, from_exc)
-            g_exc = g_exc.index_add(0, syn.post[e_syn], weight[e_syn])
-        i_syn = _segments(syn.indptr, from_inh) if from_inh.numel() else from_inh
-        p_syn = i_syn[syn.plastic[i_syn]] if syn.any_plastic and i_syn.numel() else i_syn[:0]
+        source = torch.nonzero(arrived)[:, 0]
+        # 3. synapses: the synapses of the arriving spikes, the plastic ones among them, and
+        # the plastic synapses onto the neurons that spiked
+        out = _segments(syn.indptr, source) if source.numel() else source
+        p_syn = out[plastic.index_select(0, out)] if syn.any_plastic and out.numel() else out[:0]
         q_syn = (
-            syn.post_syn[_segments(syn.post_indptr, spiking)]
+            syn.post_syn.index_select(0, _segments(syn.post_indptr, spiking))
             if syn.any_plastic and spiking.numel()
             else spiking[:0]
         )
-        # the traces this step touches, decayed to it (a trace touched twice is decayed once)
-        touched_post = torch.cat((syn.post[p_syn], spiking))
-        if touched_post.numel():
-            sp = s[touched_post]
-            x_post = x_post.index_put(
-                (touched_post,),
-                _decay(
-                    x_post[touched_post],
-                    x_post_step[touched_post],
-                    sp,
-                    nrn.dt[touched_post],
-                    nrn.tau_stdp[touched_post],
+        # the traces this step touches, decayed to it (one touched twice is decayed once)
+        jumps = torch.cat((spiking, source + n))
+        touched = torch.cat((post.index_select(0, p_syn), pre.index_select(0, q_syn) + n, jumps))
+        if touched.numel():
+            at = s2.index_select(0, touched)
+            x.index_put_(
+                (touched,),
+                x.index_select(0, touched)
+                * _exp(
+                    (x_step.index_select(0, touched) - at).to(x.dtype)
+                    * dt.index_select(0, touched)
+                    / tau.index_select(0, touched)
                 ),
             )
-            x_post_step = x_post_step.index_put((touched_post,), sp)
-        if i_syn.numel():
-            values = weight[i_syn]
-            if p_syn.numel():
-                tgt = syn.post[p_syn]
-                w = weight[p_syn] + nrn.eta[tgt] * (x_post[tgt] - nrn.alpha[tgt])
-                w = torch.clamp(w, min=torch.zeros_like(w), max=nrn.w_max[tgt])
-                weight[p_syn] = w
-                values = weight[i_syn]
-            g_inh = g_inh.index_add(0, syn.post[i_syn], values)
-        touched_pre = torch.cat((from_exc, from_inh, syn.pre[q_syn]))
-        if touched_pre.numel():
-            sp = s[touched_pre]
-            x_pre = x_pre.index_put(
-                (touched_pre,),
-                _decay(
-                    x_pre[touched_pre],
-                    x_pre_step[touched_pre],
-                    sp,
-                    nrn.dt[touched_pre],
-                    nrn.tau_stdp[touched_pre],
-                ),
+            x_step.index_put_((touched,), at)
+        # the pre-spike rule (before the weight is delivered), then the delivery
+        if p_syn.numel():
+            tgt = post.index_select(0, p_syn)
+            w = weight.index_select(0, p_syn) + eta.index_select(0, tgt) * (
+                x.index_select(0, tgt) - alpha.index_select(0, tgt)
             )
-            x_pre_step = x_pre_step.index_put((touched_pre,), sp)
-            arrivals = touched_pre[: from_exc.numel() + from_inh.numel()]
-            x_pre = x_pre.index_put((arrivals,), x_pre[arrivals] + 1.0)
+            w = torch.clamp(w, min=torch.zeros_like(w), max=w_max.index_select(0, tgt))
+            weight.index_copy_(0, p_syn, w)
+        if out.numel():
+            g.index_add_(0, target.index_select(0, out), weight.index_select(0, out))
+        # the trace jumps of the arrived (pre) and emitted (post) spikes
+        if jumps.numel():
+            x.index_put_((jumps,), x.index_select(0, jumps) + 1.0)
         if chunk.counts is not None:
-            g_exc = g_exc + nrn.ext_w * chunk.counts[k].to(g_exc.dtype)
-        # post-synaptic spikes: trace jump and the post-spike rule
-        if spiking.numel():
-            x_post = x_post.index_put((spiking,), x_post[spiking] + 1.0)
+            g[:n].add_(nrn.ext_w * chunk.counts[k].to(g.dtype))
+        # the post-spike rule
         if q_syn.numel():
-            tgt = syn.post[q_syn]
-            w = weight[q_syn] + nrn.eta[tgt] * x_pre[syn.pre[q_syn]]
-            weight[q_syn] = torch.clamp(w, min=torch.zeros_like(w), max=nrn.w_max[tgt])
+            tgt = post.index_select(0, q_syn)
+            w = weight.index_select(0, q_syn) + eta.index_select(0, tgt) * x.index_select(
+                0, pre.index_select(0, q_syn) + n
+            )
+            w = torch.clamp(w, min=torch.zeros_like(w), max=w_max.index_select(0, tgt))
+            weight.index_copy_(0, q_syn, w)
         # 4. reset
         v = torch.where(spk, nrn.v_reset, v)
     return State(
-        v, g_exc, g_inh, last_spike, x_pre, x_pre_step, x_post, x_post_step, ring, first_bad
+        v,
+        g[:n].clone(),
+        g[n:].clone(),
+        last_spike,
+        x[n:].clone(),
+        x_step[n:].clone(),
+        x[:n].clone(),
+        x_step[:n].clone(),
+        ring,
+        first_bad,
     )
 
 
@@ -339,8 +345,11 @@ def run_dense(n_steps, nrn, syn, dense, st, chunk):
         s = nrn.step0 + kr
         if has_trace:
             chunk.v_trace[k] = v[chunk.trace_ids]
-        cur = State(v, g_exc, g_inh, last_spike, None, None, None, None, ring, first_bad)
-        v, g_exc, g_inh, last_spike, first_bad, spk = _membrane(nrn, cur, s, k, chunk)
+        v, last_spike, first_bad, spk = _membrane(
+            nrn, v, g_exc, g_inh, last_spike, first_bad, s, k, chunk
+        )
+        g_exc = g_exc * nrn.decay_exc
+        g_inh = g_inh * nrn.decay_inh
         chunk.spikes[k] = spk
         arrived = _delivered(nrn, ring, spk, kr)
         touched_post, touched_pre = spk, arrived
