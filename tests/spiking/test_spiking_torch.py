@@ -9,8 +9,14 @@ from needs import optional_torch
 from reference_spiking import feedforward_connectivity
 
 from neurolearn import specs
-from neurolearn.errors import BackendError, DivergenceError, ParameterError
-from neurolearn.spiking import SpikingEINetwork, SpikingReservoir, replicate, run_batch
+from neurolearn.errors import BackendError, DivergenceError, ParameterError, SpecError
+from neurolearn.spiking import (
+    SpikingEINetwork,
+    SpikingReservoir,
+    replicate,
+    run_batch,
+    run_reservoirs,
+)
 from neurolearn.spiking import _torch_engine as engine
 from neurolearn.spiking.experiment import network_kwargs
 
@@ -266,6 +272,19 @@ def test_reservoir_runs_on_torch_as_on_numba():
         n=40, step_ms=5.0, backend="torch", network_params={"dtype": "float64"}, seed=0
     ).run(u)
     np.testing.assert_array_equal(a, b)
+    # many reservoirs in one torch batch, each equal to its single run
+    res = [
+        SpikingReservoir(
+            n=n, step_ms=5.0, backend="torch", network_params={"dtype": "float64"}, seed=s
+        )
+        for n, s in ((40, 0), (50, 1))
+    ]
+    states = run_reservoirs(res, u)
+    np.testing.assert_array_equal(states[0], a)
+    single = SpikingReservoir(
+        n=50, step_ms=5.0, backend="torch", network_params={"dtype": "float64"}, seed=1
+    ).run(u)
+    np.testing.assert_array_equal(states[1], single)
 
 
 def test_device_and_dtype_are_checked():
@@ -299,6 +318,12 @@ def test_changing_dtype_rebuilds_and_spec_keys_reach_the_network():
     assert (kwargs["backend"], kwargs["dtype"], kwargs["device"]) == ("torch", "float64", "cpu")
     default = network_kwargs(specs.load_model("spiking-ei", []).network, None)
     assert default["dtype"] is None and default["backend"] == "numba"
+    with pytest.raises(SpecError, match="network.device: must be 'cpu' with network.backend"):
+        specs.load_model("spiking-ei", ["network.device=cuda"])
+    with pytest.raises(SpecError, match="network.dtype: must be '' or 'float64'"):
+        specs.load_model("spiking-reservoir", ["network.dtype=float32"])
+    res = specs.load_model("spiking-reservoir", ["network.backend=torch", "network.dtype=float32"])
+    assert res.network.dtype == "float32"
 
 
 def _statistics(recs):
