@@ -164,7 +164,11 @@ class SpikingEINetwork(Estimator):
             try:
                 p["device"] = resolve_backend("torch", p["device"]).device
             except BackendError as exc:
-                raise BackendError(f"The 'device' parameter of {name}: {exc}") from None
+                text = str(exc)
+                named = text.replace("The 'device' parameter", f"The 'device' parameter of {name}")
+                if named == text:
+                    named = f"The 'device' parameter of {name}: {text}"
+                raise BackendError(named) from None
             p["dtype"] = p["dtype"] or "float32"
             return
         if p["device"] not in (None, "cpu"):

@@ -130,6 +130,29 @@ def test_sparse_and_dense_paths_agree(monkeypatch):
     assert not np.allclose(nets["dense"].weights_, nets["dense"].connectivity_.weight)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_and_dense_paths_agree_on_a_heterogeneous_batch(dtype, monkeypatch):
+    # sizes, synapse kinds, delays (the per-neuron delay gather), plasticity on and off
+    small = dict(n_exc=40, n_inh=10, connection_prob=0.2, learning_rate=0.01, record_v=3)
+    configs = [
+        dict(small, seed=0),
+        dict(small, n_exc=60, n_inh=15, synapse="current", w_exc=1.0, w_inh=2.0, seed=1),
+        dict(small, delay_ms=1.2, input_rate_hz=500.0, seed=2),
+        dict(small, n_exc=30, n_inh=5, plasticity=False, seed=3),
+    ]
+    out = {}
+    for layout in ("sparse", "dense"):
+        monkeypatch.setattr(engine, "LAYOUT", layout)
+        nets = [SpikingEINetwork(**c, backend="torch", dtype=dtype) for c in configs]
+        recs = run_batch(nets, 60.0) + run_batch(nets, 20.0, plasticity=False)
+        out[layout] = recs, [net.weights_ for net in nets]
+    for a, b in zip(out["sparse"][0], out["dense"][0], strict=True):
+        assert len(a.spike_ids) > 20
+        _same(a, b)
+    for a, b in zip(out["sparse"][1], out["dense"][1], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6 if dtype == "float32" else 1e-12)
+
+
 def test_consecutive_runs_continue_the_simulation(monkeypatch):
     # state, delay ring, traces, drive and weights carry over, across a chunk boundary
     monkeypatch.setattr(engine, "CHUNK_STEPS", 500)
