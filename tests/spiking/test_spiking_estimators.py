@@ -34,6 +34,14 @@ CASES = [
         runtime=("tau_m_ms", 10.0),
     ),
     Case(
+        SpikingEINetwork,
+        dict(n_exc=32, n_inh=8, connection_prob=0.3, learning_rate=0.01, seed=0, backend="torch"),
+        _spikes,
+        bad=("dtype", "float16"),
+        structural=("dtype", "float64"),
+        runtime=("learning_rate", 0.05),
+    ),
+    Case(
         SpikingReservoir,
         dict(n=40, step_ms=5.0, seed=0),
         lambda m: m.run(U),
