@@ -103,7 +103,9 @@ def test_float64_feedforward_equals_numba(synapse, delay_ms, weights):
     assert not np.allclose(net.weights_, kw["connectivity"].weight)  # plasticity exercised
 
 
-@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "seed", [0] + [pytest.param(s, marks=pytest.mark.slow) for s in range(1, 5)]
+)
 def test_float64_recurrent_equals_numba(seed):
     ref_net = SpikingEINetwork(**RECURRENT, seed=seed)
     ref = ref_net.run(300.0)
