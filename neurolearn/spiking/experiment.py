@@ -52,6 +52,17 @@ class LIFFields(SpecTable):
         return super().from_dict(raw, where)
 
     def __post_init__(self):
+        if self.backend != "torch" and self.device != "cpu":
+            raise SpecError(
+                f"network.device: must be 'cpu' with network.backend = {self.backend!r} (only "
+                f"the torch engine runs on a GPU). Got {self.device!r} instead."
+            )
+        if self.backend != "torch" and self.dtype == "float32":
+            raise SpecError(
+                f"network.dtype: must be '' or 'float64' with network.backend = "
+                f"{self.backend!r} (only the torch engine computes in float32). Got 'float32' "
+                "instead."
+            )
         if self.dt_ms > self.refractory_ms:
             raise SpecError(
                 f"network.dt_ms: must not exceed network.refractory_ms ({self.refractory_ms}). "
@@ -76,7 +87,7 @@ class InhibitorySTDP(SpecTable):
 
 def network_kwargs(net_table, rule) -> dict:
     """Keyword arguments of :class:`SpikingEINetwork` from a network and a rule table."""
-    kwargs = {k: v for k, v in net_table.to_dict().items() if k != "kind"}
+    kwargs = D.from_spec({k: v for k, v in net_table.to_dict().items() if k != "kind"})
     if rule is not None and rule.kind_name == "inhibitory-stdp":
         kwargs.update({k: v for k, v in rule.to_dict().items() if k != "kind"})
         kwargs["plasticity"] = True
