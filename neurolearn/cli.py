@@ -157,9 +157,35 @@ def _add_scan_parser(sub) -> None:
         help="finish an existing store: verify its finished points, then compute the "
         "missing, failed and damaged ones",
     )
+    scan.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=None,
+        metavar="N",
+        help="points per task for a model that runs points in batches (spiking-ei): the "
+        "points of a batch share their task spec and run together in one call; every stored "
+        "number is the same as with 1 (one point per task). Default: chosen from the "
+        "model's memory estimate and the memory per worker, at most 32. Other models accept "
+        "it and run one point per task",
+    )
     scan.add_argument("--backend", choices=("numba", "torch", "numpy"), default=None)
     scan.add_argument("--device", default=None, help="cpu (default), cuda or cuda:N (torch)")
     scan.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _batch_size(text: str) -> int:
+    """``--batch-size``: a whole number >= 1."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number >= 1 (1 runs one point per task). Got {text!r} instead."
+        )
+    return value
 
 
 def _add_search_parser(sub) -> None:
@@ -274,6 +300,7 @@ def _cmd_scan(args) -> int:
         backend=args.backend,
         device=args.device,
         progress=not args.no_progress,
+        batch_size=args.batch_size,
     )
     print(format_summary(ds, wall_s=ds.attrs["scan_wall_s"]))
     print(f"wrote {args.out}")

@@ -16,12 +16,14 @@ import numpy as np
 
 from neurolearn import registry, specs
 from neurolearn._memory import available_memory, format_bytes
+from neurolearn._outcome import Outcome
 from neurolearn._rng import as_generator
 from neurolearn.backend import resolve_backend
 from neurolearn.errors import DivergenceError, NeurolearnWarning, ParameterTypeError
 
 __all__ = [
     "run",
+    "run_specs_batch",
     "rerun",
     "reproduce",
     "first_difference",
@@ -159,24 +161,122 @@ def run_specs(
         if out is not None:
             check_out(out)
 
-    import xarray as xr
-
-    from neurolearn import __version__
-
-    status, message, outcome = "ok", "", None
+    outcome: object = None
     start = time.perf_counter()
     try:
         outcome = family.run_experiment(
             model_spec, task_spec, seed=seq, backend=resolved_backend, progress=progress
         )
-    except DivergenceError as exc:
-        status, message = "diverged", str(exc)
     except (KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:  # recorded, not hidden: status + message + traceback tail
-        status = "failed"
-        message = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-3))
+    except Exception as exc:  # recorded, not hidden: status + message (see _result)
+        outcome = exc
     wall = time.perf_counter() - start
+    ds = _result(model_spec, task_spec, seed_value, resolved_backend, outcome, wall)
+    if out is not None:
+        figure_fn = outcome.figure if isinstance(outcome, Outcome) else None
+        save(ds, out, figure_fn=figure_fn, figure=figure)
+    return ds
+
+
+def run_specs_batch(points, *, seeds, backend=None, device=None, progress=False) -> list:
+    """:func:`run_specs` for many points of one batching model kind at once (used by scans).
+
+    ``points`` is a list of ``(model_spec, task_spec)`` pairs, already checked (as with
+    ``checked=True``), all of one network kind that runs in batches
+    (:func:`neurolearn.registry.batch_runner`); ``seeds`` holds one seed per point. The
+    family's ``run_experiment_batch`` runs them together, and each point becomes the Dataset
+    :func:`run_specs` returns for it: the same data variables and attributes, bit for bit,
+    except ``wall_s``, which is the point's share of the batch's time (the batch time divided
+    by its points). A point that diverges or fails gets its own ``status`` and ``message``;
+    its batch-mates are not affected. No figure is drawn and nothing is written.
+
+    Returns
+    -------
+    list of xarray.Dataset
+        One per point, in order.
+
+    Raises
+    ------
+    ParameterError
+        When the points are of a model kind without batch support, or of several kinds, or
+        ``seeds`` does not have one seed per point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn import specs
+    >>> over = ["network.n_exc=40", "network.n_inh=10", "task.baseline_ms=50",
+    ...         "task.plastic_ms=100", "task.measure_ms=50"]
+    >>> pair = (specs.load_model("spiking-ei", over), specs.load_task("rate-homeostasis", over))
+    >>> a, b = run_specs_batch([pair, pair], seeds=np.random.SeedSequence(3).spawn(2))
+    >>> c = run_specs(*pair, seed=np.random.SeedSequence(3).spawn(2)[1])
+    >>> all(b[name].identical(c[name]) for name in c.data_vars), b.attrs["status"]
+    (True, 'ok')
+    """
+    from neurolearn.errors import ParameterError
+
+    points = list(points)
+    seeds = list(seeds)
+    if len(seeds) != len(points):
+        raise ParameterError(
+            f"The 'seeds' parameter of run_specs_batch must hold one seed per point "
+            f"({len(points)}). Got {len(seeds)} instead."
+        )
+    kinds = {model_spec.network.kind_name for model_spec, _ in points}
+    if len(kinds) != 1:
+        raise ParameterError(
+            "The 'points' parameter of run_specs_batch must hold points of one network kind. "
+            f"Got {', '.join(sorted(kinds)) or 'none'}."
+        )
+    (kind,) = kinds
+    runner = registry.batch_runner(kind)
+    if runner is None:
+        raise ParameterError(
+            f"The 'points' parameter of run_specs_batch: network kind {kind!r} does not run "
+            "in batches; run its points one by one with run_specs."
+        )
+    seqs = [_seed_sequence(seed) for seed in seeds]
+    resolved_backend = resolve_backend(backend, device)
+    start = time.perf_counter()
+    try:
+        outcomes = runner(
+            [m for m, _ in points],
+            [t for _, t in points],
+            seeds=[seq for seq, _ in seqs],
+            backend=resolved_backend,
+            progress=progress,
+        )
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # the family's batch runner itself broke: every point failed
+        outcomes = [exc] * len(points)
+    wall = (time.perf_counter() - start) / len(points)
+    return [
+        _result(m, t, seed_value, resolved_backend, outcome, wall)
+        for (m, t), (_, seed_value), outcome in zip(points, seqs, outcomes, strict=True)
+    ]
+
+
+def _result(model_spec, task_spec, seed_value, resolved_backend, outcome, wall):
+    """The result Dataset of one run from what the family returned for it: an
+    :class:`~neurolearn._outcome.Outcome`, or the exception it raised (a
+    :class:`~neurolearn.errors.DivergenceError` gives status ``diverged``, any other
+    ``failed`` with the message and the last frames of its traceback)."""
+    import xarray as xr
+
+    from neurolearn import __version__
+
+    status, message = "ok", ""
+    if isinstance(outcome, DivergenceError):
+        status, message = "diverged", str(outcome)
+    elif isinstance(outcome, BaseException):
+        status = "failed"
+        message = f"{type(outcome).__name__}: {outcome}\n" + "".join(
+            traceback.format_exception(outcome, limit=-3)
+        )
+    if not isinstance(outcome, Outcome):
+        outcome = None
 
     data_vars = {}
     if outcome is not None:
@@ -207,10 +307,8 @@ def run_specs(
         warnings.warn(
             f"run of {model_spec.name} on {task_spec.name} {status}: {message.splitlines()[0]}",
             NeurolearnWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    if out is not None:
-        save(ds, out, figure_fn=outcome.figure if outcome is not None else None, figure=figure)
     return ds
 
 

@@ -13,6 +13,12 @@ raises :class:`~neurolearn.errors.SpecError` for a model/task combination that c
 (the run's peak bytes, with ``MEMORY_KEYS`` naming the spec keys that drive it). All are
 called before the run starts (see :func:`neurolearn.experiment.check_specs` and
 :func:`neurolearn.experiment.check_memory`), so the CLI exits 2.
+
+A family that can run many points of a model kind together (a scan's batch) lists those
+network kinds in ``BATCH_KINDS`` and provides ``run_experiment_batch(models, tasks, *, seeds,
+backend, progress) -> list``: one entry per point, the :class:`~neurolearn._outcome.Outcome`
+that ``run_experiment`` returns for it (the same numbers) or the exception it would raise, so
+one point's divergence or error never fails its batch-mates. :func:`batch_runner` finds it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ __all__ = [
     "TASK_MODULES",
     "TABLES",
     "family_module",
+    "batch_runner",
     "task_module",
     "all_tables",
 ]
@@ -57,6 +64,21 @@ TASK_MODULES: dict[str, str] = {
 def family_module(network_kind: str):
     """Import and return the family module for a ``network.kind``."""
     return importlib.import_module(MODEL_FAMILIES[network_kind])
+
+
+def batch_runner(network_kind: str):
+    """The family's ``run_experiment_batch`` when ``network_kind`` runs points in batches
+    (it is in the family's ``BATCH_KINDS``), else None.
+
+    Examples
+    --------
+    >>> batch_runner("spiking-ei").__name__, batch_runner("esn")
+    ('run_experiment_batch', None)
+    """
+    family = family_module(network_kind)
+    if network_kind in getattr(family, "BATCH_KINDS", ()):
+        return family.run_experiment_batch
+    return None
 
 
 def task_module(task_kind: str):

@@ -10,6 +10,11 @@ OpenMP and BLAS pinned to one thread), on a running Dask scheduler (``scheduler=
 on Slurm through dask-jobqueue (``slurm="slurm.toml"``) or in this process
 (``scheduler="synchronous"``). Each point is written to the store as soon as it finishes; see
 :mod:`neurolearn._scan.store` for the layout and why a kill never loses a finished point.
+
+Points of a model kind that runs in batches (``spiking-ei``; see
+:func:`neurolearn.registry.batch_runner`) are packed ``batch_size`` to a task: the points of a
+batch share their task spec (any model key may differ), run together in one call, and are
+written one by one when their batch returns, each exactly as it would be alone.
 """
 
 from __future__ import annotations
@@ -41,11 +46,13 @@ def _coord_array(key: str, values: list) -> np.ndarray:
     return np.asarray(values)
 
 
-def _check_options(seeds, seed, workers, scheduler, slurm, out, resume) -> None:
+def _check_options(seeds, seed, workers, scheduler, slurm, out, resume, batch_size) -> None:
     from neurolearn._params import Interval, check_param
 
     check_param("scan", "seeds", seeds, Interval(int, 1, None))
     check_param("scan", "seed", seed, Interval(int, 0, None))
+    if batch_size is not None:
+        check_param("scan", "batch_size", batch_size, Interval(int, 1, None))
     if workers is not None:
         check_param("scan", "workers", workers, Interval(int, 1, None))
         limits.check_workers(workers)
@@ -78,19 +85,52 @@ def _check_options(seeds, seed, workers, scheduler, slurm, out, resume) -> None:
         )
 
 
-def _check_points(points, backend, seeds, workers, scheduler, slurm, out) -> None:
+def _check_points(points, backend, seeds, workers, scheduler, slurm, out, batch) -> int:
     """The store's place can be written, every point passes the run's checks, and the points
-    run at once here fit in memory."""
+    run at once here (``batch`` per worker) fit in memory. Returns the estimated peak memory
+    of the largest point (bytes)."""
     from neurolearn.experiment import check_memory, check_specs, check_writable, estimate_memory
 
     check_writable(out)
     for model_spec, task_spec in points:
         check_specs(model_spec, task_spec, backend=backend)
+    sizes = [estimate_memory(*pair) for pair in points]
+    biggest = int(np.argmax(sizes))
     if slurm is not None or (scheduler is not None and scheduler != "synchronous"):
-        return  # the points run on other machines
+        return sizes[biggest]  # the points run on other machines
     at_once = 1 if scheduler == "synchronous" else (workers or os.cpu_count() or 1)
-    biggest = max(points, key=lambda pair: estimate_memory(*pair))
-    check_memory(*biggest, copies=min(at_once, len(points) * seeds))
+    check_memory(*points[biggest], copies=min(at_once * batch, len(points) * seeds))
+    return sizes[biggest]
+
+
+def _batchable(points) -> bool:
+    """Whether every point's model kind runs in batches."""
+    from neurolearn import registry
+
+    kinds = {model_spec.network.kind_name for model_spec, _ in points}
+    return all(registry.batch_runner(kind) is not None for kind in kinds)
+
+
+def _batches(todo: list, size: int) -> list:
+    """``todo`` (``(flat, model_spec, task_spec)`` points) as batches of at most ``size``
+    points that share their model kind and task spec, in the order of their first points."""
+    if size == 1:
+        return list(todo)
+    groups: list[tuple] = []  # (kind, task spec, points); specs compare by value
+    for point in todo:
+        _, model_spec, task_spec = point
+        kind = model_spec.network.kind_name
+        for g_kind, g_task, members in groups:
+            if g_kind == kind and g_task == task_spec:
+                members.append(point)
+                break
+        else:
+            groups.append((kind, task_spec, [point]))
+    batches = [
+        members[i : i + size] for _, _, members in groups for i in range(0, len(members), size)
+    ]
+    batches.sort(key=lambda batch: batch[0][0])
+    return [batch if len(batch) > 1 else batch[0] for batch in batches]
 
 
 def scan(
@@ -109,6 +149,7 @@ def scan(
     backend: str | None = None,
     device: str | None = None,
     progress: bool = True,
+    batch_size: int | None = None,
 ):
     """Run ``model`` on ``task`` at every grid point and seed; write each point to a Zarr store.
 
@@ -144,6 +185,29 @@ def scan(
         As in :func:`neurolearn.run`.
     progress : bool, default=True
         Show a progress bar (points done / total, failures, ETA) on stderr.
+    batch_size : int or None, default=None
+        Points per task for a model kind that runs points in batches (``spiking-ei``): the
+        points of a batch share their task spec (any model key may vary) and run together in
+        one call (on the numba engine one kernel call per chunk of steps for every network of
+        the batch), and each is written to the store as soon as its batch returns. Every
+        stored number is identical to an unbatched scan (same per-point seeds); ``wall_s`` is
+        the point's share of its batch's time. A kill loses only the batches in flight, which
+        a resume runs again. ``None`` chooses from memory
+        (:func:`neurolearn._scan.limits.default_batch_size`: as many as fit half of one
+        worker's memory by the model's estimate, at most 32, and small enough that each worker
+        gets about four batches, with at least 4 points per batch); ``1`` runs one point per task. A model kind without batch support accepts
+        any ``batch_size`` and runs one point per task. The size used is the store's
+        ``batch_size`` attribute.
+
+        What batching buys: on Dask workers (numba pinned to one thread each) fewer, larger
+        tasks (less scheduling and transfer per point), not threads: a batch's networks run
+        one after the other on the worker's thread, so the gain is what the batched kernel
+        saves over single runs. With ``scheduler="synchronous"`` a batch also runs on numba's
+        threads (``NUMBA_NUM_THREADS``, every core by default; the one-thread limit set there
+        covers BLAS and OpenMP libraries, not numba's own pool), where single points run one
+        after the other on one thread. The first batch a process runs pays a one-off set-up
+        of the batched kernel (seconds), so batching pays off for scans whose points take
+        longer than that per worker.
 
     Returns
     -------
@@ -155,7 +219,8 @@ def scan(
     SpecError, ParameterError
         Bad grid, bad option, a store from another scan or no store to resume, before anything
         is written. Also a scan too large for this machine (see :mod:`neurolearn._scan.limits`:
-        more points than fit in half the available memory, or more than 4 workers per core).
+        more points than fit in half the available memory, more than 4 workers per core, or
+        ``batch_size`` points per worker whose estimated memory exceeds what is available).
 
     Examples
     --------
@@ -175,7 +240,7 @@ def scan(
     from neurolearn.backend import resolve_backend
 
     start = time.perf_counter()
-    _check_options(seeds, seed, workers, scheduler, slurm, out, resume)
+    _check_options(seeds, seed, workers, scheduler, slurm, out, resume, batch_size)
     store_bytes = limits.store_bytes_per_point()
     limits.check_point_count(int(seeds), store_bytes, parameter="seeds", what=f"{seeds} seeds")
 
@@ -204,7 +269,11 @@ def scan(
             f"It runs: {', '.join(family.TASK_KINDS)}."
         )
     resolved = resolve_backend(backend, device)
-    _check_points(points, resolved, int(seeds), workers, scheduler, slurm, out)
+    batchable = _batchable(points)
+    explicit = int(batch_size) if batchable and batch_size is not None else 1
+    point_bytes = _check_points(
+        points, resolved, int(seeds), workers, scheduler, slurm, out, explicit
+    )
     if slurm is not None:
         read_slurm_config(slurm)
     g = Grid(values=grid_values, seeds=int(seeds))
@@ -233,7 +302,7 @@ def scan(
     }
     store = ScanStore(out, identity, coords, dims, attrs)
     resuming = store.check(resume)
-    engine, engine_s, loop_s, check = None, 0.0, 0.0, None
+    engine, engine_s, loop_s, check, used_batch = None, 0.0, 0.0, None, None
     try:
         if resuming:
             # under the store's lock: verify every finished point, clear the damaged ones
@@ -251,11 +320,21 @@ def scan(
         if todo:
             engine = engines.open_engine(workers=workers, scheduler=scheduler, slurm=slurm)
             engine_s = time.perf_counter() - start
+            if not batchable:
+                used_batch = 1
+            elif batch_size is not None:
+                used_batch = int(batch_size)
+            else:
+                used_batch = limits.default_batch_size(
+                    point_bytes, engine.memory_per_worker, len(todo), engine.n_workers
+                )
         if not resuming:
             store.open(False)
         if todo:
+            store.set_attrs(batch_size=used_batch)
             context = {"entropy": int(seed), "backend": resolved.name, "device": resolved.device}
-            loop_s = _drive(engine, store, g, todo, context, int(done.sum()), progress)
+            tasks = _batches(todo, used_batch)
+            loop_s = _drive(engine, store, g, tasks, context, int(done.sum()), progress)
         repaired = 0
         if check is not None and check.damaged:
             status = store.read_status()
@@ -273,6 +352,7 @@ def scan(
         scan_loop_s=loop_s,
         scan_computed=len(todo),
         scan_workers=0 if engine is None else engine.n_workers,
+        scan_batch_size=0 if used_batch is None else used_batch,
     )
     if check is not None:
         ds.attrs.update(
@@ -285,7 +365,8 @@ def scan(
 
 
 def _drive(engine, store, g: Grid, todo, context, n_done: int, progress: bool) -> float:
-    """Run ``todo`` and write each point as it finishes; returns the seconds it took."""
+    """Run ``todo`` (points and batches of points) and write each point as soon as it (its
+    batch) finishes; returns the seconds it took."""
     from tqdm.auto import tqdm
 
     from neurolearn._scan.engine import iterate_results
@@ -401,6 +482,8 @@ def format_summary(ds, *, wall_s: float | None = None, max_messages: int = 5) ->
             f"; {ds.attrs['scan_computed']} points computed by this call on "
             f"{ds.attrs['scan_workers']} worker(s)"
         )
+        if ds.attrs.get("scan_batch_size", 1) > 1:
+            timing += f" in batches of up to {ds.attrs['scan_batch_size']}"
     lines.append(timing)
     if "scan_verified" in ds.attrs:
         checked, damaged = ds.attrs["scan_verified"], ds.attrs["scan_damaged"]

@@ -45,7 +45,8 @@ def backend(request):
     in ``zo/test_zo_kernels.py`` and torch equal to numba with the same noise in
     ``zo/test_zo_torch.py``; the rnnfit BPTT student is torch-only and FORCE numba-only; the
     E/I adaptation kernels of the reservoir are numba-only; spiking networks have engines
-    (numba, Brian2), compared in ``spiking/test_spiking_engines.py``, and refuse torch.
+    (numba, Brian2, torch), compared in ``spiking/test_spiking_engines.py`` and
+    ``spiking/test_spiking_torch.py``.
     """
     if request.param == "torch":
         require_torch()

@@ -15,6 +15,10 @@ Two limits:
 * **Workers.** The embedded cluster starts one process per worker; more than
   ``WORKERS_PER_CORE`` per core only adds start-up time and memory, so ``workers`` above
   that is refused. A running scheduler or Slurm sets its own size and is not limited.
+
+And one default: the **batch size** of a model kind that runs points in batches
+(:func:`default_batch_size`): as many points per task as fit ``MEMORY_FRACTION`` of the memory
+of one worker, at most ``MAX_BATCH``, and no more than spread the points over every worker.
 """
 
 from __future__ import annotations
@@ -35,12 +39,18 @@ __all__ = [
     "max_points",
     "check_workers",
     "check_point_count",
+    "MAX_BATCH",
+    "default_batch_size",
 ]
 
 #: a scan's points may use at most this fraction of the memory available when it starts
 MEMORY_FRACTION = 0.5
 #: at most this many embedded-cluster worker processes per core
 WORKERS_PER_CORE = 4
+#: the largest batch a scan chooses by itself: a batch's points are written when the whole
+#: batch returns, so a bigger batch delays the store's first writes and loses more work to a
+#: kill, while a batch of 32 already fills the threads of one worker many times over
+MAX_BATCH = 32
 
 
 def deep_size(obj, _seen: set | None = None) -> int:
@@ -140,3 +150,42 @@ def check_workers(workers: int) -> None:
             f"processes per core, {cores} cores here). Got {workers} instead. For more "
             "workers, start a Dask cluster and pass its address (--scheduler) or use --slurm."
         )
+
+
+#: batches each worker should get at least, when there are enough points
+BATCHES_PER_WORKER = 4
+
+
+def default_batch_size(
+    point_bytes: int, memory_per_worker: int | None, n_points: int, n_workers: int
+) -> int:
+    """Points per task when the caller gives no batch size (a model kind with batch support).
+
+    ``MEMORY_FRACTION`` of one worker's memory over the estimated peak memory of the largest
+    point (``point_bytes``, from :func:`neurolearn.experiment.estimate_memory`), at most
+    :data:`MAX_BATCH`, at most ``max(ceil(n_points / (BATCHES_PER_WORKER n_workers)), 4)``
+    (so that progress is reported a few times per worker and a kill loses little, while a
+    batch still has networks for several threads), at most ``ceil(n_points / n_workers)`` (so
+    that every worker gets work), and at least 1. Without a memory figure
+    (``memory_per_worker`` None) the memory bound does not apply.
+
+    Examples
+    --------
+    >>> default_batch_size(10**6, 10**9, n_points=1000, n_workers=2)  # capped at MAX_BATCH
+    32
+    >>> default_batch_size(10**8, 10**9, n_points=1000, n_workers=2)  # 5 fit in half of 1 GB
+    5
+    >>> default_batch_size(10**6, 10**9, n_points=12, n_workers=4)    # 3 points per worker
+    3
+    >>> default_batch_size(10**10, 10**9, n_points=12, n_workers=1)   # even 1 does not fit
+    1
+    >>> default_batch_size(10**6, 10**9, n_points=24, n_workers=1)    # 4 batches of 6
+    6
+    """
+    size = MAX_BATCH
+    if memory_per_worker is not None and point_bytes > 0:
+        size = min(size, int(memory_per_worker * MEMORY_FRACTION) // int(point_bytes))
+    workers = max(int(n_workers), 1)
+    size = min(size, max(-(-int(n_points) // (BATCHES_PER_WORKER * workers)), 4))
+    size = min(size, -(-int(n_points) // workers))
+    return max(size, 1)

@@ -9,7 +9,9 @@ Layout (Zarr format 3, read by ``xarray.open_zarr``):
   ``diverged`` or ``failed``);
 * attributes: ``spec`` (the resolved base spec as TOML), ``scan`` (the scan's identity: base
   spec, grid, seeds, root seed, backend), how seeds are derived, ``point_checksum`` (how
-  checksums are computed), ``repairs`` (one entry per resume that found damaged points), and
+  checksums are computed), ``batch_size`` (points per task of the latest call that computed
+  points; 1 for a model kind without batch support), ``repairs`` (one entry per resume that
+  found damaged points), and
   while a scan runs ``writer`` (``host:pid``), so that a second scan on the same store is refused.
 
 Why this is safe under concurrent completion and SIGKILL: only the client writes; a point touches
@@ -508,6 +510,10 @@ class ScanStore:
             ],
         }
         self.group.attrs["repairs"] = [*list(self.group.attrs.get("repairs", [])), entry]
+
+    def set_attrs(self, **attrs) -> None:
+        """Set store attributes (e.g. the ``batch_size`` a scan call runs with)."""
+        self.group.attrs.update(attrs)
 
     # ------------------------------------------------------------------ writing
     def _result_names(self) -> list[str]:

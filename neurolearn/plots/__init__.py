@@ -33,7 +33,12 @@ from neurolearn.plots.reservoir import (
 )
 from neurolearn.plots.rnnfit import pc_trajectories, rnnfit_run_figure, rnnfit_sweep_figure
 from neurolearn.plots.scan import plot_scan, scan_heatmap
-from neurolearn.plots.spiking import population_rate, raster, spiking_run_figure
+from neurolearn.plots.spiking import (
+    ensemble_rates,
+    population_rate,
+    raster,
+    spiking_run_figure,
+)
 from neurolearn.plots.teacher import (
     learning_curve,
     phase_diagram,
@@ -50,6 +55,7 @@ __all__ = [
     "phase_diagram",
     "raster",
     "population_rate",
+    "ensemble_rates",
     "pc_trajectories",
     "scan_heatmap",
     "plot_scan",

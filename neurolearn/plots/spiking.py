@@ -9,6 +9,7 @@ from neurolearn.plots._common import _axes, _same_length, _vector
 __all__ = [
     "raster",
     "population_rate",
+    "ensemble_rates",
     "spiking_run_figure",
 ]
 
@@ -98,6 +99,66 @@ def population_rate(times, rates, *, target=None, label=None, ax=None, **plot_kw
     if label is not None or target is not None:
         ax.legend(fontsize=8)
     return ax
+
+
+def ensemble_rates(records, *, bin_ms=100.0, population="exc", target=None, ax=None):
+    """Population rate of many networks over time: the median, the 10-90% band and each run.
+
+    Parameters
+    ----------
+    records : list of SpikeRecord
+        Runs of the same duration (e.g. :func:`neurolearn.spiking.run_batch` over seeds), or a
+        list of such lists, one per consecutive phase (their bins are joined in time).
+    bin_ms : float, default=100.0
+        Width of the time bins.
+    population : {'exc', 'inh', 'all'}, default='exc'
+        Which neurons.
+    target : float, default=None
+        Target rate (Hz), drawn as a horizontal dashed line.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    (matplotlib.axes.Axes, dict)
+        The axes, and ``{"t_ms": (T,), "rates_hz": (networks, T)}``: the binned rates drawn.
+
+    Examples
+    --------
+    >>> from neurolearn.spiking import SpikingEINetwork, replicate, run_batch
+    >>> nets = replicate(SpikingEINetwork(n_exc=40, n_inh=10), seeds=[0, 1, 2])
+    >>> ax, data = ensemble_rates(run_batch(nets, 200.0), bin_ms=50.0)
+    >>> data["rates_hz"].shape
+    (3, 4)
+    """
+    from neurolearn.errors import ParameterError
+
+    phases = records if records and isinstance(records[0], list | tuple) else [records]
+    if not phases or not phases[0]:
+        raise ParameterError("ensemble_rates: 'records' must hold at least one SpikeRecord.")
+    if len({len(p) for p in phases}) != 1:
+        raise ParameterError("ensemble_rates: every phase must hold one record per network.")
+    t, rows = [], []
+    for phase in phases:
+        binned = [rec.binned_rate_hz(bin_ms, population) for rec in phase]
+        if len({b[1].shape for b in binned}) != 1:
+            raise ParameterError("ensemble_rates: the records of a phase must have one duration.")
+        t.append(binned[0][0])
+        rows.append(np.stack([b[1] for b in binned]))
+    t_ms, rates = np.concatenate(t), np.concatenate(rows, axis=1)
+    ax = _axes(ax)
+    centre = t_ms + 0.5 * bin_ms
+    for row in rates:
+        ax.plot(centre, row, color="C0", lw=0.5, alpha=0.25)
+    lo, mid, hi = np.percentile(rates, [10, 50, 90], axis=0)
+    ax.fill_between(centre, lo, hi, color="C0", alpha=0.25, label="10-90%")
+    ax.plot(centre, mid, color="C0", lw=2, label=f"median of {rates.shape[0]}")
+    if target is not None:
+        ax.axhline(float(target), color="k", ls="--", lw=1, label="target")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(f"{population} rate (Hz)")
+    ax.legend(fontsize=8)
+    return ax, {"t_ms": t_ms, "rates_hz": rates}
 
 
 def spiking_run_figure(ds):

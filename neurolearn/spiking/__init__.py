@@ -1,10 +1,13 @@
-"""Spiking E/I networks with inhibitory plasticity, on a numba engine and on Brian2.
+"""Spiking E/I networks with inhibitory plasticity, on numba, Brian2 and PyTorch engines.
 
 * :class:`SpikingEINetwork`: LIF E/I network (conductance- or current-based synapses, refractory
   period, optional delay) with Vogels et al. (2011) inhibitory STDP, constant and Poisson drive;
-  ``backend="numba"`` or ``"brian2"`` with the same connectivity and drive.
+  ``backend="numba"``, ``"brian2"`` or ``"torch"`` with the same connectivity and drive. The
+  torch engine runs on ``device`` (CPU or CUDA) in ``dtype`` (float32 by default, float64 on
+  request: then on the CPU the numba engine's numbers exactly).
 * :func:`run_batch` / :func:`replicate`: many networks (over seeds, parameters, drive) in one
-  call, spread over the threads, each bit-identical to its single run.
+  call, each equal to its single run: on numba spread over the threads, on torch advanced
+  together as one flat tensor batch (any sizes and parameters mixed).
 * :class:`SpikingReservoir`: the network as a liquid state machine, read out by
   :class:`neurolearn.reservoir.Readout`.
 """

@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 
 from neurolearn._declare import InstanceOf, Param, common_params, declare
-from neurolearn._params import Boolean, Interval, ListOf, NoneOr, Options
+from neurolearn._params import Boolean, Constraint, Interval, ListOf, NoneOr, Options, _Invalid
 from neurolearn.spiking._connectivity import Connectivity
 
 #: Engines a :class:`~neurolearn.spiking.SpikingEINetwork` runs on (the ``backend`` values).
-ENGINES = ("numba", "brian2")
+ENGINES = ("numba", "brian2", "torch")
+
+#: tensor dtypes of the torch engine (the numba and Brian2 engines compute in float64)
+DTYPES = ("float32", "float64")
 
 #: How the spiking reservoir's E/I balance is set before the readout is trained.
 ADAPTATIONS = ("none", "istdp")
@@ -26,6 +29,18 @@ STATES = ("filtered", "synaptic", "both")
 #: the other families' backends that the spiking family has no engine for (yet)
 MISSING_ENGINES = " or ".join(b for b in ("numpy", "torch") if b not in ENGINES)
 
+
+class _Text(Constraint):
+    """Any string."""
+
+    description = "a string"
+
+    def check(self, value):
+        if not isinstance(value, str):
+            raise _Invalid(True)
+        return value
+
+
 _POS = Interval(float, 0, None, "neither")
 _NONNEG = Interval(float, 0, None, "left")
 _REAL = Interval(float)
@@ -35,11 +50,33 @@ BACKEND = declare(
     backend=Param(
         "numba",
         NoneOr(Options(ENGINES)),
-        "Engine: 'numba' (the clock-driven kernel) or 'brian2' (the same equations written for "
-        f"Brian2, the reference); None picks the default (numba). The family has no "
-        f"{MISSING_ENGINES} engine.",
+        "Engine: 'numba' (the clock-driven kernel), 'brian2' (the same equations written for "
+        "Brian2, the reference) or 'torch' (PyTorch on the CPU or a GPU, many networks as one "
+        f"batch); None picks the default (numba). The family has no {MISSING_ENGINES} engine.",
         spec_constraint=Options(ENGINES),
-        type_doc="{'numba', 'brian2'} or None",
+        type_doc="{'numba', 'brian2', 'torch'} or None",
+    ),
+)
+
+#: where and in which precision the torch engine computes
+TORCH = declare(
+    device=Param(
+        "cpu",
+        NoneOr(_Text()),
+        "Torch device of the torch engine: 'cpu' or 'cuda[:N]'; None is the CPU. The numba and "
+        "Brian2 engines run on the CPU and refuse a CUDA device.",
+        spec_constraint=_Text(),
+        type_doc="str or None",
+    ),
+    dtype=Param(
+        None,
+        NoneOr(Options(DTYPES)),
+        "Precision: 'float32' or 'float64'. The torch engine computes in either (None: "
+        "float32); the numba and Brian2 engines compute in float64 (None or 'float64') and "
+        "refuse 'float32'. A spec file writes '' for None.",
+        spec_default="",
+        spec_constraint=Options(("",) + DTYPES),
+        type_doc="{'float32', 'float64'} or None",
     ),
 )
 
@@ -79,6 +116,7 @@ LIF = declare(
         runtime=True,
     ),
     **BACKEND,
+    **TORCH,
     brian2_target=Param(
         "numpy",
         Options(("numpy", "cython")),
@@ -156,7 +194,11 @@ NETWORK_PARAMS = declare(
     n_exc=NETWORK["n_exc"],
     n_inh=NETWORK["n_inh"],
     connection_prob=NETWORK["connection_prob"],
-    **{k: LIF[k] for k in LIF if k not in ("delay_ms", "w_input", "backend", "brian2_target")},
+    **{
+        k: LIF[k]
+        for k in LIF
+        if k not in ("delay_ms", "w_input", "backend", "device", "dtype", "brian2_target")
+    },
     **{k: NETWORK[k] for k in ("w_exc", "w_inh", "w_inh_exc")},
     delay_ms=LIF["delay_ms"],
     **{k: NETWORK[k] for k in ("bias_mv", "bias_spread_mv", "input_rate_hz")},
@@ -176,6 +218,8 @@ NETWORK_PARAMS = declare(
     ),
     record_v=NETWORK["record_v"],
     backend=LIF["backend"],
+    device=LIF["device"],
+    dtype=LIF["dtype"],
     brian2_target=LIF["brian2_target"],
     seed=_SEED,
 )
@@ -271,13 +315,28 @@ def backend_refusal(owner: str, value) -> str:
 
     Examples
     --------
-    >>> backend_refusal("SpikingEINetwork", "torch")[:70]
+    >>> backend_refusal("SpikingEINetwork", "numpy")[:70]
     "The 'backend' parameter of SpikingEINetwork must be one of 'numba', 'b"
     """
     return (
         f"The 'backend' parameter of {owner} must be one of {', '.join(map(repr, ENGINES))} "
         f"(the spiking family has no {MISSING_ENGINES} engine). Got {value!r} instead."
     )
+
+
+#: spec keys whose value stands for the Python value None (a spec file has no None)
+SPEC_NONE = {"dtype": ""}
+
+
+def from_spec(values: dict) -> dict:
+    """Network keyword arguments from spec values: ``''`` back to None where it stands for it.
+
+    Examples
+    --------
+    >>> from_spec({"dtype": "", "n_exc": 4})
+    {'dtype': None, 'n_exc': 4}
+    """
+    return {k: None if k in SPEC_NONE and v == SPEC_NONE[k] else v for k, v in values.items()}
 
 
 def with_spec_defaults(params: dict, defaults: dict) -> dict:

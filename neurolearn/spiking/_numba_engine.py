@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba.typed import List
 
 from neurolearn._kernels.numba.spiking import (
     NEVER,
@@ -16,6 +15,8 @@ from neurolearn._kernels.numba.spiking import (
     STDPParams,
     lif_run,
     lif_run_batch,
+    list_of,
+    list_push,
 )
 from neurolearn.spiking._record import SpikeRecord
 
@@ -111,10 +112,10 @@ def _drive(net, drive) -> Drive:
     )
 
 
-def _typed(items) -> List:
-    out = List()
-    for item in items:
-        out.append(item)
+def _typed(items):
+    out = list_of(items[0])
+    for item in items[1:]:
+        list_push(out, item)
     return out
 
 

@@ -4,7 +4,8 @@ A batch is a list of independent :class:`~neurolearn.spiking.SpikingEINetwork` o
 seeds, weights, target rates, drive, ...) that share nothing but the code. On the numba engine
 one kernel call per chunk advances all of them, the networks spread over the threads (each
 network's arrays belong to one thread); each network ends with exactly the record and state a
-single :meth:`~neurolearn.spiking.SpikingEINetwork.run` would have given it.
+single :meth:`~neurolearn.spiking.SpikingEINetwork.run` would have given it. On the torch
+engine the batch is a tensor dimension (CPU or GPU).
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def run_batch(
     validation, same record, same final state and weights, bit for bit. Networks may differ in
     any parameter, size included; those on the numba engine with the same number of steps run
     together in one kernel call per chunk, spread over the threads (``numba.set_num_threads``
-    sets how many). Brian2 networks run one after the other.
+    sets how many); those on the torch engine with the same device and dtype advance together
+    as one tensor batch. Brian2 networks run one after the other.
 
     Parameters
     ----------

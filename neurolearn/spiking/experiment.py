@@ -52,6 +52,17 @@ class LIFFields(SpecTable):
         return super().from_dict(raw, where)
 
     def __post_init__(self):
+        if self.backend != "torch" and self.device != "cpu":
+            raise SpecError(
+                f"network.device: must be 'cpu' with network.backend = {self.backend!r} (only "
+                f"the torch engine runs on a GPU). Got {self.device!r} instead."
+            )
+        if self.backend != "torch" and self.dtype == "float32":
+            raise SpecError(
+                f"network.dtype: must be '' or 'float64' with network.backend = "
+                f"{self.backend!r} (only the torch engine computes in float32). Got 'float32' "
+                "instead."
+            )
         if self.dt_ms > self.refractory_ms:
             raise SpecError(
                 f"network.dt_ms: must not exceed network.refractory_ms ({self.refractory_ms}). "
@@ -76,7 +87,7 @@ class InhibitorySTDP(SpecTable):
 
 def network_kwargs(net_table, rule) -> dict:
     """Keyword arguments of :class:`SpikingEINetwork` from a network and a rule table."""
-    kwargs = {k: v for k, v in net_table.to_dict().items() if k != "kind"}
+    kwargs = D.from_spec({k: v for k, v in net_table.to_dict().items() if k != "kind"})
     if rule is not None and rule.kind_name == "inhibitory-stdp":
         kwargs.update({k: v for k, v in rule.to_dict().items() if k != "kind"})
         kwargs["plasticity"] = True
@@ -104,21 +115,146 @@ def check_backend(backend) -> None:
         )
 
 
-def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
-    """Baseline, then plasticity: rates, rate spread, CV, weights and raster before/after."""
-    import xarray as xr
+def _fresh(seed):
+    """A copy of a ``SeedSequence`` in its current state (building a network spawns children
+    from it, so a second network built from the same object would get other draws)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(
+            seed.entropy,
+            spawn_key=seed.spawn_key,
+            pool_size=seed.pool_size,
+            n_children_spawned=seed.n_children_spawned,
+        )
+    return seed
 
+
+def _initialized(model, seed):
+    """The point's network, built from its seed, and its weights before any run."""
     from neurolearn.spiking.network import SpikingEINetwork
 
-    check_backend(backend)
-    t = task.task
-    rule = model.get("rule")
-    kwargs = network_kwargs(model.network, rule)
+    kwargs = network_kwargs(model.network, model.get("rule"))
     net = SpikingEINetwork(**kwargs, seed=np.random.default_rng(seed))
     net.initialize()
-    w_before = net.weights_.copy()
+    return net, net.weights_.copy()
+
+
+def run_experiment(model, task, *, seed, backend, progress=False) -> Outcome:
+    """Baseline, then plasticity: rates, rate spread, CV, weights and raster before/after."""
+    check_backend(backend)
+    t = task.task
+    net, w_before = _initialized(model, seed)
     base = net.run(t.baseline_ms, plasticity=False, progress=progress)
     learn = net.run(t.plastic_ms, progress=progress)
+    return _outcome(model, t, net, w_before, base, learn)
+
+
+#: network kinds whose points :func:`run_experiment_batch` runs together (see the registry)
+BATCH_KINDS = ("spiking-ei",)
+
+
+def run_experiment_batch(models, tasks, *, seeds, backend, progress=False) -> list:
+    """:func:`run_experiment` for many points at once: one entry per point, in order.
+
+    Each point builds its own network from its own seed, exactly as :func:`run_experiment`
+    does; the points sharing ``baseline_ms`` and ``plastic_ms`` then run each phase together
+    in one :func:`~neurolearn.spiking.run_batch` call (on the numba engine one kernel call per
+    chunk, the networks spread over numba's threads). Other spec values (sizes, weights,
+    rule, drive, engine) may differ between points.
+
+    Returns
+    -------
+    list
+        Per point the :class:`~neurolearn._outcome.Outcome` that :func:`run_experiment` returns
+        for it (the same numbers, bit for bit), or the exception it would raise: a point that
+        diverges gets its :class:`~neurolearn.errors.DivergenceError` and stops there, while
+        its batch-mates go on. An error that stops a whole phase (not a divergence) makes every
+        point of that phase's group run alone with :func:`run_experiment`, so each point still
+        gets its own result or error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn import specs
+    >>> from neurolearn.backend import resolve_backend
+    >>> over = ["network.n_exc=40", "network.n_inh=10", "task.baseline_ms=50",
+    ...         "task.plastic_ms=100", "task.measure_ms=50"]
+    >>> model = specs.load_model("spiking-ei", over)
+    >>> task = specs.load_task("rate-homeostasis", over)
+    >>> outs = run_experiment_batch([model, model], [task, task],
+    ...                             seeds=np.random.SeedSequence(0).spawn(2),
+    ...                             backend=resolve_backend(None))
+    >>> one = run_experiment(model, task, seed=np.random.SeedSequence(0).spawn(2)[1],
+    ...                      backend=resolve_backend(None))
+    >>> outs[1].metrics == one.metrics
+    True
+    """
+    from neurolearn.errors import DivergenceError, ParameterError
+    from neurolearn.spiking.batch import run_batch
+
+    check_backend(backend)
+    models, tasks, seeds = list(models), list(tasks), list(seeds)
+    if not len(models) == len(tasks) == len(seeds):
+        raise ParameterError(
+            "run_experiment_batch: models, tasks and seeds must have one entry per point. "
+            f"Got {len(models)}, {len(tasks)} and {len(seeds)}."
+        )
+    fresh = [_fresh(seed) for seed in seeds]  # for a point that has to run alone
+    results: list = [None] * len(models)
+    built: dict[int, tuple] = {}
+    groups: dict[tuple, list[int]] = {}
+    for i, (model, task, seed) in enumerate(zip(models, tasks, seeds, strict=True)):
+        try:
+            built[i] = _initialized(model, seed)
+        except Exception as exc:  # this point's own error, as run_experiment raises it
+            results[i] = exc
+            continue
+        groups.setdefault((task.task.baseline_ms, task.task.plastic_ms), []).append(i)
+
+    def phase(members, duration_ms, plasticity):
+        recs = run_batch(
+            [built[i][0] for i in members],
+            duration_ms,
+            plasticity=plasticity,
+            progress=progress,
+            on_divergence="return",
+        )
+        alive = []
+        for i, rec in zip(members, recs, strict=True):
+            if isinstance(rec, DivergenceError):
+                results[i] = rec
+            else:
+                alive.append((i, rec))
+        return alive
+
+    for (baseline_ms, plastic_ms), members in groups.items():
+        try:
+            base = dict(phase(members, baseline_ms, False))
+            learn = phase(list(base), plastic_ms, None) if base else []
+        except Exception:  # the whole phase stopped: run its points one by one
+            for i in members:
+                try:
+                    results[i] = run_experiment(
+                        models[i], tasks[i], seed=fresh[i], backend=backend, progress=progress
+                    )
+                except Exception as exc:
+                    results[i] = exc
+            continue
+        for i, rec in learn:
+            net, w_before = built.pop(i)
+            try:
+                results[i] = _outcome(models[i], tasks[i].task, net, w_before, base[i], rec)
+            except Exception as exc:
+                results[i] = exc
+    return results
+
+
+def _outcome(model, t, net, w_before, base, learn) -> Outcome:
+    """The metrics, curves and rasters of one run from its two records (shared by the single
+    and the batched run)."""
+    import xarray as xr
+
+    rule = model.get("rule")
+    kwargs = network_kwargs(model.network, rule)
     n_exc = net.n_exc
     rates_base = base.rates_hz()[:n_exc]
     rates_final = learn.rates_hz(start_ms=t.plastic_ms - t.measure_ms)[:n_exc]

@@ -55,17 +55,24 @@ def engine_batch(backend: str):
         from neurolearn.spiking._numba_engine import run_numba_batch
 
         return run_numba_batch
+    if backend == "torch":
+        from neurolearn.spiking._torch_engine import run_torch_batch
+
+        return run_torch_batch
     return _brian2_batch
 
 
 class SpikingEINetwork(Estimator):
     r"""Leaky integrate-and-fire E/I network with inhibitory STDP (Vogels et al. 2011).
 
-    One network, two engines: ``backend="numba"`` (our clock-driven kernel) and
-    ``backend="brian2"`` (the same equations written for Brian2, the reference). Both receive the
-    same connectivity (drawn once here), the same initial state and the same pre-drawn external
-    Poisson drive, and follow Brian2's schedule, so their spike trains agree step for step until
-    floating-point differences are amplified by recurrent chaos.
+    One network, three engines: ``backend="numba"`` (our clock-driven kernel),
+    ``backend="brian2"`` (the same equations written for Brian2, the reference) and
+    ``backend="torch"`` (PyTorch on ``device``, in ``dtype``; many networks advance together
+    as one batch with :func:`~neurolearn.spiking.run_batch`). All receive the same connectivity
+    (drawn once here), the same initial state and the same external Poisson drive, and follow
+    Brian2's schedule, so their spike trains agree step for step until floating-point
+    differences are amplified by recurrent chaos (torch in float64 on the CPU computes the
+    numba engine's numbers exactly).
 
     Parameters
     ----------
@@ -77,8 +84,8 @@ class SpikingEINetwork(Estimator):
     ``input_rate_hz``, ``w_input``, ``plasticity``, ``target_rate_hz``, ``tau_stdp_ms``,
     ``learning_rate``, ``w_max``) take effect on the next run, which continues the simulation.
     Any other change (sizes, connectivity, weights, biases, ``dt_ms``, ``refractory_ms``,
-    ``delay_ms``, ``synapse``, ``record_v``, ``backend``, ``seed``) rebuilds the network at step 0
-    on the next run, discarding learned weights.
+    ``delay_ms``, ``synapse``, ``record_v``, ``backend``, ``device``, ``dtype``, ``seed``)
+    rebuilds the network at step 0 on the next run, discarding learned weights.
 
     Attributes
     ----------
@@ -122,6 +129,7 @@ class SpikingEINetwork(Estimator):
         p = self._check_params()
         if p["backend"] is None:
             p["backend"] = ENGINES[0]
+        self._check_device(p)
         if p["dt_ms"] > p["refractory_ms"]:
             raise ParameterError(
                 f"The 'dt_ms' parameter of {name} must not exceed refractory_ms "
@@ -145,6 +153,37 @@ class SpikingEINetwork(Estimator):
         p["delay_steps"] = int(round(p["delay_ms"] / p["dt_ms"]))
         p["alpha"] = 2.0 * p["target_rate_hz"] * p["tau_stdp_ms"] / 1000.0
         return p
+
+    def _check_device(self, p: dict) -> None:
+        """Resolve ``device`` and ``dtype`` in ``p`` for its engine, or refuse them."""
+        name = type(self).__name__
+        backend = p["backend"]
+        if backend == "torch":
+            from neurolearn.backend import resolve_backend
+
+            try:
+                p["device"] = resolve_backend("torch", p["device"]).device
+            except BackendError as exc:
+                text = str(exc)
+                named = text.replace("The 'device' parameter", f"The 'device' parameter of {name}")
+                if named == text:
+                    named = f"The 'device' parameter of {name}: {text}"
+                raise BackendError(named) from None
+            p["dtype"] = p["dtype"] or "float32"
+            return
+        if p["device"] not in (None, "cpu"):
+            raise ParameterError(
+                f"The 'device' parameter of {name} must be 'cpu' or None with "
+                f"backend={backend!r} (it runs on the CPU); use backend='torch' for "
+                f"device={p['device']!r}. Got {p['device']!r} instead."
+            )
+        if p["dtype"] == "float32":
+            raise ParameterError(
+                f"The 'dtype' parameter of {name} must be 'float64' or None with "
+                f"backend={backend!r} (it computes in float64); use backend='torch' for "
+                "float32. Got 'float32' instead."
+            )
+        p["device"], p["dtype"] = "cpu", "float64"
 
     # ------------------------------------------------------------------ building
     def initialize(self) -> SpikingEINetwork:
@@ -334,7 +373,7 @@ class SpikingEINetwork(Estimator):
         hold_ms : float or None
             Duration of each input value; required with ``input_signal``.
         progress : bool, default=False
-            Show a progress bar (numba engine).
+            Show a progress bar (numba and torch engines).
 
         Returns
         -------

@@ -49,7 +49,7 @@ def build_reservoir(model, seed):
 
     net = model.network
     rule = model.get("rule")
-    values = net.to_dict()
+    values = D.from_spec(net.to_dict())
     network_params = {
         k: v
         for k, v in values.items()

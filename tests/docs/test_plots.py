@@ -223,3 +223,33 @@ def test_every_name_is_reachable_from_its_family_module(name):
     obj = getattr(plots, name)
     module = importlib.import_module(obj.__module__)
     assert getattr(module, name) is obj and obj.__module__.startswith("neurolearn.plots.")
+
+
+def test_ensemble_rates_bins_every_network_and_joins_phases():
+    from neurolearn.spiking import SpikeRecord
+
+    def record(start, steps, ids):
+        # 2 E neurons, 1 I; dt 1 ms; spikes at the given steps of neuron 0
+        return SpikeRecord(
+            np.asarray(steps, np.int64) + start,
+            np.asarray(ids, np.int64),
+            start,
+            100,
+            1.0,
+            2,
+            1,
+            np.zeros(0, np.int64),
+            np.zeros((100, 0)),
+        )
+
+    first = [record(0, [1, 2, 60], [0, 0, 1]), record(0, [], [])]
+    second = [record(100, [10], [0]), record(100, [20, 70], [1, 2])]
+    ax, data = plots.ensemble_rates([first, second], bin_ms=50.0, target=5.0)
+    # rate = spikes / (2 E neurons x 0.05 s); the I spike (id 2) is not counted
+    expected = np.array([[20.0, 10.0, 10.0, 0.0], [0.0, 0.0, 10.0, 0.0]])
+    np.testing.assert_allclose(data["rates_hz"], expected)
+    np.testing.assert_allclose(data["t_ms"], [0, 50, 100, 150])
+    assert ax.lines[-1].get_ydata()[0] == 5.0
+    with pytest.raises(ParameterError, match="one record per network"):
+        plots.ensemble_rates([first, second[:1]])
+    plt.close("all")

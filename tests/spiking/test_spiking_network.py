@@ -159,7 +159,7 @@ def test_bad_parameters_are_named(kwargs, match):
 
 
 def test_unknown_backend_and_wrong_types():
-    with pytest.raises(BackendError, match="'backend' parameter .* 'numba', 'brian2'"):
+    with pytest.raises(BackendError, match="'backend' parameter .* 'numba', 'brian2', 'torch'"):
         SpikingEINetwork(**SMALL, backend="nest").run(10.0)
     with pytest.raises(ParameterTypeError, match="'n_exc'"):
         SpikingEINetwork(**dict(SMALL, n_exc="40")).initialize()

@@ -15,7 +15,7 @@ from numba import njit
 
 from neurolearn._kernels import FASTMATH, FASTMATH_SUMS
 
-__all__ = ["tanh", "dot", "sum_squares"]
+__all__ = ["tanh", "dot", "sum_squares", "exp_inplace"]
 
 # tanh without library calls, so that loops over arrays of pre-activations vectorise:
 # tanh|u| = -m / (m + 2) with m = expm1(-2|u|) = 2^k (1 + expm1(r)) - 1, where
@@ -76,3 +76,12 @@ def sum_squares(w):
     for i in range(flat.shape[0]):
         s += flat[i] * flat[i]
     return s
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def exp_inplace(x):
+    """``x[i] = exp(x[i])`` with the scalar ``math.exp`` of the numba kernels (the torch
+    spiking engine's trace decay, to match :mod:`neurolearn._kernels.numba.spiking` bit for
+    bit on the CPU)."""
+    for i in range(x.shape[0]):
+        x[i] = math.exp(x[i])

@@ -42,12 +42,15 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numba.typed import List
 
 from neurolearn._kernels import FASTMATH
 
 __all__ = [
     "lif_run",
     "lif_run_batch",
+    "list_of",
+    "list_push",
     "NEVER",
     "LIFParams",
     "STDPParams",
@@ -330,3 +333,19 @@ def lif_run_batch(step0, n_steps, params, stdp, drives, conns, states, outs, rng
                 outs[b],
                 rngs[b],
             )
+
+
+# Typed lists of a batch are built through these compiled (and disk-cached) functions: building
+# them from Python would compile the list's methods anew in every process.
+@njit(cache=True)
+def list_of(item):
+    """A ``numba.typed.List`` holding ``item``."""
+    out = List()
+    out.append(item)
+    return out
+
+
+@njit(cache=True)
+def list_push(items, item):
+    """Append ``item`` to the typed list ``items``."""
+    items.append(item)
