@@ -21,7 +21,8 @@ Cases (``python benchmarks/run.py spiking``):
   with ``run_args`` setting its initial state, biases, weights and external counts (build
   time reported, and included in the "end to end" figure); Brian2 cython, a loop of runs in
   one process (each copy builds its Brian2 objects; the compiled code is reused, the first
-  compilation is excluded); the torch engine (CPU, and CUDA when present) when it exists.
+  compilation is excluded); the torch engine's ``run_batch`` (float32; CPU, and CUDA when
+  present; the 128-copy size runs once).
   Every Brian2 copy gets the same external counts as its numba twin, so the firing rates are
   compared copy by copy; the batched numba run must equal the single runs spike for spike.
 
@@ -220,7 +221,8 @@ def _torch_device_kw(device: str) -> dict | None:
 
 
 def _torch_ensemble(cfg: dict) -> dict:
-    """Batched torch runs of every size, per available device (empty without the engine)."""
+    """Batched torch runs (float32, the engine's default) of every size, per available device
+    (empty without the engine); sizes above ``PEER_REPEAT_COPIES`` run once."""
     import neurolearn.spiking as spiking
 
     if "torch" not in spiking.ENGINES:
@@ -237,7 +239,7 @@ def _torch_ensemble(cfg: dict) -> dict:
         per_size = {}
         for k in cfg["sizes"]:
             times = []
-            for _ in range(REPEATS):
+            for _ in range(REPEATS if k <= cfg["peer_repeat_copies"] else 1):
                 nets = _ensemble_networks(cfg, k, backend="torch", **kw)
                 if device == "cuda":
                     torch.cuda.synchronize()
@@ -246,7 +248,11 @@ def _torch_ensemble(cfg: dict) -> dict:
                 if device == "cuda":
                     torch.cuda.synchronize()
                 times.append(time.perf_counter() - start)
-            per_size[k] = {"run_s": min(times), "rates": [_rate(r) for r in recs]}
+            per_size[k] = {
+                "run_s": min(times),
+                "rates": [_rate(r) for r in recs],
+                "repeats": f"best of {len(times)}" if len(times) > 1 else "1 run",
+            }
         out[device] = per_size
     return out
 
@@ -488,7 +494,8 @@ def _ensemble_rows(quick: bool) -> list[dict]:
         ]
         for device, per_size in torch_runs.items():
             t = per_size[k]
-            peers.append((f"torch {device} run_batch", t["run_s"], t["rates"], "", None))
+            label = f"torch {device} run_batch (float32)"
+            peers.append((label, t["run_s"], t["rates"], t["repeats"], None))
         for peer, peer_s, peer_rates, peer_repeats, target_key in peers:
             row = dict(
                 base,

@@ -440,6 +440,8 @@ ENSEMBLE_FREE = (
     "record_v",
     "backend",
     "brian2_target",
+    "device",
+    "dtype",
 )
 
 
