@@ -50,6 +50,7 @@ from neurolearn._params import (
     Interval,
     NoneOr,
     Options,
+    Text,
     _Invalid,
     check_param,
 )
@@ -189,15 +190,6 @@ class InstanceOf(Constraint):
         return value
 
 
-class _Text(Constraint):
-    description = "a str"
-
-    def check(self, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise _Invalid(True)
-        return value
-
-
 def common_params(
     backends: tuple[str, ...] | None = ("numba", "torch", "numpy"), device: bool = True
 ) -> dict[str, Param]:
@@ -228,7 +220,7 @@ def common_params(
     if device:
         out["device"] = Param(
             None,
-            NoneOr(_Text()),
+            NoneOr(Text()),
             "Torch device such as 'cpu' or 'cuda' (torch backend only); None picks the default.",
             runtime=True,
         )

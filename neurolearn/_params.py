@@ -139,6 +139,17 @@ class Options(Constraint):
         return value
 
 
+class Text(Constraint):
+    """Any string."""
+
+    description = "a string"
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise _Invalid(True)
+        return value
+
+
 class Boolean(Constraint):
     """``True`` or ``False``."""
 

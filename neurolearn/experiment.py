@@ -184,7 +184,7 @@ def run_specs_batch(points, *, seeds, backend=None, device=None, progress=False)
 
     ``points`` is a list of ``(model_spec, task_spec)`` pairs, already checked (as with
     ``checked=True``), all of one network kind that runs in batches
-    (:func:`neurolearn.registry.batch_runner`); ``seeds`` holds one seed per point. The
+    (``neurolearn.registry.batch_runner``); ``seeds`` holds one seed per point. The
     family's ``run_experiment_batch`` runs them together, and each point becomes the Dataset
     :func:`run_specs` returns for it: the same data variables and attributes, bit for bit,
     except ``wall_s``, which is the point's share of the batch's time (the batch time divided

@@ -12,7 +12,7 @@ on Slurm through dask-jobqueue (``slurm="slurm.toml"``) or in this process
 :mod:`neurolearn._scan.store` for the layout and why a kill never loses a finished point.
 
 Points of a model kind that runs in batches (``spiking-ei``; see
-:func:`neurolearn.registry.batch_runner`) are packed ``batch_size`` to a task: the points of a
+``neurolearn.registry.batch_runner``) are packed ``batch_size`` to a task: the points of a
 batch share their task spec (any model key may differ), run together in one call, and are
 written one by one when their batch returns, each exactly as it would be alone.
 """
@@ -193,11 +193,11 @@ def scan(
         stored number is identical to an unbatched scan (same per-point seeds); ``wall_s`` is
         the point's share of its batch's time. A kill loses only the batches in flight, which
         a resume runs again. ``None`` chooses from memory
-        (:func:`neurolearn._scan.limits.default_batch_size`: as many as fit half of one
+        (``neurolearn._scan.limits.default_batch_size``: as many as fit half of one
         worker's memory by the model's estimate, at most 32, and small enough that each worker
-        gets about four batches, with at least 4 points per batch); ``1`` runs one point per task. A model kind without batch support accepts
-        any ``batch_size`` and runs one point per task. The size used is the store's
-        ``batch_size`` attribute.
+        gets about four batches, with at least 4 points per batch); ``1`` runs one point per
+        task. A model kind without batch support accepts any ``batch_size`` and runs one point
+        per task. The size used is the store's ``batch_size`` attribute.
 
         What batching buys: on Dask workers (numba pinned to one thread each) fewer, larger
         tasks (less scheduling and transfer per point), not threads: a batch's networks run

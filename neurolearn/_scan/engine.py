@@ -1,8 +1,8 @@
 """Where scan points run: in this process, on an embedded LocalCluster, on a running Dask
 scheduler, or on Slurm through dask-jobqueue. The client process alone writes the store.
 
-A task runs one point (:func:`run_point`) or a batch of points of a model kind that runs in
-batches (:func:`run_batch_points`); either way it hands back one record per point."""
+A task runs one point (``run_point``) or a batch of points of a model kind that runs in
+batches (``run_batch_points``); either way it hands back one record per point."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def run_point(flat: int, model_spec, task_spec, context: dict) -> dict:
 
 def run_batch_points(batch: list, context: dict) -> list[dict]:
     """Run the points ``batch`` (``(flat, model_spec, task_spec)`` each) together; one record
-    per point, in order, each the record :func:`run_point` gives that point (same seed, same
+    per point, in order, each the record ``run_point`` gives that point (same seed, same
     numbers; ``wall_s`` is the point's share of the batch's time). Never raises.
 
     The points must be of one network kind that runs in batches
@@ -271,7 +271,7 @@ def _as_batch(item) -> list:
 
 
 def _run_task(batch: list, context: dict) -> list[dict]:
-    """One task: a single point runs as :func:`run_point`, several as a batch."""
+    """One task: a single point runs as ``run_point``, several as a batch."""
     if len(batch) == 1:
         return [run_point(*batch[0], context)]
     return run_batch_points(batch, context)
@@ -281,8 +281,8 @@ def iterate_results(engine: Engine, todo: list, context: dict):
     """Yield one record per point of ``todo`` as they finish.
 
     An item of ``todo`` is a point ``(flat, model_spec, task_spec)``, run alone by
-    :func:`run_point`, or a list of points of a model kind that runs in batches, run together
-    as one task by :func:`run_batch_points`; a batch's records are yielded when it returns.
+    ``run_point``, or a list of points of a model kind that runs in batches, run together
+    as one task by ``run_batch_points``; a batch's records are yielded when it returns.
 
     On Dask, a worker that dies mid-task has its task retried on another worker by the
     scheduler (``distributed.scheduler.allowed-failures`` times); after that each of its points

@@ -17,7 +17,7 @@ Two limits:
   that is refused. A running scheduler or Slurm sets its own size and is not limited.
 
 And one default: the **batch size** of a model kind that runs points in batches
-(:func:`default_batch_size`): as many points per task as fit ``MEMORY_FRACTION`` of the memory
+(``default_batch_size``): as many points per task as fit ``MEMORY_FRACTION`` of the memory
 of one worker, at most ``MAX_BATCH``, and no more than spread the points over every worker.
 """
 

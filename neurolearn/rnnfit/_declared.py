@@ -17,20 +17,9 @@ import os
 import numpy as np
 
 from neurolearn._declare import Param, common_params, declare
-from neurolearn._params import Boolean, Constraint, Interval, NoneOr, Options, _Invalid
+from neurolearn._params import Boolean, Constraint, Interval, NoneOr, Options, Text, _Invalid
 
 _POS = Interval(float, 0, None, "neither")
-
-
-class _Text(Constraint):
-    """Any string."""
-
-    description = "a string"
-
-    def check(self, value):
-        if not isinstance(value, str):
-            raise _Invalid(True)
-        return value
 
 
 class _Path(Constraint):
@@ -228,7 +217,7 @@ CHECKPOINT = declare(
         "training resumes from it (the same final weights as an uninterrupted run). None ('' in "
         "a spec file): no checkpoint.",
         spec_default="",
-        spec_constraint=_Text(),
+        spec_constraint=Text(),
         type_doc="path or None",
     ),
     checkpoint_every=Param(100, Interval(int, 1, None), "Epochs between checkpoints."),
@@ -237,7 +226,7 @@ CHECKPOINT = declare(
 TORCH = declare(
     device=Param(
         None,
-        NoneOr(_Text()),
+        NoneOr(Text()),
         "Torch device: 'cpu' or 'cuda[:N]'; None is the CPU.",
     ),
     n_threads=Param(

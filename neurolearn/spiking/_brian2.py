@@ -454,7 +454,7 @@ def standalone_ensemble(networks, duration_ms: float, *, plasticity=None, direct
     Brian2's ``run_args``, so nothing is recompiled. The synapses themselves (which neuron
     connects to which) are part of the compiled project: every network must have the same
     ones, e.g. one :class:`Connectivity` given to all as ``connectivity=``. Networks may differ
-    in the parameters of :data:`ENSEMBLE_FREE` and must agree in all others.
+    in the parameters of ``ENSEMBLE_FREE`` and must agree in all others.
 
     Each network runs ``duration_ms`` from its initial state (step 0, which it must be at); the
     networks themselves are not advanced and their drive generators are not consumed. No
@@ -484,7 +484,7 @@ def standalone_ensemble(networks, duration_ms: float, *, plasticity=None, direct
     ------
     ParameterError
         When the networks differ in their synapses or in a parameter outside
-        :data:`ENSEMBLE_FREE`, or one of them has already run.
+        ``ENSEMBLE_FREE``, or one of them has already run.
 
     Examples
     --------

@@ -10,7 +10,14 @@ from __future__ import annotations
 import dataclasses
 
 from neurolearn._declare import InstanceOf, Param, common_params, declare
-from neurolearn._params import Boolean, Constraint, Interval, ListOf, NoneOr, Options, _Invalid
+from neurolearn._params import (
+    Boolean,
+    Interval,
+    ListOf,
+    NoneOr,
+    Options,
+    Text,
+)
 from neurolearn.spiking._connectivity import Connectivity
 
 #: Engines a :class:`~neurolearn.spiking.SpikingEINetwork` runs on (the ``backend`` values).
@@ -28,17 +35,6 @@ STATES = ("filtered", "synaptic", "both")
 
 #: the other families' backends that the spiking family has no engine for (yet)
 MISSING_ENGINES = " or ".join(b for b in ("numpy", "torch") if b not in ENGINES)
-
-
-class _Text(Constraint):
-    """Any string."""
-
-    description = "a string"
-
-    def check(self, value):
-        if not isinstance(value, str):
-            raise _Invalid(True)
-        return value
 
 
 _POS = Interval(float, 0, None, "neither")
@@ -62,10 +58,10 @@ BACKEND = declare(
 TORCH = declare(
     device=Param(
         "cpu",
-        NoneOr(_Text()),
+        NoneOr(Text()),
         "Torch device of the torch engine: 'cpu' or 'cuda[:N]'; None is the CPU. The numba and "
         "Brian2 engines run on the CPU and refuse a CUDA device.",
-        spec_constraint=_Text(),
+        spec_constraint=Text(),
         type_doc="str or None",
     ),
     dtype=Param(

@@ -18,7 +18,7 @@ from neurolearn._kernels.numba.spiking import (
     list_of,
     list_push,
 )
-from neurolearn.spiking._record import SpikeRecord
+from neurolearn.spiking._record import record_of
 
 __all__ = ["run_numba_batch", "CHUNK_STEPS"]
 
@@ -202,23 +202,9 @@ def run_numba_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list
     finally:
         if bar is not None:
             bar.close()
-    records = []
-    for i, net in enumerate(nets):
-        if counts[i] < 0:
-            records.append(net._divergence_error(int(-counts[i] - 1)))
-            continue
-        conn = net.connectivity_
-        records.append(
-            SpikeRecord(
-                spike_steps=np.concatenate(steps_out[i]) if steps_out[i] else np.zeros(0, np.int64),
-                spike_ids=np.concatenate(ids_out[i]) if ids_out[i] else np.zeros(0, np.int64),
-                start_step=int(starts[i]),
-                n_steps=n_steps,
-                dt_ms=net.params_["dt_ms"],
-                n_exc=conn.n_exc,
-                n_inh=conn.n_inh,
-                trace_ids=net.trace_ids_,
-                v_trace_mv=v_traces[i],
-            )
-        )
-    return records
+    return [
+        net._divergence_error(int(-counts[i] - 1))
+        if counts[i] < 0
+        else record_of(net, steps_out[i], ids_out[i], starts[i], n_steps, v_traces[i])
+        for i, net in enumerate(nets)
+    ]

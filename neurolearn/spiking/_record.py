@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SpikeRecord", "first_divergence"]
+__all__ = ["SpikeRecord", "first_divergence", "record_of"]
 
 
 @dataclass
@@ -154,3 +154,20 @@ def first_divergence(a: SpikeRecord, b: SpikeRecord) -> int | None:
     if len(sa) != len(sb):
         return int(sa[m] if len(sa) > m else sb[m])
     return None
+
+
+def record_of(net, steps: list, ids: list, start_step: int, n_steps: int, v_trace) -> SpikeRecord:
+    """The :class:`SpikeRecord` of a run of ``net`` from its chunks of spike steps and ids (an
+    engine's output), starting at ``start_step``, with the voltage trace ``v_trace``."""
+    conn = net.connectivity_
+    return SpikeRecord(
+        spike_steps=np.concatenate(steps) if steps else np.zeros(0, np.int64),
+        spike_ids=np.concatenate(ids) if ids else np.zeros(0, np.int64),
+        start_step=int(start_step),
+        n_steps=int(n_steps),
+        dt_ms=net.params_["dt_ms"],
+        n_exc=conn.n_exc,
+        n_inh=conn.n_inh,
+        trace_ids=net.trace_ids_,
+        v_trace_mv=v_trace,
+    )

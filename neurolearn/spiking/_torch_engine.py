@@ -3,18 +3,18 @@ dimension.
 
 The networks of one call (any sizes and parameters) are laid out flat, one after the other,
 and advance together: one set of tensor operations per step for the whole batch
-(:mod:`neurolearn._kernels.torch.spiking`). Networks on different devices or dtypes run as
+(``neurolearn._kernels.torch.spiking``). Networks on different devices or dtypes run as
 separate groups. Each network keeps its state on its device between runs (in ``net._engine``),
 so consecutive runs continue the simulation; the weights are read from ``net.weights_`` at the
 start of a run and written back to it (float64) at the end.
 
-Layout rule (:func:`choose_layout`): the event-driven sparse path everywhere except on a CUDA
+Layout rule (``choose_layout``): the event-driven sparse path everywhere except on a CUDA
 device when the networks are dense enough for a matrix product to beat gathering synapses and
 the padded ``(B, 2 n_max, n_max)`` weight array is small: connection density at least
-:data:`DENSE_MIN_DENSITY` and ``B 2 n_max^2 <=`` :data:`DENSE_MAX_ELEMENTS` (and no repeated
+``DENSE_MIN_DENSITY`` and ``B 2 n_max^2 <=`` ``DENSE_MAX_ELEMENTS`` (and no repeated
 synapse). On the CPU the sparse path is always used: it does ``O(spikes x out-degree)`` work
 per step against the ``O(B n^2)`` of a matrix product, and in float64 it reproduces the numba
-engine bit for bit. :data:`LAYOUT` forces one path (``"sparse"`` or ``"dense"``).
+engine bit for bit. ``LAYOUT`` forces one path (``"sparse"`` or ``"dense"``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn._kernels.numba.spiking import NEVER
-from neurolearn.spiking._record import SpikeRecord
+from neurolearn.spiking._record import record_of
 
 __all__ = [
     "run_torch_batch",
@@ -38,7 +38,7 @@ __all__ = [
 CHUNK_STEPS = 2000
 #: Most ``steps x neurons`` entries of a chunk's buffers (fewer steps for big batches).
 CHUNK_ELEMENTS = 2**24
-#: None picks the path by :func:`choose_layout`; ``"sparse"`` or ``"dense"`` forces it.
+#: None picks the path by ``choose_layout``; ``"sparse"`` or ``"dense"`` forces it.
 LAYOUT: str | None = None
 #: Connection density (synapses / n^2) from which the dense path is used on CUDA.
 DENSE_MIN_DENSITY = 0.05
@@ -397,26 +397,12 @@ def _run_group(nets, n_steps, plastic, drives, bar):
         if all(d is not None for d in diverged):
             break
     _save(nets, st, syn, offsets, syn_offsets, n_steps)
-    records = []
-    for i, net in enumerate(nets):
-        if diverged[i] is not None:
-            records.append(net._divergence_error(diverged[i]))
-            continue
-        conn = net.connectivity_
-        records.append(
-            SpikeRecord(
-                spike_steps=np.concatenate(steps_out[i]) if steps_out[i] else np.zeros(0, np.int64),
-                spike_ids=np.concatenate(ids_out[i]) if ids_out[i] else np.zeros(0, np.int64),
-                start_step=starts[i],
-                n_steps=n_steps,
-                dt_ms=net.params_["dt_ms"],
-                n_exc=conn.n_exc,
-                n_inh=conn.n_inh,
-                trace_ids=net.trace_ids_,
-                v_trace_mv=v_traces[i],
-            )
-        )
-    return records
+    return [
+        net._divergence_error(diverged[i])
+        if diverged[i] is not None
+        else record_of(net, steps_out[i], ids_out[i], starts[i], n_steps, v_traces[i])
+        for i, net in enumerate(nets)
+    ]
 
 
 def run_torch_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list:
