@@ -17,6 +17,8 @@ from neurolearn._kernels.numba.spiking import (
     lif_run_batch,
     list_of,
     list_push,
+    pcg64_state,
+    set_pcg64_state,
 )
 from neurolearn.spiking._record import record_of
 
@@ -101,15 +103,26 @@ def _stdp_params(p: dict) -> STDPParams:
 def _drive(net, drive) -> Drive:
     u, w_in, hold_steps = drive
     p = net.params_
+    lam = float(p["input_rate_hz"] * p["dt_ms"] / 1000.0)
     return Drive(
         bias=np.ascontiguousarray(net.bias_mv_, dtype=np.float64),
         input_weight=np.ascontiguousarray(w_in, dtype=np.float64),
         input_signal=np.ascontiguousarray(u, dtype=np.float64),
         hold_steps=int(hold_steps),
         input_step0=int(net.step_),
-        ext_mean=float(p["input_rate_hz"] * p["dt_ms"] / 1000.0),
+        ext_mean=lam,
         ext_weight=float(p["w_input"]),
+        pcg64=_inline_state(net.drive_rng_, lam),
     )
+
+
+def _inline_state(rng, lam: float) -> np.ndarray:
+    """The generator's state for the kernel's own draws (numpy's ``PCG64`` and a mean below
+    10, where the kernel reproduces numpy's algorithm), else an empty array: the kernel then
+    calls the generator itself."""
+    if type(rng.bit_generator) is np.random.PCG64 and 0.0 < lam < 10.0:
+        return pcg64_state(rng.bit_generator)
+    return np.zeros(0, dtype=np.uint64)
 
 
 def _typed(items):
@@ -189,6 +202,9 @@ def run_numba_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list
                     outs[0],
                     net.drive_rng_,
                 )
+            for net, d in zip(nets, inputs, strict=True):
+                if d.pcg64.shape[0]:  # the kernel drew from a copy of the generator's state
+                    set_pcg64_state(net.drive_rng_.bit_generator, d.pcg64)
             for i, out in enumerate(outs):
                 count = counts[i]
                 if count >= 0:

@@ -81,17 +81,63 @@ def test_batch_does_not_depend_on_thread_count():
         np.testing.assert_array_equal(a.spike_steps, b.spike_steps)
 
 
-def test_drive_drawn_in_the_kernel_is_the_numpy_poisson_stream():
-    # the kernel draws Poisson(rate dt) per step and neuron from the network's generator, in the
-    # order numpy's rng.poisson(lam, size=(n_steps, n)) does: both leave the generator in the
-    # same state, and the run reacts to the drive (a silent network would not draw)
-    net = SpikingEINetwork(**DRIVEN, seed=5).initialize()
+@pytest.mark.parametrize(
+    "make_seed, rate_hz",
+    [
+        (lambda: 5, 3000.0),  # PCG64, mean 0.3 per step: the kernel's copy of numpy's algorithm
+        (lambda: np.random.Generator(np.random.MT19937(5)), 3000.0),  # another generator draws
+        (lambda: 5, 200_000.0),  # mean 20: numpy's other algorithm, through the generator
+    ],
+    ids=["pcg64", "mt19937", "large-mean"],
+)
+def test_drive_drawn_in_the_kernel_is_the_numpy_poisson_stream(make_seed, rate_hz):
+    # the kernel draws Poisson(rate dt) per step and neuron in the order numpy's
+    # rng.poisson(lam, size=(n_steps, n)) does: the same counts (the run's drive) and the
+    # generator left in the same state; a silent network would not draw at all
+    kw = dict(DRIVEN, input_rate_hz=rate_hz, w_input=0.02 * 3000.0 / rate_hz)
+    net = SpikingEINetwork(**kw, seed=make_seed()).initialize()
     twin = copy.deepcopy(net.drive_rng_)
     net.run(30.0)
     lam = net.input_rate_hz * net.dt_ms / 1000.0
     counts = twin.poisson(lam, size=(300, net.connectivity_.n))
     assert counts.sum() > 1000
-    assert twin.bit_generator.state == net.drive_rng_.bit_generator.state
+    np.testing.assert_array_equal(twin.random(50), net.drive_rng_.random(50))
+    # the same drive, pre-drawn and fed to the torch engine, gives the same network
+    other = SpikingEINetwork(**kw, seed=make_seed(), backend="torch", dtype="float64")
+    single = SpikingEINetwork(**kw, seed=make_seed())
+    assert other.run(30.0).spike_ids.tolist() == single.run(30.0).spike_ids.tolist()
+
+
+def test_pcg64_copy_is_numpy_stream():
+    from neurolearn._kernels.numba.spiking import (
+        pcg64_next_double,
+        pcg64_poisson_small,
+        pcg64_state,
+        set_pcg64_state,
+    )
+
+    @numba.njit
+    def uniforms(st, n):
+        out = np.empty(n)
+        for i in range(n):
+            out[i] = pcg64_next_double(st)
+        return out
+
+    @numba.njit
+    def counts(st, lam, n):
+        out = np.empty(n, np.int64)
+        for i in range(n):
+            out[i] = pcg64_poisson_small(st, np.exp(-lam))
+        return out
+
+    rng = np.random.default_rng(2026)
+    st = pcg64_state(rng.bit_generator)
+    np.testing.assert_array_equal(uniforms(st, 100_000), rng.random(100_000))
+    for lam in (1e-3, 0.1, 0.7, 3.0, 9.9):
+        np.testing.assert_array_equal(counts(st, lam, 20_000), rng.poisson(lam, 20_000))
+    mirror = np.random.default_rng(0)
+    set_pcg64_state(mirror.bit_generator, st)
+    assert mirror.random() == rng.random()
 
 
 def test_input_signal_shared_or_per_network():

@@ -54,6 +54,10 @@ __all__ = [
     "NEVER",
     "LIFParams",
     "STDPParams",
+    "pcg64_state",
+    "set_pcg64_state",
+    "pcg64_next_double",
+    "pcg64_poisson_small",
     "Drive",
     "Connectivity",
     "State",
@@ -97,7 +101,10 @@ class Drive(NamedTuple):
     neuron receives ``Poisson(ext_mean)`` counts (none when ``ext_mean`` is 0), each adding
     ``ext_weight`` to ``g_exc``. The counts are drawn in the kernel, step by step and neuron by
     neuron, from the run's ``numpy.random.Generator``: the same numbers, in the same order, as
-    ``rng.poisson(ext_mean, size=(n_steps, N))``."""
+    ``rng.poisson(ext_mean, size=(n_steps, N))``. When the generator is a ``PCG64`` and
+    ``0 < ext_mean < 10``, ``pcg64`` holds its state (:func:`pcg64_state`) and the kernel draws
+    with :func:`pcg64_poisson_small` on it, which is numpy's algorithm on numpy's stream (the
+    caller writes the state back); otherwise ``pcg64`` is empty and the generator draws."""
 
     bias: np.ndarray
     input_weight: np.ndarray
@@ -106,6 +113,7 @@ class Drive(NamedTuple):
     input_step0: int
     ext_mean: float
     ext_weight: float
+    pcg64: np.ndarray
 
 
 class Connectivity(NamedTuple):
@@ -146,6 +154,80 @@ class Outputs(NamedTuple):
     spike_id: np.ndarray
     trace_ids: np.ndarray
     v_trace: np.ndarray
+
+
+# numpy's PCG64 (128-bit LCG, XSL-RR output) on a state held as four uint64: high and low words
+# of the state, then of the increment
+_PCG_MUL_HI = np.uint64(2549297995355413924)
+_PCG_MUL_LO = np.uint64(4865540595714422341)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_U32 = np.uint64(32)
+
+
+def pcg64_state(bit_generator) -> np.ndarray:
+    """The state of a numpy ``PCG64`` as the ``uint64[4]`` :func:`pcg64_next_double` advances."""
+    st = bit_generator.state["state"]
+    mask = (1 << 64) - 1
+    return np.array(
+        [st["state"] >> 64, st["state"] & mask, st["inc"] >> 64, st["inc"] & mask],
+        dtype=np.uint64,
+    )
+
+
+def set_pcg64_state(bit_generator, words: np.ndarray) -> None:
+    """Give a numpy ``PCG64`` the state ``words`` (from :func:`pcg64_state`, advanced)."""
+    state = bit_generator.state
+    state["state"] = {
+        "state": (int(words[0]) << 64) | int(words[1]),
+        "inc": (int(words[2]) << 64) | int(words[3]),
+    }
+    bit_generator.state = state
+
+
+@njit(cache=True, inline="always")
+def _mul_hi_lo(a, b):
+    """The 128-bit product of two uint64 as (high, low) words."""
+    a0 = a & _LOW32
+    a1 = a >> _U32
+    b0 = b & _LOW32
+    b1 = b >> _U32
+    p00 = a0 * b0
+    p01 = a0 * b1
+    p10 = a1 * b0
+    mid = (p00 >> _U32) + (p01 & _LOW32) + (p10 & _LOW32)
+    hi = a1 * b1 + (p01 >> _U32) + (p10 >> _U32) + (mid >> _U32)
+    return hi, a * b
+
+
+@njit(cache=True, inline="always")
+def pcg64_next_double(st):
+    """numpy's ``next_double`` of ``PCG64``: advance the state ``st`` in place and return a
+    uniform double in [0, 1) from the top 53 bits of the output."""
+    hi, lo = _mul_hi_lo(st[1], _PCG_MUL_LO)
+    hi = hi + st[0] * _PCG_MUL_LO + st[1] * _PCG_MUL_HI
+    new_lo = lo + st[3]
+    carry = np.uint64(1) if new_lo < lo else np.uint64(0)
+    new_hi = hi + st[2] + carry
+    st[0] = new_hi
+    st[1] = new_lo
+    rot = new_hi >> np.uint64(58)
+    x = new_hi ^ new_lo
+    out = (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+    return np.float64(out >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def pcg64_poisson_small(st, floor):
+    """numpy's Poisson draw for a mean ``lam`` below 10 (multiply uniforms until the product
+    falls to ``floor = exp(-lam)``) on the ``PCG64`` state ``st``."""
+    count = 0
+    prod = 1.0
+    while True:
+        prod *= pcg64_next_double(st)
+        if prod > floor:
+            count += 1
+        else:
+            return count
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -218,6 +300,9 @@ def lif_run(step0, n_steps, params, stdp, drive, conn, state, out, rng):
     n_trace = trace_ids.shape[0]
     n_input = input_signal.shape[0]
     has_ext = ext_mean > 0.0
+    pcg = drive.pcg64
+    inline_rng = pcg.shape[0] == 4
+    ext_floor = math.exp(-ext_mean)
     slots = delay_steps + 1
     spiking = np.empty(n, dtype=np.int64)
     n_spikes = 0
@@ -236,23 +321,26 @@ def lif_run(step0, n_steps, params, stdp, drive, conn, state, out, rng):
             if idx >= n_input:
                 idx = n_input - 1
             u = input_signal[idx]
-        bad = False
-        n_now = 0
+        # the update of every neuron first (a loop without branches that vectorises: a
+        # refractory neuron keeps its v), then the threshold test of the free neurons
         for i in range(n):
             ge = g_exc[i]
             gi = g_inh[i]
             g_exc[i] = ge * decay_exc
             g_inh[i] = gi * decay_inh
-            if (s - last_spike[i]) < ref_steps:
-                continue
             vi = v[i]
             drive = bias[i] + input_weight[i] * u
             if conductance:
                 dv = v_rest - vi + ge * (e_exc - vi) + gi * (e_inh - vi) + drive
             else:
                 dv = v_rest - vi + ge - gi + drive
-            vi = vi + dt_over_tau * dv
-            v[i] = vi
+            v[i] = vi + dt_over_tau * dv if (s - last_spike[i]) >= ref_steps else vi
+        bad = False
+        n_now = 0
+        for i in range(n):
+            if (s - last_spike[i]) < ref_steps:
+                continue
+            vi = v[i]
             if not (abs(vi) < 1e300):
                 bad = True
             # 2. threshold (a neuron's test needs only its own updated v)
@@ -288,7 +376,12 @@ def lif_run(step0, n_steps, params, stdp, drive, conn, state, out, rng):
                         g_inh[target] += weight[syn]
                 _trace_at(x_pre, x_pre_step, j, s, dt, tau_stdp)
                 x_pre[j] += 1.0
-        if has_ext:
+        if has_ext and inline_rng:
+            for i in range(n):
+                c = pcg64_poisson_small(pcg, ext_floor)
+                if c != 0:
+                    g_exc[i] += ext_weight * c
+        elif has_ext:
             for i in range(n):
                 c = rng.poisson(ext_mean)
                 if c != 0:
