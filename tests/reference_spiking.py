@@ -91,3 +91,21 @@ def reference_run(net, n_steps: int, plastic: bool = True):
         )
         v[fired] = p["v_reset_mv"]
     return spikes, w[conn.post, conn.pre]
+
+
+#: the recurrent, plastic, Poisson-driven network of the engine-agreement tests (an irregular,
+#: active regime)
+RECURRENT = dict(
+    n_exc=200,
+    n_inh=50,
+    connection_prob=0.2,
+    w_exc=0.05,
+    w_inh=0.5,
+    w_inh_exc=0.5,
+    bias_mv=5.0,
+    bias_spread_mv=0.0,
+    input_rate_hz=3000.0,
+    w_input=0.02,
+    learning_rate=0.01,
+    record_v=0,
+)

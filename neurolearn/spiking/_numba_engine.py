@@ -153,8 +153,11 @@ def run_numba_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list
     inputs = [_drive(net, d) for net, d in zip(nets, drives, strict=True)]
     starts = np.array([net.step_ for net in nets], dtype=np.int64)
     v_traces = [np.zeros((n_steps, len(net.trace_ids_))) for net in nets]
-    # the largest number of spikes a chunk can hold: every neuron at its refractory limit
-    refs = [max(net.params_["ref_steps"], 1) for net in nets]
+    # spike buffers for the largest (first) chunk, every neuron at its refractory limit,
+    # reused by every chunk: each chunk's spikes are copied out
+    first = min(CHUNK_STEPS, n_steps)
+    sizes = [net.connectivity_.n * (first // max(net.params_["ref_steps"], 1) + 1) for net in nets]
+    buffers = [(np.empty(size, np.int64), np.empty(size, np.int64)) for size in sizes]
     steps_out = [[] for _ in nets]
     ids_out = [[] for _ in nets]
     counts = np.zeros(b, dtype=np.int64)
@@ -175,12 +178,12 @@ def run_numba_batch(nets, n_steps: int, plastic, drives, progress: bool) -> list
             chunk = min(CHUNK_STEPS, n_steps - done)
             outs = [
                 Outputs(
-                    spike_step=np.empty(net.connectivity_.n * (chunk // ref + 1), np.int64),
-                    spike_id=np.empty(net.connectivity_.n * (chunk // ref + 1), np.int64),
+                    spike_step=step_buf,
+                    spike_id=id_buf,
                     trace_ids=net.trace_ids_,
                     v_trace=vt[done : done + chunk],
                 )
-                for net, ref, vt in zip(nets, refs, v_traces, strict=True)
+                for net, (step_buf, id_buf), vt in zip(nets, buffers, v_traces, strict=True)
             ]
             if batched:
                 # hand out networks one at a time: their costs differ with size and activity

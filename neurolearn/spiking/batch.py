@@ -24,31 +24,32 @@ __all__ = ["run_batch", "replicate", "run_reservoirs"]
 _DIVERGENCE = ("raise", "return")
 
 
-def _networks(networks) -> list[SpikingEINetwork]:
-    if isinstance(networks, SpikingEINetwork) or not isinstance(networks, Sequence):
+def _items(items, cls, param: str, owner: str) -> list:
+    """``items`` as a list of distinct ``cls`` objects, or the house error naming ``param``."""
+    kind = cls.__name__
+    if isinstance(items, cls) or not isinstance(items, Sequence):
         raise ParameterTypeError(
-            "The 'networks' parameter of run_batch must be a list of SpikingEINetwork. "
-            f"Got {type(networks).__name__} instead."
+            f"The '{param}' parameter of {owner} must be a list of {kind}. "
+            f"Got {type(items).__name__} instead."
         )
-    nets = list(networks)
-    if not nets:
-        raise ParameterError("The 'networks' parameter of run_batch must not be empty.")
-    for i, net in enumerate(nets):
-        if not isinstance(net, SpikingEINetwork):
-            raise ParameterTypeError(
-                f"The 'networks' parameter of run_batch must hold SpikingEINetwork objects. "
-                f"Entry {i} is a {type(net).__name__}."
-            )
+    out = list(items)
+    if not out:
+        raise ParameterError(f"The '{param}' parameter of {owner} must not be empty.")
     seen: dict[int, int] = {}
-    for i, net in enumerate(nets):
-        if id(net) in seen:
-            raise ParameterError(
-                f"The 'networks' parameter of run_batch holds the same network at positions "
-                f"{seen[id(net)]} and {i}; a network cannot run twice at once (use replicate() "
-                "for copies)."
+    for i, item in enumerate(out):
+        if not isinstance(item, cls):
+            raise ParameterTypeError(
+                f"The '{param}' parameter of {owner} must hold {kind} objects. "
+                f"Entry {i} is a {type(item).__name__}."
             )
-        seen[id(net)] = i
-    return nets
+        if id(item) in seen:
+            raise ParameterError(
+                f"The '{param}' parameter of {owner} holds the same object at positions "
+                f"{seen[id(item)]} and {i}; one {kind} cannot run twice at once (use "
+                "replicate() for copies)."
+            )
+        seen[id(item)] = i
+    return out
 
 
 def _per_network(name: str, value, b: int, vector: bool = True) -> list:
@@ -119,7 +120,7 @@ def run_batch(
     >>> bool((recs[1].spike_ids == single.spike_ids).all()), nets[1].step_
     (True, 1000)
     """
-    nets = _networks(networks)
+    nets = _items(networks, SpikingEINetwork, "networks", "run_batch")
     b = len(nets)
     if on_divergence not in _DIVERGENCE:
         raise ParameterError(
@@ -273,18 +274,7 @@ def run_reservoirs(reservoirs, u, *, adapt: bool = False, progress: bool = False
     """
     from neurolearn.spiking.reservoir import SpikingReservoir
 
-    if isinstance(reservoirs, SpikingReservoir) or not isinstance(reservoirs, Sequence):
-        raise ParameterTypeError(
-            "The 'reservoirs' parameter of run_reservoirs must be a list of SpikingReservoir. "
-            f"Got {type(reservoirs).__name__} instead."
-        )
-    res = list(reservoirs)
-    for i, r in enumerate(res):
-        if not isinstance(r, SpikingReservoir):
-            raise ParameterTypeError(
-                f"The 'reservoirs' parameter of run_reservoirs must hold SpikingReservoir "
-                f"objects. Entry {i} is a {type(r).__name__}."
-            )
+    res = _items(reservoirs, SpikingReservoir, "reservoirs", "run_reservoirs")
     inputs = _per_network("u", u, len(res))
     for r in res:
         r._ensure()

@@ -7,7 +7,7 @@ import types
 
 import numpy as np
 import pytest
-from reference_spiking import feedforward_connectivity
+from reference_spiking import RECURRENT, feedforward_connectivity
 
 from neurolearn.errors import MissingDependencyError
 from neurolearn.spiking import (
@@ -65,20 +65,7 @@ def test_feedforward_spike_times_identical(synapse, delay_ms, weights):
 
 def test_recurrent_engines_agree_over_five_seeds(record_property):
     # recurrent, plastic, Poisson-driven network in an irregular state; same draws to both
-    kw = dict(
-        n_exc=200,
-        n_inh=50,
-        connection_prob=0.2,
-        w_exc=0.05,
-        w_inh=0.5,
-        w_inh_exc=0.5,
-        bias_mv=5.0,
-        bias_spread_mv=0.0,
-        input_rate_hz=3000.0,
-        w_input=0.02,
-        learning_rate=0.01,
-        record_v=0,
-    )
+    kw = RECURRENT
     report = []
     for seed in range(5):
         runs = _pair(seed=seed, **kw)

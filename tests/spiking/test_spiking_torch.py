@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from needs import optional_torch
-from reference_spiking import feedforward_connectivity
+from reference_spiking import RECURRENT, feedforward_connectivity
 
 from neurolearn import specs
 from neurolearn.errors import BackendError, DivergenceError, ParameterError, SpecError
@@ -32,21 +32,6 @@ FEEDFORWARD = [
     ("current", 0.0, dict(w_exc=1.0, w_inh=2.0)),
 ]
 
-#: the recurrent, plastic, Poisson-driven case of test_spiking_engines.py
-RECURRENT = dict(
-    n_exc=200,
-    n_inh=50,
-    connection_prob=0.2,
-    w_exc=0.05,
-    w_inh=0.5,
-    w_inh_exc=0.5,
-    bias_mv=5.0,
-    bias_spread_mv=0.0,
-    input_rate_hz=3000.0,
-    w_input=0.02,
-    learning_rate=0.01,
-    record_v=0,
-)
 
 #: a 1000-neuron E/I network with iSTDP in an irregular regime (rate ~13 Hz, CV ~0.6)
 LARGE = dict(
