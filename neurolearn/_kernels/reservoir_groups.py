@@ -24,7 +24,6 @@ __all__ = [
     "ELLNetwork",
     "LocalRule",
     "RateRecord",
-    "Scratch",
 ]
 
 
@@ -131,16 +130,3 @@ class RateRecord(NamedTuple):
     record_every: int
     rate_record: np.ndarray
     rate_sum: np.ndarray
-
-
-class Scratch(NamedTuple):
-    """Work arrays of the reservoir kernels' unit update, each as long as the pre-activation:
-    ``y, q, kd`` (float64), ``kb`` (int64), ``kd_bits`` (``kd`` viewed as int64) and ``kb_val``
-    (``kb`` viewed as float64)."""
-
-    y: np.ndarray
-    q: np.ndarray
-    kd: np.ndarray
-    kd_bits: np.ndarray
-    kb: np.ndarray
-    kb_val: np.ndarray

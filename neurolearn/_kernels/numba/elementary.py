@@ -1,6 +1,14 @@
 """Elementary functions shared by the numba kernels, written so that loops over arrays vectorise.
 
-``tanh`` makes no library call (libm's ``tanh`` cannot be vectorised by the llvmlite wheels);
+``tanh`` and ``sigmoid`` make no library call (libm's ``tanh`` and ``exp`` cannot be vectorised
+by the llvmlite wheels): both evaluate ``expm1`` of a non-positive argument from a Cody-Waite
+reduction by ln 2, a degree-13 polynomial in Estrin's scheme (independent products, so a
+vectorised loop is not one long chain of dependent multiply-adds) and a scaling by ``2**k``
+through the exponent bits. They are compiled without Python's division check
+(``error_model="numpy"``: that check's branch alone kept every loop over them scalar) and with
+fused multiply-add (:data:`~neurolearn._kernels.FASTMATH_FMA`); a loop that calls them
+vectorises when it is compiled with ``error_model="numpy"`` as well.
+
 ``dot`` and ``sum_squares`` are reductions compiled with :data:`~neurolearn._kernels.FASTMATH_SUMS`
 (reassociation only, so NaN and infinity still propagate).
 """
@@ -10,53 +18,103 @@ from __future__ import annotations
 import math
 from decimal import Decimal, localcontext
 
-import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
-from neurolearn._kernels import FASTMATH, FASTMATH_SUMS
+from neurolearn._kernels import FASTMATH, FASTMATH_FMA, FASTMATH_SUMS
 
-__all__ = ["tanh", "dot", "sum_squares", "exp_inplace"]
+__all__ = ["tanh", "sigmoid", "dot", "sum_squares", "exp_inplace"]
 
-# tanh without library calls, so that loops over arrays of pre-activations vectorise:
-# tanh|u| = -m / (m + 2) with m = expm1(-2|u|) = 2^k (1 + expm1(r)) - 1, where
-# -2|u| = k ln2 + r, |r| <= ln2 / 2 (ln2 split in a high part exact in k * ln2_hi and a low part)
-# and expm1(r) its Taylor polynomial to degree 13 (truncation below 1e-17 relative).
 with localcontext() as _ctx:
     _ctx.prec = 40
     _LN2 = Decimal(2).ln()
+    # ln 2 split in a high part (32 significant bits: k * _LN2_HI is exact for |k| < 2**21)
+    # and the rest
     _LN2_HI = math.ldexp(round(math.ldexp(float(_LN2), 32)), -32)
     _LN2_LO = float(_LN2 - Decimal(_LN2_HI))
     _INV_LN2 = float(1 / _LN2)
-_TANH_CLAMP = 20.0  # tanh(20) rounds to 1.0; keeps 2^k a normal number
-_C = tuple(1.0 / math.factorial(n) for n in range(1, 14))
+# adding 1.5 * 2**52 rounds a double of magnitude < 2**51 to the nearest integer k, which is then
+# held in the low bits of the sum (whose bit pattern is _ROUND_BITS + k)
+_ROUND = 6755399441055744.0
+_ROUND_BITS = 4843621399236968448
+_TANH_CLAMP = 20.0  # tanh(20) rounds to 1.0
+_EXP_CLAMP = 700.0  # exp(-700) is still a normal double
+# 1/j! for j = 2 .. 13: expm1(r) = r (1 + r/2! + ... + r^12/13!), truncation below 1e-17 relative
+# for |r| <= ln2 / 2
+_C = tuple(1.0 / math.factorial(j) for j in range(2, 14))
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@intrinsic
+def _bits(typingctx, x):
+    """The IEEE bit pattern of a float64 as an int64 (no conversion)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, k):
+    """The float64 whose IEEE bit pattern is the int64 ``k``."""
+    if k != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@njit(cache=True, fastmath=FASTMATH_FMA, error_model="numpy")
+def _expm1_parts(y):
+    """``(scale, q)`` with ``expm1(y) = scale * q + (scale - 1)`` and ``exp(y) = scale * (q + 1)``,
+    for ``-710 < y <= 0`` (``scale = 2**k`` a normal double, ``q = expm1(r)``)."""
+    x = y * _INV_LN2 + _ROUND
+    k = x - _ROUND
+    r = (y - k * _LN2_HI) - k * _LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    a0 = 1.0 + _C[0] * r
+    a1 = _C[1] + _C[2] * r
+    a2 = _C[3] + _C[4] * r
+    a3 = _C[5] + _C[6] * r
+    a4 = _C[7] + _C[8] * r
+    a5 = _C[9] + _C[10] * r
+    b0 = a0 + a1 * r2
+    b1 = a2 + a3 * r2
+    b2 = a4 + a5 * r2
+    p = (b0 + b1 * r4) + (b2 + _C[11] * r4) * (r4 * r4)
+    scale = _from_bits((_bits(x) - _ROUND_BITS + 1023) << 52)
+    return scale, r * p
+
+
+@njit(cache=True, fastmath=FASTMATH_FMA, error_model="numpy")
 def tanh(u):
-    """tanh(u) to within 3 ulp of libm's (checked against numpy over 1e-300 .. 1e2 and
+    """tanh(u) to within 4 ulp of libm's (checked against numpy over 1e-300 .. 1e2 and
     N(0, 9) arguments), NaN propagating, exactly +-1 for ``|u| >= 20``."""
     c = abs(u)
     if c > _TANH_CLAMP:
         c = _TANH_CLAMP
-    v = -2.0 * c
-    kf = math.floor(v * _INV_LN2 + 0.5)
-    r = (v - kf * _LN2_HI) - kf * _LN2_LO
-    q = _C[12]
-    q = _C[11] + r * q
-    q = _C[10] + r * q
-    q = _C[9] + r * q
-    q = _C[8] + r * q
-    q = _C[7] + r * q
-    q = _C[6] + r * q
-    q = _C[5] + r * q
-    q = _C[4] + r * q
-    q = _C[3] + r * q
-    q = _C[2] + r * q
-    q = _C[1] + r * q
-    q = _C[0] + r * q
-    scale = np.int64((np.int64(kf) + 1023) << 52).view(np.float64)  # 2^k
-    m = scale * (r * q) + (scale - 1.0)
+    scale, q = _expm1_parts(-2.0 * c)
+    m = scale * q + (scale - 1.0)
     return math.copysign(-m / (m + 2.0), u)
+
+
+@njit(cache=True, fastmath=FASTMATH_FMA, error_model="numpy")
+def sigmoid(z):
+    """The logistic function ``1 / (1 + exp(-z))`` without overflow for either sign, NaN
+    propagating, within a few ulp of ``scipy.special.expit``."""
+    a = abs(z)
+    if a > _EXP_CLAMP:
+        a = _EXP_CLAMP
+    scale, q = _expm1_parts(-a)
+    e = scale * (q + 1.0)  # exp(-|z|)
+    s = 1.0 / (1.0 + e)
+    return s if z >= 0.0 else e * s
 
 
 @njit(cache=True, fastmath=FASTMATH_SUMS)

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from neurolearn._kernels import FASTMATH
-from neurolearn._kernels.numba.reservoir import _scratch, _step_csr
+from neurolearn._kernels.numba.reservoir import _step_csr
 
 
 class Learning(NamedTuple):
@@ -156,7 +156,6 @@ def _run(net, learning, rls, u, targets, readout, state, out):
     store = states_out.shape[0] > 0
     drive = np.zeros(d + (m if learning.feedback else 0))
     pre = np.empty(n)
-    scratch = _scratch(n)
     z = np.empty(k)
     if learning.intercept:
         z[n] = 1.0
@@ -168,7 +167,7 @@ def _run(net, learning, rls, u, targets, readout, state, out):
         if learning.feedback:
             for o in range(m):
                 drive[d + o] = fed[o]
-        if _step_csr(net, drive, s, v, pre, scratch):
+        if _step_csr(net, drive, s, v, pre):
             return t
         for i in range(n):
             z[i] = s[i]

@@ -21,10 +21,10 @@ Layouts and paths (the engine in :mod:`neurolearn.reservoir._engine` chooses):
   another's addition; the result differs from a left-to-right sum only by rounding.
 * The recurrent weights and the state may be float32 (half the bytes per non-zero); the
   pre-activation, the nonlinearity and the E/I potential are always computed in float64.
-* ``tanh`` and the logistic function are evaluated from one ``expm1`` written out here
-  (Cody-Waite reduction by ln 2, degree-13 polynomial, scaling by ``2**k`` through the exponent
-  bits) so that the loop over units vectorises; libm's scalar ``tanh`` dominated small
-  reservoirs. Relative error ~1e-16, NaN propagates, ``tanh(+-inf) = +-1`` as in libm.
+* ``tanh`` and the logistic function come from :mod:`neurolearn._kernels.numba.elementary`
+  (no library call), and the unit update is one loop compiled with ``error_model="numpy"``, so
+  it vectorises: libm's scalar ``tanh`` (16 ns per unit), then a division check that kept the
+  loop scalar (5 ns), dominated small reservoirs.
 * Divergence: the step where the stored state first holds NaN/Inf is returned (or -1).
 * Arguments come in named groups (:mod:`neurolearn._kernels.reservoir_groups`): the network
   (:class:`Network`, :class:`NetworkStack`), the state (:class:`State`), what a batched run
@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from neurolearn._kernels import FASTMATH
+from neurolearn._kernels.numba.elementary import sigmoid, tanh
 from neurolearn._kernels.reservoir_groups import (
     BatchOutputs,
     ELLNetwork,
@@ -45,7 +46,6 @@ from neurolearn._kernels.reservoir_groups import (
     Network,
     NetworkStack,
     RateRecord,
-    Scratch,
     State,
 )
 
@@ -73,26 +73,7 @@ __all__ = [
 KIND_ESN = 0
 KIND_EI = 1
 
-_LOG2E = 1.4426950408889634
-# ln 2 split so that k * _LN2_HI is exact for |k| < 2**20
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-# adding 1.5 * 2**52 rounds a double of magnitude < 2**51 to the nearest integer, held in the
-# low bits of the sum's representation (whose bits are _ROUND_BITS + k)
-_ROUND = 6755399441055744.0
-_ROUND_BITS = 4843621399236968448
 _BIG = 1.7976931348623157e308
-# tanh(x) rounds to +-1 beyond |x| = 19.1; exp(-x) stays a normal double up to x = 708
-_TANH_CLIP = 40.0
-_EXP_CLIP = 700.0
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _sigmoid(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + np.exp(-x))
-    z = np.exp(x)
-    return z / (1.0 + z)
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -118,122 +99,74 @@ def _row_dot(indptr, indices, data, s, i):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _scratch(size):
-    kd = np.empty(size)
-    kb = np.empty(size, dtype=np.int64)
-    return Scratch(np.empty(size), np.empty(size), kd, kd.view(np.int64), kb, kb.view(np.float64))
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _scratch_rows(work, r0, r1):
-    """The rows ``r0 <= i < r1`` of the work arrays ``work``, a plain tuple in the order of
-    :class:`Scratch` (a parallel loop passes it: it cannot carry a named tuple)."""
-    return Scratch(
-        work[0][r0:r1],
-        work[1][r0:r1],
-        work[2][r0:r1],
-        work[3][r0:r1],
-        work[4][r0:r1],
-        work[5][r0:r1],
-    )
-
-
-@njit(cache=True, fastmath=FASTMATH)
 def _drive_rows(net, u_t, s, pre, r0, r1):
-    """``pre[i] = b_i + (W s)_i + (W_in u_t)_i`` for rows ``r0 <= i < r1`` (CSR ``W``)."""
+    """``pre[i] = b_i + (W s)_i + (W_in u_t)_i`` for rows ``r0 <= i < r1`` (CSR ``W``).
+
+    The input term is added in a second loop over the rows that vectorises (the same sums in
+    the same order as adding it row by row)."""
     indptr = net.indptr
     indices = net.indices
     data = net.data
     w_in = net.w_in
     bias = net.bias
-    d = u_t.shape[0]
     for i in range(r0, r1):
-        acc = bias[i] + _row_dot(indptr, indices, data, s, i)
-        for k in range(d):
-            acc += w_in[i, k] * u_t[k]
-        pre[i] = acc
+        pre[i] = bias[i] + _row_dot(indptr, indices, data, s, i)
+    for k in range(u_t.shape[0]):
+        uk = u_t[k]
+        for i in range(r0, r1):
+            pre[i] += w_in[i, k] * uk
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _activate(kind, leak, gain, threshold, pre, s_old, s_new, v, scratch):
-    """Unit update from ``pre`` (float64): ``s_new`` (may be ``s_old``) and, for E/I, ``v``.
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _activate(kind, leak, gain, threshold, pre, s, v):
+    """Unit update in place from ``pre`` (float64): the state ``s`` and, for E/I, ``v``.
 
-    ``leak``, ``v`` and the :class:`Scratch` arrays have the length of ``pre``.
-    Returns 1 when a new state is NaN/Inf, else 0.
+    ``leak`` and ``v`` have the length of ``pre``. One loop over the units that vectorises
+    (the elementary ``tanh`` and ``sigmoid`` make no library call). Returns 1 when a new state
+    is NaN/Inf, else 0.
     """
-    y = scratch.y
-    q = scratch.q
-    kd = scratch.kd
-    kd_bits = scratch.kd_bits
-    kb = scratch.kb
-    kb_val = scratch.kb_val
-    m = pre.shape[0]
+    bad = False
     if kind == KIND_ESN:
-        for i in range(m):
-            z = 2.0 * abs(pre[i])
-            if z > _TANH_CLIP:
-                z = _TANH_CLIP
-            y[i] = z
+        for i in range(pre.shape[0]):
+            x = (1.0 - leak[i]) * s[i] + leak[i] * tanh(pre[i])
+            s[i] = x
+            bad |= not abs(x) <= _BIG
     else:
-        for i in range(m):
+        for i in range(pre.shape[0]):
             vi = leak[i] * v[i] + pre[i]
             v[i] = vi
-            z = abs(gain * (vi - threshold))
-            if z > _EXP_CLIP:
-                z = _EXP_CLIP
-            y[i] = -z
-    # expm1(y) = 2**k (expm1(r) + 1) - 1 with y = k ln2 + r, |r| <= ln2 / 2
-    for i in range(m):
-        x = y[i] * _LOG2E + _ROUND
-        k = x - _ROUND
-        r = (y[i] - k * _LN2_HI) - k * _LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        q[i] = p * r
-        kd[i] = x
-    for i in range(m):
-        kb[i] = (kd_bits[i] - _ROUND_BITS + 1023) << 52
-    bad = 0
+            x = sigmoid(gain * (vi - threshold))
+            s[i] = x
+            bad |= not abs(x) <= _BIG
+    return 1 if bad else 0
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _activate_into(kind, leak, gain, threshold, pre, s_old, s_new, v):
+    """:func:`_activate` writing the new state to ``s_new``, which must not overlap ``s_old``
+    (an overlap would make the vectorised loop's run-time alias check choose the scalar one)."""
+    bad = False
     if kind == KIND_ESN:
-        for i in range(m):
-            scale = kb_val[i]
-            em1 = scale * q[i] + (scale - 1.0)
-            th = em1 / (em1 + 2.0)
-            if pre[i] < 0.0:
-                th = -th
-            x = (1.0 - leak[i]) * s_old[i] + leak[i] * th
+        for i in range(pre.shape[0]):
+            x = (1.0 - leak[i]) * s_old[i] + leak[i] * tanh(pre[i])
             s_new[i] = x
-            if not abs(x) <= _BIG:
-                bad = 1
+            bad |= not abs(x) <= _BIG
     else:
-        for i in range(m):
-            e = kb_val[i] * (q[i] + 1.0)
-            sig = 1.0 / (1.0 + e)
-            if gain * (v[i] - threshold) < 0.0:
-                sig = e * sig
-            s_new[i] = sig
-            if not abs(sig) <= _BIG:
-                bad = 1
-    return bad
+        for i in range(pre.shape[0]):
+            vi = leak[i] * v[i] + pre[i]
+            v[i] = vi
+            x = sigmoid(gain * (vi - threshold))
+            s_new[i] = x
+            bad |= not abs(x) <= _BIG
+    return 1 if bad else 0
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _step_csr(net, u_t, s, v, pre, scratch):
-    """One CSR step in place on ``s`` and ``v`` with caller-owned work arrays ``pre (n,)`` and
-    ``scratch`` (:func:`_scratch`); returns 1 when the new state is non-finite."""
+def _step_csr(net, u_t, s, v, pre):
+    """One CSR step in place on ``s`` and ``v`` with the caller-owned work array ``pre (n,)``;
+    returns 1 when the new state is non-finite."""
     _drive_rows(net, u_t, s, pre, 0, s.shape[0])
-    return _activate(net.kind, net.leak, net.gain, net.threshold, pre, s, s, v, scratch)
+    return _activate(net.kind, net.leak, net.gain, net.threshold, pre, s, v)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -243,9 +176,8 @@ def _run_csr(net, u, state, states_out):
     n = s.shape[0]
     store = states_out.shape[0] > 0
     pre = np.empty(n)
-    scratch = _scratch(n)
     for t in range(u.shape[0]):
-        bad = _step_csr(net, u[t], s, v, pre, scratch)
+        bad = _step_csr(net, u[t], s, v, pre)
         if store:
             states_out[t, :] = s
         if bad:
@@ -282,7 +214,6 @@ def run_dense(net, u, state, states_out):
     store = states_out.shape[0] > 0
     prod = np.empty(n, dtype=s.dtype)
     pre = np.empty(n)
-    scratch = _scratch(n)
     for t in range(u.shape[0]):
         np.dot(W, s, prod)
         for i in range(n):
@@ -290,7 +221,7 @@ def run_dense(net, u, state, states_out):
             for k in range(d):
                 acc += w_in[i, k] * u[t, k]
             pre[i] = acc
-        bad = _activate(kind, leak, gain, threshold, pre, s, s, v, scratch)
+        bad = _activate(kind, leak, gain, threshold, pre, s, v)
         if store:
             states_out[t, :] = s
         if bad:
@@ -392,7 +323,6 @@ def _multi_group(net, dense, u, start, out, b0, b1):
             leak_flat[i * m + c] = leak[i]
     prod = np.empty((n, m), dtype=s0.dtype)
     pre = np.empty(size)
-    scratch = _scratch(size)
     for c in range(m):
         diverged_at[b0 + c] = -1
     for t in range(u.shape[1]):
@@ -435,7 +365,7 @@ def _multi_group(net, dense, u, start, out, b0, b1):
                     for c in range(m):
                         pre[base + np.uintp(c)] += w0 * s_flat[c0 + np.uintp(c)]
                     p += np.uintp(1)
-        bad = _activate(kind, leak_flat, gain, threshold, pre, s_flat, s_flat, v_flat, scratch)
+        bad = _activate(kind, leak_flat, gain, threshold, pre, s_flat, v_flat)
         if store:
             for c in range(m):
                 for i in range(n):
@@ -494,10 +424,9 @@ def run_closed_loop(net, readout, start, n_steps, states_out, y_out):
     v = start.v.copy()
     y = np.empty((1, d))
     pre = np.empty(n)
-    scratch = _scratch(n)
     for t in range(n_steps):
         if t > 0:
-            _step_csr(net, y[0], s, v, pre, scratch)
+            _step_csr(net, y[0], s, v, pre)
         for k in range(d):
             acc = b_out[k]
             for i in range(n):
@@ -544,7 +473,7 @@ def adapt_local(net, rule, u, v, record):
     r = np.empty(n)
     r_new = np.empty(n)
     for i in range(n):
-        r[i] = _sigmoid(gain * (v[i] - threshold))
+        r[i] = sigmoid(gain * (v[i] - threshold))
         rate_sum[i] = 0.0
     window = np.zeros(n)
     row = 0
@@ -558,7 +487,7 @@ def adapt_local(net, rule, u, v, record):
             for k in range(d):
                 acc += w_in[i, k] * u[t, k]
             v[i] = leak[i] * v[i] + acc
-            r_new[i] = _sigmoid(gain * (v[i] - threshold))
+            r_new[i] = sigmoid(gain * (v[i] - threshold))
         eta = learning_rate[t]
         for i in range(n):
             r[i] = r_new[i]
@@ -579,10 +508,10 @@ def adapt_local(net, rule, u, v, record):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _step_rows(net, u_t, cur, nxt, v, pre, work, r0, r1):
+def _step_rows(net, u_t, cur, nxt, v, pre, r0, r1):
     """Rows ``r0 <= i < r1`` of one step of :func:`run_csr_rows`: ``nxt`` from ``cur``."""
     _drive_rows(net, u_t, cur, pre, r0, r1)
-    return _activate(
+    return _activate_into(
         net.kind,
         net.leak[r0:r1],
         net.gain,
@@ -591,7 +520,6 @@ def _step_rows(net, u_t, cur, nxt, v, pre, work, r0, r1):
         cur[r0:r1],
         nxt[r0:r1],
         v[r0:r1],
-        _scratch_rows(work, r0, r1),
     )
 
 
@@ -612,12 +540,6 @@ def run_csr_rows(net, u, state, states_out, blocks):
     buf = np.empty((2, n), dtype=s.dtype)
     buf[0, :] = s
     pre = np.empty(n)
-    y = np.empty(n)
-    q = np.empty(n)
-    kd = np.empty(n)
-    kb = np.empty(n, dtype=np.int64)
-    kd_bits = kd.view(np.int64)
-    kb_val = kb.view(np.float64)
     flags = np.zeros(n_blocks, dtype=np.int64)
     n_steps = u.shape[0]
     for t in range(n_steps):
@@ -626,8 +548,7 @@ def run_csr_rows(net, u, state, states_out, blocks):
         for blk in prange(n_blocks):
             r0 = blocks[blk]
             r1 = blocks[blk + 1]
-            work = (y, q, kd, kd_bits, kb, kb_val)
-            flags[blk] = _step_rows(net, u[t], cur, nxt, v, pre, work, r0, r1)
+            flags[blk] = _step_rows(net, u[t], cur, nxt, v, pre, r0, r1)
             if store:
                 states_out[t, r0:r1] = nxt[r0:r1]
         if flags.sum() > 0:
